@@ -1,0 +1,8 @@
+"""The one exception derive raises for bad input: a message that fits on one line."""
+
+
+class DeriveError(ValueError):
+    """Bad input or an impossible request; ``str(err)`` is a one-line message for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))

@@ -1,0 +1,11 @@
+"""derive: how gradients are computed, shown two ways (symbolic and staged backprop).
+
+Public API: ``stage``, ``check``, the numeric primitives ``sigmoid`` and ``relu``.
+"""
+
+from derive.errors import DeriveError
+from derive.primitives import relu, sigmoid
+from derive.staged import BackLine, Line, Program, stage
+
+__all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu"]
+__version__ = "0.1.0"

@@ -1,0 +1,216 @@
+"""Numbers from generated code: compile a program's printed Python once, run it in a namespace.
+
+The same source runs with ``math`` (float64), ``numpy`` (arrays of points) or ``mpmath``
+(50 digits, for correctly rounded values). A domain error (log of a negative, division by
+zero, overflow) is reported with the forward or backward line where it happened.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from derive.errors import DeriveError
+from derive.primitives import NAMESPACES
+from derive.printing import CodePrinter
+
+_FILE = "<derive program>"
+
+
+@dataclass
+class Result:
+    """Everything a run computed: the value, the gradient, each intermediate and adjoint."""
+
+    value: object
+    grad: dict                                   # input (parameter) name -> number or list
+    values: dict = field(default_factory=dict)   # forward variable name -> value
+    adjoints: dict = field(default_factory=dict)  # adjoint name -> value
+    point: dict = field(default_factory=dict)    # the input values as given
+    steps: list = field(default_factory=list)    # value written by each backward line, in order
+
+    def __repr__(self):
+        from derive.printing import _fmt
+
+        grads = ", ".join(f"{k}={_fmt(v)}" for k, v in self.grad.items())
+        return f"Result(value={_fmt(self.value)}, grad={{{grads}}})"
+
+
+def adjoint_inits(prog) -> list[str]:
+    """Statements that create list adjoints (``dw = [0.0, 0.0, 0.0]``) and zero unused ones."""
+    from derive.naming import adjoint_name
+
+    out, written = [], {bl.target for bl in prog.backward}
+    for pname, size in prog.params:
+        if size is not None:
+            out.append(f"{adjoint_name(pname, set())} = [0.0] * {size}")
+        else:
+            adj = prog.adjoints[sp.Symbol(pname)]
+            if adj not in written:
+                out.append(f"{adj} = 0.0")
+    return out
+
+
+def _source(prog, trace=False):
+    p = CodePrinter()
+    args = ", ".join(n for n, _ in prog.params)
+    lines, where = [f"def _derive_run({args}):"], {}
+    if trace:
+        lines.append("    _trace = []")
+    for ln in prog.forward:
+        where[len(lines) + 1] = ("forward", ln)
+        lines.append("    " + p._print(ln))
+    for s in adjoint_inits(prog):
+        lines.append("    " + s)
+    for bl in prog.backward:
+        where[len(lines) + 1] = ("backward", bl)
+        lines.append("    " + p._print(bl))
+        if trace:
+            lines.append(f"    _trace.append({p._print(bl.target)})")
+    names = [ln.target.name for ln in prog.forward]
+    adj = []
+    for bl in prog.backward:
+        if bl.target.name not in adj:
+            adj.append(bl.target.name)
+    grads = [_list_adjoint(prog, n) if s is not None else prog.adjoints[sp.Symbol(n)].name
+             for n, s in prog.params]
+    tail = ["_trace"] if trace else []
+    lines.append(f"    return ({', '.join(names + adj + grads + tail)},)")
+    return "\n".join(lines), names, adj, where
+
+
+def _list_adjoint(prog, pname):
+    from derive.naming import adjoint_name
+
+    return adjoint_name(pname, set())
+
+
+def compiled(prog, mode="math", trace=False):
+    key = (mode, trace)
+    if key not in prog._compiled:
+        src, names, adj, where = _source(prog, trace)
+        ns = dict(NAMESPACES[mode])
+        exec(compile(src, _FILE, "exec"), ns)  # derive's own generated code, never user text
+        prog._compiled[key] = (ns["_derive_run"], names, adj, where, src)
+    return prog._compiled[key]
+
+
+def _point(prog, values, convert):
+    missing = [n for n, _ in prog.params if n not in values]
+    extra = [k for k in values if k not in dict(prog.params)]
+    if extra:
+        raise DeriveError(f"unknown input{'s' * (len(extra) > 1)} {', '.join(extra)}; "
+                          f"the inputs are {', '.join(n for n, _ in prog.params)}")
+    if missing:
+        raise DeriveError(f"missing value for {', '.join(missing)}")
+    args = []
+    for name, size in prog.params:
+        v = values[name]
+        if size is None:
+            args.append(_number(name, v, convert))
+        else:
+            if not isinstance(v, (list, tuple, np.ndarray)) or len(v) < size:
+                raise DeriveError(f"input {name} must be a list of {size} numbers")
+            args.append([_number(f"{name}[{i}]", x, convert) for i, x in enumerate(v)])
+    return args
+
+
+def _number(name, v, convert):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.number, mpmath.mpf, sp.Number)):
+        raise DeriveError(f"input {name} must be a number, got {v!r}")
+    f = float(v)
+    if not math.isfinite(f):
+        raise DeriveError(f"input {name} must be finite, got {v!r}")
+    return convert(v)
+
+
+def _where(err, where, prog):
+    tb = err.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _FILE:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    kind, item = where.get(line, (None, None))
+    p = CodePrinter()
+    if kind == "forward":
+        return f"forward line ({item.number}) `{p._print(item)}`"
+    if kind == "backward":
+        return f"backward line `{p._print(item)}` (for forward line ({item.ref}))"
+    return "the program"
+
+
+def _explain(err):
+    msg = str(err)
+    if isinstance(err, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(err, OverflowError):
+        return "overflow (a number too large for float64)"
+    if "domain" in msg:
+        return "math domain error (e.g. log or sqrt of a negative number)"
+    return msg
+
+
+def run(prog, values, exact=False):
+    """Evaluate ``prog`` at one point given as {parameter: number or list}."""
+    fn, names, adj, where, _ = compiled(prog, "math", trace=True)
+    args = _point(prog, values, float)
+    try:
+        out = fn(*args)
+    except (ZeroDivisionError, OverflowError, ValueError) as err:
+        raise DeriveError(f"{_explain(err)} in {_where(err, where, prog)} at "
+                          + ", ".join(f"{k}={v!r}" for k, v in values.items())) from None
+    if exact:
+        with mpmath.workdps(50):
+            fn_mp = compiled(prog, "mpmath", trace=True)[0]
+            try:
+                out = [_round(v) for v in fn_mp(*_point(prog, values, mpmath.mpf))]
+            except (ZeroDivisionError, OverflowError, ValueError) as err:
+                raise DeriveError(f"{_explain(err)} in {_where(err, where, prog)}") from None
+    out = list(out)
+    steps = [float(v) for v in out.pop()]
+    k = len(names)
+    fwd = dict(zip(names, out[:k]))
+    adjv = dict(zip(adj, out[k:k + len(adj)]))
+    grads = out[k + len(adj):]
+    grad = {}
+    for (pname, size), g in zip(prog.params, grads):
+        grad[pname] = [float(x) for x in g] if size is not None else float(g)
+    for (pname, size), g in zip(prog.params, grad.values()):
+        if size is not None:
+            for i, x in enumerate(g):
+                adjv.setdefault(f"{_list_adjoint(prog, pname)}[{i}]", x)
+    return Result(float(fwd[prog.output.name]), grad, {k: float(v) for k, v in fwd.items()},
+                  {k: float(v) for k, v in adjv.items()}, dict(values), steps)
+
+
+def _round(v):
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return float(v)
+
+
+def run_many(prog, values: dict):
+    """Evaluate at many points at once with NumPy: {param: array} -> (value, {name: grad array})."""
+    fn, names, adj, where, _ = compiled(prog, "numpy")
+    args = []
+    for name, size in prog.params:
+        v = values[name]
+        args.append([np.asarray(x, dtype=float) for x in v] if size is not None
+                    else np.asarray(v, dtype=float))
+    with np.errstate(all="ignore"):
+        out = fn(*args)
+    k = len(names)
+    grads = out[k + len(adj):]
+    grad = {}
+    for (pname, size), g in zip(prog.params, grads):
+        grad[pname] = [np.asarray(x, dtype=float) for x in g] if size is not None else np.asarray(g, dtype=float)
+    return np.asarray(out[names.index(prog.output.name)], dtype=float), grad
+
+
+def source(prog) -> str:
+    """The exact Python source that ``run`` compiles (for the curious)."""
+    return _source(prog)[0]
+

@@ -1,0 +1,431 @@
+"""Text, SymPy expressions and Python functions -> one expression graph; the safety whitelist.
+
+Expression strings and function sources are parsed with Python's ``ast`` and walked with an
+explicit stack; only whitelisted node types and the rule table's function names are
+accepted. Nothing the user writes is ever evaluated (no ``eval``, ``sympify``, ``parse_expr``,
+``import``).
+
+The graph hash-conses nodes, so an identical subexpression is one node (forks show up), and
+applies the user's gate granularity: in ``grouped`` mode a spelled-out sigmoid
+``1 / (1 + exp(-t))`` folds into one gate; in ``primitive`` mode grouped gates expand into
+elementary ones (CS231n's negate, exp, add a constant, 1/x).
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.errors import DeriveError
+from derive.rules import BINOPS, CALL_NAMES, FUNCTIONS, RULES
+
+GATES = ("grouped", "primitive")
+MAX_TEXT = 200_000
+
+_CONSTRUCTS = {
+    "For": "a for loop", "AsyncFor": "a for loop", "While": "a while loop", "If": "an if statement",
+    "IfExp": "a conditional expression", "With": "a with block", "Try": "a try block",
+    "Import": "an import", "ImportFrom": "an import", "FunctionDef": "a nested function",
+    "ClassDef": "a class", "Lambda": "a lambda", "Attribute": "attribute access",
+    "Compare": "a comparison", "BoolOp": "a boolean operator", "ListComp": "a comprehension",
+    "GeneratorExp": "a comprehension", "DictComp": "a comprehension", "SetComp": "a comprehension",
+    "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "Set": "a set", "Subscript": "indexing",
+    "Starred": "star arguments", "Global": "global", "Nonlocal": "nonlocal", "Delete": "del",
+    "Raise": "raise", "Assert": "assert", "Yield": "yield", "Await": "await", "NamedExpr": ":=",
+    "JoinedStr": "an f-string", "MatMult": "matrix multiplication (@)", "FloorDiv": "//",
+    "Mod": "%", "BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<", "RShift": ">>",
+    "Invert": "~", "Not": "not", "Match": "match", "Break": "break", "Continue": "continue",
+    "Call": "this call",
+}
+
+
+@dataclass(eq=False)
+class Node:
+    """One value in the graph: an input, a constant, or a gate applied to other nodes."""
+
+    op: str                      # rule name, "input" or "const"
+    args: tuple = ()
+    value: sp.Expr | None = None  # constants: the number; inputs: the Symbol
+    index: int = 0               # creation order (a topological order)
+    user_name: str | None = None  # the name the user gave it (Python function input)
+    lineno: int | None = None    # source line that created it
+
+    @property
+    def is_const(self):
+        return self.op == "const"
+
+    @property
+    def is_input(self):
+        return self.op == "input"
+
+
+@dataclass
+class Graph:
+    """Hash-consed expression graph built by the parsers."""
+
+    gates: str = "grouped"
+    nodes: list = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)   # symbol name -> input Node
+    params: list = field(default_factory=list)   # [(name, length or None)]
+    output: Node | None = None
+    _memo: dict = field(default_factory=dict)
+    lineno: int | None = None
+    recognize: bool = True  # fold spelled-out grouped gates (off while building the patterns)
+
+    def __post_init__(self):
+        if self.gates not in GATES:
+            raise DeriveError(f"unknown gate granularity '{self.gates}'; use one of: {', '.join(GATES)}")
+
+    def _new(self, op, args=(), value=None):
+        key = (op, tuple(id(a) for a in args), value if op != "input" else str(value))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno)
+        self.nodes.append(node)
+        self._memo[key] = node
+        return node
+
+    def input(self, name: str) -> Node:
+        if name not in self.inputs:
+            self.inputs[name] = self._new("input", value=sp.Symbol(name))
+        return self.inputs[name]
+
+    def const(self, value) -> Node:
+        value = sp.sympify(value) if not isinstance(value, sp.Basic) else value
+        if value.has(sp.zoo, sp.oo, sp.nan, sp.S.NegativeInfinity) or value.is_real is False:
+            raise DeriveError(f"constant {value} is not a finite real number")
+        return self._new("const", value=value)
+
+    def op(self, name: str, *args: Node) -> Node:
+        rule = RULES[name]
+        if len(args) != rule.arity:
+            raise DeriveError(f"{name} takes {rule.arity} argument{'s' * (rule.arity > 1)}, got {len(args)}")
+        if all(a.is_const for a in args):
+            return self._fold(name, args)
+        if self.gates == "primitive" and rule.expand and not any(a.is_const for a in args):
+            return self._template(rule.expand, args)
+        node = self._new(name, args)
+        if self.gates == "grouped" and self.recognize:
+            for other in RULES.values():
+                if other.recognize:
+                    hit = _match(node, _pattern(other.expand), {})
+                    if hit is not None:
+                        return self.op(other.name, hit["a"])
+        return node
+
+    def _fold(self, name, args):
+        vals = [a.value for a in args]
+        if name == "pow" and (abs(float(vals[1])) > 256 or abs(float(vals[0])) > 1e6):
+            raise DeriveError(f"constant power {vals[0]}**{vals[1]} is too large to fold")
+        if name == "div" and vals[1] == 0:
+            raise DeriveError("division by zero in a constant")
+        try:
+            from derive.rules import apply
+            return self.const(apply(name, *vals))
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError) as err:
+            raise DeriveError(f"constant {name}{tuple(vals)} cannot be computed: {err}") from None
+
+    def _template(self, text, args):
+        env = dict(zip("ab", args))
+        return _ExprBuilder(self, lambda n: env[n], strict=True).build(ast.parse(text, mode="eval").body)
+
+
+_PATTERNS: dict = {}
+
+
+def _pattern(text):
+    """A rule's expansion as a nested tuple pattern (op, children) with leaves 'a'/'b'/number."""
+    if text not in _PATTERNS:
+        g = Graph("grouped", recognize=False)
+        root = _ExprBuilder(g, g.input, strict=True).build(
+            ast.parse(text, mode="eval").body)
+
+        def conv(n):
+            if n.is_input:
+                return str(n.value)
+            if n.is_const:
+                return n.value
+            return (n.op, tuple(conv(a) for a in n.args))
+
+        _PATTERNS[text] = conv(root)
+    return _PATTERNS[text]
+
+
+def _match(node, pat, env):
+    if isinstance(pat, str):
+        if pat in env and env[pat] is not node:
+            return None
+        return {**env, pat: node}
+    if isinstance(pat, sp.Basic):
+        return env if node.is_const and node.value.is_Number and float(node.value) == float(pat) else None
+    op, kids = pat
+    if node.op != op or len(node.args) != len(kids):
+        return None
+    orders = [node.args, node.args[::-1]] if op in ("add", "mul") else [node.args]
+    for args in orders:
+        out = env
+        for a, k in zip(args, kids):
+            out = _match(a, k, out)
+            if out is None:
+                break
+        if out is not None:
+            return out
+    return None
+
+
+class _ExprBuilder:
+    """Walks one Python expression AST (iteratively) and builds graph nodes."""
+
+    def __init__(self, graph, lookup, strict, subscript=None):
+        self.g, self.lookup, self.strict, self.subscript = graph, lookup, strict, subscript
+
+    def fail(self, what, node):
+        line = getattr(node, "lineno", None)
+        where = f" at line {line}" if line and not self.strict else ""
+        raise DeriveError(f"unsupported construct: {what}{where}")
+
+    def build(self, root):
+        stack, done = [(root, False)], {}
+        while stack:
+            node, visited = stack.pop()
+            if id(node) in done:
+                continue
+            kids = self._children(node)
+            if not visited and kids:
+                stack.append((node, True))
+                stack.extend((k, False) for k in reversed(kids))
+                continue
+            done[id(node)] = self._make(node, [done[id(k)] for k in kids])
+        return done[id(root)]
+
+    def _children(self, n):
+        if isinstance(n, ast.BinOp):
+            return [n.left, n.right]
+        if isinstance(n, ast.UnaryOp):
+            return [n.operand]
+        if isinstance(n, ast.Call):
+            return list(n.args)
+        return []
+
+    def _make(self, n, kids):
+        g = self.g
+        if isinstance(n, ast.Constant):
+            v = n.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                self.fail(f"the constant {v!r}", n)
+            if isinstance(v, float) and (v != v or abs(v) == float("inf")):
+                raise DeriveError(f"number {v!r} is not finite")
+            return g.const(sp.Integer(v) if isinstance(v, int) else sp.Float(v))
+        if isinstance(n, ast.Name):
+            if n.id in CALL_NAMES and self.strict:
+                raise DeriveError(f"'{n.id}' is a function: call it as {n.id}(...)")
+            return self.lookup(n.id)
+        if isinstance(n, ast.BinOp):
+            op = BINOPS.get(type(n.op).__name__)
+            if op is None:
+                self.fail(f"the operator {_CONSTRUCTS.get(type(n.op).__name__, type(n.op).__name__)}", n)
+            return g.op(op, *kids)
+        if isinstance(n, ast.UnaryOp):
+            if isinstance(n.op, ast.UAdd):
+                return kids[0]
+            if not isinstance(n.op, ast.USub):
+                self.fail(_CONSTRUCTS.get(type(n.op).__name__, "this operator"), n)
+            a = kids[0]
+            return g.const(-a.value) if a.is_const else g.op("neg", a)
+        if isinstance(n, ast.Call):
+            fname = _dotted(n.func)
+            if n.keywords or any(isinstance(a, ast.Starred) for a in n.args):
+                self.fail(f"keyword or star arguments in {fname}()", n)
+            rule = CALL_NAMES.get(fname) or (_BUILTINS.get(fname) if not self.strict else None)
+            if rule is None:
+                known = ", ".join(FUNCTIONS)
+                where = f" at line {n.lineno}" if not self.strict else ""
+                raise DeriveError(f"unknown function '{fname}'{where}; known functions: {known}")
+            arity = RULES[rule].arity
+            if len(kids) != arity:
+                raise DeriveError(f"{fname}() takes {arity} argument{'s' * (arity > 1)}, got {len(kids)}")
+            return g.op(rule, *kids)
+        if isinstance(n, ast.Subscript) and self.subscript:
+            return self.subscript(n)
+        name = type(n).__name__
+        if isinstance(n, ast.Attribute):
+            self.fail(f"attribute access '{_dotted(n)}'", n)
+        self.fail(_CONSTRUCTS.get(name, name), n)
+
+
+_BUILTINS = {"abs": "abs", "max": "max", "min": "min"}
+
+
+def _dotted(n):
+    parts = []
+    while isinstance(n, ast.Attribute):
+        parts.append(n.attr)
+        n = n.value
+    if isinstance(n, ast.Name):
+        parts.append(n.id)
+        return ".".join(reversed(parts))
+    return "<expression>"
+
+
+def _syntax(text, mode, err):
+    line = f" at line {err.lineno}" if err.lineno and mode == "exec" else ""
+    return DeriveError(f"syntax error{line}: {err.msg}")
+
+
+def parse_expression(text: str, gates: str = "grouped") -> Graph:
+    """Parse an expression string of the grammar into a graph (inputs in order of appearance)."""
+    if not isinstance(text, str):
+        raise DeriveError("expected an expression string")
+    if len(text) > MAX_TEXT:
+        raise DeriveError(f"expression is too long ({len(text)} characters; the limit is {MAX_TEXT})")
+    if not text.strip():
+        raise DeriveError("empty expression")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        raise _syntax(text, "eval", err) from None
+    except (RecursionError, MemoryError):
+        raise DeriveError("expression is nested too deeply") from None
+    g = Graph(gates)
+    g.output = _ExprBuilder(g, g.input, strict=True).build(tree.body)
+    return g
+
+
+def parse_sympy(expr, gates: str = "grouped", inputs=None) -> Graph:
+    """Turn a SymPy expression into a graph, undoing SymPy's normal form (a - b, not a + (-1)*b)."""
+    from derive.sympy_graph import sympy_to_graph
+
+    return sympy_to_graph(expr, Graph(gates), inputs)
+
+
+def parse_function(source: str, name: str | None = None, gates: str = "grouped") -> Graph:
+    """Parse a straight-line Python function (from its source text) into a graph."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise _syntax(source, "exec", err) from None
+    except (RecursionError, MemoryError):
+        raise DeriveError("source is nested too deeply") from None
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if name is not None:
+        defs = [d for d in defs if d.name == name]
+        if not defs:
+            raise DeriveError(f"no function named '{name}' in the file")
+    if not defs:
+        raise DeriveError("no function definition found")
+    return _FunctionReader(defs[-1], Graph(gates)).read()
+
+
+def parse_callable(func, gates: str = "grouped") -> Graph:
+    """Parse a Python function object by reading its source (it is never called)."""
+    if getattr(func, "__name__", "") == "<lambda>":
+        raise DeriveError("lambdas are not supported: write the function with def")
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        raise DeriveError(f"cannot read the source of {func!r}; pass its source text instead") from None
+    return parse_function(source, func.__name__, gates)
+
+
+class _FunctionReader:
+    """Reads a def's body: assignments, augmented assignments, return; SSA by fresh nodes."""
+
+    def __init__(self, fn: ast.FunctionDef, graph: Graph):
+        self.fn, self.g, self.env = fn, graph, {}
+        args = fn.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+            raise DeriveError(f"function '{fn.name}': use plain positional parameters only")
+        self.params = [a.arg for a in args.args]
+        self.sizes = {p: None for p in self.params}
+        self.scalar_used = set()
+
+    def read(self) -> Graph:
+        g = self.g
+        for p in self.params:
+            self.env[p] = None  # bound lazily: scalar input or indexed list
+        body = list(self.fn.body)
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]
+        builder = _ExprBuilder(g, self._lookup, strict=False, subscript=self._subscript)
+        for i, st in enumerate(body):
+            g.lineno = st.lineno
+            if isinstance(st, ast.Return):
+                if i != len(body) - 1:
+                    raise DeriveError(f"code after return at line {body[i + 1].lineno}")
+                if st.value is None:
+                    raise DeriveError(f"return without a value at line {st.lineno}")
+                if isinstance(st.value, ast.Tuple):
+                    raise DeriveError(f"return one value, not a tuple, at line {st.lineno}")
+                g.output = builder.build(st.value)
+            elif isinstance(st, (ast.Assign, ast.AnnAssign)):
+                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+                if st.value is None:
+                    continue
+                value = builder.build(st.value)
+                for t in targets:
+                    if not isinstance(t, ast.Name):
+                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
+                        raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
+                    self._bind(t.id, value)
+            elif isinstance(st, ast.AugAssign):
+                if not isinstance(st.target, ast.Name):
+                    raise DeriveError(f"unsupported construct: augmented assignment to a non-name at line {st.lineno}")
+                op = BINOPS.get(type(st.op).__name__)
+                if op is None:
+                    raise DeriveError(f"unsupported construct: the operator {_CONSTRUCTS.get(type(st.op).__name__, '?')}= at line {st.lineno}")
+                old = self._lookup(st.target.id)
+                value = builder.build(st.value)
+                self._bind(st.target.id, g.op(op, old, value))
+            elif isinstance(st, ast.Pass):
+                continue
+            elif isinstance(st, ast.Expr):
+                raise DeriveError(f"unsupported construct: an expression statement (its value is lost) at line {st.lineno}")
+            else:
+                what = _CONSTRUCTS.get(type(st).__name__, type(st).__name__)
+                raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
+        if g.output is None:
+            raise DeriveError(f"function '{self.fn.name}' has no return statement")
+        for p in self.params:
+            if self.sizes[p] is None:
+                g.input(p)
+        g.params = [(p, self.sizes[p]) for p in self.params]
+        # inputs in parameter order, elements in index order
+        order = []
+        for p, n in g.params:
+            order += [p] if n is None else [f"{p}[{i}]" for i in range(n)]
+        g.inputs = {k: g.input(k) for k in order}
+        return g
+
+    def _bind(self, name, node):
+        if node.op not in ("input", "const") and node.user_name is None:
+            node.user_name = name
+        self.env[name] = node
+
+    def _lookup(self, name):
+        if name not in self.env:
+            raise DeriveError(f"undefined name '{name}' at line {self.g.lineno}")
+        node = self.env[name]
+        if node is None:  # a parameter used as a scalar
+            if self.sizes.get(name) is not None:
+                raise DeriveError(f"parameter '{name}' is indexed elsewhere; index it here too (line {self.g.lineno})")
+            self.scalar_used.add(name)
+            return self.g.input(name)
+        return node
+
+    def _subscript(self, n: ast.Subscript):
+        base = n.value
+        idx = n.slice
+        if not (isinstance(base, ast.Name) and base.id in self.params and self.env.get(base.id) is None
+                and isinstance(idx, ast.Constant) and isinstance(idx.value, int) and not isinstance(idx.value, bool)
+                and idx.value >= 0):
+            raise DeriveError(f"unsupported construct: indexing (only a parameter by a constant index, "
+                              f"like w[0]) at line {n.lineno}")
+        if base.id in self.scalar_used:
+            raise DeriveError(f"parameter '{base.id}' is used both as a number and as a list (line {n.lineno})")
+        self.sizes[base.id] = max(self.sizes[base.id] or 0, idx.value + 1)
+        return self.g.input(f"{base.id}[{idx.value}]")

@@ -1,0 +1,70 @@
+"""Numeric implementations of the gates, for floats, NumPy arrays and mpmath numbers.
+
+``from derive import sigmoid, relu`` gives the functions students call in their own staged
+code. The three namespaces below are what generated programs run in: the same printed code
+is evaluated with ``math`` (fast float64), ``numpy`` (many points at once) or ``mpmath``
+(50 digits, then rounded: the correctly rounded values the CS231n notes print).
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+
+_EXP_LIMIT = 709.0  # exp(709) is the largest power of e below the float64 maximum
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), without overflow: sigmoid(-1000) == 0.0 with no warning."""
+    if isinstance(x, np.ndarray) or np.isscalar(x) and isinstance(x, np.generic):
+        x = np.asarray(x, dtype=float)
+        safe = np.maximum(x, -_EXP_LIMIT)
+        return np.where(x >= -_EXP_LIMIT, 1.0 / (1.0 + np.exp(-safe)), np.exp(np.minimum(x, 0)))
+    if isinstance(x, mpmath.mpf):
+        return 1 / (1 + mpmath.exp(-x))
+    if x < -_EXP_LIMIT:
+        return math.exp(x)
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def relu(x):
+    """max(x, 0)."""
+    if isinstance(x, np.ndarray):
+        return np.maximum(x, 0.0)
+    return x if x > 0 else 0.0 * x
+
+
+def heaviside(x, h0=0.5):
+    """The step function: 0 below zero, 1 above, ``h0`` at zero."""
+    if isinstance(x, np.ndarray):
+        return np.heaviside(x, h0)
+    return 1.0 if x > 0 else (h0 if x == 0 else 0.0)
+
+
+def sign(x):
+    """-1, 0 or 1 (so abs'(0) = 0)."""
+    if isinstance(x, np.ndarray):
+        return np.sign(x)
+    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+
+
+def _np_sigmoid(x):
+    return sigmoid(np.asarray(x, dtype=float))
+
+
+_COMMON = {"sigmoid": sigmoid, "relu": relu, "heaviside": heaviside, "sign": sign}
+
+#: Name -> function for evaluating printed programs with floats.
+MATH_NS = dict(_COMMON, exp=math.exp, log=math.log, sqrt=math.sqrt, sin=math.sin,
+               cos=math.cos, tanh=math.tanh, abs=abs, max=max, min=min)
+
+#: ... with NumPy arrays (many points at once; domain errors give nan).
+NUMPY_NS = dict(_COMMON, sigmoid=_np_sigmoid, exp=np.exp, log=np.log, sqrt=np.sqrt, sin=np.sin,
+                cos=np.cos, tanh=np.tanh, abs=np.abs, max=np.maximum, min=np.minimum)
+
+#: ... with mpmath numbers at high precision.
+MPMATH_NS = dict(_COMMON, exp=mpmath.exp, log=mpmath.log, sqrt=mpmath.sqrt, sin=mpmath.sin,
+                 cos=mpmath.cos, tanh=mpmath.tanh, abs=abs, max=max, min=min)
+
+NAMESPACES = {"math": MATH_NS, "numpy": NUMPY_NS, "mpmath": MPMATH_NS}

@@ -1,0 +1,231 @@
+"""Staging: graph -> forward lines (one gate each, named), and the reverse sweep -> backward lines.
+
+A :class:`Program` is data: its forward and backward lines hold SymPy expressions, so one
+program prints as Python, LaTeX or Markdown (``derive.printing``), evaluates numerically
+(``derive.evaluate``) and can be compared with ``sympy.diff`` (``derive.check``). Both
+passes are single loops over the lines: no recursion, linear in the number of stages.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derive import naming
+from derive.errors import DeriveError
+from derive.parse import Graph, Node, parse_callable, parse_expression, parse_function, parse_sympy
+from derive.rules import RULES, apply, local_gradient
+
+
+@dataclass(frozen=True)
+class Line:
+    """Forward line ``number``: ``target = rhs`` where rhs is one gate applied to ``args``."""
+
+    number: int
+    target: sp.Symbol
+    op: str
+    args: tuple
+    rhs: sp.Expr
+    user: bool = False      # the name is the user's own
+    used: bool = True       # reaches the output
+    source_line: int | None = None
+
+
+@dataclass(frozen=True)
+class BackLine:
+    """Backward line: ``target (+)= local * upstream``, differentiating forward line ``ref``."""
+
+    target: sp.Symbol        # the adjoint being written, d<var>
+    var: sp.Symbol           # the forward variable it belongs to
+    local: sp.Expr           # local gradient d(out of line ref)/d(var)
+    upstream: sp.Symbol | None  # adjoint of the line's output; None for the output (it is 1)
+    accumulate: bool         # += (the variable forks and an earlier line already wrote it)
+    ref: int                 # forward line number
+    uses: int = 1            # how many times var is used in the forward pass
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.local if self.upstream is None else sp.Mul(self.local, self.upstream, evaluate=False)
+
+
+class Program:
+    """A staged program: forward lines, backward lines, and how to run and print them."""
+
+    def __init__(self, inputs, params, forward, backward, output, adjoints, gates, source=""):
+        self.inputs = list(inputs)            # input Symbols (list elements flattened: w[0], ...)
+        self.params = list(params)            # [(name, length or None)] as the user passes them
+        self.forward = list(forward)
+        self.backward = list(backward)
+        self.output = output                  # Symbol of the value
+        self.adjoints = dict(adjoints)        # every variable Symbol -> its adjoint Symbol
+        self.gates = gates
+        self.source = source
+        self._compiled = {}
+
+    # ---- numbers -------------------------------------------------------------------------
+    def run(self, exact: bool = False, **values):
+        """Evaluate at a point: ``prog.run(x=3, y=-4)`` -> Result (value, grad, every line).
+
+        ``exact=True`` evaluates with 50-digit arithmetic and rounds each number once, giving
+        the correctly rounded values (what the CS231n notes print).
+        """
+        from derive.evaluate import run
+
+        return run(self, values, exact=exact)
+
+    def gradient_function(self, mode: str = "math"):
+        """A Python function ``(*params) -> tuple`` compiled from the printed program."""
+        from derive.evaluate import compiled
+
+        return compiled(self, mode)
+
+    # ---- sizes ---------------------------------------------------------------------------
+    @property
+    def forward_ops(self) -> int:
+        return sum(int(sp.count_ops(ln.rhs, visual=False)) for ln in self.forward)
+
+    @property
+    def backward_ops(self) -> int:
+        return sum(int(sp.count_ops(bl.expr, visual=False)) + bl.accumulate for bl in self.backward)
+
+    # ---- symbolic view -------------------------------------------------------------------
+    def expr(self) -> sp.Expr:
+        """The whole function as one SymPy expression in the inputs (evaluated, so it may be large)."""
+        env = {s: s for s in self.inputs}
+        for ln in self.forward:
+            env[ln.target] = apply(ln.op, *[env.get(a, a) for a in ln.args])
+        return env[self.output]
+
+    @property
+    def grad_symbols(self) -> dict:
+        """Input name -> adjoint Symbol (elements of list inputs keyed 'w[0]', ...)."""
+        return {s.name: self.adjoints[s] for s in self.inputs}
+
+    # ---- printing ------------------------------------------------------------------------
+    def to_python(self, name: str = "f_and_grad") -> str:
+        from derive.printing import python_function
+
+        return python_function(self, name)
+
+    def to_latex(self) -> str:
+        from derive.printing import latex_program
+
+        return latex_program(self)
+
+    def to_markdown(self, result=None) -> str:
+        from derive.printing import markdown_program
+
+        return markdown_program(self, result)
+
+    def to_text(self, result=None) -> str:
+        from derive.printing import text_program
+
+        return text_program(self, result)
+
+    def __str__(self):
+        return self.to_text()
+
+    def __repr__(self):
+        args = ", ".join(p if n is None else f"{p}[{n}]" for p, n in self.params)
+        return (f"<Program {self.output}({args}): {len(self.forward)} forward lines, "
+                f"{len(self.backward)} backward lines, gates={self.gates}>")
+
+    def _repr_html_(self):
+        from derive.printing import html_program
+
+        return html_program(self)
+
+
+def stage(f, gates: str = "grouped", inputs=None) -> Program:
+    """Stage an expression string, a SymPy expression, or a straight-line Python function.
+
+    >>> prog = stage("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)")
+    >>> prog.run(x=3, y=-4, exact=True).grad["x"]
+    2.059569795572165
+    """
+    if isinstance(f, Program):
+        return f
+    if isinstance(f, str):
+        text = f.strip()
+        if text.startswith("def ") or "\ndef " in text or "\n" in text and "return" in text:
+            g = parse_function(text, None, gates)
+            source = text
+        else:
+            g = parse_expression(text, gates)
+            source = text
+    elif isinstance(f, sp.Basic):
+        g = parse_sympy(f, gates, inputs)
+        source = str(f)
+    elif inspect.isfunction(f):
+        g = parse_callable(f, gates)
+        source = f.__name__
+    else:
+        raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "
+                          "a SymPy expression or a Python function")
+    return stage_graph(g, source)
+
+
+def _reachable(roots):
+    seen, stack = set(), list(roots)
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        stack.extend(n.args)
+    return seen
+
+
+def stage_graph(g: Graph, source: str = "") -> Program:
+    """Forward staging (names, one gate per line) and the reverse sweep over it."""
+    out = g.output
+    if out.is_input or out.is_const:  # f = x: one identity line so there is something to stage
+        out = Node("id", (out,), index=len(g.nodes))
+        g.nodes.append(out)
+    live = _reachable([out])
+    named = [n for n in g.nodes if n.user_name and not n.is_input and not n.is_const]
+    keep = _reachable([out] + named)
+    nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
+    input_nodes = list(g.inputs.values())
+    names = naming.assign_names(input_nodes + nodes, out, [str(n.value) for n in input_nodes])
+
+    def sym(n):
+        return n.value if n.is_const else sp.Symbol(names[n])
+
+    forward, line_of = [], {}
+    for k, n in enumerate(nodes, 1):
+        args = tuple(sym(a) for a in n.args)
+        forward.append(Line(k, sym(n), n.op, args, RULES[n.op].build(*args),
+                            user=bool(n.user_name), used=id(n) in live, source_line=n.lineno))
+        line_of[id(n)] = k
+    inputs = [sym(n) for n in input_nodes]
+    taken = set(names.values())
+    adjoints = {}
+    for n in input_nodes + nodes:
+        s = sym(n)
+        adjoints[s] = sp.Symbol(naming.adjoint_name(s.name, taken))
+        taken.add(adjoints[s].name)
+
+    uses = {}
+    for n in nodes:
+        if id(n) in live:
+            for a in n.args:
+                uses[id(a)] = uses.get(id(a), 0) + 1
+    backward, written = [], set()
+    out_sym = sym(out)
+    for n in reversed(nodes):
+        if id(n) not in live:
+            continue
+        rule = RULES[n.op]
+        args = tuple(sym(a) for a in n.args)
+        up = None if n is out else adjoints[sym(n)]
+        for i, a in enumerate(n.args):
+            if a.is_const:
+                continue
+            local = local_gradient(rule, i, args, sym(n))
+            backward.append(BackLine(adjoints[sym(a)], sym(a), local, up, id(a) in written,
+                                     line_of[id(n)], uses.get(id(a), 1)))
+            written.add(id(a))
+    params = g.params or [(s.name, None) for s in inputs]
+    return Program(inputs, params, forward, backward, out_sym, adjoints, g.gates, source)

@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import DeriveError
+from derive.naming import symbol
 from derive.primitives import NAMESPACES
 from derive.printing import CodePrinter
 
@@ -47,7 +48,7 @@ def adjoint_inits(prog) -> list[str]:
         if size is not None:
             out.append(f"{adjoint_name(pname, set())} = [0.0] * {size}")
         else:
-            adj = prog.adjoints[sp.Symbol(pname)]
+            adj = prog.adjoints[symbol(pname)]
             if adj not in written:
                 out.append(f"{adj} = 0.0")
     return out
@@ -74,7 +75,7 @@ def _source(prog, trace=False):
     for bl in prog.backward:
         if bl.target.name not in adj:
             adj.append(bl.target.name)
-    grads = [_list_adjoint(prog, n) if s is not None else prog.adjoints[sp.Symbol(n)].name
+    grads = [_list_adjoint(prog, n) if s is not None else prog.adjoints[symbol(n)].name
              for n, s in prog.params]
     tail = ["_trace"] if trace else []
     lines.append(f"    return ({', '.join(names + adj + grads + tail)},)")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from derive.errors import DeriveError
+from derive.naming import symbol
 from derive.rules import BINOPS, CALL_NAMES, FUNCTIONS, RULES
 
 GATES = ("grouped", "primitive")
@@ -91,7 +92,7 @@ class Graph:
 
     def input(self, name: str) -> Node:
         if name not in self.inputs:
-            self.inputs[name] = self._new("input", value=sp.Symbol(name))
+            self.inputs[name] = self._new("input", value=symbol(name))
         return self.inputs[name]
 
     def const(self, value) -> Node:

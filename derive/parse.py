@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
 from dataclasses import dataclass, field
 
@@ -283,6 +284,16 @@ def _dotted(n):
     return ast.unparse(orig)[:60]
 
 
+def _ast_parse(text, mode):
+    """``ast.parse`` with room for long chains (CPython builds the tree recursively)."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 250_000))
+    try:
+        return ast.parse(text, mode=mode)
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def _syntax(text, mode, err):
     line = f" at line {err.lineno}" if err.lineno and mode == "exec" else ""
     return DeriveError(f"syntax error{line}: {err.msg}")
@@ -297,7 +308,7 @@ def parse_expression(text: str, gates: str = "grouped") -> Graph:
     if not text.strip():
         raise DeriveError("empty expression")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = _ast_parse(text.strip(), "eval")
     except SyntaxError as err:
         raise _syntax(text, "eval", err) from None
     except (RecursionError, MemoryError):
@@ -317,7 +328,7 @@ def parse_sympy(expr, gates: str = "grouped", inputs=None) -> Graph:
 def parse_function(source: str, name: str | None = None, gates: str = "grouped") -> Graph:
     """Parse a straight-line Python function (from its source text) into a graph."""
     try:
-        tree = ast.parse(source)
+        tree = _ast_parse(source, "exec")
     except SyntaxError as err:
         raise _syntax(source, "exec", err) from None
     except (RecursionError, MemoryError):

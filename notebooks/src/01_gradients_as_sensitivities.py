@@ -174,7 +174,9 @@ same as SymPy's) splits the gradient equally, so the two numbers still add up to
 """)
 
 code(r"""
-stage("max(x, y)").run(x=2, y=2).grad
+tie = stage("max(x, y)").run(x=2, y=2)
+print(tie.grad)
+print("derive's note:", *tie.notes)
 """, check=True)
 
 md(r"""

@@ -128,12 +128,13 @@ relu = stage("relu(x)")
 for x in [0.0, 1e-7, 0.5]:
     print(f"x = {x:7g}: staged {relu.run(x=x).grad['x']}, numeric (h = 1e-6) "
           f"{numeric_gradient('relu(x)', {'x': x}, h=1e-6)['x']:.3f}")
+print("derive's note at x = 0:", *relu.run(x=0).notes)
 """, check=True)
 
 md(r"""
 When a gradient check fails in a network with ReLUs, first check whether some input is within $h$
 of a kink. derive's `check` evaluates at random points, where hitting a kink exactly has probability
-zero, and each run notes when a line was evaluated at a kink.
+zero, and every run says when a line was evaluated exactly at a kink (the note above).
 
 ## The cost
 

@@ -192,8 +192,8 @@ says which forward line a backward line differentiates.
 """)
 
 code(r"""
-circuit = stage("2 * (x*y + max(z, w))")
-circuit
+patterns = stage("2 * (x*y + max(z, w))")
+patterns
 """, check=True)
 
 md(r"""
@@ -202,9 +202,18 @@ lay the run out as a table:
 """)
 
 code(r"""
-run = circuit.run(x=3, y=-4, z=2, w=-1)
-display(Markdown(circuit.to_markdown(run)))
+run = patterns.run(x=3, y=-4, z=2, w=-1)
+display(Markdown(patterns.to_markdown(run)))
 """, check=True)
+
+md(r"""
+The same run drawn as CS231n draws it: each wire carries its forward value in green above it and its
+gradient in red below it.
+""")
+
+code(r"""
+patterns.circuit(x=3, y=-4, z=2, w=-1)
+""")
 
 md(r"""
 Read the backward table from the top, that is, from the output back towards the inputs:
@@ -251,7 +260,7 @@ code(r"""
 print("1.", stage("x * y").run(x=-2, y=5).grad)
 print("2.", stage("max(x, y) + x").run(x=1, y=3).grad, "and at x = 4:",
       stage("max(x, y) + x").run(x=4, y=3).grad)
-print("3.", circuit.run(x=3, y=-4, z=2, w=5).grad)
+print("3.", patterns.run(x=3, y=-4, z=2, w=5).grad)
 print("4.", stage("x + y + x*y").run(x=1, y=2).grad)
 """, check=True)
 

@@ -88,6 +88,14 @@ print("gradient:", r.grad)
 """, check=True)
 
 md(r"""
+The same numbers on the circuit (values in green above the wires, gradients in red below):
+""")
+
+code(r"""
+prog.circuit(x=-2, y=5, z=-4)
+""")
+
+md(r"""
 Follow the numbers:
 
 * forward: $q = -2 + 5 = 3$, $f = 3 \times (-4) = -12$;

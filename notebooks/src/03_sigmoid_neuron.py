@@ -13,6 +13,8 @@ correct ones.
 """)
 
 code(r"""
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
@@ -21,6 +23,7 @@ from derive import DeriveError, stage
 from derive.check import numeric_gradient
 from derive.evaluate import run_many
 from derive.examples import NEURON_CODE
+from derive.exercises import check as check_exercise
 from derive.printing import code
 """)
 
@@ -106,6 +109,15 @@ code(r"""
 rp = neuron_primitive.run(w=[2, -3, -3], x=[-1, -2], exact=True)
 display(Markdown(neuron_primitive.to_markdown(rp)))
 """, check=True)
+
+md(r"""
+This is the circuit CS231n draws for the neuron: forward values in green above each wire, gradients in
+red below it (derive draws it from the staged program and its run):
+""")
+
+code(r"""
+neuron_primitive.circuit(w=[2, -3, -3], x=[-1, -2])
+""")
 
 md(r"""
 The backward pass now has four lines where the grouped version had one: `dt3 = -1.0/t3**2`
@@ -254,6 +266,42 @@ for name, grads in [("derive", r.grad), ("learner's rule", learner_rule.grad)]:
 """)
 
 md(r"""
+### derive's exercise checker names both mistakes
+
+The neuron is one of derive's auto-graded exercises: you write `backward(w, x)` returning
+`(dw, dx)`, and `derive.exercises.check` runs it at the notes' point and two more, compares with
+derive's own staged gradient, points at the first wrong value, and recognises known mistakes by
+their numbers. Here is the learner's backward pass (their formulas, with the lists fixed so that it
+runs), then the same with only the precedence bug:
+""")
+
+code(r"""
+def learner_backward(w, x):
+    product = w[0]*x[0] + w[1]*x[1] + w[2]
+    activation = 1 / (1 + math.exp(-product))
+    dproduct = activation                      # mistake 2: should be (1 - activation) * activation
+    dx = [w[0] * dproduct, w[1] * dproduct]
+    dw = [x[0] * dproduct, x[1] * dproduct, 1 * dproduct]
+    return dw, dx
+
+
+check_exercise("sigmoid_neuron", learner_backward)
+""", check=True)
+
+code(r"""
+def precedence_backward(w, x):
+    product = w[0]*x[0] + w[1]*x[1] + w[2]
+    activation = 1 / 1 + math.exp(-product)    # mistake 1: missing parentheses
+    dproduct = (1 - activation) * activation
+    dx = [w[0] * dproduct, w[1] * dproduct]
+    dw = [x[0] * dproduct, x[1] * dproduct, 1 * dproduct]
+    return dw, dx
+
+
+check_exercise("sigmoid_neuron", precedence_backward)
+""", check=True)
+
+md(r"""
 ### And the learner's question: why `1 * activation` in `grad_w`?
 
 Because $w_2$ is the bias: it enters through an **add gate**, whose local gradient is 1, so its
@@ -273,10 +321,38 @@ Predict, then reveal with derive.
    $\max(t, 0.1\,t)$ at $t = -1$.
 3. The neuron with $w = [1, 1, 0]$, $x = [0.5, -0.5]$: what are the dot product, $f$, $dw$ and $dx$?
 4. In the primitive version, why is `dnegdot` negative while `ddot` is positive?
+5. Auto-graded: write the neuron's backward pass yourself (below), then run the cell. It should score
+   full marks at all three points.
+6. Auto-graded: `backward(x)` returning the local gradients `(dsigmoid, drelu, dtanh, dleaky)` of
+   $\sigma$, relu, $\tanh$ and the discussion sheet's leaky ReLU $\max(x, -0.1x)$ at $x$.
 """)
 
 code(r"""
-# answers, revealed by derive
+def backward(w, x):
+    dot = w[0]*x[0] + w[1]*x[1] + w[2]
+    f = 1.0 / (1 + math.exp(-dot))
+    # your backward pass here: ddot, then dw (3 numbers) and dx (2 numbers)
+    raise NotImplementedError("sigmoid_neuron")
+    return dw, dx
+
+
+check_exercise("sigmoid_neuron", backward)
+""")
+
+code(r"""
+def backward(x):
+    # return dsigmoid, drelu, dtanh, dleaky: the four local gradients at x
+    raise NotImplementedError("activations")
+
+
+check_exercise("activations", backward)
+""")
+
+md(r"""
+Answers to 1-4, revealed by derive:
+""")
+
+code(r"""
 for t in [0, 4]:
     print(f"1. sigmoid'({t}) =", sig.run(t=t).grad["t"])
 print("2. tanh'(0.5) =", stage("tanh(t)").run(t=0.5).grad["t"],

@@ -13,6 +13,8 @@ out: **gradients add up at forks** (`+=`).
 """)
 
 code(r"""
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, Math, display
@@ -20,6 +22,7 @@ from IPython.display import Markdown, Math, display
 from derive import check, stage
 from derive.evaluate import run_many
 from derive.examples import CS231N_FXY, CS231N_FXY_CODE
+from derive.exercises import check as check_exercise
 from derive.printing import code
 """)
 
@@ -134,6 +137,15 @@ display(Markdown("\n".join(rows)))
 """, check=True)
 
 md(r"""
+On the circuit, the three wires leaving $x$ carry these three gradients (red, below each wire), and the
+number under $x$ itself is their sum:
+""")
+
+code(r"""
+fxy.circuit(x=3, y=-4)
+""")
+
+md(r"""
 The three paths contribute about $+1.58$, $-0.04$ and $+0.51$; their sum is
 $\partial f/\partial x \approx 2.06$. Had the backward pass written `dx = ...` on every line (the most
 common bug in hand-written backprop), each line would *overwrite* the previous one and `dx` would
@@ -184,10 +196,35 @@ md(r"""
    variables? Predict the gradient at $(3, 1)$ (hint: $g = x^2 - y^2$).
 4. Rewrite the forward pass so that `x` is used only once per line but still three times in total.
    Does the number of `+=` lines change? Why not?
+5. Auto-graded: write the backward pass yourself, with the notes' names (`dnum`, `dinvden`, `dden`,
+   `dsigx`, `dxpysqr`, `dxpy`, `dsigy`, `dx`, `dy`), and return `(dx, dy)`. The checker reads your
+   intermediate `d...` variables too, names the first wrong line, and spots the classic `=` instead of
+   `+=`.
 """)
 
 code(r"""
-# answers, revealed by derive
+def backward(x, y):
+    sigy = 1.0 / (1 + math.exp(-y))
+    num = x + sigy
+    sigx = 1.0 / (1 + math.exp(-x))
+    xpy = x + y
+    xpysqr = xpy**2
+    den = sigx + xpysqr
+    invden = 1.0 / den
+    f = num * invden
+    # your backward pass here, line by line in reverse
+    raise NotImplementedError("staged_fxy")
+    return dx, dy
+
+
+check_exercise("staged_fxy", backward)
+""")
+
+md(r"""
+Answers to 1-3, revealed by derive:
+""")
+
+code(r"""
 previous = 0.0
 for bl, value in zip(fxy.backward, r.steps):
     if bl.var.name == "y":

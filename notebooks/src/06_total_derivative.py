@@ -19,7 +19,8 @@ from IPython.display import Markdown, display
 from derive import check, stage
 from derive.evaluate import run_many
 from derive.examples import TOTAL_DERIVATIVE_CODE
-from derive.printing import code
+from derive.exercises import check as check_exercise
+from derive.paths import count_paths, paths, total_derivative
 """)
 
 md(r"""
@@ -51,22 +52,24 @@ prog
 
 md(r"""
 The last backward line is `dt += ...`: $t$ is used twice, so the second path's term is *added* to
-the first. Run it at $t = 0.5$ and read off each path's term as the change it makes to `dt`:
+the first. Run it at $t = 0.5$:
 """)
 
 code(r"""
 r = prog.run(t=0.5, exact=True)
 display(Markdown(prog.to_markdown(r)))
+""", check=True)
 
-previous = 0.0
-terms = {}
-for bl, value in zip(prog.backward, r.steps):
-    if bl.var.name == "t":
-        terms[f"t -> {prog.forward[bl.ref - 1].target} -> f"] = value - previous
-        previous = value
-for path, term in terms.items():
-    print(f"path {path}: term {term:+.12f}")
-print(f"sum of the terms = df/dt = {r.grad['t']:.12f}")
+md(r"""
+derive can also take the total derivative apart, **path by path**: for each path from $t$ to $f$ the
+local gradients along it, their product (the path's term), the backward lines that carry it (the
+`+=` line is where it joins the others), and its value at the point. The sum of the terms is checked
+against SymPy's derivative of the whole function:
+""")
+
+code(r"""
+td = paths(prog, "t", at={"t": 0.5})
+print(td)
 """, check=True)
 
 md(r"""
@@ -76,7 +79,7 @@ md(r"""
 
 Someone who applies the single-variable chain rule along one path, say through $y$, gets
 $\frac{\partial f}{\partial y}\frac{dy}{dt} = x\cos t \approx 0.770$, which is 43% too large; through
-$x$ alone they get $-0.230$, the wrong sign. The picture shows why: the slope of $f(t)$ at $t = 0.5$
+$x$ alone they get $-0.230$, the wrong sign (the last two lines of derive's report). The picture shows why: the slope of $f(t)$ at $t = 0.5$
 (derive's gradient) against the slopes the two one-path answers would claim.
 """)
 
@@ -87,8 +90,9 @@ fig, ax = plt.subplots(figsize=(6.5, 3.6))
 ax.plot(ts, values, lw=2, label="f(t) = cos t sin t")
 near = np.linspace(0.2, 0.8, 10)
 ax.plot(near, r.value + r.grad["t"] * (near - 0.5), "k-", label=f"total derivative {r.grad['t']:.3f}")
-for (path, term), style in zip(terms.items(), ["--", ":"]):
-    ax.plot(near, r.value + term * (near - 0.5), style, label=f"one path only ({path}): {term:.3f}")
+for path, style in zip(td.paths, ["--", ":"]):
+    route = " -> ".join(s.name for s in path.nodes)
+    ax.plot(near, r.value + path.value * (near - 0.5), style, label=f"one path only ({route}): {path.value:.3f}")
 ax.plot([0.5], [r.value], "ko")
 ax.set_xlabel("t")
 ax.legend(fontsize=8)
@@ -119,9 +123,17 @@ print("df/dx  =", df.grad["x"], "  dg/dx  =", dg.grad["x"])
 md(r"""
 The total derivative combines them, one product per path:
 $\frac{d\ell}{dx} = \frac{\partial h}{\partial x_1}\frac{df}{dx} + \frac{\partial h}{\partial x_2}\frac{dg}{dx}
-= 8 \cdot 4 + 4 \cdot 1 = 32 + 4 = 36$. The single-path answer (through $f$ only) is 32, off by 4.
+= 8 \cdot 4 + 4 \cdot 1 = 32 + 4 = 36$. derive's `total_derivative` composes the outer function
+with the inner ones (each inner function kept as its own named stage) and lists the paths; the
+single-path answer through $f$ is 32, off by 4:
+""")
 
-Now stage the whole function, written as the sheet writes it:
+code(r"""
+print(total_derivative("f**2 + g**2", {"f": "x**2", "g": "x"}, output="l", at={"x": 2}))
+""", check=True)
+
+md(r"""
+Now stage the whole function as the sheet writes it, as one Python function:
 """)
 
 code(r"""
@@ -154,8 +166,8 @@ backpropagation is efficient.**
 Sharing values makes paths multiply. The logistic map $\ell_{k+1} = 4\,\ell_k(1 - \ell_k)$ uses each
 $\ell_k$ twice, so the number of paths from $x = \ell_0$ to $\ell_n$ doubles with every step: $2^n$
 terms in the total derivative. The staged backward pass does not list them; it visits each line once.
-We count the paths of derive's staged program directly (a count over its forward lines, no
-derivatives involved) and compare with the number of backward lines:
+derive counts the paths of its staged program (`count_paths`, without listing them) and we compare
+with the number of backward lines:
 """)
 
 code(r"""
@@ -164,18 +176,11 @@ def logistic_source(n):
     return "def logistic(l0):\n" + "\n".join(lines) + f"\n    return l{n}\n"
 
 
-def count_paths(p):
-    paths = {s: 1 for s in p.inputs}
-    for ln in p.forward:
-        paths[ln.target] = sum(paths.get(a, 0) for a in ln.args)
-    return paths[p.output]
-
-
 print(logistic_source(2))
 rows = []
 for n in [1, 2, 4, 8, 12, 16, 20]:
     p = stage(logistic_source(n))
-    rows.append((n, count_paths(p), len(p.backward), p.backward_ops))
+    rows.append((n, count_paths(p)[p.inputs[0]], len(p.backward), p.backward_ops))
     print(f"n = {n:2d}: {rows[-1][1]:8d} paths from l0 to l{n}, {rows[-1][2]:3d} backward lines, "
           f"{rows[-1][3]:3d} backward ops")
 """, check=True)
@@ -220,34 +225,37 @@ $\frac{d\ell}{dw}$.
 3. Discussion sheet 1(b): $f(g_1(w), \dots, g_n(w))$. How many `+=` lines does the backward pass have
    for $w$? Try $n = 3$ with $g_i(w) = w^i$ and $f = g_1 + g_2 + g_3$.
 4. How many paths from $l_0$ to $l_3$ has the logistic map, and how many backward lines?
+5. The discussion sheet's $\ell(x)$ as an auto-graded exercise: write the backward pass of the staged
+   function below (`f = x**2`, `g = x`, `hf = f**2`, `hg = g * g`, `l = hf + hg`), with the adjoints
+   named `dl`, `dhf`, `dhg`, `df`, `dg`, `dx`, and return `dx`. The checker runs it at a few points,
+   names the first wrong line and recognises the usual mistakes (such as `=` where `+=` is needed).
+""")
+
+code(r"""
+def backward(x):
+    f = x**2
+    g = x
+    hf = f**2
+    hg = g * g
+    l = hf + hg
+    # your backward pass here, ending with dx
+    raise NotImplementedError("total_derivative")
+    return dx
+
+
+check_exercise("total_derivative", backward)
 """)
 
 code(r'''
-# answers, revealed by derive
-def path_terms(src, name, **point):
-    p = stage(src)
-    res = p.run(**point)
-    prev, out = 0.0, []
-    for bl, value in zip(p.backward, res.steps):
-        if bl.var.name == name:
-            out.append(round(value - prev, 12))
-            prev = value
-    return out, res.grad[name]
-
-
-print("1.", path_terms("""
+# answers to 1-4, revealed by derive
+print("1.", paths("""
 import math
 def f(t):
     x = math.cos(t)
     y = math.sin(t)
     return x**2 + y**2
-""", "t", t=0.5))
-print("2.", path_terms("""
-def l(x):
-    f = x**2
-    g = 3*x
-    return f * g
-""", "x", x=1))
+""", "t", at={"t": 0.5}))
+print("2.", total_derivative("f * g", {"f": "x**2", "g": "3*x"}, output="l", at={"x": 1}))
 p3 = stage("""
 def f(w):
     g1 = w
@@ -257,13 +265,13 @@ def f(w):
 """)
 print("3.", sum(bl.accumulate for bl in p3.backward if bl.var.name == "w"), "+= lines for w")
 p4 = stage(logistic_source(3))
-print("4.", count_paths(p4), "paths,", len(p4.backward), "backward lines")
+print("4.", count_paths(p4)[p4.inputs[0]], "paths,", len(p4.backward), "backward lines")
 ''', check=True)
 
 md(r"""
 1: two paths with terms $-2\cos t \sin t$ and $+2 \sin t \cos t$ that cancel exactly: $x^2 + y^2 = 1$
-does not depend on $t$ at all. 2: the terms are $g \cdot 2x = 6$ and $f \cdot 3 = 3$, total 9; the
-single-path answers are 6 and 3.
+does not depend on $t$ at all. 2: the terms are $g \cdot 2x = 6x^2$ and $f \cdot 3 = 3x^2$, total
+$9x^2 = 9$ at $x = 1$; the single-path answers are 6 and 3.
 
 **Next:** [7. The vector chain rule](07-vector-chain-rule.ipynb).
 """)

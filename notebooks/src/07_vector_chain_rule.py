@@ -17,7 +17,8 @@ import sympy as sp
 from IPython.display import Math, display
 
 from derive import stage
-from derive.chainrule import numeric_cost, text_table, vector_chain, vector_table
+from derive.chainrule import text_table, vector_chain, vector_table
+from derive.exercises import check as check_exercise
 from derive.vector import central_differences
 """)
 
@@ -202,10 +203,43 @@ md(r"""
    $7 \times 2$, write `dX` in terms of `W` and `dD`. Check your shapes with derive.
 3. Replace $\sigma$ by $\tanh$ in the sheet's loss. Which single backward line changes, and how?
 4. In the batch layer, why does `db` need a sum but `dW` does not?
+5. Auto-graded, CS231n's matrix multiply: `backward(W, X, dD)` for $D = WX$ returns `(dW, dX)` as
+   NumPy arrays. The checker recognises a swapped or missing transpose.
+6. Auto-graded, the discussion sheet's two-layer loss $\tfrac12\lVert W_2\,\sigma(W_1 \mathbf{x} +
+   \mathbf{b}) - \mathbf{y}\rVert^2$: return `(dW1, db, dW2, dx)`.
+""")
+
+code(r"""
+def backward(W, X, dD):
+    D = W @ X
+    # your backward pass here
+    raise NotImplementedError("matmul")
+    return dW, dX
+
+
+check_exercise("matmul", backward)
+""")
+
+code(r"""
+def backward(W1, b, W2, x, y):
+    x1 = W1 @ x + b
+    x2 = 1 / (1 + np.exp(-x1))
+    x3 = W2 @ x2
+    x4 = x3 - y
+    loss = 0.5 * np.sum(x4**2)
+    # your backward pass here: dx4, dx3, dW2, dx2, dx1, db, dW1, dx
+    raise NotImplementedError("two_layer")
+    return dW1, db, dW2, dx
+
+
+check_exercise("two_layer", backward)
+""")
+
+md(r"""
+Answers to 1-3, revealed by derive:
 """)
 
 code(r'''
-# answers, revealed by derive
 print("1. identity; derive writes:", [ln for ln in prog.with_shapes(
     W1=(d, d), b=(d,), W2=(d, d), x=(d,), y=(d,)).backward_code().split("\n") if ln.startswith("db")])
 print("2.")

@@ -177,6 +177,7 @@ for ax, (name, res) in zip(axes, results.items()):
     ax.semilogy(*zip(*sizes(res, "raw")), "o-", label="raw symbolic")
     ax.semilogy(*zip(*sizes(res, "staged")), "k*-", label="staged")
     ax.set_title(name)
+    ax.set_xticks([n for n, _ in sizes(res, "staged")])
     ax.set_xlabel("depth n")
 axes[0].set_ylabel("operations (log scale)")
 axes[0].legend()

@@ -6,6 +6,8 @@ Public API: ``stage``, ``check``, the numeric primitives ``sigmoid`` and ``relu`
 from derive.errors import DeriveError
 from derive.primitives import relu, sigmoid
 from derive.staged import BackLine, Line, Program, stage
+from derive.compare import compare, swell, total_derivative
 
-__all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu"]
+__all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu",
+           "compare", "swell", "total_derivative"]
 __version__ = "0.1.0"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from derive.budget import DEFAULT_BUDGET, check_budget
 from derive.errors import DeriveError
 from derive.metrics import METRICS, program_metrics
+from derive.paths import total_derivative  # noqa: F401  (public: derive.total_derivative)
 from derive.symbolic import FORMS, Form, form, program
 
 ROWS = FORMS + ("staged",)
@@ -116,14 +117,15 @@ class Comparison:
         prog = self.prog
         args = ", ".join(n for n, _ in prog.params)
         src = prog.source if prog.source and "\n" not in prog.source else "(a Python function)"
+        wrt = ", ".join(s.name for s in prog.inputs) or "nothing (no inputs)"
         out = [f"{prog.output}({args}) = {src}",
-               f"gradient with respect to {', '.join(s.name for s in prog.inputs)}; each form checked "
+               f"gradient with respect to {wrt}; each form checked "
                f"against the staged gradient at {len(self.points)} random points", ""]
         out += table(self.forms)
         st = self.forms["staged"]
-        out += ["", f"staged: {st['forward_lines']} forward lines ({st['forward_ops']} ops), "
-                    f"{st['backward_lines']} backward lines ({st['backward_ops']} ops); "
-                    f"backward/forward ops = {st['ratio']}",
+        out += ["", f"staged: {_lines(st['forward_lines'], 'forward')} ({st['forward_ops']} ops), "
+                    f"{_lines(st['backward_lines'], 'backward')} ({st['backward_ops']} ops); "
+                    f"backward/forward ops = {_num(st['ratio'])}",
                 f"staged gradient vs central differences: {_yes(self.fd_agrees)}"]
         for t in self.totals:
             out += ["", "total derivative (a value forks, so its gradients add):", t.to_text()]
@@ -133,6 +135,10 @@ class Comparison:
 
     def __str__(self):
         return self.to_text()
+
+
+def _lines(n, what):
+    return f"{n} {what} line{'s' * (n != 1)}"
 
 
 def _yes(v):

@@ -19,6 +19,7 @@ import sympy as sp
 from derive.budget import DEFAULT_BUDGET
 from derive.errors import DeriveError
 from derive.families import build
+from derive.naming import symbol
 from derive.rules import sigmoid
 
 #: The vectorised program of the sheet: (target, formula, differentiable arguments).
@@ -45,8 +46,8 @@ def _check_d(d):
 def symbols(d: int) -> dict:
     """The explicit symbols, named as the staged two-layer program names its inputs."""
     _check_d(d)
-    vec = lambda name: sp.Matrix([sp.Symbol(f"{name}[{i}]") for i in range(d)])  # noqa: E731
-    mat = lambda name: sp.Matrix(d, d, lambda i, j: sp.Symbol(f"{name}[{i * d + j}]"))  # noqa: E731
+    vec = lambda name: sp.Matrix([symbol(f"{name}[{i}]") for i in range(d)])  # noqa: E731
+    mat = lambda name: sp.Matrix(d, d, lambda i, j: symbol(f"{name}[{i * d + j}]"))  # noqa: E731
     return {"x": vec("x"), "W1": mat("W1"), "b": vec("b"), "W2": mat("W2"), "y": vec("y")}
 
 

@@ -27,7 +27,9 @@ def run(args) -> int:
     if args.points < 1:
         raise DeriveError(f"--points must be at least 1, got {args.points}")
     prog = load_target(args.target, args.gates)
-    at = parse_at(args.at, prog) if args.at else None
+    at = parse_at(args.at) if args.at else None
+    if at:
+        prog.run(**at)  # a clear error now for a missing or unknown input
     result = compare(prog, budget=budget, points=args.points, seed=args.seed, at=at)
     print(result.to_json() if args.json else result.to_text())
     return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from derive.errors import DeriveError
+from derive.naming import symbol
 from derive.printing import CodePrinter, _fmt
 from derive.rules import apply
 
@@ -165,7 +166,7 @@ def paths(f, wrt=None, at=None, limit: int = MAX_PATHS, gates: str = "grouped") 
     if point:
         res = prog.run(exact=True, **point)
         value = res.grad[s.name] if "[" not in s.name else res.grad[s.name.split("[")[0]][int(s.name[:-1].split("[")[1])]
-        numbers = {sp.Symbol(k): v for k, v in res.values.items()}
+        numbers = {symbol(k): v for k, v in res.values.items()}
         numbers.update({x: _at(point, x.name) for x in prog.inputs})
         for q in found:
             q.value = float(sp.Mul(*[f.xreplace(numbers) for f in q.factors]))

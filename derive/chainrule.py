@@ -151,10 +151,10 @@ def slope(rows, key: str, x: str = "d") -> float:
 
 
 def text_table(rows, cols) -> str:
-    widths = [max(len(c), *(len(f"{r.get(c)}") for r in rows)) for c in cols]
-    lines = ["  ".join(f"{c:>{w}}" for c, w in zip(cols, widths))]
-    for r in rows:
-        cells = [("-" if r.get(c) is None else (f"{r[c]:.1e}" if isinstance(r[c], float) else str(r[c])))
-                 for c in cols]
-        lines.append("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
-    return "\n".join(lines)
+    """Rows of numbers as an aligned text table (floats in scientific notation, None as -)."""
+    def cell(v):
+        return "-" if v is None else (f"{v:.1e}" if isinstance(v, float) else str(v))
+
+    cells = [list(cols)] + [[cell(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+    return "\n".join("  ".join(f"{c:>{w}}" for c, w in zip(row, widths)) for row in cells)

@@ -91,7 +91,7 @@ def cost_plot(rows, path=None):
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     ds = [r["d"] for r in rows]
     ax.plot(ds, [r["fd_ops"] for r in rows], marker="o", color="#d62728", linewidth=2,
-            label="finite differences: (2 d^2) evaluations x forward ops  ~ d^4")
+            label="finite differences: (d^2 + 1) forward passes  ~ d^4")
     ax.plot(ds, [r["staged_ops"] for r in rows], marker="o", color="#2ca02c", linewidth=3,
             label="staged: forward + backward ops  ~ d^2")
     ax.set_xscale("log")

@@ -257,3 +257,11 @@ def test_numeric_versus_analytic_cost():
         assert r["fd_ops"] == (d * d + 1) * r["forward_ops"] + 2 * d * d
         assert r["fd_max_error"] < 1e-5                          # the numbers agree too
     assert slope(rows, "fd_ops") > 3.3 and slope(rows, "staged_ops") < 2.2
+
+
+def test_cost_plot(tmp_path):
+    from derive.plots import cost_plot
+
+    out = tmp_path / "cost.png"
+    cost_plot(numeric_cost(range(2, 4), check=False), str(out))
+    assert out.read_bytes()[:4] == b"\x89PNG"

@@ -116,7 +116,9 @@ class Comparison:
     def to_text(self) -> str:
         prog = self.prog
         args = ", ".join(n for n, _ in prog.params)
-        src = prog.source if prog.source and "\n" not in prog.source else "(a Python function)"
+        src = prog.source or ""
+        if "\n" in src or src.isidentifier() or src.endswith(".py") or not src:
+            src = "(a straight-line Python function)"
         wrt = ", ".join(s.name for s in prog.inputs) or "nothing (no inputs)"
         out = [f"{prog.output}({args}) = {src}",
                f"gradient with respect to {wrt}; each form checked "

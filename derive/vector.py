@@ -20,7 +20,9 @@ from derive import naming
 from derive.errors import DeriveError
 from derive.printing import CodePrinter
 from derive.rules import ARRAY_RULES, RULES, local_gradient
+from derive.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
 from derive.vector_parse import parse_array_function
+from derive.vector_program import ArrayProgram, central_differences  # noqa: F401 (API)
 
 
 class NumpyPrinter(CodePrinter):
@@ -117,7 +119,15 @@ def _variant(node, rule, shapes, names):
 
 def _group(text):
     """Parenthesise an expression that will be multiplied."""
-    simple = text.replace("_", "").replace(".", "").isalnum() or text.replace(".", "", 1).isdigit()
+    simple = text.replace("_", "").replace(".", "").isalnum()
+    if text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0 and i < len(text) - 1:
+                break
+        else:
+            simple = True
     return text if simple else f"({text})"
 
 
@@ -275,8 +285,6 @@ def stage_arrays(f, gates: str = "grouped", shapes=None):
     >>> def loss(W, x):
     ...     return np.sum(np.tanh(W @ x))
     """
-    from derive.vector_program import ArrayProgram
-
     if isinstance(f, ArrayProgram):
         return f if shapes is None else f.with_shapes(shapes)
     source = f if isinstance(f, str) else getattr(f, "__name__", "")

@@ -22,9 +22,6 @@ from derive.rules import (ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES,
                           SOFTMAX_CE_EXPANSION, apply)
 
 GATES = ("grouped", "primitive")
-#: Python spellings that mark a function as array code (routing in ``derive.stage``).
-ARRAY_MARKERS = ("@", ".T", ".shape", "np.sum", "np.mean", "np.dot", "np.matmul", "np.linalg",
-                 "softmax_cross_entropy", "onehot", "np.transpose", "numpy.sum", "numpy.mean")
 _OPTIONS = {"sum": ("axis", "keepdims"), "mean": ("axis", "keepdims")}
 
 
@@ -78,15 +75,21 @@ class ArrayGraph:
 
 
 def uses_arrays(f) -> bool:
-    """Does this function (object or source text) use array operations?"""
-    if isinstance(f, str):
-        text = f
-    else:
-        try:
-            text = inspect.getsource(f)
-        except (OSError, TypeError):
-            return False
-    return any(m in text for m in ARRAY_MARKERS)
+    """Does this function (object or ``def`` source text) use array operations (``@``, ``.T``,
+    ``X.shape``, ``np.sum``, ...)? Used by ``derive.stage`` to pick the array engine."""
+    try:
+        text = f if isinstance(f, str) else textwrap.dedent(inspect.getsource(f))
+        tree = ast.parse(textwrap.dedent(text))
+    except (OSError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return False
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, ast.MatMult):
+            return True
+        if isinstance(n, ast.Attribute) and n.attr in ("T", "shape"):
+            return True
+        if isinstance(n, ast.Call) and _dotted(n.func) in ARRAY_CALLS:
+            return True
+    return False
 
 
 def parse_array_function(f, gates="grouped") -> ArrayGraph:
@@ -228,8 +231,8 @@ class _Reader:
 
     def call(self, n):
         g, fname = self.g, _dotted(n.func)
-        if isinstance(n.func, ast.Attribute) and fname.split(".")[0] in self.env:
-            self.fail(f"the method call {fname}() (write it as np.{n.func.attr}(...))", n)
+        if isinstance(n.func, ast.Attribute) and fname.split(".")[0] not in ("np", "numpy", "derive"):
+            self.fail(f"the method call {ast.unparse(n.func)}() (write it as np.{n.func.attr}(...))", n)
         if any(isinstance(a, ast.Starred) for a in n.args):
             self.fail(f"star arguments in {fname}()", n)
         args = [self.expr(a) for a in n.args]

@@ -53,8 +53,8 @@ SYMPY_NS = dict(ARRAY_NS, np=_NP, sigmoid=_vec(sigmoid), softmax_cross_entropy=_
 
 def _symbols(name, shape):
     if shape == ():
-        return np.array(sp.Symbol(name), dtype=object)
-    flat = [sp.Symbol(f"{name}_{'_'.join(map(str, i))}") for i in np.ndindex(shape)]
+        return np.array(sp.Symbol(name, real=True), dtype=object)
+    flat = [sp.Symbol(f"{name}_{'_'.join(map(str, i))}", real=True) for i in np.ndindex(shape)]
     return np.array(flat, dtype=object).reshape(shape)
 
 

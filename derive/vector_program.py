@@ -86,6 +86,8 @@ class ArrayProgram:
             out = fn(*[point[p] for p in self.param_names])
         values = dict(zip(fwd, out[:len(fwd)]))
         adjoints = dict(zip(adj, out[len(fwd):]))
+        if prog.output in prog.adjoints:
+            adjoints.setdefault(prog.adjoints[prog.output], 1.0)  # the output's own adjoint
         grad = {p: adjoints[a] for p, a in prog.grads.items()}
         value = values[prog.output]
         if not np.all(np.isfinite(value)):

@@ -176,6 +176,8 @@ class Staged:
                     if a.is_input or id(a) in self.active:
                         self.active.add(id(n))
                         self.active.add(id(a))
+        used = {id(a) for n in self.nodes for a in n.args}
+        self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
         taken = set(self.names.values())
         self.adjoints = {}
         for n in inputs + self.nodes:

@@ -169,7 +169,7 @@ def _note(ref, shape, extra=""):
 def _aligned(rows, comments):
     if not comments:
         return "\n".join(s for s, _ in rows)
-    width = max([len(s) for s, _ in rows] + [0]) + 2
+    width = max([len(s) for s, n in rows if n] + [0]) + 2
     return "\n".join(f"{s.ljust(width)}{n}".rstrip() if n else s for s, n in rows)
 
 

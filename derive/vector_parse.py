@@ -71,6 +71,9 @@ class ArrayGraph:
             return self.new("const", value=value)
         if name == "softmax_cross_entropy" and self.gates == "primitive":
             return _Reader.expand(self, SOFTMAX_CE_EXPANSION, args)
+        if self.gates == "primitive" and name in RULES and RULES[name].expand \
+                and not any(a.is_const for a in args):  # sigmoid -> 1 / (1 + exp(-a)), as in parse
+            return _Reader.expand(self, "return " + RULES[name].expand, args)
         return self.new(name, args, opts=opts)
 
 

@@ -137,6 +137,30 @@ class ArrayProgram:
         return (HEADER + "\n\n" + f"def {name}({', '.join(self.param_names)}):\n"
                 + "".join(f"    {b}\n" for b in body))
 
+    def to_markdown(self) -> str:
+        """Forward and backward tables in Markdown (line, code, shape)."""
+        rows = ["| # | forward | shape |", "|---|---|---|"]
+        rows += [f"| {ln.number} | `{ln}` | {_shape_text(ln.shape) if ln.shape is not None else ''} |"
+                 for ln in self.forward]
+        rows += ["", "| backward | line | shape |", "|---|---|---|"]
+        rows += [f"| `{b}` | ({b.ref}) | {_shape_text(b.shape) if b.shape is not None else ''} |"
+                 for b in self.backward]
+        return "\n".join(rows)
+
+    def to_latex(self) -> str:
+        """The lines as an aligned block of typewriter code (NumPy has no standard LaTeX)."""
+        def tt(s):
+            return r"\texttt{" + s.replace("_", r"\_").replace("#", r"\#") + "}"
+        rows = [rf"&{tt(str(x))} && ({x.number if hasattr(x, 'number') else x.ref}) \\"
+                for x in self.forward + self.backward]
+        return "\\begin{aligned}\n" + "\n".join(rows)[:-3] + "\n\\end{aligned}"
+
+    def to_dict(self) -> dict:
+        """JSON-ready: inputs, labels, shapes, forward and backward lines."""
+        return {"inputs": self.param_names, "labels": self.labels,
+                "shapes": None if self.shapes is None else {k: list(v) for k, v in self.shapes.items()},
+                "forward": [str(ln) for ln in self.forward], "backward": [str(b) for b in self.backward]}
+
     def to_text(self) -> str:
         head = f"{self.name}({', '.join(self.param_names)})"
         if self.shapes is not None:
@@ -277,25 +301,34 @@ def parse_shapes(text: str) -> dict:
     return shapes
 
 
-def stage_text(source: str, name: str | None = None, shapes: str | dict | None = None,
-               gates: str = "grouped") -> str:
-    """For the CLI: stage function ``name`` of a source file, with ``--shapes`` text; the listing."""
+def array_target(source: str, name: str | None = None, gates: str = "grouped", shapes=None):
+    """For the CLI (``derive stage file.py:loss --shapes W1=5x3,...``): the ArrayProgram of
+    function ``name`` in ``source`` (read, never run), or None if it is not array code and no
+    ``shapes`` (text or dict) were given. Bad input raises DeriveError (one line)."""
     import ast
 
     from derive.vector import stage_arrays
+    from derive.vector_parse import uses_arrays
 
-    if name is not None:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError as err:
-            raise DeriveError(f"syntax error at line {err.lineno}: {err.msg}") from None
-        fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
-        if not fns:
-            raise DeriveError(f"no function named '{name}' in the file")
-        source = ast.get_source_segment(source, fns[-1])
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise DeriveError(f"syntax error at line {err.lineno}: {err.msg}") from None
+    fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and name in (None, n.name)]
+    if not fns:
+        raise DeriveError(f"no function named '{name}' in the file" if name else "no function definition found")
+    text = ast.get_source_segment(source, fns[-1])
+    if shapes is None and not uses_arrays(text):
+        return None
     if isinstance(shapes, str):
         shapes = parse_shapes(shapes)
-    return stage_arrays(source, gates, shapes).to_text()
+    return stage_arrays(text, gates, shapes)
+
+
+def stage_text(source: str, name: str | None = None, shapes=None, gates: str = "grouped") -> str:
+    """The listing ``derive stage file.py:loss --shapes ...`` prints (see ``array_target``)."""
+    prog = array_target(source, name, gates, shapes if shapes is not None else {})
+    return prog.to_text()
 
 
 def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:

@@ -1,6 +1,8 @@
 """Arrays: staged NumPy backward code against central differences and sympy.diff, goldens, errors."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import derive
 from derive import ArrayProgram, DeriveError, onehot, softmax, softmax_cross_entropy, stage
@@ -344,3 +346,38 @@ def test_iris_training_reaches_95_percent():
     assert run.accuracy >= 0.95
     assert run.losses[-1] < 0.2 * run.losses[0]
     assert all(b <= a + 1e-12 for a, b in zip(run.losses[50:], run.losses[51:]))
+
+
+def test_array_target_views_and_routing_helpers():
+    from derive.vector_parse import uses_arrays
+    from derive.vector_program import array_target
+
+    src = open(__file__).read()
+    assert array_target("def f(x, y):\n    return x * y + sin(x)\n", "f") is None
+    assert uses_arrays(sheet_tanh) and not uses_arrays("def f(x):\n    return np.tanh(x)\n")
+    prog = array_target(src, "sheet_tanh", shapes="W1=4x3, b=4, W2=2x4, x=3, y=2")
+    assert prog.to_dict()["shapes"]["W1x"] == [4]
+    assert prog.to_dict()["backward"][5] == "dW2 = np.outer(dW2a, a)"
+    assert "| 1 | `W1x = W1 @ x` | (4,) |" in prog.to_markdown()
+    assert r"\texttt{dW2 = np.outer(dW2a, a)} && (4)" in prog.to_latex()
+    assert "<table>" in prog._repr_html_() and "np.outer" in prog._repr_html_()
+
+
+def test_primitive_gates_expand_sigmoid_on_arrays():
+    prog = stage(mixed, gates="primitive", shapes=dict(A=(2, 3), B=(2, 3), c=(3,)))
+    ops = {ln.op for ln in prog.forward}
+    assert "sigmoid" not in ops and "div" in ops and "exp" in ops
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(n=st.integers(1, 4), d=st.integers(1, 4), k=st.integers(1, 3), batch=st.booleans(),
+       relu=st.booleans())
+def test_random_shapes_match_central_differences(n, d, k, batch, relu):
+    f = sheet_relu if relu else sheet_tanh
+    shapes = dict(W1=(d, n), b=(d, 1) if batch else (d,), W2=(k, d),
+                  x=(n, 3) if batch else (n,), y=(k, 3) if batch else (k,))
+    arrays = arrays_for(f, shapes, seed=n * 100 + d * 10 + k)
+    res = stage(f).run(**arrays)
+    fd = central(f, arrays, [])
+    for key in fd:
+        np.testing.assert_allclose(res.grad[key], fd[key], rtol=1e-5, atol=1e-6, err_msg=key)

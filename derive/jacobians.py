@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import types
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -138,6 +139,50 @@ def jacobian_gradient(prog, arrays) -> dict:
             rows[a] = rows.get(a, 0) + rows[ln.target] @ J
     return {p: rows.get(p, np.zeros((1, np.size(arrays[p])))).reshape(np.shape(arrays[p]))
             for p in spec.grads}
+
+
+@dataclass
+class ArrayCheck:
+    """The staged gradient at random arrays against central differences (and sympy.diff)."""
+
+    shapes: dict
+    max_err_numeric: float
+    max_err_sympy: float | None
+    tol_numeric: float = 1e-5
+    tol_sympy: float = 1e-9
+
+    @property
+    def ok(self) -> bool:
+        return self.max_err_numeric <= self.tol_numeric and \
+            (self.max_err_sympy is None or self.max_err_sympy <= self.tol_sympy)
+
+    def __str__(self):
+        sym = "not run (too many components)" if self.max_err_sympy is None else f"{self.max_err_sympy:.1e}"
+        return (f"check at random arrays {', '.join(f'{k} {v}' for k, v in self.shapes.items())}: "
+                f"largest relative difference vs central differences {self.max_err_numeric:.1e}, "
+                f"vs sympy.diff {sym}: {'OK' if self.ok else 'MISMATCH'}")
+
+
+def _rel(a, b):
+    return max(float(np.max(np.abs(a[k] - b[k]) / np.maximum(1.0, np.abs(b[k])), initial=0.0)) for k in a)
+
+
+def check_arrays(prog, shapes=None, seed: int = 0) -> ArrayCheck:
+    """Staged gradient vs central differences and (at small sizes) component-wise sympy.diff,
+    at random arrays of ``shapes`` (or the program's own); labels are 0."""
+    from derive.vector_program import central_differences
+
+    shapes = shapes or ({p: prog.shapes[p] for p in prog.param_names} if prog.shapes else None)
+    if shapes is None:
+        raise DeriveError("shapes are unknown: give shapes to check at")
+    rng = np.random.default_rng(seed)
+    arrays = {p: np.zeros(shapes[p], dtype=int) if p in prog.labels
+              else np.asarray(rng.normal(size=shapes[p])) for p in prog.param_names}
+    staged = prog.run(**arrays).grad
+    numeric = _rel(staged, central_differences(prog, arrays))
+    small = sum(a.size for p, a in arrays.items() if p not in prog.labels) <= 60
+    sym = _rel(staged, sympy_gradient(prog, arrays)) if small else None
+    return ArrayCheck({p: tuple(shapes[p]) for p in prog.param_names}, numeric, sym)
 
 
 # ---- cost: forming Jacobians against VJP lines (the sheet's two-layer loss) -------------------

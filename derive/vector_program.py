@@ -137,15 +137,17 @@ class ArrayProgram:
         return (HEADER + "\n\n" + f"def {name}({', '.join(self.param_names)}):\n"
                 + "".join(f"    {b}\n" for b in body))
 
-    def to_markdown(self) -> str:
-        """Forward and backward tables in Markdown (line, code, shape)."""
+    def to_markdown(self, result=None) -> str:
+        """Forward and backward tables in Markdown (line, code, shape), then a run's value."""
+        if result is not None and self.shapes is None:
+            return self._at(result).to_markdown(result)
         rows = ["| # | forward | shape |", "|---|---|---|"]
         rows += [f"| {ln.number} | `{ln}` | {_shape_text(ln.shape) if ln.shape is not None else ''} |"
                  for ln in self.forward]
         rows += ["", "| backward | line | shape |", "|---|---|---|"]
         rows += [f"| `{b}` | ({b.ref}) | {_shape_text(b.shape) if b.shape is not None else ''} |"
                  for b in self.backward]
-        return "\n".join(rows)
+        return "\n".join(rows + _result_text(self, result))
 
     def to_latex(self) -> str:
         """The lines as an aligned block of typewriter code (NumPy has no standard LaTeX)."""
@@ -155,21 +157,28 @@ class ArrayProgram:
                 for x in self.forward + self.backward]
         return "\\begin{aligned}\n" + "\n".join(rows)[:-3] + "\n\\end{aligned}"
 
+    def _at(self, result):
+        return self.with_shapes({p: np.shape(result.point[p]) for p in self.param_names})
+
     def to_dict(self) -> dict:
         """JSON-ready: inputs, labels, shapes, forward and backward lines."""
         return {"inputs": self.param_names, "labels": self.labels,
                 "shapes": None if self.shapes is None else {k: list(v) for k, v in self.shapes.items()},
                 "forward": [str(ln) for ln in self.forward], "backward": [str(b) for b in self.backward]}
 
-    def to_text(self) -> str:
+    def to_text(self, result=None) -> str:
+        """The listing: a header with the shapes, forward and backward lines (and a run's value)."""
+        if result is not None and self.shapes is None:
+            return self._at(result).to_text(result)
         head = f"{self.name}({', '.join(self.param_names)})"
         if self.shapes is not None:
             head += "  with " + ", ".join(f"{p} {_shape_text(self.shapes[p])}" for p in self.param_names)
         else:
             head += "  (shapes unknown: 2-D templates, no broadcast sums; pass shapes= or run it)"
         ind = lambda s: "\n".join("  " + x for x in s.split("\n"))  # noqa: E731
-        return "\n".join([head, "", "forward pass", ind(self.forward_code()), "",
-                          "backward pass", ind(self.backward_code())])
+        out = [head, "", "forward pass", ind(self.forward_code()), "", "backward pass",
+               ind(self.backward_code())]
+        return "\n".join(out + _result_text(self, result))
 
     def __str__(self):
         return self.to_text()
@@ -183,6 +192,17 @@ class ArrayProgram:
                 '<pre style="margin:0">{}</pre></td>')
         return ("<table><tr>" + cell.format("forward pass", html.escape(self.forward_code()))
                 + cell.format("backward pass", html.escape(self.backward_code())) + "</tr></table>")
+
+
+def _result_text(prog, result):
+    if result is None:
+        return []
+    out = ["", "value", f"  {prog.output} = {float(result.value)!r}", "", "gradient"]
+    with np.printoptions(precision=6, suppress=True, threshold=50):
+        for k, v in result.grad.items():
+            text = np.array2string(np.asarray(v), prefix=f"  d{prog.output}/d{k} = ")
+            out.append(f"  d{prog.output}/d{k} = {text}")
+    return out
 
 
 def _note(ref, shape, extra=""):

@@ -60,6 +60,10 @@ def scale(c, X, b):
     return np.mean(np.tanh(Y) ** 2) + np.sum(np.minimum(Y, 0.5))
 
 
+def sheet_part_c(W, b, x, y):
+    return (y - np.sum(np.tanh(W @ x + b))) ** 2
+
+
 SHEET_1D = dict(W1=(4, 3), b=(4,), W2=(2, 4), x=(3,), y=(2,))
 SHEET_COL = dict(W1=(4, 3), b=(4, 1), W2=(2, 4), x=(3, 1), y=(2, 1))
 SHEET_BATCH = dict(W1=(4, 3), b=(4, 1), W2=(2, 4), x=(3, 5), y=(2, 5))
@@ -72,6 +76,7 @@ CASES = [
     (rebind, dict(W=(3, 2), x=(2, 4), b=(3, 1))), (rebind, dict(W=(3, 2), x=(2,), b=(3,))),
     (rowvec, dict(v=(3,), M=(3, 4), c=(4,))), (rowvec, dict(v=(3,), M=(3, 2), c=(1, 2))),
     (scale, dict(c=(), X=(3, 4), b=(4,))), (scale, dict(c=(3, 1), X=(3, 4), b=(1, 4))),
+    (sheet_part_c, dict(W=(3, 2), b=(3,), x=(2,), y=())),
 ]
 IDS = [f"{f.__name__}-{'-'.join('x'.join(map(str, s)) or 'num' for s in sh.values())}" for f, sh in CASES]
 
@@ -119,8 +124,8 @@ def test_backward_matches_central_differences(f, shapes, gates):
         np.testing.assert_allclose(res.grad[k], fd[k], rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-@pytest.mark.parametrize("f, shapes", [CASES[i] for i in (0, 2, 3, 6, 8, 10, 12, 13)],
-                         ids=[IDS[i] for i in (0, 2, 3, 6, 8, 10, 12, 13)])
+@pytest.mark.parametrize("f, shapes", [CASES[i] for i in (0, 2, 3, 6, 8, 10, 12, 13, 15)],
+                         ids=[IDS[i] for i in (0, 2, 3, 6, 8, 10, 12, 13, 15)])
 def test_small_sizes_match_sympy_diff_and_jacobian_product(f, shapes):
     prog = stage(f)
     arrays = arrays_for(f, shapes, seed=3)
@@ -381,3 +386,18 @@ def test_random_shapes_match_central_differences(n, d, k, batch, relu):
     fd = central(f, arrays, [])
     for key in fd:
         np.testing.assert_allclose(res.grad[key], fd[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_listing_with_a_run_and_check_arrays():
+    from derive.jacobians import check_arrays
+
+    prog = stage(sheet_tanh)
+    arrays = arrays_for(sheet_tanh, SHEET_1D)
+    res = prog.run(**arrays)
+    text = prog.to_text(res)
+    assert "dW2 = np.outer(dW2a, a)" in text and f"f = {res.value!r}" in text and "df/dW1 = [[" in text
+    assert "| `dW1 = np.outer(dW1x, x)` | (1) | (4, 3) |" in prog.to_markdown(res)
+    report = check_arrays(prog, SHEET_1D)
+    assert report.ok and report.max_err_sympy < 1e-12 and "OK" in str(report)
+    with pytest.raises(DeriveError, match="shapes are unknown"):
+        check_arrays(prog)

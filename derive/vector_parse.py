@@ -249,8 +249,8 @@ class _Reader:
             if fname in ("abs", "max", "min"):
                 rule = None
         if rule is None:
-            known = ", ".join(sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES)
-                                     if a.startswith("np.")))
+            known = ", ".join(sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES) if a.startswith("np."))
+                              + ["relu", "sigmoid", "softmax_cross_entropy", "onehot"])
             kind = "NumPy call" if fname.startswith(("np.", "numpy.")) else "function"
             raise DeriveError(f"unsupported {kind} '{fname}' at line {n.lineno}; supported: {known}")
         args = [self.expr(a) for a in n.args]

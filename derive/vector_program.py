@@ -276,7 +276,8 @@ def _check_backward(prog):
 
 
 def _numpy_reason(err):
-    return " ".join(re.sub(r"\(n\?,k\),\(k,m\?\)->\(n\?,m\?\)", "", str(err)).split())[:160]
+    msg = re.sub(r",? with gufunc signature \S+", "", str(err))
+    return " ".join(msg.split())[:160]
 
 
 def _arrays(prog, arrays):
@@ -337,7 +338,7 @@ def array_target(source: str, name: str | None = None, gates: str = "grouped", s
     fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and name in (None, n.name)]
     if not fns:
         raise DeriveError(f"no function named '{name}' in the file" if name else "no function definition found")
-    text = ast.get_source_segment(source, fns[-1])
+    text = "\n" * (fns[-1].lineno - 1) + ast.get_source_segment(source, fns[-1])  # file's line numbers
     if shapes is None and not uses_arrays(text):
         return None
     if isinstance(shapes, str):

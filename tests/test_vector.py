@@ -331,6 +331,9 @@ def test_cli_stage_text_errors_are_one_line(tmp_path):
     path.write_text("import numpy as np\n\ndef loss(W, x):\n    return np.sum(np.tanh(W @ x))\n")
     with pytest.raises(DeriveError, match="shape error in forward line \\(1\\)"):
         stage_text(path.read_text(), "loss", "W=2x3, x=2")
+    path.write_text(path.read_text() + "\n\ndef bad(A):\n    return np.sum(np.linalg.inv(A))\n")
+    with pytest.raises(DeriveError, match="'np.linalg.inv' at line 8; supported: .*softmax_cross_entropy"):
+        stage_text(path.read_text(), "bad")
     with pytest.raises(DeriveError, match="no function named 'nope'"):
         stage_text(path.read_text(), "nope", "W=2x3, x=3")
 

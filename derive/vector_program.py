@@ -92,7 +92,8 @@ class ArrayProgram:
         value = values[prog.output]
         if not np.all(np.isfinite(value)):
             raise DeriveError(f"the value is not finite ({value}): an overflow, log of 0 or division by 0")
-        return ArrayResult(float(value), grad, values, adjoints, dict(arrays))
+        return ArrayResult(value=float(value), grad=grad, values=values, adjoints=adjoints,
+                           point=dict(arrays), notes=_kinks(prog, {**point, **values}))
 
     def compiled(self):
         """The printed program compiled once: (function, forward names, adjoint names)."""
@@ -194,6 +195,25 @@ class ArrayProgram:
                 + cell.format("backward pass", html.escape(self.backward_code())) + "</tr></table>")
 
 
+def _kinks(prog, env):
+    """Lines evaluated exactly at a kink for some elements (relu at 0, max ties), with the rule."""
+    import sympy as sp
+
+    from derive.rules import RULES, A, B
+
+    notes = []
+    for ln in prog.forward:
+        kink = getattr(RULES.get(ln.op), "kink", ())
+        if not kink:
+            continue
+        vals = [np.asarray(env[a]) if a in env else np.asarray(float(a)) for a in ln.args]
+        at = sp.lambdify((A, B), kink[0], "numpy")(vals[0], vals[-1])
+        hits = int(np.count_nonzero(np.asarray(at) == 0))
+        if hits:
+            notes.append(f"line ({ln.number}): {kink[1]} ({hits} of {np.size(at)} elements)")
+    return notes
+
+
 def _result_text(prog, result):
     if result is None:
         return []
@@ -202,7 +222,7 @@ def _result_text(prog, result):
         for k, v in result.grad.items():
             text = np.array2string(np.asarray(v), prefix=f"  d{prog.output}/d{k} = ")
             out.append(f"  d{prog.output}/d{k} = {text}")
-    return out
+    return out + [f"note: {n}" for n in getattr(result, "notes", [])]
 
 
 def _note(ref, shape, extra=""):

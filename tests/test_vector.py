@@ -404,3 +404,14 @@ def test_listing_with_a_run_and_check_arrays():
     assert report.ok and report.max_err_sympy < 1e-12 and "OK" in str(report)
     with pytest.raises(DeriveError, match="shapes are unknown"):
         check_arrays(prog)
+
+
+def test_kinks_are_noted():
+    prog = stage(sheet_relu)
+    arrays = arrays_for(sheet_relu, SHEET_1D)
+    arrays["b"] = -(arrays["W1"] @ arrays["x"])
+    arrays["b"][1:] += 1.0  # h = [0, 1, 1, 1]: one element at relu's kink
+    res = prog.run(**arrays)
+    assert res.notes == ["line (3): relu is not differentiable at 0; derive uses relu'(0) = 0 (1 of 4 elements)"]
+    assert res.grad["b"][0] == 0.0
+    assert stage(sheet_relu).run(**arrays_for(sheet_relu, SHEET_1D)).notes == []

@@ -404,6 +404,7 @@ def test_listing_with_a_run_and_check_arrays():
     assert report.ok and report.max_err_sympy < 1e-12 and "OK" in str(report)
     with pytest.raises(DeriveError, match="shapes are unknown"):
         check_arrays(prog)
+    assert derive.check(prog.with_shapes(SHEET_BATCH)).ok  # derive.check routes array programs
 
 
 def test_kinks_are_noted():

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import sympy as sp
 
 from derive import naming
-from derive.errors import DeriveError
 from derive.printing import NumpyPrinter
 from derive.rules import ARRAY_RULES, RULES, local_gradient
 from derive.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)

@@ -8,7 +8,6 @@ import derive
 from derive import ArrayProgram, DeriveError, onehot, softmax, softmax_cross_entropy, stage
 from derive.jacobians import jacobian_gradient, sympy_gradient
 from derive.vector_program import parse_shapes, stage_text
-from tests.conftest import assert_one_line_error, run_cli
 
 
 # ---- catalogue: functions a learner writes (also executed directly as the FD reference) ----

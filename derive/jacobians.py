@@ -5,7 +5,8 @@ expressions (the printed forward lines run on object arrays of Symbols). That gi
 references for an array program's gradient: ``sympy_gradient`` (``sympy.diff`` of the whole
 function, component by component) and ``jacobian_gradient`` (each line's full Jacobian
 matrix, multiplied along the chain: the vector chain rule as written in the discussion
-sheet). ``cost_table`` shows why backprop never forms those Jacobians: for the sheet's
+sheet). With ``central_differences`` they make ``check_arrays`` (what ``derive.check`` runs
+for array programs). ``cost_table`` shows why backprop never forms those Jacobians: for the sheet's
 two-layer loss the Jacobian of ``W1 @ x`` w.r.t. W1 alone has d**3 entries and the chain
 product costs O(d**4), while the VJP lines cost O(d**2).
 """
@@ -141,6 +142,30 @@ def jacobian_gradient(prog, arrays) -> dict:
             for p in spec.grads}
 
 
+def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
+    """The gradient by central differences of the program's value (an independent reference)."""
+    from derive.vector_program import _arrays
+
+    point = _arrays(prog, arrays)
+    fn = prog.with_shapes({k: v.shape for k, v in point.items()}).compiled()[0]
+    spec = prog.with_shapes({k: v.shape for k, v in point.items()})
+    k = [ln.target for ln in spec.forward].index(spec.output)
+    grads = {}
+    for p in prog.grads:
+        base = point[p].copy()
+        g = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            vals = []
+            for step in (h, -h):
+                x = base.copy()
+                x[idx] += step
+                with np.errstate(all="ignore"):
+                    vals.append(float(fn(*[x if q == p else point[q] for q in prog.param_names])[k]))
+            g[idx] = (vals[0] - vals[1]) / (2 * h)
+        grads[p] = g
+    return grads
+
+
 @dataclass
 class ArrayCheck:
     """The staged gradient at random arrays against central differences (and sympy.diff)."""
@@ -170,8 +195,6 @@ def _rel(a, b):
 def check_arrays(prog, shapes=None, seed: int = 0) -> ArrayCheck:
     """Staged gradient vs central differences and (at small sizes) component-wise sympy.diff,
     at random arrays of ``shapes`` (or the program's own); labels are 0."""
-    from derive.vector_program import central_differences
-
     shapes = shapes or ({p: prog.shapes[p] for p in prog.param_names} if prog.shapes else None)
     if shapes is None:
         raise DeriveError("shapes are unknown: give shapes to check at")

@@ -20,7 +20,7 @@ from derive.printing import NumpyPrinter
 from derive.rules import ARRAY_RULES, RULES, local_gradient
 from derive.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
 from derive.vector_parse import parse_array_function
-from derive.vector_program import ArrayProgram, central_differences  # noqa: F401 (API)
+from derive.vector_program import ArrayProgram  # noqa: F401 (API)
 
 
 _P = NumpyPrinter()

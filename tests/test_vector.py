@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import derive
 from derive import ArrayProgram, DeriveError, onehot, softmax, softmax_cross_entropy, stage
 from derive.jacobians import jacobian_gradient, sympy_gradient
-from derive.vector_program import parse_shapes, stage_text
+from derive.vector_source import parse_shapes, stage_text
 
 
 # ---- catalogue: functions a learner writes (also executed directly as the FD reference) ----
@@ -357,7 +357,7 @@ def test_iris_training_reaches_95_percent():
 
 def test_array_target_views_and_routing_helpers():
     from derive.vector_parse import uses_arrays
-    from derive.vector_program import array_target
+    from derive.vector_source import array_target
 
     src = open(__file__).read()
     assert array_target("def f(x, y):\n    return x * y + sin(x)\n", "f") is None

@@ -12,6 +12,8 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one BLAS thread: the machine is shared, timings stay smooth
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a checkout
+
 from derive.jacobians import cost_table, format_table, plot_costs
 
 args = sys.argv[1:]

@@ -5,7 +5,10 @@ softmax/cross-entropy) is written as plain NumPy in ``derive.iris.NETWORK``; der
 it, prints the forward and backward lines, and every gradient descent step calls the
 generated code (``prog.run``). The iris data ships with derive (derive/data/iris.csv).
 """
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a checkout
 
 from derive.iris import NETWORK, plot_losses, train
 

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 import derive
 from derive import ArrayProgram, DeriveError, onehot, softmax, softmax_cross_entropy, stage
-from derive.jacobians import jacobian_gradient, sympy_gradient
+from derive.jacobians import central_differences, jacobian_gradient, sympy_gradient
+from derive.rules import ARRAY_RULES
 from derive.vector_source import parse_shapes, stage_text
 
 
@@ -121,6 +122,34 @@ def test_backward_matches_central_differences(f, shapes, gates):
     for k in fd:
         assert res.grad[k].shape == arrays[k].shape
         np.testing.assert_allclose(res.grad[k], fd[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+ROW_EXAMPLES = [(name, ex) for name, row in ARRAY_RULES.items() for ex in row.examples]
+
+
+def test_every_array_rule_has_examples():
+    assert all(row.examples for row in ARRAY_RULES.values())
+
+
+@pytest.mark.parametrize("gates", ["grouped", "primitive"])
+@pytest.mark.parametrize("name, example", ROW_EXAMPLES,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(ROW_EXAMPLES)])
+def test_array_rule_rows(name, example, gates):
+    """Each row of the table's array section, from its own examples: no test edits for a new row."""
+    params, body, shapes = example
+    prog = stage(f"def f({params}):\n    return {body}\n", gates=gates, shapes=shapes)
+    if gates == "grouped":
+        assert name in {ln.op for ln in prog.forward}
+    rng = np.random.default_rng(7)
+    arrays = {p: rng.integers(0, 2, size=s) if p == "y" else np.asarray(rng.normal(size=s))
+              for p, s in shapes.items()}
+    staged = prog.run(**arrays).grad
+    fd = central_differences(prog, arrays)
+    by_diff = sympy_gradient(prog, arrays)
+    assert set(staged) == set(fd) == set(by_diff) == {p for p in shapes if p != "y"}
+    for k in staged:
+        np.testing.assert_allclose(staged[k], fd[k], rtol=1e-6, atol=1e-7, err_msg=k)
+        np.testing.assert_allclose(staged[k], by_diff[k], rtol=1e-10, atol=1e-12, err_msg=k)
 
 
 @pytest.mark.parametrize("f, shapes", [CASES[i] for i in (0, 2, 3, 6, 8, 10, 12, 13, 15)],
@@ -403,7 +432,7 @@ def test_listing_with_a_run_and_check_arrays():
     assert report.ok and report.max_err_sympy < 1e-12 and "OK" in str(report)
     with pytest.raises(DeriveError, match="shapes are unknown"):
         check_arrays(prog)
-    assert derive.check(prog.with_shapes(SHEET_BATCH)).ok  # derive.check routes array programs
+    assert derive.check(prog.with_shapes(SHEET_COL)).ok  # derive.check routes array programs
 
 
 def test_kinks_are_noted():

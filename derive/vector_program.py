@@ -77,8 +77,10 @@ class ArrayProgram:
         return base._special[key]
 
     # ---- numbers -------------------------------------------------------------------------
-    def run(self, **arrays) -> ArrayResult:
-        """Evaluate at arrays: ``prog.run(W1=W1, b=b, ...)`` -> value, gradient arrays, every line."""
+    def run(self, exact: bool = False, **arrays) -> ArrayResult:
+        """Evaluate at arrays: ``prog.run(W1=W1, b=b, ...)`` -> value, gradient arrays, every line.
+
+        Arrays run in float64 (``exact`` is accepted for the scalar API's sake and ignored)."""
         point = _arrays(self, arrays)
         prog = self.with_shapes({k: v.shape for k, v in point.items()})
         fn, fwd, adj = prog.compiled()

@@ -19,7 +19,7 @@ from IPython.display import Math, display
 from derive import stage
 from derive.chainrule import text_table, vector_chain, vector_table
 from derive.exercises import check as check_exercise
-from derive.vector import central_differences
+from derive.jacobians import central_differences
 """)
 
 md(r"""

@@ -18,7 +18,7 @@ from IPython.display import Markdown, display
 
 from derive import stage
 from derive.iris import NETWORK, SPECIES, load_iris
-from derive.vector import central_differences
+from derive.jacobians import central_differences
 """)
 
 md(r"""

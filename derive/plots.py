@@ -2,7 +2,7 @@
 
 Log-scale y axis, one labelled line per form, a cross where a form gave up under its time
 budget. Figures are drawn with the non-interactive Agg backend and saved as PNG (or
-returned, for notebooks).
+returned, for notebooks, where the notebook's own backend is kept).
 """
 from __future__ import annotations
 
@@ -22,9 +22,13 @@ METRIC_LABEL = {"ops": "operations (count_ops)", "tree": "expression tree nodes"
 
 
 def _figure():
+    import os
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")  # headless command line; never switch a notebook's inline backend
     import matplotlib.pyplot as plt
 
     return plt

@@ -102,22 +102,13 @@ sw = swell("logistic", 8, budget=1)
 print(sw.to_text())
 """)
 
+md(r"""
+derive draws the table: operations on a log scale against depth, one line per form, a cross where
+a form gave up.
+""")
+
 code(r"""
-def sizes(sw, form):
-    return [(r["n"], r["forms"][form]["ops"]) for r in sw.rows
-            if r["forms"][form]["status"] == "ok" and r["forms"][form]["ops"]]
-
-
-fig, ax = plt.subplots(figsize=(7, 4))
-for form, style in [("raw", "o-"), ("simplified", "s--"), ("expanded", "^--"), ("cse", "d-"), ("staged", "k*-")]:
-    pts = sizes(sw, form)
-    if pts:
-        ax.semilogy(*zip(*pts), style, label=form)
-ax.set_xlabel("depth n of the logistic map")
-ax.set_ylabel("operations in the gradient (log scale)")
-ax.set_title("symbolic gradient forms against the staged program")
-ax.legend()
-plt.show()
+_ = sw.plot()
 """)
 
 md(r"""
@@ -128,6 +119,11 @@ measurements:
 """)
 
 code(r"""
+def sizes(sw, form):
+    return [(r["n"], r["forms"][form]["ops"]) for r in sw.rows
+            if r["forms"][form]["status"] == "ok" and r["forms"][form]["ops"]]
+
+
 # the raw form again, with a generous budget, so that these numbers never depend on the machine
 raw = dict(sizes(swell("logistic", 8, budget=30, forms=("raw",)), "raw"))
 for r in sw.rows:

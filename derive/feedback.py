@@ -101,14 +101,14 @@ def _why_wrong(v, expected) -> str:
     return f"is {_show(v)} but should be {_show(expected)}"
 
 
-def failed(ex, submission, message) -> Grade:
+def failed(ex, submission, message, labels=()) -> Grade:
     """A submission that did not run: 0 points, the message in every test."""
     tests = [{"name": t, "score": 0.0, "max_score": 1.0, "output": message} for t in test_names(ex)]
-    return Grade(submission, 0.0, float(len(tests)), tests, [], message)
+    return Grade(submission, 0.0, float(len(tests)), tests, list(labels), message)
 
 
 def test_names(ex):
-    return list(ex.outputs) + (["backward lines"] if ex.has_lines else [])
+    return list(ex.outputs) + (["lines"] if ex.has_lines else [])
 
 
 def assess(ex, points, report, submission="") -> Grade:
@@ -123,11 +123,12 @@ def assess(ex, points, report, submission="") -> Grade:
         ex.verify(p, k)
     errors = [c["error"] for c in calls if "error" in c]
     labels, notes = [], []
+    if errors and ex.vector and any(w in errors[0].lower() for w in SHAPE_WORDS):
+        labels.append("transpose")
+    if errors and len(errors) == len(calls):
+        return failed(ex, submission, errors[0], labels)
     if errors:
-        note = f"error at {len(errors)} of {len(points)} points: {errors[0]}"
-        notes.append(note)
-        if ex.vector and any(w in errors[0].lower() for w in SHAPE_WORDS):
-            labels.append("transpose")
+        notes.append(f"error at {len(errors)} of {len(points)} points: {errors[0]}")
     outs = [(_returned(ex, c["returned"]) if "returned" in c else None) for c in calls]
     if any(o is None for o, c in zip(outs, calls) if "error" not in c):
         notes.append(f"backward should return {len(ex.outputs)} values: ({', '.join(ex.outputs)})")
@@ -147,7 +148,7 @@ def assess(ex, points, report, submission="") -> Grade:
     locs = [c.get("locals", {}) for c in calls]
     if ex.has_lines:
         score, line_msg, line_name = _lines(ex, points, keys, locs, tests)
-        tests.append({"name": "backward lines", "score": score, "max_score": 1.0, "output": line_msg})
+        tests.append({"name": "lines", "score": score, "max_score": 1.0, "output": line_msg})
     if any(t["score"] < 1 for t in tests) and not errors:
         labels += _diagnose(ex, points, keys, outs, locs, line_name)
     labels = list(dict.fromkeys(labels))
@@ -157,7 +158,8 @@ def assess(ex, points, report, submission="") -> Grade:
 
 
 def _lines(ex, points, keys, locs, tests):
-    """Score the learner's named intermediates; find the first wrong one (forward, then backward)."""
+    """Score the learner's named lines (forward values and adjoints, named as in the reference)
+    at every point; find the first wrong one: forward order, then backward order."""
     checked = right = 0
     first = None
     for kind in ("forward", "adjoints"):
@@ -167,18 +169,17 @@ def _lines(ex, points, keys, locs, tests):
             for i, (loc, key) in enumerate(zip(locs, keys)):
                 expected = getattr(key, kind)[name]
                 good = agree(loc[name], expected)
-                if kind == "adjoints":
-                    checked, right = checked + 1, right + good
+                checked, right = checked + 1, right + good
                 if not good and first is None:
                     what = "forward value" if kind == "forward" else "line"
                     first = (name, f"first wrong {what}: {name} at {_at(points[i], i)} "
                              + _why_wrong(loc[name], expected))
     if checked == 0:  # no named intermediates: credit follows the outputs
         score = round(sum(t["score"] for t in tests) / len(tests), 4)
-        return score, "no intermediate adjoints named as in the reference (d...)", None
+        return score, "no lines named as in the reference (dx, ddot, ...): credit follows the results", None
     score = round(right / checked, 4)
     if first is None:
-        return score, f"all {checked // len(keys)} named adjoints correct", None
+        return score, f"all {checked // len(keys)} named lines correct", None
     return score, first[1], first[0]
 
 

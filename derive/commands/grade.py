@@ -54,6 +54,8 @@ def run(args) -> int:
         results[i] = grade
         while shown[0] < len(results) and results[shown[0]] is not None:
             if not args.json:
+                if not args.quiet and sys.stderr.isatty():
+                    sys.stderr.write("\r\033[K")
                 _line(results[shown[0]])
             shown[0] += 1
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from derive import misconceptions, vector_reference
 from derive.errors import DeriveError
+from derive.sandbox import FORBIDDEN
 from derive.staged import stage
 
 NEURON = """def neuron(w, x):
@@ -93,6 +94,7 @@ class Exercise:
     sources: dict = field(default_factory=dict)  # one staged program per output (activations)
     vector: bool = False              # NumPy exercise (key from derive.vector_reference)
     points_per_variant: int = 3
+    forbidden: tuple = FORBIDDEN      # imports the learner's code may not use
 
     # ---- points ------------------------------------------------------------------------
     def points(self, seed: int = 0, student: str = "") -> list:
@@ -241,13 +243,17 @@ def my_values(name: str, student: str, seed: int = 0) -> list:
     return get(name).points(seed, student)
 
 
-def check(name: str, fn):
-    """Instant feedback in a notebook: grade ``fn`` (run here, not sandboxed) at the example points."""
+def check(name: str, fn, seed=None, student: str = ""):
+    """Instant feedback in a notebook: grade ``fn`` (run here, not sandboxed).
+
+    By default at the example points (the notes' point first); with ``seed`` at the learner's
+    own points, those ``derive grade --seed`` uses for a file named ``<student>.py``.
+    """
     from derive.feedback import assess
     from derive.sandbox_child import call_with_locals, plain
 
     ex = get(name)
-    points = ex.example_points()
+    points = ex.example_points() if seed is None else ex.points(seed, student)
     calls = []
     for p in points:
         try:

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
@@ -87,6 +88,7 @@ def grade_one(ex, path: str, seed: int = 0, limits: Limits | None = None, studen
     except BadSubmission as err:
         return failed(ex, path, str(err))
     points = ex.points(seed, student if student is not None else student_of(path))
+    limits = replace(limits or Limits(), forbidden=tuple(ex.forbidden))
     report = run_submission(source, os.path.basename(path), "backward", ex.params,
                             [_wire(p) for p in points], limits)
     try:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py")
-FORBIDDEN = ("derive", "sympy", "autograd", "torch", "jax", "jaxlib", "tensorflow", "mpmath")
+FORBIDDEN = ("derive", "sympy", "autograd", "torch", "jax", "jaxlib", "tensorflow")
 MAX_REPORT = 20_000_000
 
 

@@ -31,13 +31,17 @@ class BadSubmission(Exception):
 
 
 def notebook_source(text: str) -> str:
-    """The code of a notebook's cells: definitions, imports and assignments (calls dropped)."""
+    """The code of a notebook's cells: definitions, imports and assignments.
+
+    Top-level calls, magics and shell lines are dropped, and so are imports from derive (the
+    template's ``check`` cell) with the statements that use the names they bind.
+    """
     try:
         nb = json.loads(text)
         cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BadSubmission("not a readable Jupyter notebook (.ipynb JSON)") from None
-    parts = []
+    parts, derived = [], set()
     for cell in cells:
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
@@ -49,7 +53,11 @@ def notebook_source(text: str) -> str:
             parts.append(code)  # the child reports the syntax error
             continue
         for node in tree.body:
-            if isinstance(node, _KEEP) and not _imports_derive(node):
+            if _imports_derive(node):  # the template's check cell: drop it and what uses it
+                derived |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, _KEEP) and not (
+                    not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(node))):
                 parts.append(ast.get_source_segment(code, node) or "")
     return "\n\n".join(parts) + "\n"
 

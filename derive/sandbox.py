@@ -88,7 +88,7 @@ def _read_all(fd, proc, seconds):
                 return b"".join(chunks), False
             size += len(chunk)
             if size > MAX_REPORT:
-                return b"", False
+                return None, False
             chunks.append(chunk)
         elif proc.poll() is not None and not select.select([fd], [], [], 0)[0]:
             return b"".join(chunks), False
@@ -119,6 +119,8 @@ def _report(data, timed_out, status, limits, printed):
     if timed_out:
         return {"calls": [], "error": f"time limit exceeded ({limits.time:g} s): an infinite loop?",
                 "output": printed}
+    if data is None:
+        return {"calls": [], "error": "the submission's values are too large to grade", "output": printed}
     if not data:
         if status is not None and status < 0:
             name = signal.Signals(-status).name

@@ -206,8 +206,9 @@ def main():
         for point in job["points"]:
             try:
                 value, local = call_with_locals(fn, _to_args(point, job["params"], numpy))
-                calls.append({"returned": plain(value),
-                              "locals": {k: plain(v) for k, v in local.items()}})
+                budget = [MAX_ITEMS]  # shared by the value and the locals of one call
+                calls.append({"returned": plain(value, 0, budget),
+                              "locals": {k: plain(v, 0, budget) for k, v in local.items()}})
             except BaseException as err:  # the learner's error at this point; go on
                 if isinstance(err, (MemoryError, SystemExit)) or getattr(err, "errno", None) == errno.EFBIG:
                     raise

@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from derive import exercises, grading
+from derive import cli, exercises, grading
+from derive.feedback import Grade
 from derive.sandbox import Limits
 from tests.submissions import CORRECT, HOSTILE, SHAPE_ERROR, WRONG
 
@@ -33,7 +34,8 @@ def _notebook(folder, name, exercise, solution):
     nb = make_notebooks.notebook(exercise)
     nb["cells"][1]["source"] = solution.splitlines(True)
     nb["cells"].append({"cell_type": "code", "id": "x", "metadata": {}, "outputs": [],
-                        "execution_count": 1, "source": ["%matplotlib inline\n", "backward(1.0, 2.0)\n"]})
+                        "execution_count": 1, "source": ["%matplotlib inline\n", "backward(1.0, 2.0)\n",
+                                                         "result = check('staged_fxy', backward)\n"]})
     return _write(folder, name, json.dumps(nb))
 
 
@@ -101,8 +103,7 @@ def test_resume_skips_finished_submissions(tmp_path, monkeypatch):
 
     def fake(ex, path, seed=0, limits=None, student=None):
         graded.append(path)
-        return exercises.check("staged_fxy", lambda x, y: (0.0, 0.0)).__class__(
-            path, 1.0, 3.0, [{"name": "dx", "score": 1.0, "max_score": 1.0, "output": ""}], [])
+        return Grade(path, 1.0, 3.0, [{"name": "dx", "score": 1.0, "max_score": 1.0, "output": ""}])
 
     monkeypatch.setattr(grading, "grade_one", fake)
     journal = str(tmp_path / "out.json")
@@ -150,17 +151,28 @@ def test_cli_json_in_order_and_writes_only_the_output(tmp_path):
     assert "fork-overwrite" in res[b]["message"]
 
 
-@pytest.mark.parametrize("args,msg", [
+BAD = [
     (["grade", "nope", "x.py"], "unknown exercise 'nope'"),
     (["grade", "staged_fxy", "missing.py"], "no such file: missing.py"),
     (["grade", "staged_fxy", "exercises/staged_fxy.py", "--format", "gradescope"], "--format needs -o FILE"),
     (["grade", "staged_fxy", "exercises/staged_fxy.py", "--workers", "0"], "--workers must be"),
     (["gradescope", "staged_fxy", "-o", "bundle.tar"], "-o must name a .zip file"),
-])
+]
+
+
+@pytest.mark.parametrize("args,msg", BAD[:2])
 def test_cli_bad_input_one_line_exit_2(args, msg):
     r = _cli(*args)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and msg in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args,msg", BAD[2:])
+def test_cli_bad_options_one_line_exit_2(args, msg, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and msg in err
 
 
 def test_gradescope_bundle_runs_locally(tmp_path):

@@ -40,6 +40,8 @@ class Grade:
         lines = [head + (" - all correct" if self.passed else "")]
         if self.message:
             lines.append(self.message)
+        if self.message and all(t["output"] == self.message for t in self.tests):
+            return "\n".join(lines + [f"  misconception {m}: {LABELS[m]}" for m in self.misconceptions])
         for t in self.tests:
             lines.append(f"  {t['name']}: {_num(t['score'])}/{_num(t['max_score'])}  {t['output']}")
         for label in self.misconceptions:

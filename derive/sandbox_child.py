@@ -46,9 +46,7 @@ class Refused(Exception):
 def plain(v, depth=0, budget=None):
     """A learner's value as JSON data: numbers, nested lists of numbers, or a type description."""
     budget = budget if budget is not None else [MAX_ITEMS]
-    if isinstance(v, bool):
-        return {"type": "bool"}
-    if isinstance(v, (int, float)):
+    if isinstance(v, (int, float)):  # bools too: True is 1
         return float(v)
     shape = getattr(v, "shape", None)
     if shape is not None and hasattr(v, "tolist") and type(v).__module__.startswith("numpy"):

@@ -137,7 +137,7 @@ class Exercise:
         return Key(0.0, outs)
 
     def variants(self, point: dict) -> list:
-        """[(label, Key)]: the known-wrong answers at this point."""
+        """[(label, Key or None)]: the known-wrong answers at this point (same list at every point)."""
         if self.vector:
             return [(label, Key(*k)) for label, k in vector_reference.variants(self.name, point)]
         out = []
@@ -146,7 +146,7 @@ class Exercise:
                 try:
                     out.append((label, _staged_key(prog, point, self.params)))
                 except (DeriveError, ZeroDivisionError, OverflowError, ValueError):
-                    continue
+                    out.append((label, None))  # keeps the variants aligned across points
             ref = self.program.run(**point)
             key = _staged_key(self.program, point, self.params, ref)
             for name, parts in misconceptions.contributions(self.program, ref).items():
@@ -161,6 +161,7 @@ class Exercise:
                 try:
                     wrong = prog.run(**point).grad["x"]
                 except (DeriveError, ZeroDivisionError, OverflowError, ValueError):
+                    out.append((label, None))
                     continue
                 out.append((label, Key(0.0, {**base.outputs, output: wrong})))
         return out
@@ -197,16 +198,20 @@ def _central(f, point, param, h=1e-6):
 
 
 def _staged_key(prog, point, params, result=None) -> Key:
+    """The key from a staged run; lines only for names the learner sees (inputs, user names)."""
     r = result or prog.run(**point)
     outputs = {"d" + p: r.grad[p] for p in params}
-    adjoints = {}
+    shown = {ln.target for ln in prog.forward if ln.user} | set(prog.inputs)
+    adjoints = {}  # in backward order of completion: where each adjoint is written last
     for bl in prog.backward:
+        if bl.var not in shown:
+            continue
         name = bl.target.name.split("[")[0]
-        if name not in adjoints:
-            adjoints[name] = r.grad[name[1:]] if "[" in bl.target.name else r.adjoints[name]
+        adjoints.pop(name, None)
+        adjoints[name] = r.grad[name[1:]] if "[" in bl.target.name else r.adjoints[name]
     for out, value in outputs.items():
         adjoints.setdefault(out, value)
-    forward = {ln.target.name: r.values[ln.target.name] for ln in prog.forward}
+    forward = {ln.target.name: r.values[ln.target.name] for ln in prog.forward if ln.user}
     return Key(r.value, outputs, adjoints, forward)
 
 

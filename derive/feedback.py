@@ -193,6 +193,8 @@ def _diagnose(ex, points, keys, outs, locs, line_name):
                      if not all(o is not None and agree(o.get(n), k.outputs[n]) for o, k in zip(outs, keys))]
     for j, (label, _) in enumerate(variants[0]):
         per_point = [v[j][1] for v in variants]
+        if any(vk is None for vk in per_point):
+            continue
         if line_name is not None:
             kind = "forward" if line_name in keys[0].forward else "adjoints"
             if all(line_name in getattr(vk, kind) and agree(loc[line_name], getattr(vk, kind)[line_name])

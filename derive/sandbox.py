@@ -126,6 +126,7 @@ def _report(data, timed_out, status, limits, printed):
             name = signal.Signals(-status).name
             why = {"SIGXCPU": f"CPU time limit exceeded ({limits.time:g} s)",
                    "SIGKILL": "killed (memory or time limit)",
+                   "SIGALRM": f"time limit exceeded ({limits.time:g} s)",
                    "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"crashed ({name})")
         else:
             why = f"the submission ended the process (exit status {status}) before returning results"

@@ -3,6 +3,7 @@
 Public API: ``stage``, ``check``, the numeric primitives ``sigmoid`` and ``relu``.
 """
 
+from derive.check import check
 from derive.errors import DeriveError
 from derive.primitives import relu, sigmoid
 from derive.staged import BackLine, Line, Program, stage

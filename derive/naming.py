@@ -11,6 +11,8 @@ from __future__ import annotations
 import keyword
 import re
 
+import sympy as sp
+
 from derive.rules import RULES
 
 MAX_LEN = 8
@@ -19,6 +21,11 @@ _RESERVED = set(keyword.kwlist) | {"math", "np", "numpy", "heaviside", "sign", "
                                    "min", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
                                    "relu", "mpmath", "derive", "None", "True", "False"}
 _INFIX = {"add": "{0}p{1}", "sub": "{0}m{1}", "mul": "{0}{1}", "div": "{0}d{1}"}
+
+
+def symbol(name: str) -> sp.Symbol:
+    """The SymPy symbol of a program variable (real, so |x|' = sign(x) in sympy.diff)."""
+    return sp.Symbol(name, real=True)
 
 
 def _token(node, names):

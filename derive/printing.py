@@ -15,6 +15,7 @@ from sympy.printing.latex import LatexPrinter as _SympyLatex
 from sympy.printing.str import StrPrinter
 
 from derive import naming
+from derive.naming import symbol
 from derive.rules import RULES
 
 
@@ -135,7 +136,7 @@ def python_function(prog, name="f_and_grad") -> str:
     grads = []
     for pname, size in prog.params:
         if size is None:
-            grads.append(f"{pname!r}: {prog.adjoints[sp.Symbol(pname)]}")
+            grads.append(f"{pname!r}: {prog.adjoints[symbol(pname)]}")
         else:
             grads.append(f"{pname!r}: {naming.adjoint_name(pname, set())}")
     body.append(f"return {prog.output}, {{{', '.join(grads)}}}")
@@ -219,8 +220,13 @@ def text_program(prog, result=None) -> str:
     bwd = [p._print(bl) for bl in prog.backward]
     width = max([len(s) for s in fwd + bwd] + [20]) + 2
     args = ", ".join(n for n, _ in prog.params)
-    out = [f"{prog.output}({args}) = {prog.source}" if prog.source and "\n" not in prog.source
-           else f"{prog.output}({args})"]
+    src = prog.source or ""
+    if src.isidentifier():
+        out = [f"{src}({args}), staged ({prog.gates} gates)"]
+    elif src and "\n" not in src:
+        out = [f"{prog.output}({args}) = {src}"]
+    else:
+        out = [f"{prog.output}({args})"]
     if result is not None:
         out.append("at " + ", ".join(f"{k} = {_fmt(v)}" for k, v in result.point.items()))
     out += ["", "forward pass" + (" " * (width - 8) + "value" if result else "")]
@@ -240,6 +246,7 @@ def text_program(prog, result=None) -> str:
         out += ["", "value", f"  {prog.output} = {_fmt(result.value)}", "", "gradient"]
         for k, v in result.grad.items():
             out.append(f"  d{prog.output}/d{k} = {_fmt(v)}")
+        out += [f"note: {n}" for n in result.notes]
     return "\n".join(out)
 
 

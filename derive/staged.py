@@ -14,6 +14,7 @@ import sympy as sp
 
 from derive import naming
 from derive.errors import DeriveError
+from derive.naming import symbol
 from derive.parse import Graph, Node, parse_callable, parse_expression, parse_function, parse_sympy
 from derive.rules import RULES, apply, local_gradient
 
@@ -191,7 +192,7 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     names = naming.assign_names(input_nodes + nodes, out, [str(n.value) for n in input_nodes])
 
     def sym(n):
-        return n.value if n.is_const else sp.Symbol(names[n])
+        return n.value if n.is_const else symbol(names[n])
 
     forward, line_of = [], {}
     for k, n in enumerate(nodes, 1):
@@ -204,7 +205,7 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     adjoints = {}
     for n in input_nodes + nodes:
         s = sym(n)
-        adjoints[s] = sp.Symbol(naming.adjoint_name(s.name, taken))
+        adjoints[s] = symbol(naming.adjoint_name(s.name, taken))
         taken.add(adjoints[s].name)
 
     uses = {}

@@ -1,0 +1,67 @@
+"""What the commands take: EXPR or FILE.py:FUNC -> Program, and ``--at x=3,y=-4`` -> a point.
+
+Files are read and parsed, never imported or executed; ``--at`` is parsed with ``ast``
+(numbers, negative numbers and lists of them only).
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+
+from derive.errors import DeriveError
+
+MAX_FILE = 1_000_000
+_FILE_RE = re.compile(r"^(?P<path>.+\.py)(?::(?P<func>[A-Za-z_]\w*))?$")
+
+
+def load_target(text: str, gates: str = "grouped"):
+    """Stage an expression string, or ``path/to/file.py:func`` (parsed, never imported)."""
+    from derive.parse import parse_function
+    from derive.staged import stage, stage_graph
+
+    m = _FILE_RE.match(text.strip())
+    if not m:
+        return stage(text, gates=gates)
+    path, func = m.group("path"), m.group("func")
+    if not os.path.isfile(path):
+        raise DeriveError(f"no such file: {path}")
+    if os.path.getsize(path) > MAX_FILE:
+        raise DeriveError(f"{path} is too large (over {MAX_FILE} bytes)")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            source = fh.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DeriveError(f"cannot read {path}: {err}") from None
+    return stage_graph(parse_function(source, func, gates), func or os.path.basename(path))
+
+
+def _number(node, name):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = _number(node.operand, name)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+            and not isinstance(node.value, bool):
+        return node.value
+    raise DeriveError(f"--at: value of {name} must be a number or a list of numbers")
+
+
+def parse_at(text: str | None) -> dict:
+    """``"x=3,y=-4"`` or ``"w=[2,-3,-3],x=[-1,-2]"`` -> {"x": 3, "y": -4} (never evaluated)."""
+    if text is None:
+        return {}
+    if len(text) > 100_000:
+        raise DeriveError("--at: too long")
+    try:
+        call = ast.parse(f"_({text})", mode="eval").body
+    except SyntaxError:
+        raise DeriveError(f"--at: expected name=value pairs like x=3,y=-4, got '{text}'") from None
+    if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
+        raise DeriveError(f"--at: expected name=value pairs like x=3,y=-4, got '{text}'")
+    point = {}
+    for kw in call.keywords:
+        if isinstance(kw.value, (ast.List, ast.Tuple)):
+            point[kw.arg] = [_number(e, kw.arg) for e in kw.value.elts]
+        else:
+            point[kw.arg] = _number(kw.value, kw.arg)
+    return point

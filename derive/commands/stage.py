@@ -1,0 +1,67 @@
+"""``derive stage``: a function's staged forward and backward pass, with values at a point."""
+from __future__ import annotations
+
+import json
+
+from derive.commands._source import load_target, parse_at
+from derive.errors import DeriveError
+from derive.parse import GATES
+
+NAME = "stage"
+HELP = "stage a function: forward lines, generated backward lines, values and gradient"
+FORMATS = ("text", "python", "latex", "markdown")
+
+
+def add_arguments(p):
+    p.add_argument("target", help='an expression like "x*y + sin(x)" or path/to/file.py:func')
+    p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
+    p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
+    p.add_argument("--format", default="text", help="text (default), python, latex or markdown")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--check", action="store_true",
+                   help="compare the gradient with sympy.diff and central differences")
+    p.add_argument("--float", action="store_true",
+                   help="show float64 results instead of correctly rounded values")
+
+
+def run(args) -> int:
+    if args.gates not in GATES:
+        raise DeriveError(f"unknown --gates '{args.gates}'; use one of: {', '.join(GATES)}")
+    if args.format not in FORMATS:
+        raise DeriveError(f"unknown --format '{args.format}'; use one of: {', '.join(FORMATS)}")
+    prog = load_target(args.target, args.gates)
+    point = parse_at(args.at)
+    result = prog.run(exact=not args.float, **point) if args.at is not None else None
+    if args.json:
+        print(json.dumps(to_json(prog, result), indent=2))
+    elif args.format == "python":
+        print(prog.to_python(), end="")
+    elif args.format == "latex":
+        print(prog.to_latex())
+    elif args.format == "markdown":
+        print(prog.to_markdown(result))
+    else:
+        print(prog.to_text(result))
+    if args.check:
+        from derive.check import check
+
+        report = check(prog, at=point or None)
+        print(("\n" if not args.json else "") + str(report))
+        return 0 if report.ok else 1
+    return 0
+
+
+def to_json(prog, result=None) -> dict:
+    """The ``--json`` object: inputs, lines, and (with a point) every number."""
+    from derive.printing import CodePrinter
+
+    p = CodePrinter()
+    return {
+        "inputs": [name for name, _ in prog.params],
+        "forward": [p._print(ln) for ln in prog.forward],
+        "backward": [p._print(bl) for bl in prog.backward],
+        "value": result.value if result else None,
+        "grad": result.grad if result else None,
+        "intermediates": result.values if result else None,
+        "adjoints": result.adjoints if result else None,
+    }

@@ -17,27 +17,15 @@ from functools import cached_property
 
 import numpy as np
 
-from derive import misconceptions, vector_reference
+from derive import examples, misconceptions, vector_reference
 from derive.errors import DeriveError
 from derive.sandbox import FORBIDDEN
 from derive.staged import stage
 
-NEURON = """def neuron(w, x):
-    dot = w[0]*x[0] + w[1]*x[1] + w[2]
-    f = 1.0 / (1 + math.exp(-dot))
-    return f
-"""
-FXY = """def fxy(x, y):
-    sigy = 1.0 / (1 + math.exp(-y))
-    num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x))
-    xpy = x + y
-    xpysqr = xpy**2
-    den = sigx + xpysqr
-    invden = 1.0 / den
-    f = num * invden
-    return f
-"""
+NEURON = examples.NEURON_CODE   # the notes' neuron, staged as the learner writes it
+FXY = examples.CS231N_FXY_CODE  # the notes' staged f(x, y), with their names
+# The sheet's l(x) = h(f(x), g(x)); `hg = g * g` keeps the g-path its own gate (g**2 would be
+# shared with f = x**2, since g = x), so the learner's dhf, dhg, df line up with the key.
 TOTAL = """def ell(x):
     f = x**2
     g = x

@@ -25,6 +25,7 @@ import sys
 
 MAX_ITEMS = 100_000
 MAX_LOCALS = 200
+MAX_WRITES = 20
 _BLOCK_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                  "os.forkpty", "os.kill", "os.killpg", "pty.", "socket.", "ctypes.",
                  "signal.", "os.startfile",
@@ -105,7 +106,7 @@ def _lock_down(job, tmp):
     forbidden = set(job["forbidden"])
     roots = [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)]
     deny = [os.path.join(r, f) for r in roots for f in forbidden] + [os.path.realpath(d) for d in job.get("deny_dirs", [])]
-    state = {"on": False}
+    state = {"on": False, "writes": 0}
 
     def readable(path):
         if _under(path, tmp) or path in ("/dev/null", "/dev/urandom"):
@@ -133,6 +134,10 @@ def _lock_down(job, tmp):
                 isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND))
             if writing and not _under(path, tmp):
                 raise Refused(f"writing {path} is not allowed (only the working directory)")
+            if writing:
+                state["writes"] += 1
+                if state["writes"] > MAX_WRITES:  # each file is capped by RLIMIT_FSIZE
+                    raise Refused(f"opening more than {MAX_WRITES} files for writing is not allowed")
             if not writing and not readable(path):
                 raise Refused(f"reading {path} is not allowed")
             return

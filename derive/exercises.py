@@ -2,8 +2,8 @@
 
 Each exercise is a function ``backward(...)`` the learner writes (templates in ``exercises/``).
 Its key is never stored: scalar exercises stage their forward function with derive and run
-the staged program (``derive.stage(...).run(...)``); the NumPy ones use
-``derive.vector_reference`` (a stopgap until the vector engine). Every key is checked against
+the staged program (``derive.stage(...).run(...)``); the NumPy ones run the generated
+backward code of derive's array engine (``derive.vector_reference``). Every key is checked against
 central differences before it is used. In a notebook::
 
     from derive.exercises import check

@@ -143,10 +143,8 @@ sheet
 """, check=True)
 
 md(r"""
-Something interesting happened: there is no line for `g`, and the fork is at `f`, not at `x`. derive
-**shares identical values**: `g = x`, so `g**2` is the same value as `x**2`, which is `f`, and derive
-computes it once. The function becomes $h = f^2 + f$ with $f$ used twice. The two paths are still
-there (through `fsqr` and directly) and still add, now with a `df +=` line:
+Each inner function is a line of its own (`g = x` included), and the fork is at `x`: the backward pass
+reaches `x` twice, first through `g` (`dx = dg`) and then through `f` (`dx += (2*x) * df`):
 """)
 
 code(r"""
@@ -156,10 +154,12 @@ print("l(2) =", rs.value, "  dl/dx =", rs.grad["x"])
 """, check=True)
 
 md(r"""
-`df` collects $2f \cdot 1 + 1 = 9$ from its two uses, and `dx = 2x \cdot df = 4 \cdot 9 = 36`. The same
-sum of two path terms ($2f\cdot 2x = 32$ and $1 \cdot 2x = 4$), just factored differently: the common
-last step $\frac{df}{dx} = 2x$ is multiplied once, after the sum. **That factoring is why
-backpropagation is efficient.**
+`dx` first receives the path through $g$, $2g \cdot 1 = 4$, and then adds the path through $f$,
+$2f \cdot 2x = 32$: the same two terms as the formula, in the order the reverse sweep meets them.
+Notice what the backward pass did *not* do: it never multiplied out a path from end to end. Each
+line multiplies one local gradient into a number that already holds everything downstream of it
+(`df` is computed once and used by every path through $f$). That sharing of common path segments
+is why backpropagation stays cheap when the number of paths explodes.
 
 ## Why it matters: the number of paths explodes
 

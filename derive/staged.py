@@ -124,6 +124,12 @@ class Program:
 
         return text_program(self, result)
 
+    def circuit(self, exact: bool = True, **values):
+        """The CS231n circuit diagram, with values and gradients when given a point."""
+        from derive.circuit import circuit
+
+        return circuit(self, self.run(exact=exact, **values) if values else None)
+
     def __str__(self):
         return self.to_text()
 

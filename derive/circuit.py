@@ -1,0 +1,346 @@
+"""Circuit diagrams: a staged program drawn left to right as in the CS231n notes (pure matplotlib).
+
+Gates are labelled nodes (labels from the rule table, constants folded in: ``+1``, ``**2``,
+``1/x``), each wire carries its forward value in green above it and the gradient flowing back
+along it in red below it. Inputs sit at their natural depth (one column before their first
+use, longest-path layering), not all stacked in the first column. Output is deterministic
+(same program and point, same bytes) in PNG, SVG and PDF; ``to_dot()`` gives Graphviz text.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass, field
+
+from derive.errors import DeriveError
+from derive.rules import RULES
+
+GREEN, RED, INK, GREY = "#1a7f37", "#c62828", "#222222", "#6b6b6b"
+DX, DY, RADIUS = 1.55, 1.05, 0.30          # column gap, row gap, gate radius (inches at scale 1)
+FORMATS = ("png", "svg", "pdf")
+#: What makes matplotlib's output byte-for-byte reproducible.
+RC = {"svg.hashsalt": "derive", "pdf.fonttype": 42, "ps.fonttype": 42,
+      "mathtext.fontset": "cm", "font.family": "DejaVu Sans", "path.simplify": True}
+METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
+            "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None}}
+
+
+def short(v) -> str:
+    """A number as a wire label: three significant digits, like the notes' 0.73 and -0.20."""
+    if v is None:
+        return ""
+    v = float(v)
+    if v == 0:
+        return "0.00"
+    if not math.isfinite(v):
+        return str(v)
+    text = f"{v:#.3g}"
+    return text.rstrip(".") if "e" not in text else f"{v:.2e}"
+
+
+def _const(c) -> str:
+    f = float(c)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def gate_label(line) -> str:
+    """The label of a gate: the rule's label with constant arguments folded in (``+1``, ``1/x``)."""
+    op, args = line.op, line.args
+    lab = RULES[op].label
+    consts = [a.is_Number for a in args]
+    if len(args) != 2 or not any(consts):
+        return lab
+    if op == "pow":
+        return f"**{_const(args[1])}" if consts[1] else f"{_const(args[0])}**x"
+    if op == "div":
+        return f"{_const(args[0])}/x" if consts[0] else f"/{_const(args[1])}"
+    if op == "sub":
+        return f"{_const(args[0])}-x" if consts[0] else f"-{_const(args[1])}"
+    c = args[0] if consts[0] else args[1]
+    if op in ("add", "mul"):
+        return f"{lab}{_const(c)}"
+    return f"{lab}({_const(c)})"
+
+
+@dataclass
+class Node:
+    name: str
+    label: str
+    kind: str                      # "input", "gate", "output" or "via" (a wire's bend)
+    layer: int = 0
+    y: float = 0.0
+    value: float | None = None
+    grad: float | None = None      # total gradient (for inputs: shown under a fork)
+
+
+@dataclass
+class Edge:
+    src: str
+    dst: str
+    value: float | None = None
+    grad: float | None = None      # this wire's share of the gradient
+    slot: int = 0                  # which argument of the gate
+    nslots: int = 1
+    via: list = field(default_factory=list)  # bend points (one per column crossed)
+
+
+@dataclass
+class Circuit:
+    """A laid-out circuit: nodes with columns and rows, edges with their numbers."""
+
+    nodes: dict = field(default_factory=dict)
+    edges: list = field(default_factory=list)
+    title: str = ""
+
+    # ---- output --------------------------------------------------------------------------
+    def figure(self, scale: float = 1.0, numbers: bool = True):
+        """A matplotlib Figure of the circuit (not attached to pyplot)."""
+        from matplotlib.figure import Figure
+
+        w, h = self.size(scale)
+        fig = Figure(figsize=(w, h))
+        ax = fig.add_axes((0, 0, 1, 1))
+        self.draw(ax, scale, numbers)
+        return fig
+
+    def size(self, scale=1.0):
+        """Width and height in inches."""
+        ncol = max(n.layer for n in self.nodes.values()) + 1
+        ys = [n.y for n in self.nodes.values()]
+        return ((ncol - 1) * DX + 1.6) * scale, (max(ys) - min(ys) + 1.5) * scale
+
+    def save(self, path: str, numbers: bool = True) -> str:
+        """Write PNG, SVG or PDF (chosen by the file's extension); deterministic bytes."""
+        fmt = os.path.splitext(path)[1].lstrip(".").lower()
+        if fmt not in FORMATS:
+            raise DeriveError(f"cannot write '{path}': use a .png, .svg or .pdf file name")
+        data = self.to_bytes(fmt, numbers)
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as err:
+            raise DeriveError(f"cannot write {path}: {err.strerror}; choose a writable path") from None
+        return path
+
+    def to_bytes(self, fmt: str = "png", numbers: bool = True) -> bytes:
+        import matplotlib
+
+        with matplotlib.rc_context(RC):
+            fig = self.figure(numbers=numbers)
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, dpi=150, metadata=METADATA[fmt])
+        return buf.getvalue()
+
+    def _repr_svg_(self):
+        return self.to_bytes("svg").decode("utf-8")
+
+    def to_dot(self) -> str:
+        """Graphviz source: the same graph, values and gradients as edge labels."""
+        out = ["digraph circuit {", "  rankdir=LR;", '  node [shape=circle, fontname="Helvetica"];']
+        for n in self.nodes.values():
+            if n.kind == "gate":
+                out.append(f'  "{n.name}" [label="{_esc(n.label)}", xlabel="{_esc(n.name)}"];')
+            elif n.kind != "via":
+                out.append(f'  "{n.name}" [label="{_esc(n.label)}", shape=plaintext];')
+        for e in self.edges:
+            lab = ""
+            if e.value is not None:
+                lab = (f' [label=<<font color="{GREEN}">{short(e.value)}</font><br/>'
+                       f'<font color="{RED}">{short(e.grad)}</font>>]')
+            out.append(f'  "{e.src}" -> "{e.dst}"{lab};')
+        out.append("}")
+        return "\n".join(out) + "\n"
+
+    # ---- drawing -------------------------------------------------------------------------
+    def draw(self, ax, scale: float = 1.0, numbers: bool = True):
+        """Draw on a matplotlib Axes; ``scale`` shrinks fonts when the axes is small."""
+        from matplotlib.patches import Circle
+
+        fs = 9.5 * scale
+        pos = {k: (n.layer * DX, n.y) for k, n in self.nodes.items()}
+        for e in self.edges:
+            src, dst = self.nodes[e.src], self.nodes[e.dst]
+            pts = [pos[e.src]] + [pos[v] for v in e.via]
+            if src.kind == "gate":
+                pts[0] = (pts[0][0] + RADIUS, pts[0][1])
+            if len(pts) > 1:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=INK, lw=1.0 * scale,
+                        solid_joinstyle="round")
+            (x0, y0), (x1, y1) = pts[-1], pos[e.dst]
+            if dst.kind == "gate":
+                # binary gates: the wires arrive at two points on the left of the circle
+                off = 0.0 if e.nslots == 1 else (0.5 - e.slot) * 0.9 * RADIUS
+                x1 -= math.sqrt(RADIUS ** 2 - off ** 2)
+                y1 += off
+            else:
+                x1 -= 0.05
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops=dict(arrowstyle="-|>", color=INK, lw=1.0 * scale,
+                                        mutation_scale=9 * scale, shrinkA=0, shrinkB=0))
+            if numbers and e.value is not None:
+                t = 0.5
+                if e.via or sum(f.src == e.src for f in self.edges) == 1:
+                    t = 0.4 if e.nslots > 1 else 0.5   # converging wires: label nearer the source
+                elif e.nslots == 1:
+                    t = 0.62                           # diverging wires: nearer the gate
+                lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+                kw = dict(ha="center", fontsize=fs * 0.86, family="DejaVu Sans Mono")
+                ax.text(lx, ly + 0.06, short(e.value), va="bottom", color=GREEN, **kw)
+                ax.text(lx, ly - 0.06, short(e.grad), va="top", color=RED, **kw)
+        for n in self.nodes.values():
+            x, y = pos[n.name]
+            if n.kind == "gate":
+                ax.add_patch(Circle((x, y), RADIUS, facecolor="#fdfdf6", edgecolor=INK,
+                                    lw=1.2 * scale, zorder=3))
+                size = fs * (1.15 if len(n.label) <= 2 else 0.95 if len(n.label) <= 4 else 0.75)
+                ax.text(x, y, n.label, ha="center", va="center", fontsize=size, zorder=4,
+                        color=INK)
+                ax.text(x, y - RADIUS - 0.05, n.name, ha="center", va="top", color=GREY,
+                        fontsize=fs * 0.75, style="italic", zorder=4)
+            elif n.kind == "input":
+                ax.text(x - 0.04, y, n.label, ha="right", va="center", fontsize=fs * 1.05,
+                        color=INK, family="DejaVu Sans Mono")
+                if numbers and n.grad is not None and sum(e.src == n.name for e in self.edges) > 1:
+                    ax.text(x - 0.04, y - 0.22, short(n.grad), ha="right", va="top",
+                            fontsize=fs * 0.8, color=RED, family="DejaVu Sans Mono")
+            elif n.kind == "output":
+                ax.text(x + 0.04, y, n.label, ha="left", va="center", fontsize=fs * 1.05,
+                        color=INK, family="DejaVu Sans Mono")
+        ncol = max(n.layer for n in self.nodes.values())
+        ys = [n.y for n in self.nodes.values()]
+        ax.set_xlim(-0.8, ncol * DX + 0.8)
+        ax.set_ylim(min(ys) - 0.75, max(ys) + 0.75)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.axis("off")
+        return ax
+
+
+def _esc(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def edge_gradients(prog, result):
+    """{(var name, forward line number): [share of the gradient per use]} from the run's steps."""
+    running, shares = {}, {}
+    for bl, step in zip(prog.backward, result.steps):
+        key = bl.target.name
+        prev = running.get(key, 0.0)
+        share = step - prev if bl.accumulate else step
+        running[key] = step
+        shares.setdefault((bl.var.name, bl.ref), []).append(share)
+    return shares
+
+
+def input_values(prog, point) -> dict:
+    """{input symbol name: value}, list inputs flattened (``w[0]``)."""
+    out = {}
+    for name, size in prog.params:
+        v = point.get(name)
+        if size is None:
+            out[name] = v
+        elif v is not None:
+            for i in range(size):
+                out[f"{name}[{i}]"] = v[i]
+    return out
+
+
+def build(prog, result=None) -> Circuit:
+    """Lay out a program's graph: layers by longest path, rows by barycentres."""
+    c = Circuit()
+    lines = [ln for ln in prog.forward if ln.used]
+    if len(lines) > 200:
+        raise DeriveError(f"the circuit has {len(lines)} gates; diagrams stay readable up to "
+                          "about 30 (try --gates grouped or a smaller function)")
+    vals = dict(result.values) if result else {}
+    vals.update(input_values(prog, result.point) if result else {})
+    adj = result.adjoints if result else {}
+    shares = edge_gradients(prog, result) if result else {}
+    layer = {}
+    for s in prog.inputs:
+        if any(s in ln.args for ln in lines):
+            c.nodes[s.name] = Node(s.name, s.name, "input", value=vals.get(s.name),
+                                   grad=adj.get(prog.adjoints[s].name))
+            layer[s.name] = 0
+    for ln in lines:
+        name = ln.target.name
+        srcs = [a.name for a in ln.args if not a.is_Number]
+        layer[name] = 1 + max([layer[s] for s in srcs], default=0)
+        c.nodes[name] = Node(name, gate_label(ln), "gate", value=vals.get(name),
+                             grad=adj.get(prog.adjoints[ln.target].name))
+        used = {}
+        for k, a in enumerate(srcs):
+            share = shares.get((a, ln.number), [])
+            j = used.get(a, 0)
+            used[a] = j + 1
+            c.edges.append(Edge(a, name, vals.get(a), share[j] if j < len(share) else None,
+                                k, len(srcs)))
+    out = prog.output.name
+    c.nodes["<out>"] = Node("<out>", out, "output", value=vals.get(out))
+    layer["<out>"] = layer[out] + 1
+    c.edges.append(Edge(out, "<out>", vals.get(out), 1.0 if result else None))
+    for n in c.nodes.values():  # inputs move right to one column before their first use
+        if n.kind == "input":
+            n.layer = min(layer[e.dst] for e in c.edges if e.src == n.name) - 1
+        else:
+            n.layer = layer[n.name]
+    for k, e in enumerate(c.edges):  # a wire crossing columns bends at one point per column
+        for col in range(c.nodes[e.src].layer + 1, c.nodes[e.dst].layer):
+            v = f"<via{k}:{col}>"
+            c.nodes[v] = Node(v, "", "via", layer=col)
+            e.via.append(v)
+    _rows(c)
+    return c
+
+
+def _rows(c: Circuit):
+    cols = {}
+    for n in c.nodes.values():
+        cols.setdefault(n.layer, []).append(n)
+    preds, succs = {}, {}
+    for e in c.edges:
+        chain = [e.src] + e.via + [e.dst]
+        for a, b in zip(chain, chain[1:]):
+            preds.setdefault(b, []).append(a)
+            succs.setdefault(a, []).append(b)
+    for col in cols.values():
+        for i, n in enumerate(col):
+            n.y = -(i - (len(col) - 1) / 2) * DY
+    order = sorted(cols)
+    for sweep in range(6):
+        seq = order if sweep % 2 == 0 else order[::-1]
+        nbrs = preds if sweep % 2 == 0 else succs
+        for k in seq:
+            col = cols[k]
+            want = {}
+            for n in col:
+                ys = [c.nodes[m].y for m in nbrs.get(n.name, []) if m in c.nodes]
+                want[n.name] = sum(ys) / len(ys) if ys else n.y
+            col.sort(key=lambda n: -want[n.name])
+            _pack(col, want)
+    top = max(n.y for n in c.nodes.values())
+    for col in cols.values():  # snap to a grid of half rows, keeping nodes DY apart
+        col.sort(key=lambda n: -n.y)
+        prev = None
+        for n in col:
+            n.y = round((n.y - top) / (DY / 2)) * (DY / 2)
+            if prev is not None and n.y > prev - DY + 1e-9:
+                n.y = prev - DY
+            prev = n.y
+
+
+def _pack(col, want):
+    """Place a column's nodes (sorted top to bottom) near their wanted rows, DY apart."""
+    ys = [want[n.name] for n in col]
+    for i in range(1, len(ys)):
+        ys[i] = min(ys[i], ys[i - 1] - DY)
+    shift = (sum(want[n.name] for n in col) - sum(ys)) / len(ys)
+    for n, y in zip(col, ys):
+        n.y = y + shift
+
+
+def circuit(prog, result=None, **values) -> Circuit:
+    """``circuit(prog, x=3, y=-4)``: the laid-out circuit with correctly rounded numbers."""
+    if result is None and values:
+        result = prog.run(exact=True, **values)
+    return build(prog, result)

@@ -1,0 +1,289 @@
+"""Derivation sheets: what goes on a printable sheet (tables, paths, symbolic side) and variants.
+
+``build_sheet(prog, point)`` collects the content once, as data: the function, the forward
+table, the backward table (local gradient, upstream, ``+=`` at forks), the gradient, the total
+derivative of each forked value as a sum over paths, and the symbolic derivative with its size.
+The engines (``derive.sheet_mpl`` for matplotlib PDFs, ``derive.sheet_source`` for Typst and
+LaTeX) only lay it out. ``sheet(...)`` is the public entry point; ``variant_points`` draws the
+per-student inputs of ``--variants N --seed S``.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from derive import naming
+from derive.errors import DeriveError
+from derive.printing import CodePrinter, LatexPrinter, _fmt
+
+ENGINES = ("matplotlib", "typst")
+BLANKS = ("all", "values", "formulas")
+MAX_PATHS = 12       # paths listed per forked value
+MAX_FORKS = 4        # forked values given a sum over paths
+
+
+@dataclass
+class Row:
+    """One table row; ``blank`` names the cells a worksheet leaves for the learner."""
+
+    cells: dict
+    fork: bool = False
+
+
+@dataclass
+class Sheet:
+    """Everything one sheet shows, already printed as text and LaTeX."""
+
+    title: str
+    function_tex: str
+    function_code: str
+    point: str
+    forward: list
+    backward: list
+    gradient: list                  # [(latex name, code name, value text)]
+    paths: list                     # [{"var", "total", "rows": [(path, tex, value)], "more"}]
+    symbolic: list                  # [(input latex, derivative expr)]
+    sizes: dict
+    swell: str
+    circuit: object = None
+    label: str = ""                 # "Worksheet", "Answer key", "Variant 2 of 5 (seed 7)"
+    blank: set = field(default_factory=set)   # {"values", "formulas"} left for the learner
+    shapes: list = field(default_factory=list)
+
+    @property
+    def is_worksheet(self):
+        return bool(self.blank)
+
+
+def _tex(expr) -> str:
+    return LatexPrinter().doprint(expr)
+
+
+def local_values(prog, result) -> list:
+    """The value of each backward line's local gradient at the run's point (from printed code)."""
+    from derive.primitives import MATH_NS
+
+    env = dict(MATH_NS)
+    env.update(result.values)
+    for name, v in result.point.items():
+        env[name] = v
+    p = CodePrinter()
+    out = []
+    for bl in prog.backward:
+        # derive's own printed expression over its own names, as derive.evaluate does
+        out.append(float(eval(compile(p._print(bl.local), "<local>", "eval"), env)))  # noqa: S307
+    return out
+
+
+def symbolic_side(prog):
+    """[(input, d f/d input as SymPy gives it)] and the sizes beside the staged program's."""
+    expr = prog.expr()
+    derivs = [(s, sp.diff(expr, s)) for s in prog.inputs]
+    sym_ops = sum(int(sp.count_ops(d)) for _, d in derivs)
+    sizes = {"symbolic_ops": sym_ops, "function_ops": int(sp.count_ops(expr)),
+             "forward_ops": prog.forward_ops, "backward_ops": prog.backward_ops,
+             "staged_ops": prog.forward_ops + prog.backward_ops,
+             "forward_lines": len(prog.forward), "backward_lines": len(prog.backward)}
+    staged = sizes["staged_ops"]
+    ratio = sym_ops / staged if staged else float("inf")
+    swell = (f"SymPy's gradient takes {sym_ops} operations for {len(derivs)} partial "
+             f"derivative{'s' * (len(derivs) != 1)}, the staged program {staged} "
+             f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
+             f"and the whole gradient: the symbolic form is {ratio:.1f} times as large, because it "
+             f"writes shared subexpressions out again in every term instead of naming them once.")
+    return derivs, sizes, swell
+
+
+def sum_over_paths(prog, result, locals_):
+    """For each value used more than once: d f/d v as a sum over the paths from v to f."""
+    outs = {}                          # var name -> [(next var, backward index)]
+    for k, bl in enumerate(prog.backward):
+        target = prog.forward[bl.ref - 1].target
+        outs.setdefault(bl.var.name, []).append((target.name, k))
+    forked = [s for s in list(prog.inputs) + [ln.target for ln in prog.forward]
+              if len(outs.get(s.name, [])) > 1]
+    found = []
+    for v in forked[:MAX_FORKS]:
+        rows, more, stack = [], 0, [(v.name, [v.name], [])]
+        while stack:
+            node, names, ks = stack.pop()
+            if node == prog.output.name:
+                if len(rows) < MAX_PATHS:
+                    rows.append((names, ks))
+                else:
+                    more += 1
+                continue
+            for nxt, k in reversed(outs.get(node, [])):
+                stack.append((nxt, names + [nxt], ks + [k]))
+        out_rows = []
+        for names, ks in rows:
+            factors = [prog.backward[k].local for k in ks]
+            shown = [f for f in factors if f != 1] or [sp.S.One]
+            tex = r" \cdot ".join(_factor_tex(f) for f in shown)
+            value = math.prod(locals_[k] for k in ks)
+            out_rows.append((" → ".join(names), tex, value))
+        found.append({"var": v.name, "total": result.adjoints.get(prog.adjoints[v].name)
+                      if result else None, "rows": out_rows, "more": more})
+    return found
+
+
+def _factor_tex(f) -> str:
+    t = _tex(f)
+    return t if f.is_Atom or isinstance(f, sp.Function) else rf"\left({t}\right)"
+
+
+def build_sheet(prog, result=None, title=None) -> Sheet:
+    """Collect a sheet's content; ``result`` (``prog.run(exact=True, ...)``) gives the numbers."""
+    from derive.circuit import build as build_circuit
+
+    p = CodePrinter()
+    args = ", ".join(n for n, _ in prog.params)
+    expr = prog.expr()
+    fname = prog.output.name
+    src = prog.source if prog.source and "\n" not in prog.source else p._print(expr)
+    vals = result.values if result else {}
+    forward = []
+    for ln in prog.forward:
+        forward.append(Row({"n": f"({ln.number})", "code": p._print(ln),
+                            "tex": f"{_tex(ln.target)} = {_tex(ln.rhs)}",
+                            "value": _fmt(vals[ln.target.name]) if result else ""}))
+    backward = []
+    for k, bl in enumerate(prog.backward):
+        op = "+=" if bl.accumulate else "="
+        up = "1" if bl.upstream is None else bl.upstream.name
+        backward.append(Row({"n": f"({bl.ref})", "code": p._print(bl), "target": f"{bl.target.name} {op}",
+                             "local": _tex(bl.local), "local_code": p._print(bl.local),
+                             "upstream": up, "value": _fmt(result.steps[k]) if result else ""},
+                            fork=bl.accumulate))
+        if bl.accumulate:
+            backward[-1].cells["note"] = f"{bl.var.name} is used {bl.uses} times: gradients add"
+    gradient = []
+    if result:
+        for s in prog.inputs:
+            gradient.append((naming.latex_name(s.name), s.name,
+                             _fmt(result.adjoints.get(prog.adjoints[s].name, 0.0))))
+    derivs, sizes, swell = symbolic_side(prog)
+    paths = sum_over_paths(prog, result, local_values(prog, result)) if result else []
+    point = ", ".join(f"{k} = {_fmt(v)}" for k, v in result.point.items()) if result else ""
+    return Sheet(title=title or f"{fname}({args})", function_tex=_tex(expr),
+                 function_code=f"{fname}({args}) = {src}", point=point, forward=forward,
+                 backward=backward, gradient=gradient, paths=paths,
+                 symbolic=[(naming.latex_name(s.name), d) for s, d in derivs], sizes=sizes,
+                 swell=swell, circuit=build_circuit(prog, result))
+
+
+def variant_points(prog, n: int, seed: int, around: dict | None = None) -> list:
+    """N different points where the program evaluates: small integers (one decimal if ``around``
+    has non-integers), drawn with ``numpy.random.default_rng(seed)``."""
+    if n < 1 or n > 500:
+        raise DeriveError("--variants must be between 1 and 500")
+    rng = np.random.default_rng(seed)
+    decimals = any(isinstance(v, float) and not float(v).is_integer()
+                   for v in _flat((around or {}).values()))
+    points, seen = [], set()
+    for _ in range(200 * n):
+        pt = {}
+        for name, size in prog.params:
+            draw = (lambda: round(float(rng.uniform(-3, 3)), 1)) if decimals else \
+                   (lambda: int(rng.choice([-4, -3, -2, -1, 1, 2, 3, 4])))
+            pt[name] = draw() if size is None else [draw() for _ in range(size)]
+        key = repr(pt)
+        if key in seen:
+            continue
+        try:
+            r = prog.run(exact=True, **pt)
+        except DeriveError:
+            continue
+        if not all(math.isfinite(v) for v in _flat([r.value] + list(r.grad.values()))):
+            continue
+        seen.add(key)
+        points.append(pt)
+        if len(points) == n:
+            return points
+    raise DeriveError(f"could not find {n} different points where the function is defined; "
+                      "give fewer --variants")
+
+
+def _flat(values):
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            yield from v
+        else:
+            yield v
+
+
+def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
+               blanks="all") -> list:
+    """The list of sheets to print: [worksheet and/or key] for one point or for each variant."""
+    if blanks not in BLANKS:
+        raise DeriveError(f"unknown --blanks '{blanks}'; use one of: {', '.join(BLANKS)}")
+    blank = {"values", "formulas"} if blanks == "all" else {blanks}
+    if variants:
+        points = variant_points(prog, variants, seed, point)
+        if not worksheet and not key:
+            worksheet = key = True
+    else:
+        points = [point or None]
+    out = []
+    for i, pt in enumerate(points):
+        result = prog.run(exact=True, **pt) if pt is not None else None
+        tag = f"Variant {i + 1} of {len(points)} (seed {seed})" if variants else ""
+        kinds = [("Worksheet", blank)] if worksheet else []
+        if key or not worksheet:
+            kinds.append(("Answer key" if key or worksheet else "", set()))
+        for kind, bl in kinds:
+            s = build_sheet(prog, result)
+            s.label = " · ".join(x for x in (tag, kind) if x)
+            s.blank = set(bl) if result is not None else set()
+            out.append(s)
+    return out
+
+
+def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
+          blanks="all", engine="matplotlib", split=False, gates="grouped"):
+    """Write a derivation sheet PDF for ``f`` at ``at`` (a dict); returns the file names written.
+
+    >>> sheet("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", at={"x": 3, "y": -4},
+    ...       path="sheet.pdf")  # doctest: +SKIP
+    """
+    from derive.staged import stage
+
+    if engine not in ENGINES:
+        raise DeriveError(f"unknown --engine '{engine}'; use one of: {', '.join(ENGINES)}")
+    prog = stage(f, gates=gates)
+    if path is None:
+        raise DeriveError("give an output file name, e.g. -o sheet.pdf")
+    sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks)
+    stem, ext = os.path.splitext(path)
+    if not (split and variants):
+        return [write_bytes(path, render(sheets, engine))]
+    written, per = [], len(sheets) // variants
+    for i, s in enumerate(sheets):  # one file per student, the key in its own file
+        suffix = "-key" if s.label.endswith("Answer key") and per > 1 else ""
+        out = f"{stem}-{i // per + 1:02d}{suffix}{ext or '.pdf'}"
+        written.append(write_bytes(out, render([s], engine)))
+    return written
+
+
+def render(sheets, engine="matplotlib") -> bytes:
+    """PDF bytes of the sheets with the chosen engine."""
+    if engine == "typst":
+        from derive.sheet_source import typst_pdf
+
+        return typst_pdf(sheets)
+    from derive.sheet_mpl import pdf_bytes
+
+    return pdf_bytes(sheets)
+
+
+def write_bytes(path: str, data: bytes) -> str:
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as err:
+        raise DeriveError(f"cannot write {path}: {err.strerror}; choose a writable path") from None
+    return path

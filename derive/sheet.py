@@ -157,6 +157,7 @@ def build_sheet(prog, result=None, title=None) -> Sheet:
         up = "1" if bl.upstream is None else bl.upstream.name
         backward.append(Row({"n": f"({bl.ref})", "code": p._print(bl), "target": f"{bl.target.name} {op}",
                              "local": _tex(bl.local), "local_code": p._print(bl.local),
+                             "local_expr": bl.local,
                              "upstream": up, "value": _fmt(result.steps[k]) if result else ""},
                             fork=bl.accumulate))
         if bl.accumulate:
@@ -244,7 +245,7 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
 
 
 def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
-          blanks="all", engine="matplotlib", split=False, gates="grouped"):
+          blanks="all", engine="matplotlib", split=False, gates="grouped", tex=False):
     """Write a derivation sheet PDF for ``f`` at ``at`` (a dict); returns the file names written.
 
     >>> sheet("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", at={"x": 3, "y": -4},
@@ -259,6 +260,10 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks)
     stem, ext = os.path.splitext(path)
+    if tex:
+        from derive.sheet_source import write_tex
+
+        return write_tex(sheets, stem + ".tex")
     if not (split and variants):
         return [write_bytes(path, render(sheets, engine))]
     written, per = [], len(sheets) // variants

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
 from dataclasses import dataclass, field
 
@@ -195,6 +196,8 @@ class _ExprBuilder:
             node, visited = stack.pop()
             if id(node) in done:
                 continue
+            if not visited:
+                self._precheck(node)
             kids = self._children(node)
             if not visited and kids:
                 stack.append((node, True))
@@ -202,6 +205,15 @@ class _ExprBuilder:
                 continue
             done[id(node)] = self._make(node, [done[id(k)] for k in kids])
         return done[id(root)]
+
+    def _precheck(self, n):
+        """Reject an unknown function before looking at its arguments."""
+        if isinstance(n, ast.Call):
+            fname = _dotted(n.func)
+            if fname not in CALL_NAMES and (self.strict or fname not in _BUILTINS):
+                known = ", ".join(FUNCTIONS)
+                where = f" at line {n.lineno}" if not self.strict else ""
+                raise DeriveError(f"unknown function '{fname}'{where}; known functions: {known}")
 
     def _children(self, n):
         if isinstance(n, ast.BinOp):
@@ -262,14 +274,24 @@ _BUILTINS = {"abs": "abs", "max": "max", "min": "min"}
 
 
 def _dotted(n):
-    parts = []
+    orig, parts = n, []
     while isinstance(n, ast.Attribute):
         parts.append(n.attr)
         n = n.value
     if isinstance(n, ast.Name):
         parts.append(n.id)
         return ".".join(reversed(parts))
-    return "<expression>"
+    return ast.unparse(orig)[:60]
+
+
+def _ast_parse(text, mode):
+    """``ast.parse`` with room for long chains (CPython builds the tree recursively)."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 250_000))
+    try:
+        return ast.parse(text, mode=mode)
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def _syntax(text, mode, err):
@@ -286,7 +308,7 @@ def parse_expression(text: str, gates: str = "grouped") -> Graph:
     if not text.strip():
         raise DeriveError("empty expression")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = _ast_parse(text.strip(), "eval")
     except SyntaxError as err:
         raise _syntax(text, "eval", err) from None
     except (RecursionError, MemoryError):
@@ -306,7 +328,7 @@ def parse_sympy(expr, gates: str = "grouped", inputs=None) -> Graph:
 def parse_function(source: str, name: str | None = None, gates: str = "grouped") -> Graph:
     """Parse a straight-line Python function (from its source text) into a graph."""
     try:
-        tree = ast.parse(source)
+        tree = _ast_parse(source, "exec")
     except SyntaxError as err:
         raise _syntax(source, "exec", err) from None
     except (RecursionError, MemoryError):
@@ -367,11 +389,13 @@ class _FunctionReader:
                 targets = st.targets if isinstance(st, ast.Assign) else [st.target]
                 if st.value is None:
                     continue
-                value = builder.build(st.value)
                 for t in targets:
                     if not isinstance(t, ast.Name):
-                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
+                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else \
+                            "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
                         raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
+                value = builder.build(st.value)
+                for t in targets:
                     self._bind(t.id, value)
             elif isinstance(st, ast.AugAssign):
                 if not isinstance(st.target, ast.Name):
@@ -413,7 +437,7 @@ class _FunctionReader:
         node = self.env[name]
         if node is None:  # a parameter used as a scalar
             if self.sizes.get(name) is not None:
-                raise DeriveError(f"parameter '{name}' is indexed elsewhere; index it here too (line {self.g.lineno})")
+                raise DeriveError(f"parameter '{name}' is used both as a number and as a list (line {self.g.lineno})")
             self.scalar_used.add(name)
             return self.g.input(name)
         return node

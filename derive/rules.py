@@ -119,6 +119,7 @@ class Rule:
     recognize: bool = False   # fold its expansion back into this gate in grouped mode
     domain: str = ""          # what the argument must satisfy, for error messages
     sympy_types: tuple = field(default=(), compare=False)  # SymPy classes that are this gate
+    kink: tuple = ()          # (expression in A, B that is 0 at a kink, the convention used there)
 
 
 def _np(*names):
@@ -156,16 +157,17 @@ RULES: dict[str, Rule] = {r.name: r for r in [
          aliases=("derive.sigmoid",), expand="1 / (1 + exp(-a))", recognize=True,
          sympy_types=(sigmoid,)),
     Rule("relu", 1, relu, (sp.Heaviside(A, 0),), "relu", r"\operatorname{{relu}}\left({0}\right)",
-         short="relu", aliases=("derive.relu",), sympy_types=(relu,)),
+         short="relu", aliases=("derive.relu",), sympy_types=(relu,),
+         kink=(A, "relu is not differentiable at 0; derive uses relu'(0) = 0")),
     Rule("abs", 1, sp.Abs, (sp.sign(A),), "abs", r"\left|{0}\right|", short="abs",
          aliases=("math.fabs", "np.abs", "numpy.abs", "np.absolute", "numpy.absolute"),
-         sympy_types=(sp.Abs,)),
+         sympy_types=(sp.Abs,), kink=(A, "abs is not differentiable at 0; derive uses abs'(0) = 0")),
     Rule("max", 2, maximum, (sp.Heaviside(A - B), sp.Heaviside(B - A)), "max",
          r"\max\left({0}, {1}\right)", short="max", aliases=("np.maximum", "numpy.maximum"),
-         sympy_types=(maximum, sp.Max)),
+         sympy_types=(maximum, sp.Max), kink=(A - B, "a tie in max; derive gives each argument half the gradient")),
     Rule("min", 2, minimum, (sp.Heaviside(B - A), sp.Heaviside(A - B)), "min",
          r"\min\left({0}, {1}\right)", short="min", aliases=("np.minimum", "numpy.minimum"),
-         sympy_types=(minimum, sp.Min)),
+         sympy_types=(minimum, sp.Min), kink=(A - B, "a tie in min; derive gives each argument half the gradient")),
 ]}
 
 #: Functions a user may call in an expression string: the table's non-operator rows.

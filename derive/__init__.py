@@ -6,7 +6,8 @@ Public API: ``stage``, ``check``, the numeric primitives ``sigmoid`` and ``relu`
 from derive.check import check
 from derive.errors import DeriveError
 from derive.primitives import relu, sigmoid
+from derive.sheet import sheet
 from derive.staged import BackLine, Line, Program, stage
 
-__all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu"]
+__all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu", "sheet"]
 __version__ = "0.1.0"

@@ -133,7 +133,8 @@ def sum_over_paths(prog, result, locals_):
 
 def _factor_tex(f) -> str:
     t = _tex(f)
-    return t if f.is_Atom or isinstance(f, sp.Function) else rf"\left({t}\right)"
+    plain = (f.is_Atom or isinstance(f, sp.Function)) and not f.could_extract_minus_sign()
+    return t if plain else rf"\left({t}\right)"
 
 
 def build_sheet(prog, result=None, title=None) -> Sheet:

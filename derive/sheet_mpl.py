@@ -94,6 +94,9 @@ class Flow:
 
 
 def _math(tex: str) -> str:
+    """Mathtext draws \\left( \\right) too small around a plain line: use plain parentheses."""
+    if r"\frac" not in tex:
+        tex = tex.replace(r"\left(", "(").replace(r"\right)", ")")
     return f"${tex}$"
 
 

@@ -188,6 +188,9 @@ def _backward(flow, s):
     for note in notes:
         flow.need(ROW)
         flow.text(0.45, f"+= (shaded): {note}", 7.5, color=GREY, dy=0.2)
+    for note in s.notes:                       # kinks: which subgradient the sheet uses
+        flow.need(ROW)
+        flow.fit(flow.text(0.45, f"kink at {note}", 7.5, color=GREY, dy=0.2), CW - 0.5)
 
 
 def _gradient(flow, s):

@@ -70,6 +70,7 @@ class Node:
     kind: str                      # "input", "gate", "output" or "via" (a wire's bend)
     layer: int = 0
     y: float = 0.0
+    x: float = 0.0
     value: float | None = None
     grad: float | None = None      # total gradient (for inputs: shown under a fork)
 
@@ -106,9 +107,9 @@ class Circuit:
 
     def size(self, scale=1.0):
         """Width and height in inches."""
-        ncol = max(n.layer for n in self.nodes.values()) + 1
+        xs = [n.x for n in self.nodes.values()]
         ys = [n.y for n in self.nodes.values()]
-        return ((ncol - 1) * DX + 1.6) * scale, (max(ys) - min(ys) + 1.5) * scale
+        return (max(xs) + 1.6) * scale, (max(ys) - min(ys) + 1.25) * scale
 
     def save(self, path: str, numbers: bool = True) -> str:
         """Write PNG, SVG or PDF (chosen by the file's extension); deterministic bytes."""
@@ -153,12 +154,15 @@ class Circuit:
         return "\n".join(out) + "\n"
 
     # ---- drawing -------------------------------------------------------------------------
-    def draw(self, ax, scale: float = 1.0, numbers: bool = True):
-        """Draw on a matplotlib Axes; ``scale`` shrinks fonts when the axes is small."""
+    def draw(self, ax, scale: float = 1.0, numbers: bool = True, geom: float | None = None):
+        """Draw on a matplotlib Axes. ``scale`` sizes fonts and lines (points), ``geom`` is the
+        inches per data unit of the axes (default ``scale``), used to keep labels apart."""
         from matplotlib.patches import Circle
 
         fs = 9.5 * scale
-        pos = {k: (n.layer * DX, n.y) for k, n in self.nodes.items()}
+        em = fs * 0.86 / 72 / (geom or scale)          # a label's font size in data units
+        pos = {k: (n.x, n.y) for k, n in self.nodes.items()}
+        wires = []
         for e in self.edges:
             src, dst = self.nodes[e.src], self.nodes[e.dst]
             pts = [pos[e.src]] + [pos[v] for v in e.via]
@@ -178,14 +182,10 @@ class Circuit:
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                         arrowprops=dict(arrowstyle="-|>", color=INK, lw=1.0 * scale,
                                         mutation_scale=9 * scale, shrinkA=0, shrinkB=0))
-            if numbers and e.value is not None:
-                t = 0.5
-                if e.via or sum(f.src == e.src for f in self.edges) == 1:
-                    t = 0.4 if e.nslots > 1 else 0.5   # converging wires: label nearer the source
-                elif e.nslots == 1:
-                    t = 0.62                           # diverging wires: nearer the gate
-                lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-                kw = dict(ha="center", fontsize=fs * 0.86, family="DejaVu Sans Mono")
+            wires.append((e, pts + [(x1, y1)]))
+        if numbers:
+            kw = dict(ha="center", fontsize=fs * 0.86, family="DejaVu Sans Mono")
+            for e, (lx, ly) in _place_labels(wires, self.nodes, pos, em):
                 ax.text(lx, ly + 0.06, short(e.value), va="bottom", color=GREEN, **kw)
                 ax.text(lx, ly - 0.06, short(e.grad), va="top", color=RED, **kw)
         for n in self.nodes.values():
@@ -207,13 +207,69 @@ class Circuit:
             elif n.kind == "output":
                 ax.text(x + 0.04, y, n.label, ha="left", va="center", fontsize=fs * 1.05,
                         color=INK, family="DejaVu Sans Mono")
-        ncol = max(n.layer for n in self.nodes.values())
         ys = [n.y for n in self.nodes.values()]
-        ax.set_xlim(-0.8, ncol * DX + 0.8)
-        ax.set_ylim(min(ys) - 0.75, max(ys) + 0.75)
+        ax.set_xlim(-0.8, max(n.x for n in self.nodes.values()) + 0.8)
+        ax.set_ylim(min(ys) - 0.65, max(ys) + 0.6)
         ax.set_aspect("equal", adjustable="datalim")
         ax.axis("off")
         return ax
+
+
+def _overlap(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _clipped(seg, box) -> float:
+    """Length of the part of a segment inside a box (Liang-Barsky)."""
+    (x0, y0), (x1, y1) = seg
+    dx, dy = x1 - x0, y1 - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return 0.0
+            continue
+        r = q / p
+        if p < 0:
+            lo = max(lo, r)
+        else:
+            hi = min(hi, r)
+    return max(0.0, hi - lo) * math.hypot(dx, dy)
+
+
+def _place_labels(wires, nodes, pos, em):
+    """Put each wire's pair of numbers where it overlaps least with gates and earlier labels."""
+    taken = []
+    for n in nodes.values():
+        x, y = pos[n.name]
+        if n.kind == "gate":
+            taken.append((x - RADIUS, y - RADIUS - 1.1 * em, x + RADIUS, y + RADIUS))
+        elif n.kind in ("input", "output"):
+            w = (len(n.label) + 1) * 0.7 * em
+            taken.append((x - w, y - 0.9 * em, x, y + 0.9 * em) if n.kind == "input" else
+                         (x, y - 0.9 * em, x + w, y + 0.9 * em))
+    placed = []
+    for e, pts in wires:
+        if e.value is None:
+            continue
+        half_w = max(len(short(e.value)), len(short(e.grad))) * 0.62 * em / 2 + 0.05
+        half_h = 0.06 + 0.85 * em + 0.04
+        others = [seg for f, q in wires if f is not e for seg in zip(q, q[1:])]
+        best = None
+        for k, ((x0, y0), (x1, y1)) in enumerate(zip(pts, pts[1:])):
+            last = k == len(pts) - 2
+            for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78):
+                lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+                box = (lx - half_w, ly - half_h, lx + half_w, ly + half_h)
+                cost = 10 * sum(_overlap(box, o) for o in taken) + 0.002 * abs(t - 0.5) \
+                    + (0 if last else 0.001) + 0.03 * sum(_clipped(sg, box) for sg in others)
+                if best is None or cost < best[0] - 1e-12:
+                    best = (cost, (lx, ly), box)
+        taken.append(best[2])
+        placed.append((e, best[1]))
+    return placed
 
 
 def _esc(s: str) -> str:
@@ -290,10 +346,23 @@ def build(prog, result=None) -> Circuit:
             c.nodes[v] = Node(v, "", "via", layer=col)
             e.via.append(v)
     _rows(c)
+    wires = {}
+    for e in c.edges:  # busy gaps (many slanted wires, as where inputs fan out) get wider
+        chain = [c.nodes[v] for v in [e.src] + e.via + [e.dst]]
+        for a, b in zip(chain, chain[1:]):
+            if abs(a.y - b.y) > DY / 3:
+                wires[a.layer] = wires.get(a.layer, 0) + 1
+    xs, x = {}, 0.0
+    for k in range(max(n.layer for n in c.nodes.values()) + 1):
+        xs[k] = x
+        x += DX * min(2.0, max(1.0, 0.45 + wires.get(k, 0) / 6))
+    for n in c.nodes.values():
+        n.x = xs[n.layer]
     return c
 
 
 def _rows(c: Circuit):
+    """Order each column to avoid crossings (barycentres, then swaps), then place the rows."""
     cols = {}
     for n in c.nodes.values():
         cols.setdefault(n.layer, []).append(n)
@@ -303,24 +372,44 @@ def _rows(c: Circuit):
         for a, b in zip(chain, chain[1:]):
             preds.setdefault(b, []).append(a)
             succs.setdefault(a, []).append(b)
-    for col in cols.values():
-        for i, n in enumerate(col):
-            n.y = -(i - (len(col) - 1) / 2) * DY
     order = sorted(cols)
-    for sweep in range(6):
+    rank = {n.name: i for col in cols.values() for i, n in enumerate(col)}
+
+    def crossings():
+        total = 0
+        for k in order[:-1]:
+            segs = [(rank[n.name], rank[m]) for n in cols[k] for m in succs.get(n.name, [])]
+            total += sum(1 for i, (a1, b1) in enumerate(segs) for a2, b2 in segs[i + 1:]
+                         if (a1 - a2) * (b1 - b2) < 0)
+        return total
+
+    best = (crossings(), {k: list(v) for k, v in cols.items()})
+    for sweep in range(8):
         seq = order if sweep % 2 == 0 else order[::-1]
         nbrs = preds if sweep % 2 == 0 else succs
         for k in seq:
             col = cols[k]
+            want = {n.name: (sum(rank[m] for m in nbrs[n.name]) / len(nbrs[n.name])
+                             if nbrs.get(n.name) else rank[n.name]) for n in col}
+            col.sort(key=lambda n: want[n.name])
+            rank.update({n.name: i for i, n in enumerate(col)})
+        _transpose(cols, order, rank, crossings)
+        now = crossings()
+        if now < best[0]:
+            best = (now, {k: list(v) for k, v in cols.items()})
+    cols = best[1]
+    for col in cols.values():
+        for i, n in enumerate(col):
+            n.y = -(i - (len(col) - 1) / 2) * DY
+    for sweep in range(8):  # positions: each node near the mean of its neighbours, order kept
+        for k in order if sweep % 2 == 0 else order[::-1]:
             want = {}
-            for n in col:
-                ys = [c.nodes[m].y for m in nbrs.get(n.name, []) if m in c.nodes]
+            for n in cols[k]:
+                ys = [c.nodes[m].y for m in preds.get(n.name, []) + succs.get(n.name, [])]
                 want[n.name] = sum(ys) / len(ys) if ys else n.y
-            col.sort(key=lambda n: -want[n.name])
-            _pack(col, want)
+            _pack(cols[k], want)
     top = max(n.y for n in c.nodes.values())
     for col in cols.values():  # snap to a grid of half rows, keeping nodes DY apart
-        col.sort(key=lambda n: -n.y)
         prev = None
         for n in col:
             n.y = round((n.y - top) / (DY / 2)) * (DY / 2)
@@ -329,8 +418,28 @@ def _rows(c: Circuit):
             prev = n.y
 
 
+def _transpose(cols, order, rank, crossings):
+    """Swap neighbours in a column while that removes crossings."""
+    if sum(len(v) for v in cols.values()) > 150:
+        return
+    improved, rounds = True, 0
+    while improved and rounds < 4:
+        improved, rounds = False, rounds + 1
+        for k in order:
+            col = cols[k]
+            for i in range(len(col) - 1):
+                before = crossings()
+                col[i], col[i + 1] = col[i + 1], col[i]
+                rank[col[i].name], rank[col[i + 1].name] = i, i + 1
+                if crossings() < before:
+                    improved = True
+                else:
+                    col[i], col[i + 1] = col[i + 1], col[i]
+                    rank[col[i].name], rank[col[i + 1].name] = i, i + 1
+
+
 def _pack(col, want):
-    """Place a column's nodes (sorted top to bottom) near their wanted rows, DY apart."""
+    """Place a column's nodes (in order, top to bottom) near their wanted rows, DY apart."""
     ys = [want[n.name] for n in col]
     for i in range(1, len(ys)):
         ys[i] = min(ys[i], ys[i - 1] - DY)

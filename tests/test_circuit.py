@@ -108,7 +108,7 @@ def test_thirty_gates_stay_readable():
         ys.sort()
         assert all(b - a >= DY - 1e-9 for a, b in zip(ys, ys[1:]))  # nothing overlaps
     w, h = c.size()
-    assert w < 25 and h < 25
+    assert w < 30 and h < 20
 
 
 def test_neuron_circuit_list_inputs():

@@ -9,6 +9,7 @@ use, longest-path layering), not all stacked in the first column. Output is dete
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ RC = {"svg.hashsalt": "derive", "pdf.fonttype": 42, "ps.fonttype": 42,
       "mathtext.fontset": "cm", "font.family": "DejaVu Sans", "path.simplify": True}
 METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
             "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None}}
+
+
+def quiet_fonts():
+    """fontTools logs a warning about old font timestamps while embedding: not the user's concern."""
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def short(v) -> str:
@@ -127,6 +133,7 @@ class Circuit:
     def to_bytes(self, fmt: str = "png", numbers: bool = True) -> bytes:
         import matplotlib
 
+        quiet_fonts()
         with matplotlib.rc_context(RC):
             fig = self.figure(numbers=numbers)
             buf = io.BytesIO()

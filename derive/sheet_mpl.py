@@ -8,12 +8,11 @@ reproducible: fixed PDF metadata, no dates.
 from __future__ import annotations
 
 import io
-import logging
 import textwrap
 
 import sympy as sp
 
-from derive.circuit import RC, GREEN, GREY, INK, RED
+from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
 from derive.printing import CodePrinter
 
 W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
@@ -372,7 +371,7 @@ def pdf_bytes(sheets) -> bytes:
     from matplotlib.backends.backend_pdf import PdfPages
 
     buf = io.BytesIO()
-    logging.getLogger("fontTools").setLevel(logging.ERROR)  # font timestamps: not our business
+    quiet_fonts()
     with matplotlib.rc_context(RC):
         with PdfPages(buf, metadata=PDF_META) as pdf:
             for s in sheets:

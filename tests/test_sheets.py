@@ -213,7 +213,7 @@ def test_cli_sheet_writes_pdf(cli, tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stderr == "" and p.stdout == f"wrote {out}\n"
     reader, text = text_of(out.read_bytes())
-    assert "Worksheet" in text and "Answer key" in text and "dx += dxy" in text
+    assert "Worksheet" in text and "Answer key" in text and "dx += y * dxy" in text
 
 
 @pytest.mark.parametrize("args, frag", [

@@ -137,6 +137,62 @@ def sum_over_paths(prog, result, locals_):
     return found
 
 
+_HEADS = {"sigmoid": r"\sigma", "log": r"\log", "sin": r"\sin", "cos": r"\cos",
+          "tanh": r"\tanh", "relu": r"\operatorname{relu}"}
+
+
+def tex_tokens(e, limit: int = 60) -> list:
+    """LaTeX of ``e`` as pieces that may be set on separate lines (concatenated, they read as
+    the whole expression): an Add splits between terms, a Mul between factors, a long
+    denominator or function argument inside its parentheses (plain ones: mathtext has no
+    line-spanning \\left( \\right))."""
+    t = _tex(e)
+    if len(t) <= limit or e.is_Atom:
+        return [t]
+    if isinstance(e, sp.Add):
+        out = []
+        for k, term in enumerate(e.args):
+            neg = term.could_extract_minus_sign()
+            sub = tex_tokens(-term if neg else term, limit)
+            sub[0] = (("-" if neg else "") if k == 0 else (" - " if neg else " + ")) + sub[0]
+            out += sub
+        return out
+    if isinstance(e, sp.Mul):
+        num = [f for f in e.args if not (f.is_Pow and f.exp.is_Number and f.exp < 0)]
+        den = [f.base ** -f.exp for f in e.args if f not in num]
+        out = []
+        for f in num or [sp.S.One]:
+            sub = _paren_tokens(f, limit) if isinstance(f, sp.Add) else tex_tokens(f, limit)
+            if out:
+                sub[0] = r"\, " + sub[0]
+            out += sub
+        for f in den:
+            sub = _paren_tokens(f, limit) if not (f.is_Atom or isinstance(f, sp.Pow)) \
+                else tex_tokens(f, limit)
+            sub[0] = " / " + sub[0]
+            out += sub
+        return out
+    if isinstance(e, sp.Pow) and e.exp.is_Number:
+        sub = _paren_tokens(e.base, limit)
+        sub[-1] += f"^{{{_tex(e.exp)}}}"
+        return sub
+    name = type(e).__name__
+    if isinstance(e, sp.Function) and len(e.args) == 1 and name in _HEADS:
+        sub = _paren_tokens(e.args[0], limit)
+        sub[0] = _HEADS[name] + sub[0]
+        return sub
+    return [t]
+
+
+def _paren_tokens(e, limit):
+    sub = tex_tokens(e, limit)
+    if len(sub) == 1 and (e.is_Atom or isinstance(e, sp.Function)):
+        return sub
+    sub[0] = "(" + sub[0]
+    sub[-1] += ")"
+    return sub
+
+
 def _factor_tex(f) -> str:
     t = _tex(f)
     plain = (f.is_Atom or isinstance(f, sp.Function)) and not f.could_extract_minus_sign()

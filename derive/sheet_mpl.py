@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import textwrap
 
-import sympy as sp
-
 from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
 from derive.printing import CodePrinter
 
@@ -238,51 +236,47 @@ def _paths(flow, s):
                       family=MONO, color=RED, dy=ROW * 1.2)
 
 
-def _terms(d):
-    """A derivative as (sign, LaTeX) terms, in SymPy's order."""
-    out = []
-    for t in sp.Add.make_args(d):
-        neg = t.could_extract_minus_sign()
-        out.append(("-" if neg else "+", CodePrinter().doprint(-t if neg else t),
-                    _tex_term(-t if neg else t)))
-    return out
-
-
-def _tex_term(t):
-    from derive.sheet import _tex
-
-    return _tex(t)
+INDENT = 0.45          # continuation lines of a long derivative
 
 
 def broken_lines(flow, lhs, d, maxw, size=12):
-    """Lay out ``lhs = d`` over as many lines as needed; returns [(text, is_math, size)]."""
-    terms = _terms(d)
-    lines, cur = [], lhs + " = "
-    first = True
-    for sign, code, tex in terms:
-        piece = (("- " if sign == "-" else "") if first else f" {sign} ") + tex
-        trial = cur + piece
-        t = flow.text(0, _math(trial), size)
-        ok = flow.fit(t, maxw, size)
-        t.remove()
-        if ok:
-            cur, first = trial, False
+    """Lay out ``lhs = d`` over as many lines as needed: [(text, is_math, size, indent)].
+
+    The pieces come from ``tex_tokens``, each measured once and packed greedily; a piece too
+    wide for a line alone is shrunk when drawn, and a piece mathtext cannot set becomes text."""
+    from derive.sheet import tex_tokens
+
+    def width(tex):
+        t = flow.text(0, _math(tex), size)
+        try:
+            return flow.width(t)
+        except ValueError:                     # mathtext could not parse it
+            return None
+        finally:
+            t.remove()
+
+    head = width(lhs + " = ") or 0.0
+    for limit in (10 ** 9, 160, 45):  # as whole as fits: the whole, then terms, then factors
+        toks = tex_tokens(d, limit)
+        widths = [width(tok) for tok in toks]
+        if limit == 10 ** 9 and widths[0] is not None and head + widths[0] <= maxw:
+            return [(lhs + " = " + toks[0], True, size, 0.0)]
+        if limit != 10 ** 9 and all(w is not None and w <= maxw - INDENT for w in widths):
+            break
+    lines, cur, used, indent = [], lhs + " = ", head, 0.0
+    for tok, w in zip(toks, widths):
+        if w is None:
+            lines += [(part, False, 7, INDENT) for part in textwrap.wrap(tok, 110)]
             continue
-        if not first or cur != lhs + " = ":
-            lines.append((cur, True, size))
-            cur = r"\quad " + (f"{sign} " if sign == "-" or not first else "")
-        t = flow.text(0, _math(cur + tex), size)
-        ok = flow.fit(t, maxw, 6)
-        small = t.get_fontsize()
-        t.remove()
-        if ok:
-            lines.append((cur + tex, True, small))
-        else:                                  # one term too wide even alone: code text, wrapped
-            for part in textwrap.wrap(f"{sign} {code}", 110):
-                lines.append((part, False, 7))
-        cur, first = r"\quad", False
-    if cur.strip() and cur != r"\quad":
-        lines.append((cur, True, size))
+        if used + w > (maxw - indent) * 0.97 and cur:
+            lines.append((cur, True, size, indent))
+            cur, used, indent = "", 0.0, INDENT
+            tok = tok.lstrip()
+            w = width(tok) or w
+        cur += tok
+        used += w
+    if cur:
+        lines.append((cur, True, size, indent))
     return lines
 
 
@@ -290,14 +284,20 @@ def _symbolic(flow, s):
     flow.heading("The symbolic side: the derivative as SymPy gives it")
     for tex, d in s.symbolic:
         lhs = rf"\frac{{\partial f}}{{\partial {tex}}}"
-        for text, is_math, size in broken_lines(flow, lhs, d, CW - 0.3):
-            flow.need(ROW * 1.6 if is_math else ROW * 0.7)
-            if is_math:
-                flow.text(0.1, _math(text), size)
-                flow.y -= max(ROW * 1.5, size / 72 * 2.4)
-            else:
-                flow.text(0.1, text, size, family=MONO, dy=ROW * 0.6)
-        flow.y -= 0.08
+        for text, is_math, size, indent in broken_lines(flow, lhs, d, CW - 0.2):
+            tall = r"\frac" in text
+            flow.need(ROW * (1.6 if tall else 1.1) if is_math else ROW * 0.7)
+            if not is_math:
+                flow.text(0.1 + indent, text, size, family=MONO, dy=ROW * 0.6)
+                continue
+            t = flow.text(0.1 + indent, _math(text), size)
+            if not flow.fit(t, CW - 0.1 - indent, 6):
+                t.remove()
+                for part in textwrap.wrap(text, 110):
+                    flow.text(0.1 + indent, part, 7, family=MONO, dy=ROW * 0.6)
+                continue
+            flow.y -= ROW * (1.5 if tall else 1.15)
+        flow.y -= 0.1
     z = s.sizes
     flow.need(ROW * 4)
     size = (f"Size: SymPy's gradient {z['symbolic_ops']} operations; the staged program "

@@ -19,7 +19,7 @@ LATEX_HEAD = r"""\documentclass[a4paper,10pt]{article}
 \usepackage[margin=2cm]{geometry}
 \usepackage{amsmath,graphicx,longtable,booktabs}
 \usepackage[table]{xcolor}
-\pdfinfoomitdate=1 \pdftrailerid{} \pdfsuppressptexinfo=-1
+\ifdefined\pdfinfoomitdate \pdfinfoomitdate=1 \pdftrailerid{} \pdfsuppressptexinfo=-1 \fi
 \definecolor{val}{HTML}{1A7F37}\definecolor{grad}{HTML}{C62828}
 \setlength{\parindent}{0pt}
 \begin{document}
@@ -71,6 +71,8 @@ def latex_source(sheets, circuit_files=()) -> str:
         out.append(r"\bottomrule\end{longtable}")
         for note in sorted({r.cells["note"] for r in s.backward if r.fork}):
             out.append(r"{\small $\mathrel{+}=$: " + note + r"}\par")
+        for note in s.notes:
+            out.append(r"{\small kink at " + note.replace("_", r"\_") + r"}\par")
         if s.gradient:
             out.append(r"\subsection*{The gradient}")
             for tex, code, value in s.gradient:
@@ -95,19 +97,16 @@ def latex_source(sheets, circuit_files=()) -> str:
 
 
 def _broken_align(tex, d, width=110):
-    from derive.sheet import _tex
+    """``\\partial f/\\partial x = ...`` as align* rows of at most ~width LaTeX characters."""
+    from derive.sheet import tex_tokens
 
     lines, cur = [], rf"\frac{{\partial f}}{{\partial {tex}}} &= "
-    first = True
-    for t in sp.Add.make_args(d):
-        neg = t.could_extract_minus_sign()
-        piece = _tex(-t if neg else t)
-        op = ("-" if neg else "") if first else (" - " if neg else " + ")
-        if not first and len(cur) + len(piece) > width:
+    for tok in tex_tokens(d, 45):
+        if len(cur) + len(tok) > width and cur.strip("&= \\quad"):
             lines.append(cur)
-            cur = r"&\quad "
-        cur += op + piece
-        first = False
+            cur = r"&\quad " + tok.lstrip()
+        else:
+            cur += tok
     lines.append(cur)
     return " \\\\\n".join(lines)
 

@@ -132,6 +132,8 @@ class TypstPrinter(StrPrinter):
         return f"{base}^({self._print(e)})"
 
     def _print_Mul(self, expr):
+        if expr.could_extract_minus_sign():
+            return "-" + self.parenthesize(-expr, 45)
         num, den = [], []
         for a in expr.args:
             if a.is_Pow and a.exp.is_Number and a.exp < 0:
@@ -139,8 +141,10 @@ class TypstPrinter(StrPrinter):
             else:
                 num.append(a)
         def prod(xs):
+            if len(xs) == 1 and den:            # a lone numerator or denominator: no parentheses
+                return self._print(xs[0])
             parts = [self.parenthesize(x, 45) for x in xs] or ["1"]
-            return " dot ".join(parts) if len(parts) > 1 else parts[0]
+            return " ".join(parts) if len(parts) > 1 else parts[0]
         if den:
             return f"frac({prod(num)}, {prod(den)})"
         if len(num) == 2 and num[0] == -1:
@@ -193,13 +197,36 @@ def typst_source(sheets, circuit_files=()) -> str:
             out.append("== The gradient")
             for tex, code, value in s.gradient:
                 out.append(f"#{raw('df/d' + code + ' = ')} #{'blank' if vals else 'grad(' + _q(value) + ')'}\n")
+        for block in s.paths:
+            out.append(f"== Sum over the paths from {block['var']} to f")
+            out.append("#table(columns: 2, stroke: none, [*path*], [*term*],")
+            for path, tex, value in block["rows"]:
+                v = "blank" if vals else f"grad({_q(f'{value:.10g}')})"
+                out.append(f"  [#{raw(path)}], [#{v}],")
+            out.append(")")
         if not forms:
             out.append("== The symbolic side")
             for tex, d in s.symbolic:
-                out.append(f"$ (partial f)/(partial {tex}) = {tp.doprint(d)} $")
+                rows, cur = [], f"(partial f)/(partial {_typst_name(tex, tp)}) &= "
+                for k, term in enumerate(sp.Add.make_args(d)):
+                    piece = tp.doprint(term)
+                    if k and not piece.startswith("-"):
+                        piece = "+ " + piece
+                    if k and len(cur) + len(piece) > 120:
+                        rows.append(cur)
+                        cur = "& quad "
+                    cur += " " + piece
+                rows.append(cur)
+                out.append("$ " + " \\\n  ".join(rows) + " $")
             out.append(s.swell.replace("*", r"\*") + "\n")
         out.append("#pagebreak(weak: true)")
     return "\n".join(out) + "\n"
+
+
+def _typst_name(tex, tp):
+    """The Typst spelling of an input given its LaTeX name (``w_{0}`` -> ``w_(0)``)."""
+    m = re.fullmatch(r"(\w+)_\{(\d+)\}", tex)
+    return f"{m.group(1)}_({m.group(2)})" if m else tp.doprint(sp.Symbol(tex.replace(r"\mathit{", "").rstrip("}")))
 
 
 def _local(s, row):

@@ -11,7 +11,6 @@ import io
 import textwrap
 
 from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
-from derive.printing import CodePrinter
 
 W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
 CW = W - 2 * M

@@ -115,9 +115,11 @@ class Circuit:
         return "\n".join(out) + "\n"
 
     # ---- drawing -------------------------------------------------------------------------
-    def draw(self, ax, scale: float = 1.0, numbers: bool = True, geom: float | None = None):
-        """Draw on a matplotlib Axes. ``scale`` sizes fonts and lines (points), ``geom`` is the
-        inches per data unit of the axes (default ``scale``), used to keep labels apart."""
+    def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None):
+        """Draw on a matplotlib Axes. ``numbers``: True, False, or "blanks" (a worksheet: the
+        inputs' values and the output's gradient given, blanks on every other wire).
+        ``scale`` sizes fonts and lines (points), ``geom`` is the inches per data unit of the
+        axes (default ``scale``), used to keep labels apart."""
         from matplotlib.patches import Circle
 
         fs = 9.5 * scale
@@ -146,9 +148,14 @@ class Circuit:
             wires.append((e, pts + [(x1, y1)]))
         if numbers:
             kw = dict(ha="center", fontsize=fs * 0.86, family="DejaVu Sans Mono")
+            blank = "_____"
             for e, (lx, ly) in _place_labels(wires, self.nodes, pos, em):
-                ax.text(lx, ly + 0.06, short(e.value), va="bottom", color=GREEN, **kw)
-                ax.text(lx, ly - 0.06, short(e.grad), va="top", color=RED, **kw)
+                given = self.nodes[e.src].kind == "input"     # a worksheet gives the inputs
+                value = blank if numbers == "blanks" and not given else short(e.value)
+                out = self.nodes[e.dst].kind == "output"      # ... and the output's 1.00
+                grad = blank if numbers == "blanks" and not out else short(e.grad)
+                ax.text(lx, ly + 0.06, value, va="bottom", color=GREEN, **kw)
+                ax.text(lx, ly - 0.06, grad, va="top", color=RED, **kw)
         for n in self.nodes.values():
             x, y = pos[n.name]
             if n.kind == "gate":
@@ -162,7 +169,8 @@ class Circuit:
             elif n.kind == "input":
                 ax.text(x - 0.04, y, n.label, ha="right", va="center", fontsize=fs * 1.05,
                         color=INK, family="DejaVu Sans Mono")
-                if numbers and n.grad is not None and sum(e.src == n.name for e in self.edges) > 1:
+                if numbers is True and n.grad is not None \
+                        and sum(e.src == n.name for e in self.edges) > 1:
                     ax.text(x - 0.04, y - 0.22, short(n.grad), ha="right", va="top",
                             fontsize=fs * 0.8, color=RED, family="DejaVu Sans Mono")
             elif n.kind == "output":

@@ -347,7 +347,8 @@ def _circuit(flow, s):
     flow.need(h * scale + 0.1)
     left = M + (CW - w * scale) / 2
     ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
-    c.draw(ax, scale=min(1.0, max(scale, 0.85)), numbers=not s.is_worksheet, geom=scale)
+    c.draw(ax, scale=min(1.0, max(scale, 0.85)), numbers="blanks" if s.is_worksheet else True,
+           geom=scale)
     flow.y -= h * scale + 0.1
 
 

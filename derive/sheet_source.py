@@ -249,7 +249,8 @@ def typst_pdf(sheets) -> bytes:
             name = f"circuit-{k}.svg"
             if s.circuit is not None:
                 with open(os.path.join(tmp, name), "wb") as fh:
-                    fh.write(s.circuit.to_bytes("svg", numbers=not s.is_worksheet))
+                    numbers = "blanks" if s.is_worksheet else True
+                    fh.write(s.circuit.to_bytes("svg", numbers=numbers))
                 files.append(name)
             else:
                 files.append("")
@@ -273,7 +274,8 @@ def write_tex(sheets, path: str) -> list:
             files.append("")
             continue
         out = f"{stem}-circuit-{k + 1}.pdf"
-        written.append(write_bytes(out, s.circuit.to_bytes("pdf", numbers=not s.is_worksheet)))
+        numbers = "blanks" if s.is_worksheet else True
+        written.append(write_bytes(out, s.circuit.to_bytes("pdf", numbers=numbers)))
         files.append(os.path.basename(out))
     written.insert(0, write_bytes(path, latex_source(sheets, files).encode("utf-8")))
     return written

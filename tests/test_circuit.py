@@ -135,3 +135,16 @@ def test_cli_graph_writes_png_and_dot(cli, tmp_path):
 ])
 def test_cli_graph_bad_input(cli, tmp_path, args, frag):
     assert_one_line_error(cli("graph", *args, cwd=str(tmp_path)), frag)
+
+
+def test_worksheet_circuit_gives_inputs_and_blanks_the_rest(fxy):
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    fxy[1].draw(ax, numbers="blanks")
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("3.00") == 3 and texts.count("-4.00") == 2      # the inputs are given
+    assert "1.00" in texts                                              # and the output's 1
+    assert "0.512" not in texts and "1.55" not in texts and "2.06" not in texts
+    assert texts.count("_____") == 2 * 12 - 5 - 1

@@ -201,3 +201,92 @@ def apply(rule_name: str, *args) -> sp.Expr:
     if rule_name == "sqrt":
         return sp.sqrt(args[0])
     return r.build(*args)
+
+
+# ---- arrays --------------------------------------------------------------------------------
+# Gates that exist only for NumPy arrays (derive.vector). Elementwise gates on arrays are the
+# rows above: their local gradient, printed with NumPy names, times the upstream adjoint.
+# Here the rules are NumPy code templates (data, not closures): ``{0}``, ``{1}`` are the
+# arguments, ``{y}`` the gate's output, ``{g}`` its adjoint (upstream), ``{axis}`` and ``{kw}``
+# the gate's options. A vjp of None means the argument gets no gradient (labels, shapes).
+# ``variants`` pick other templates by the arguments' numbers of dimensions ("2,1") or by the
+# options ("axis", "keepdims"); without known shapes the 2-D templates are used.
+
+
+@dataclass(frozen=True)
+class ArrayRule:
+    """One array gate: its NumPy spelling and the vector-Jacobian product of each argument."""
+
+    name: str
+    arity: int
+    forward: str              # NumPy template of the forward line's right-hand side
+    vjps: tuple               # per argument: template of its adjoint contribution, or None
+    short: str = ""           # pattern for generated names ("{0}{1}": W1 @ x -> W1x)
+    variants: tuple = ()      # ((key, vjps), ...) chosen by ndims "2,1" or options "axis"
+    calls: tuple = ()         # Python spellings that create this gate
+    doc: str = ""
+    examples: tuple = ()      # (params, body, shapes) that the tests check, one per variant
+
+
+def _ex(params, body, **shapes):
+    return (params, body, shapes)
+
+
+ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
+    ArrayRule("matmul", 2, "{0} @ {1}", ("{g} @ {1}.T", "{0}.T @ {g}"), "{0}{1}",
+              (("2,1", ("np.outer({g}, {1})", "{0}.T @ {g}")),
+               ("1,2", ("{g} @ {1}.T", "np.outer({0}, {g})")),
+               ("1,1", ("{g} * {1}", "{g} * {0}"))),
+              ("np.dot", "numpy.dot", "np.matmul", "numpy.matmul"),
+              "matrix product: dA = dY B^T, dB = A^T dY (outer products for vectors)",
+              (_ex("A, B", "np.sum(np.tanh(A @ B))", A=(3, 2), B=(2, 4)),
+               _ex("A, B", "np.sum(np.tanh(np.dot(A, B)))", A=(3, 2), B=(2,)),
+               _ex("A, B", "np.sum(np.tanh(A @ B))", A=(3,), B=(3, 2)),
+               _ex("A, B", "np.tanh(A @ B)", A=(3,), B=(3,)))),
+    ArrayRule("transpose", 1, "{0}.T", ("{g}.T",), "{0}T", (), ("np.transpose", "numpy.transpose"),
+              "transpose: the adjoint is transposed back",
+              (_ex("A, B", "np.sum(np.sin(A.T) * B)", A=(2, 3), B=(3, 2)),)),
+    ArrayRule("sum", 1, "np.sum({0}{kw})", ("{g} * np.ones_like({0})",), "sum{0}",
+              (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0})",)),),
+              ("np.sum", "numpy.sum"), "sum: the adjoint is copied to every summed element",
+              (_ex("A", "np.sum(np.sin(A))", A=(3, 2)),
+               _ex("A", "np.sum(np.sin(np.sum(A, axis=1)))", A=(3, 2)),
+               _ex("A, B", "np.sum(np.sum(A, axis=0, keepdims=True) * B)", A=(3, 2), B=(2, 2)))),
+    ArrayRule("mean", 1, "np.mean({0}{kw})", ("{g} * np.ones_like({0}) / {0}.size",), "mean{0}",
+              (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0}) / {0}.shape[{axis}]",)),
+               ("keepdims", ("{g} * np.ones_like({0}) / {0}.shape[{axis}]",))),
+              ("np.mean", "numpy.mean"), "mean: a sum divided by the count",
+              (_ex("A", "np.mean(np.sin(A))", A=(3, 2)),
+               _ex("A", "np.sum(np.sin(np.mean(A, axis=0)))", A=(3, 2)),
+               _ex("A, B", "np.sum(np.mean(A, axis=1, keepdims=True) * B)", A=(3, 2), B=(3, 4)))),
+    ArrayRule("norm", 1, "np.linalg.norm({0})", ("({0} / {y}) * {g}",), "norm{0}", (),
+              ("np.linalg.norm", "numpy.linalg.norm"), "Euclidean norm: d||x|| = x / ||x||",
+              (_ex("A", "np.linalg.norm(np.sin(A))", A=(3, 2)),)),
+    ArrayRule("shape", 1, "{0}.shape[{axis}]", (None,), "", (), (),
+              "a size (a constant once shapes are known): no gradient",
+              (_ex("A", "np.sum(A ** 2) / A.shape[0]", A=(3, 2)),)),
+    ArrayRule("onehot", 2, "onehot({0}, {1})", (None, None), "onehot{0}", (),
+              ("onehot", "derive.onehot"), "labels as one-hot rows: no gradient",
+              (_ex("A, y", "np.sum(onehot(y, A.shape[1]) * np.exp(A))", A=(3, 2), y=(3,)),)),
+    ArrayRule("softmax_cross_entropy", 2, "softmax_cross_entropy({0}, {1})",
+              ("(softmax({0}) - onehot({1}, {0}.shape[-1])) * {g}", None), "loss", (),
+              ("softmax_cross_entropy", "derive.softmax_cross_entropy"),
+              "fused softmax + cross-entropy, summed over rows: dscores = probs - onehot(y)",
+              (_ex("A, B, y", "softmax_cross_entropy(A @ B, y)", A=(3, 2), B=(2, 4), y=(3,)),
+               _ex("A, y", "softmax_cross_entropy(A, y)", A=(3,), y=()))),
+]}
+
+#: Array gate spellings (``np.sum``, ``np.dot``, ...) -> array rule name.
+ARRAY_CALLS = {alias: r.name for r in ARRAY_RULES.values() for alias in r.calls}
+
+#: The fused softmax-cross-entropy gate in primitive gates (args a = scores, b = labels),
+#: for learners who want to see why its backward line is probs - onehot(y).
+SOFTMAX_CE_EXPANSION = """\
+e = np.exp(a)
+s = np.sum(e, axis=-1, keepdims=True)
+logs = np.log(s)
+logp = a - logs
+Y = onehot(b, a.shape[-1])
+t = Y * logp
+return -np.sum(t)
+"""

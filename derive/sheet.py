@@ -22,8 +22,8 @@ from derive.printing import CodePrinter, LatexPrinter, _fmt
 
 ENGINES = ("matplotlib", "typst")
 BLANKS = ("all", "values", "formulas")
-MAX_PATHS = 12       # paths listed per forked value
-MAX_FORKS = 4        # forked values given a sum over paths
+MAX_PATHS = 12       # paths listed per forked input
+MAX_FORKS = 4        # forked inputs given a sum over paths
 
 
 @dataclass
@@ -63,35 +63,22 @@ def _tex(expr) -> str:
     return LatexPrinter().doprint(expr)
 
 
-def local_values(prog, result) -> list:
-    """The value of each backward line's local gradient at the run's point (from printed code)."""
-    from derive.primitives import MATH_NS
-
-    env = dict(MATH_NS)
-    env.update(result.values)
-    for name, v in result.point.items():
-        env[name] = v
-    p = CodePrinter()
-    out = []
-    for bl in prog.backward:
-        # derive's own printed expression over its own names, as derive.evaluate does
-        out.append(float(eval(compile(p._print(bl.local), "<local>", "eval"), env)))  # noqa: S307
-    return out
-
-
 def symbolic_side(prog):
-    """[(input, d f/d input as SymPy gives it)] and the sizes beside the staged program's."""
-    expr = prog.expr()
-    derivs = [(s, sp.diff(expr, s)) for s in prog.inputs]
-    sym_ops = sum(int(sp.count_ops(d)) for _, d in derivs)
-    sizes = {"symbolic_ops": sym_ops, "function_ops": int(sp.count_ops(expr)),
-             "forward_ops": prog.forward_ops, "backward_ops": prog.backward_ops,
-             "staged_ops": prog.forward_ops + prog.backward_ops,
-             "forward_lines": len(prog.forward), "backward_lines": len(prog.backward)}
-    staged = sizes["staged_ops"]
-    ratio = sym_ops / staged if staged else float("inf")
+    """[(input, d f/d input as SymPy gives it)] and the sizes beside the staged program's
+    (``derive.symbolic`` and ``derive.metrics``, measured as ``derive compare`` does)."""
+    from derive.metrics import count_ops, program_metrics
+    from derive.symbolic import gradient
+
+    grad = gradient(prog)
+    derivs = [(s, grad[s.name]) for s in prog.inputs]
+    sym_ops = count_ops(grad.values())
+    staged = program_metrics(prog)
+    sizes = {"symbolic_ops": sym_ops, "staged_ops": staged["ops"],
+             **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
+                                       "backward_lines")}}
+    ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
     head = (f"SymPy's gradient takes {sym_ops} operations for {len(derivs)} partial "
-            f"derivative{'s' * (len(derivs) != 1)}, the staged program {staged} "
+            f"derivative{'s' * (len(derivs) != 1)}, the staged program {staged['ops']} "
             f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
             f"and the whole gradient: ")
     if ratio > 1.15:
@@ -104,36 +91,21 @@ def symbolic_side(prog):
     return derivs, sizes, swell
 
 
-def sum_over_paths(prog, result, locals_):
-    """For each value used more than once: d f/d v as a sum over the paths from v to f."""
-    outs = {}                          # var name -> [(next var, backward index)]
-    for k, bl in enumerate(prog.backward):
-        target = prog.forward[bl.ref - 1].target
-        outs.setdefault(bl.var.name, []).append((target.name, k))
-    forked = [s for s in list(prog.inputs) + [ln.target for ln in prog.forward]
-              if len(outs.get(s.name, [])) > 1]
+def sum_over_paths(prog, result):
+    """For each input with more than one path to the output: d f/d input as a sum over the
+    paths (``derive.paths``), each term a product of local gradients, with its value."""
+    from derive.paths import forks, paths
+
     found = []
-    for v in forked[:MAX_FORKS]:
-        rows, more, stack = [], 0, [(v.name, [v.name], [])]
-        while stack:
-            node, names, ks = stack.pop()
-            if node == prog.output.name:
-                if len(rows) < MAX_PATHS:
-                    rows.append((names, ks))
-                else:
-                    more += 1
-                continue
-            for nxt, k in reversed(outs.get(node, [])):
-                stack.append((nxt, names + [nxt], ks + [k]))
-        out_rows = []
-        for names, ks in rows:
-            factors = [prog.backward[k].local for k in ks]
-            shown = [f for f in factors if f != 1] or [sp.S.One]
+    for v in forks(prog)[:MAX_FORKS]:
+        td = paths(prog, v.name, result.point, limit=MAX_PATHS)
+        rows = []
+        for q in td.paths:
+            shown = [f for f in q.factors if f != 1] or [sp.S.One]
             tex = r" \cdot ".join(_factor_tex(f) for f in shown)
-            value = math.prod(locals_[k] for k in ks)
-            out_rows.append((" → ".join(names), tex, value))
-        found.append({"var": v.name, "total": result.adjoints.get(prog.adjoints[v].name)
-                      if result else None, "rows": out_rows, "more": more})
+            rows.append((" → ".join(n.name for n in q.nodes), tex, q.value))
+        found.append({"var": v.name, "total": td.value, "rows": rows, "agrees": td.agrees,
+                      "more": td.count - len(td.paths)})
     return found
 
 
@@ -231,7 +203,7 @@ def build_sheet(prog, result=None, title=None) -> Sheet:
             gradient.append((naming.latex_name(s.name), s.name,
                              _fmt(result.adjoints.get(prog.adjoints[s].name, 0.0))))
     derivs, sizes, swell = symbolic_side(prog)
-    paths = sum_over_paths(prog, result, local_values(prog, result)) if result else []
+    paths = sum_over_paths(prog, result) if result else []
     point = ", ".join(f"{k} = {_fmt(v)}" for k, v in result.point.items()) if result else ""
     notes = list(getattr(result, "notes", []) or []) if result else []
     return Sheet(title=title or f"{fname}({args})", function_tex=_tex(expr),

@@ -8,6 +8,7 @@ reproducible: fixed PDF metadata, no dates.
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 
 from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
@@ -228,11 +229,15 @@ def _paths(flow, s):
         if block["more"]:
             flow.text(0.2, f"... and {block['more']} more paths", 8, color=GREY, dy=ROW)
         if "values" not in s.blank and block["total"] is not None:
-            total = sum(r[2] for r in block["rows"])
+            total = math.fsum(r[2] for r in block["rows"])
             flow.text(0.2, f"sum = {total:.10g}   (the backward pass gives d{block['var']} = "
                       f"{block['total']!r})" if not block["more"] else
                       f"the backward pass gives d{block['var']} = {block['total']!r}", 8,
-                      family=MONO, color=RED, dy=ROW * 1.2)
+                      family=MONO, color=RED, dy=ROW * 0.9)
+        if not s.is_worksheet and block.get("agrees"):
+            flow.text(0.2, "the sum of the terms, written out in the inputs, equals sympy.diff",
+                      7.5, color=GREY, dy=ROW)
+        flow.y -= 0.1
 
 
 INDENT = 0.45          # continuation lines of a long derivative

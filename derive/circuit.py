@@ -37,6 +37,8 @@ def short(v) -> str:
     """A number as a wire label: three significant digits, like the notes' 0.73 and -0.20."""
     if v is None:
         return ""
+    if isinstance(v, str):                     # a shape, for array programs
+        return v
     v = float(v)
     if v == 0:
         return "0.00"
@@ -125,7 +127,11 @@ class Circuit:
         fs = 9.5 * scale
         em = fs * 0.86 / 72 / (geom or scale)          # a label's font size in data units
         pos = {k: (n.x, n.y) for k, n in self.nodes.items()}
-        wires = []
+        wires, arrive = [], {}
+        for e in self.edges:  # into a binary gate, the higher wire takes the upper point
+            last = e.via[-1] if e.via else e.src
+            arrive.setdefault(e.dst, []).append((-pos[last][1], e.slot, id(e)))
+        slot = {k: i for v in arrive.values() for i, (_, _, k) in enumerate(sorted(v))}
         for e in self.edges:
             src, dst = self.nodes[e.src], self.nodes[e.dst]
             pts = [pos[e.src]] + [pos[v] for v in e.via]
@@ -137,7 +143,7 @@ class Circuit:
             (x0, y0), (x1, y1) = pts[-1], pos[e.dst]
             if dst.kind == "gate":
                 # binary gates: the wires arrive at two points on the left of the circle
-                off = 0.0 if e.nslots == 1 else (0.5 - e.slot) * 0.9 * RADIUS
+                off = 0.0 if e.nslots == 1 else (0.5 - slot[id(e)]) * 0.9 * RADIUS
                 x1 -= math.sqrt(RADIUS ** 2 - off ** 2)
                 y1 += off
             else:
@@ -246,13 +252,30 @@ def _esc(s: str) -> str:
 
 
 def build(prog, result=None) -> Circuit:
-    """The laid-out circuit of a program, with the numbers of ``result`` when given."""
-    lay = _layout(prog, result)
+    """The laid-out circuit of a program, with the numbers of ``result`` when given; an array
+    program's wires carry shapes (its shapes must be known: ``prog.with_shapes(...)``)."""
+    if hasattr(prog, "param_names"):
+        from derive.circuit_layout import build_arrays
+
+        lay = build_arrays(prog)
+    else:
+        lay = _layout(prog, result)
     return Circuit(lay.nodes, lay.edges)
 
 
 def circuit(prog, result=None, **values) -> Circuit:
     """``circuit(prog, x=3, y=-4)``: the laid-out circuit with correctly rounded numbers."""
+    if hasattr(prog, "param_names"):           # arrays: the shapes of the values given
+        if values:
+            prog = prog.with_shapes({k: getattr(v, "shape", None) or _shape(v)
+                                     for k, v in values.items()})
+        return build(prog)
     if result is None and values:
         result = prog.run(exact=True, **values)
     return build(prog, result)
+
+
+def _shape(v):
+    import numpy as np
+
+    return np.shape(v)

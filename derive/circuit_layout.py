@@ -129,6 +129,56 @@ def build(prog, result=None) -> Layout:
     c.nodes["<out>"] = Node("<out>", out, "output", value=vals.get(out))
     layer["<out>"] = layer[out] + 1
     c.edges.append(Edge(out, "<out>", vals.get(out), 1.0 if result else None))
+    return place(c, layer)
+
+
+ARRAY_LABELS = {"matmul": "@", "sum": "Σ", "mean": "mean", "transpose": ".T", "dot": "@",
+                "softmax_cross_entropy": "xent", "softmax": "softmax"}
+
+
+def _is_const(a) -> bool:
+    try:
+        float(a)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def build_arrays(prog) -> Layout:
+    """The same layout for an array program (shapes known): each wire labelled with the shape
+    of its value (green) and of its gradient (red): dimension analysis at a glance."""
+    c, layer = Layout(), {}
+    lines = [ln for ln in prog.forward if ln.used]
+    shapes = dict(prog.shapes or {})
+    shapes.update({ln.target: ln.shape for ln in prog.forward})
+
+    def text(name):
+        sh = shapes.get(name)
+        return None if sh is None else ("()" if sh == () else str(tuple(sh)))
+
+    for p in prog.param_names:
+        if any(p in ln.args for ln in lines):
+            c.nodes[p] = Node(p, p, "input")
+            layer[p] = 0
+    for ln in lines:
+        srcs = [a for a in ln.args if a in layer]
+        consts = [a for a in ln.args if _is_const(a)]
+        label = ARRAY_LABELS.get(ln.op, RULES[ln.op].label if ln.op in RULES else ln.op)
+        if consts and len(ln.args) == 2:
+            label = f"**{consts[0]}" if ln.op == "pow" else f"{label}{consts[0]}"
+        layer[ln.target] = 1 + max([layer[s] for s in srcs], default=0)
+        c.nodes[ln.target] = Node(ln.target, label, "gate")
+        for k, a in enumerate(srcs):
+            c.edges.append(Edge(a, ln.target, text(a), text(a), k, len(srcs)))
+    out = prog.output
+    c.nodes["<out>"] = Node("<out>", out, "output")
+    layer["<out>"] = layer[out] + 1
+    c.edges.append(Edge(out, "<out>", text(out), text(out)))
+    return place(c, layer)
+
+
+def place(c: Layout, layer: dict) -> Layout:
+    """Columns (inputs just before their first use, bends for long wires), rows, x positions."""
     for n in c.nodes.values():  # inputs move right to one column before their first use
         if n.kind == "input":
             n.layer = min(layer[e.dst] for e in c.edges if e.src == n.name) - 1

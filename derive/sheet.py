@@ -19,6 +19,7 @@ import sympy as sp
 from derive import naming
 from derive.errors import DeriveError
 from derive.printing import CodePrinter, LatexPrinter, _fmt
+from derive.sheet_arrays import array_variants, build_array_sheet
 
 ENGINES = ("matplotlib", "typst")
 BLANKS = ("all", "values", "formulas")
@@ -259,23 +260,27 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
     if blanks not in BLANKS:
         raise DeriveError(f"unknown --blanks '{blanks}'; use one of: {', '.join(BLANKS)}")
     blank = {"values", "formulas"} if blanks == "all" else {blanks}
+    arrays = hasattr(prog, "param_names")      # an ArrayProgram (derive.vector)
+    if arrays and point is None:
+        raise DeriveError("array sheets take the shapes from the values: give --at")
     if variants:
-        points = variant_points(prog, variants, seed, point)
+        points = (array_variants(prog, point, variants, seed) if arrays
+                  else variant_points(prog, variants, seed, point))
         if not worksheet and not key:
             worksheet = key = True
     else:
         points = [point or None]
     out = []
     for i, pt in enumerate(points):
-        result = prog.run(exact=True, **pt) if pt is not None else None
+        result = prog.run(exact=True, **pt) if pt is not None and not arrays else None
         tag = f"Variant {i + 1} of {len(points)} (seed {seed})" if variants else ""
         kinds = [("Worksheet", blank)] if worksheet else []
         if key or not worksheet:
             kinds.append(("Answer key" if key or worksheet else "", set()))
         for kind, bl in kinds:
-            s = build_sheet(prog, result)
+            s = build_array_sheet(prog, pt) if arrays else build_sheet(prog, result)
             s.label = " · ".join(x for x in (tag, kind) if x)
-            s.blank = set(bl) if result is not None else set()
+            s.blank = set(bl) if pt is not None else set()
             out.append(s)
     return out
 
@@ -296,6 +301,9 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks)
     stem, ext = os.path.splitext(path)
+    if hasattr(prog, "param_names") and (tex or engine != "matplotlib"):
+        raise DeriveError("array sheets are drawn by the matplotlib engine only: "
+                          "drop --tex and --engine typst")
     if tex:
         from derive.sheet_source import write_tex
 

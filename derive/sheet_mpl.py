@@ -341,23 +341,29 @@ def _fits_math(flow, s):
     return False
 
 
-def _circuit(flow, s):
+def _circuit(flow, s, title=None, numbers=None):
     c = s.circuit
     if c is None:
         return
-    flow.heading("The circuit" + ("" if s.is_worksheet else
-                                  ": values in green above each wire, gradients in red below"))
+    flow.heading(title or "The circuit" + ("" if s.is_worksheet else
+                                           ": values in green above each wire, gradients in red below"))
+    if numbers is None:
+        numbers = "blanks" if s.is_worksheet else True
     w, h = c.size()
     scale = min(CW / w, 3.4 / h, 1.0)
     flow.need(h * scale + 0.1)
     left = M + (CW - w * scale) / 2
     ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
-    c.draw(ax, scale=min(1.0, max(scale, 0.85)), numbers="blanks" if s.is_worksheet else True,
+    c.draw(ax, scale=min(1.0, max(scale, 0.85)), numbers=numbers,
            geom=scale)
     flow.y -= h * scale + 0.1
 
 
 def draw_sheet(pdf, s):
+    if not hasattr(s, "function_tex"):         # an ArraySheet
+        from derive.sheet_arrays import draw_array_sheet
+
+        return draw_array_sheet(pdf, s)
     flow = Flow(pdf, s.label)
     _header(flow, s)
     _circuit(flow, s)

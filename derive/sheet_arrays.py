@@ -134,7 +134,7 @@ def array_variants(prog, point: dict, n: int, seed: int) -> list:
 def _cells(a, blank):
     a = np.atleast_2d(a) if np.ndim(a) else np.array([[a]])
     rows = [list(r) for r in a[:MAX_SHOWN, :MAX_SHOWN]]
-    text = [["" if blank else f"{float(v):.4g}" for v in r] for r in rows]
+    text = [["·" if blank else f"{float(v):.4g}" for v in r] for r in rows]  # a dot per entry
     if a.shape[1] > MAX_SHOWN:
         text = [r + ["…"] for r in text]
     if a.shape[0] > MAX_SHOWN:
@@ -157,6 +157,7 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5):
         flow.text(x, repr(float(a)), size + 0.5, family=MONO, color=color)
         return 0.2
     text = _cells(a, blank)
+    color = "#9a9a9a" if blank else color
     width = max(max((len(c) for r in text for c in r), default=1), 5 if blank else 1)
     cw = width * size * 0.6 / 72 + 0.08
     top, h = flow.y, 0.16 * len(text)

@@ -3,6 +3,7 @@ import io
 import importlib.util
 import math
 
+import numpy as np
 import pypdf
 import pytest
 import sympy as sp
@@ -227,3 +228,60 @@ def test_cli_sheet_writes_pdf(cli, tmp_path):
 ])
 def test_cli_sheet_bad_input(cli, tmp_path, args, frag):
     assert_one_line_error(cli("sheet", *args, cwd=str(tmp_path)), frag)
+
+
+# ---- arrays: the two-layer loss of the discussion sheet (derive.vector) -----------------------
+
+LOSS_AT = {"W1": [[1, -2], [0, 1], [2, 1]], "b": [0.5, -0.5, 0], "W2": [[1, 0, -1], [2, 1, 0]],
+           "x": [1, -1], "y": [0.5, 1]}
+
+
+@pytest.fixture(scope="module")
+def loss_prog():
+    from derive.jacobians import SHEET
+
+    return stage("import numpy as np\n\n" + SHEET)
+
+
+def test_array_sheet_gradient_against_sympy_and_finite_differences(loss_prog):
+    from derive.jacobians import central_differences, sympy_gradient
+    from derive.sheet_arrays import as_arrays, build_array_sheet
+
+    s = build_array_sheet(loss_prog, LOSS_AT)
+    arrays = as_arrays(loss_prog, LOSS_AT)
+    sym, fd = sympy_gradient(loss_prog, arrays), central_differences(loss_prog, arrays)
+    for name, adj, g in s.gradient:
+        assert g.shape == arrays[name].shape                 # each gradient has its input's shape
+        np.testing.assert_allclose(g, sym[name], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g, fd[name], rtol=1e-6, atol=1e-8)
+    assert s.symbolic["components"] == 19 and s.symbolic["ops"] > 10 * 20
+
+
+def test_array_sheet_pdf_shows_shapes_lines_and_numbers(loss_prog):
+    from derive.sheet_arrays import as_arrays
+
+    reader, text = text_of(render(sheets_for(loss_prog, LOSS_AT)))
+    r = loss_prog.run(**as_arrays(loss_prog, LOSS_AT))
+    for s in ["W1x = W1 @ x", "a = np.tanh(h)", "dW1 = np.outer(dW1x, x)", "da = W2.T @ dW2a",
+              "loss(W1 (3, 2), b (3,), W2 (2, 3), x (2,), y (2,))", "dW2  (2, 3)",
+              repr(r.value), f"{r.grad['W1'][2, 0]:.4g}", f"{r.grad['x'][0]:.4g}"]:
+        assert s in text, s
+    _, ws = text_of(render(sheets_for(loss_prog, LOSS_AT, worksheet=True)))
+    assert "(3, 2)" in ws and repr(r.value) not in ws and f"{r.grad['W1'][2, 0]:.4g}" not in ws
+    assert "dW1 = ____" in ws
+
+
+def test_array_variants_keep_the_shapes(loss_prog):
+    from derive.sheet_arrays import array_variants
+
+    pts = array_variants(loss_prog, LOSS_AT, 3, 5)
+    assert len({repr(p) for p in pts}) == 3
+    for p in pts:
+        assert {k: np.shape(v) for k, v in p.items()} == {k: np.shape(v) for k, v in LOSS_AT.items()}
+
+
+def test_array_sheet_errors(loss_prog, tmp_path):
+    with pytest.raises(DeriveError, match="matplotlib engine only"):
+        sheet(loss_prog, at=LOSS_AT, path=str(tmp_path / "s.pdf"), tex=True)
+    with pytest.raises(DeriveError, match="give --at"):
+        sheets_for(loss_prog, None)

@@ -237,7 +237,8 @@ def _symbolic(flow, s):
     import textwrap
 
     from derive.naming import latex_name
-    from derive.sheet_mpl import CW, INDENT, ROW, _math, broken_lines
+    from derive.sheet_mpl import CW, ROW, _math
+    from derive.sheet_symbolic import INDENT, broken_lines
 
     flow.heading("The symbolic side: one scalar component at a time")
     ex = s.symbolic.get("example")

@@ -173,7 +173,8 @@ def test_long_derivative_is_broken_and_stays_on_the_page():
 
     draw_sheet(Check(), s)
     assert len(pages) >= 2
-    from derive.sheet_mpl import Flow, broken_lines
+    from derive.sheet_mpl import Flow
+    from derive.sheet_symbolic import broken_lines
     from matplotlib.backends.backend_pdf import PdfPages
 
     with PdfPages(io.BytesIO()) as pdf:

@@ -88,7 +88,10 @@ class Program:
 
     @property
     def backward_ops(self) -> int:
-        return sum(int(sp.count_ops(bl.expr, visual=False)) + bl.accumulate for bl in self.backward)
+        """Operations of the backward lines as printed: a copy ``dsigx = dden`` costs none."""
+        return sum((0 if bl.upstream is not None and bl.local == 1
+                    else int(sp.count_ops(bl.expr, visual=False))) + bl.accumulate
+                   for bl in self.backward)
 
     # ---- symbolic view -------------------------------------------------------------------
     def expr(self) -> sp.Expr:

@@ -1,0 +1,147 @@
+"""derive against what a user would use instead, measured side by side in one run.
+
+    python benchmarks/run.py [--quick] [--json out.json] [--plots DIR] [--families a,b]
+
+(1) time to produce a gradient program, (2) time per gradient evaluation, (3) operation
+counts, on the families of ``derive.families``; (4) one iris training step (vector case);
+(5) grading throughput when the grader exists. Prints a table per measurement, checks the
+issue's targets on this run's medians, writes everything as JSON and one plot per family.
+Optional peers (autograd, jax, torch) that are not installed are skipped with a note.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import grading_bench, peers, report, scalar, timing, vector_bench  # noqa: E402
+
+SIZES = {"logistic": [2, 4, 6, 8, 10, 12, 14], "nested-sigmoid": [2, 4, 8, 16, 32, 64],
+         "mlp": [1, 2, 3, 4, 6, 8], "product": [2, 4, 8, 16, 32, 64], "cs231n": [1, 2, 3, 4, 6, 8, 10]}
+QUICK_SIZES = {"logistic": [2, 10], "nested-sigmoid": [2, 8], "mlp": [1, 3], "product": [2, 8],
+               "cs231n": [1, 3]}
+SLOW_CALL_S = 0.5   # a tape slower than this per call is not run at larger sizes
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
+            "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def versions() -> dict:
+    import derive
+    out = {"derive": derive.__version__}
+    for name in ("sympy", "numpy", "matplotlib", "autograd", "jax", "torch"):
+        out[name] = peers.version(name) or "not installed"
+    return out
+
+
+def scalar_rows(sizes, budget, log):
+    rows = []
+    for family, ns in sizes.items():
+        skip = {}
+        for n in ns:
+            t0 = time.perf_counter()
+            row = scalar.measure(family, n, budget, dict(skip))
+            rows.append(row)
+            log(f"  {family} n={n}: {time.perf_counter() - t0:.1f} s")
+            gave_up = row["status"].get("sympy", "")
+            if gave_up.startswith(("gave up", "error")):
+                skip.setdefault("sympy", f"skipped: {gave_up} at n={n}")
+            for tape in scalar.TAPES:
+                st = row["evaluation"].get(tape)
+                if st and st["median"] > SLOW_CALL_S:
+                    skip.setdefault(tape, f"skipped: over {SLOW_CALL_S} s per call at n={n}")
+    return rows
+
+
+def jax_pass(rows, budget, log):
+    if peers.optional("jax") is None:
+        for r in rows:
+            r["status"]["jax"] = "skipped: jax is not installed"
+        return
+    slow = None
+    for r in rows:
+        if slow and slow[0] == r["family"]:
+            r["status"]["jax"] = slow[1]
+            continue
+        t0 = time.perf_counter()
+        out = scalar.jax_evaluation(r["family"], r["n"], budget)
+        took = time.perf_counter() - t0
+        if "status" in out:
+            r["status"]["jax"] = out["status"]
+        else:
+            r["evaluation"]["jax"] = out
+        if took > budget.cap_s:
+            slow = (r["family"], f"skipped: compiling took {took:.0f} s at n={r['n']}")
+        log(f"  jax {r['family']} n={r['n']}: {took:.1f} s")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, short samples (under two minutes)")
+    ap.add_argument("--json", metavar="FILE", help="write every number to FILE")
+    ap.add_argument("--plots", metavar="DIR", help="write one PNG per family to DIR")
+    ap.add_argument("--families", help="comma-separated subset of: " + ", ".join(SIZES))
+    args = ap.parse_args(argv)
+    sizes = dict(QUICK_SIZES if args.quick else SIZES)
+    if args.families:
+        wanted = [f.strip() for f in args.families.split(",")]
+        unknown = [f for f in wanted if f not in sizes]
+        if unknown:
+            ap.error(f"unknown family {unknown[0]}; known: {', '.join(sizes)}")
+        sizes = {f: sizes[f] for f in wanted}
+    budget = timing.QUICK if args.quick else timing.FULL
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    start = time.perf_counter()
+    result = {"mode": "quick" if args.quick else "full", "machine": machine(), "versions": versions(),
+              "budget": dataclasses.asdict(budget)}
+    log("scalar families (derive, lambdify, autograd, micrograd-style tape)")
+    rows = scalar_rows(sizes, budget, log)
+    log("vector: one iris training step")
+    vec = vector_bench.measure(budget)
+    log("grading throughput")
+    grading = grading_bench.measure(budget)
+    log("jax (last: it starts threads, and the measurements above fork)")
+    jax_pass(rows, budget, log)
+    result.update(scalar=rows, ratios=report.ratios(rows), vector=vec, grading=grading)
+    result["targets"] = report.targets(rows, vec.get("timings", {})) + \
+        report.targets(rows, None, who="derive-lean (proposed)")
+    result["seconds"] = round(time.perf_counter() - start, 1)
+
+    m, v = result["machine"], result["versions"]
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}")
+    print("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
+    for t in report.scalar_tables(rows):
+        print("\n" + t)
+    print("\n" + vector_bench.table(vec))
+    print("\n" + grading_bench.table(grading))
+    print("\n" + report.target_table(result["targets"]))
+    print(f"\n{result['seconds']} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str) + "\n")
+    if args.plots:
+        out = Path(args.plots)
+        out.mkdir(parents=True, exist_ok=True)
+        for family in sizes:
+            report.plot_family(rows, family, out / f"{family}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Timing helpers: calls per sample calibrated to a target duration, medians with min-max."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long to measure: per eval sample, samples, production repeats, symbolic time cap."""
+
+    sample_s: float = 0.02
+    samples: int = 9
+    production_repeats: int = 5
+    cap_s: float = 30.0
+
+
+QUICK = Budget(sample_s=0.002, samples=3, production_repeats=1, cap_s=4.0)
+FULL = Budget()
+
+
+def summary(values) -> dict:
+    """Median, min and max of a list of seconds (and how many)."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "n": len(values)}
+
+
+def _loop(fn, args, loops):
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        fn(*args)
+    return time.perf_counter() - t0
+
+
+def per_call(fn, args, budget: Budget) -> dict:
+    """Seconds per call of ``fn(*args)``: samples of many calls each, median and min-max."""
+    fn(*args)  # warm up (JIT compilation, caches)
+    loops = 1
+    while True:
+        t = _loop(fn, args, loops)
+        if t >= budget.sample_s / 4 or loops >= 10**6:
+            break
+        loops *= 4
+    loops = max(1, round(loops * budget.sample_s / max(t, 1e-9)))
+    out = summary([_loop(fn, args, loops) / loops for _ in range(budget.samples)])
+    out["loops"] = loops
+    return out
+
+
+def once(fn, *args):
+    """(result, seconds) of one call."""
+    t0 = time.perf_counter()
+    value = fn(*args)
+    return value, time.perf_counter() - t0

@@ -7,6 +7,7 @@ from derive.check import check
 from derive.errors import DeriveError
 from derive.primitives import relu, sigmoid
 from derive.staged import BackLine, Line, Program, stage
+from derive.vector import ArrayProgram, onehot, softmax, softmax_cross_entropy, stage_arrays
 
 __all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu"]
 __version__ = "0.1.0"

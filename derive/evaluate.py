@@ -31,6 +31,7 @@ class Result:
     adjoints: dict = field(default_factory=dict)  # adjoint name -> value
     point: dict = field(default_factory=dict)    # the input values as given
     steps: list = field(default_factory=list)    # value written by each backward line, in order
+    notes: list = field(default_factory=list)    # kinks hit at this point, and the convention used
 
     def __repr__(self):
         from derive.printing import _fmt
@@ -183,8 +184,31 @@ def run(prog, values, exact=False):
         if size is not None:
             for i, x in enumerate(g):
                 adjv.setdefault(f"{_list_adjoint(prog, pname)}[{i}]", x)
-    return Result(float(fwd[prog.output.name]), grad, {k: float(v) for k, v in fwd.items()},
-                  {k: float(v) for k, v in adjv.items()}, dict(values), steps)
+    fwd = {k: float(v) for k, v in fwd.items()}
+    return Result(float(fwd[prog.output.name]), grad, fwd, {k: float(v) for k, v in adjv.items()},
+                  dict(values), steps, _kinks(prog, fwd, args))
+
+
+def _kinks(prog, fwd, args):
+    """Lines evaluated exactly at a kink (relu/abs at 0, max/min ties), with the convention."""
+    from derive.rules import A, B, RULES
+
+    known = dict(fwd)
+    for (pname, size), v in zip(prog.params, args):
+        if size is None:
+            known[pname] = float(v)
+        else:
+            known.update({f"{pname}[{i}]": float(x) for i, x in enumerate(v)})
+    notes = []
+    for ln in prog.forward:
+        kink = RULES[ln.op].kink
+        if not kink:
+            continue
+        vals = [float(a) if a.is_Number else known[a.name] for a in ln.args]
+        at = float(kink[0].xreplace({A: vals[0], B: vals[-1]}))
+        if at == 0:
+            notes.append(f"line ({ln.number}): {kink[1]}")
+    return notes
 
 
 def _round(v):

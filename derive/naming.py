@@ -13,13 +13,14 @@ import re
 
 import sympy as sp
 
-from derive.rules import RULES
+from derive.rules import ARRAY_RULES, RULES
 
 MAX_LEN = 8
 OUTPUT = "f"
 _RESERVED = set(keyword.kwlist) | {"math", "np", "numpy", "heaviside", "sign", "abs", "max",
                                    "min", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
-                                   "relu", "mpmath", "derive", "None", "True", "False"}
+                                   "relu", "mpmath", "derive", "None", "True", "False", "softmax", "onehot",
+                                   "softmax_cross_entropy"}
 _INFIX = {"add": "{0}p{1}", "sub": "{0}m{1}", "mul": "{0}{1}", "div": "{0}d{1}"}
 
 
@@ -50,6 +51,8 @@ def _readable(node, names):
         cand = toks[0] + "pow" + toks[1]
     elif op in _INFIX:
         cand = _INFIX[op].format(*toks)
+    elif op in ARRAY_RULES:  # array gates name themselves by their row's pattern ("{0}{1}")
+        cand = ARRAY_RULES[op].short.format(*toks)
     else:
         cand = (RULES[op].short or op) + "".join(toks)
     return cand if cand.isidentifier() and len(cand) <= MAX_LEN else None

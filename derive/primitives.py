@@ -68,3 +68,29 @@ MPMATH_NS = dict(_COMMON, exp=mpmath.exp, log=mpmath.log, sqrt=mpmath.sqrt, sin=
                  cos=mpmath.cos, tanh=mpmath.tanh, abs=abs, max=max, min=min)
 
 NAMESPACES = {"math": MATH_NS, "numpy": NUMPY_NS, "mpmath": MPMATH_NS}
+
+
+def softmax(z):
+    """Probabilities along the last axis, computed stably (the row maximum is subtracted)."""
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def onehot(labels, k):
+    """Integer labels (a number or a 1-D array) as one-hot rows of length ``k`` (floats)."""
+    labels = np.asarray(labels)
+    return (labels[..., None] == np.arange(int(k))).astype(float)
+
+
+def softmax_cross_entropy(z, labels):
+    """Cross-entropy of softmax(z) against integer labels, summed over the rows of z."""
+    z = np.asarray(z, dtype=float)
+    m = np.max(z, axis=-1, keepdims=True)
+    logp = z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+    return -np.sum(onehot(labels, z.shape[-1]) * logp)
+
+
+#: What printed array programs run in (``import numpy as np`` plus these).
+ARRAY_NS = {"np": np, "sigmoid": sigmoid, "softmax": softmax, "onehot": onehot,
+            "softmax_cross_entropy": softmax_cross_entropy}

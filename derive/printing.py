@@ -246,6 +246,7 @@ def text_program(prog, result=None) -> str:
         out += ["", "value", f"  {prog.output} = {_fmt(result.value)}", "", "gradient"]
         for k, v in result.grad.items():
             out.append(f"  d{prog.output}/d{k} = {_fmt(v)}")
+        out += [f"note: {n}" for n in result.notes]
     return "\n".join(out)
 
 

@@ -119,6 +119,7 @@ class Rule:
     recognize: bool = False   # fold its expansion back into this gate in grouped mode
     domain: str = ""          # what the argument must satisfy, for error messages
     sympy_types: tuple = field(default=(), compare=False)  # SymPy classes that are this gate
+    kink: tuple = ()          # (expression in A, B that is 0 at a kink, the convention used there)
 
 
 def _np(*names):
@@ -156,16 +157,17 @@ RULES: dict[str, Rule] = {r.name: r for r in [
          aliases=("derive.sigmoid",), expand="1 / (1 + exp(-a))", recognize=True,
          sympy_types=(sigmoid,)),
     Rule("relu", 1, relu, (sp.Heaviside(A, 0),), "relu", r"\operatorname{{relu}}\left({0}\right)",
-         short="relu", aliases=("derive.relu",), sympy_types=(relu,)),
+         short="relu", aliases=("derive.relu",), sympy_types=(relu,),
+         kink=(A, "relu is not differentiable at 0; derive uses relu'(0) = 0")),
     Rule("abs", 1, sp.Abs, (sp.sign(A),), "abs", r"\left|{0}\right|", short="abs",
          aliases=("math.fabs", "np.abs", "numpy.abs", "np.absolute", "numpy.absolute"),
-         sympy_types=(sp.Abs,)),
+         sympy_types=(sp.Abs,), kink=(A, "abs is not differentiable at 0; derive uses abs'(0) = 0")),
     Rule("max", 2, maximum, (sp.Heaviside(A - B), sp.Heaviside(B - A)), "max",
          r"\max\left({0}, {1}\right)", short="max", aliases=("np.maximum", "numpy.maximum"),
-         sympy_types=(maximum, sp.Max)),
+         sympy_types=(maximum, sp.Max), kink=(A - B, "a tie in max; derive gives each argument half the gradient")),
     Rule("min", 2, minimum, (sp.Heaviside(B - A), sp.Heaviside(A - B)), "min",
          r"\min\left({0}, {1}\right)", short="min", aliases=("np.minimum", "numpy.minimum"),
-         sympy_types=(minimum, sp.Min)),
+         sympy_types=(minimum, sp.Min), kink=(A - B, "a tie in min; derive gives each argument half the gradient")),
 ]}
 
 #: Functions a user may call in an expression string: the table's non-operator rows.
@@ -199,3 +201,71 @@ def apply(rule_name: str, *args) -> sp.Expr:
     if rule_name == "sqrt":
         return sp.sqrt(args[0])
     return r.build(*args)
+
+
+# ---- arrays --------------------------------------------------------------------------------
+# Gates that exist only for NumPy arrays (derive.vector). Elementwise gates on arrays are the
+# rows above: their local gradient, printed with NumPy names, times the upstream adjoint.
+# Here the rules are NumPy code templates (data, not closures): ``{0}``, ``{1}`` are the
+# arguments, ``{y}`` the gate's output, ``{g}`` its adjoint (upstream), ``{axis}`` and ``{kw}``
+# the gate's options. A vjp of None means the argument gets no gradient (labels, shapes).
+# ``variants`` pick other templates by the arguments' numbers of dimensions ("2,1") or by the
+# options ("axis", "keepdims"); without known shapes the 2-D templates are used.
+
+
+@dataclass(frozen=True)
+class ArrayRule:
+    """One array gate: its NumPy spelling and the vector-Jacobian product of each argument."""
+
+    name: str
+    arity: int
+    forward: str              # NumPy template of the forward line's right-hand side
+    vjps: tuple               # per argument: template of its adjoint contribution, or None
+    short: str = ""           # pattern for generated names ("{0}{1}": W1 @ x -> W1x)
+    variants: tuple = ()      # ((key, vjps), ...) chosen by ndims "2,1" or options "axis"
+    calls: tuple = ()         # Python spellings that create this gate
+    doc: str = ""
+
+
+ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
+    ArrayRule("matmul", 2, "{0} @ {1}", ("{g} @ {1}.T", "{0}.T @ {g}"), "{0}{1}",
+              (("2,1", ("np.outer({g}, {1})", "{0}.T @ {g}")),
+               ("1,2", ("{g} @ {1}.T", "np.outer({0}, {g})")),
+               ("1,1", ("{g} * {1}", "{g} * {0}"))),
+              ("np.dot", "numpy.dot", "np.matmul", "numpy.matmul"),
+              "matrix product: dA = dY B^T, dB = A^T dY (outer products for vectors)"),
+    ArrayRule("transpose", 1, "{0}.T", ("{g}.T",), "{0}T", (), ("np.transpose", "numpy.transpose"),
+              "transpose: the adjoint is transposed back"),
+    ArrayRule("sum", 1, "np.sum({0}{kw})", ("{g} * np.ones_like({0})",), "sum{0}",
+              (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0})",)),),
+              ("np.sum", "numpy.sum"), "sum: the adjoint is copied to every summed element"),
+    ArrayRule("mean", 1, "np.mean({0}{kw})", ("{g} * np.ones_like({0}) / {0}.size",), "mean{0}",
+              (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0}) / {0}.shape[{axis}]",)),
+               ("keepdims", ("{g} * np.ones_like({0}) / {0}.shape[{axis}]",))),
+              ("np.mean", "numpy.mean"), "mean: a sum divided by the count"),
+    ArrayRule("norm", 1, "np.linalg.norm({0})", ("({0} / {y}) * {g}",), "norm{0}", (),
+              ("np.linalg.norm", "numpy.linalg.norm"), "Euclidean norm: d||x|| = x / ||x||"),
+    ArrayRule("shape", 1, "{0}.shape[{axis}]", (None,), "", (), (),
+              "a size (a constant once shapes are known): no gradient"),
+    ArrayRule("onehot", 2, "onehot({0}, {1})", (None, None), "onehot{0}", (),
+              ("onehot", "derive.onehot"), "labels as one-hot rows: no gradient"),
+    ArrayRule("softmax_cross_entropy", 2, "softmax_cross_entropy({0}, {1})",
+              ("(softmax({0}) - onehot({1}, {0}.shape[-1])) * {g}", None), "loss", (),
+              ("softmax_cross_entropy", "derive.softmax_cross_entropy"),
+              "fused softmax + cross-entropy, summed over rows: dscores = probs - onehot(y)"),
+]}
+
+#: Array gate spellings (``np.sum``, ``np.dot``, ...) -> array rule name.
+ARRAY_CALLS = {alias: r.name for r in ARRAY_RULES.values() for alias in r.calls}
+
+#: The fused softmax-cross-entropy gate in primitive gates (args a = scores, b = labels),
+#: for learners who want to see why its backward line is probs - onehot(y).
+SOFTMAX_CE_EXPANSION = """\
+e = np.exp(a)
+s = np.sum(e, axis=-1, keepdims=True)
+logs = np.log(s)
+logp = a - logs
+Y = onehot(b, a.shape[-1])
+t = Y * logp
+return -np.sum(t)
+"""

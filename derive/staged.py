@@ -141,8 +141,11 @@ class Program:
         return html_program(self)
 
 
-def stage(f, gates: str = "grouped", inputs=None) -> Program:
+def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
     """Stage an expression string, a SymPy expression, or a straight-line Python function.
+
+    A function over NumPy arrays (it uses ``@``, ``.T``, ``np.sum``, ...), or any function
+    given with ``shapes={...}``, is staged by the array engine (``derive.vector``).
 
     >>> prog = stage("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)")
     >>> prog.run(x=3, y=-4, exact=True).grad["x"]
@@ -150,6 +153,11 @@ def stage(f, gates: str = "grouped", inputs=None) -> Program:
     """
     if isinstance(f, Program):
         return f
+    if shapes is not None or hasattr(f, "with_shapes") or \
+            (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and _uses_arrays(f):
+        from derive.vector import stage_arrays
+
+        return stage_arrays(f, gates, shapes)
     if isinstance(f, str):
         text = f.strip()
         if text.startswith("def ") or "\ndef " in text or "\n" in text and "return" in text:
@@ -168,6 +176,12 @@ def stage(f, gates: str = "grouped", inputs=None) -> Program:
         raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "
                           "a SymPy expression or a Python function")
     return stage_graph(g, source)
+
+
+def _uses_arrays(f):
+    from derive.vector_parse import uses_arrays
+
+    return uses_arrays(f)
 
 
 def _reachable(roots):

@@ -25,24 +25,13 @@ def _kids(e):
 def sympy_to_graph(expr, g, inputs=None):
     if not isinstance(expr, sp.Basic):
         raise DeriveError(f"expected a SymPy expression, got {type(expr).__name__}")
-    expr = sp.sympify(expr)
     if isinstance(expr, (sp.MatrixBase, sp.Tuple)) or not isinstance(expr, sp.Expr):
         raise DeriveError("expected a scalar SymPy expression")
     syms = inputs if inputs is not None else sorted(expr.free_symbols, key=lambda s: s.name)
     for s in syms:
         g.input(s.name)
     done = {}
-    stack = [(expr, False)]
-    while stack:
-        e, visited = stack.pop()
-        if e in done:
-            continue
-        kids = _kids(e)
-        if not visited and kids:
-            stack.append((e, True))
-            stack.extend((k, False) for k in reversed(kids) if k not in done)
-            continue
-        done[e] = _convert(e, g, done)
+    _walk(expr, g, done)
     g.output = done[expr]
     return g
 
@@ -92,14 +81,12 @@ def _sum(e, g, done):
 
 
 def _node(e, g, done):
-    """Node of an expression that may not have been visited (e.g. -t for a term t)."""
-    if e in done:
-        return done[e]
-    sub = sympy_to_graph_node(e, g, done)
-    return sub
+    """Node of an expression that may not have been visited yet (e.g. -t for a term t)."""
+    return done[e] if e in done else _walk(e, g, done)
 
 
-def sympy_to_graph_node(e, g, done):
+def _walk(e, g, done):
+    """Convert ``e`` post-order with an explicit stack, sharing converted subtrees via ``done``."""
     stack = [(e, False)]
     while stack:
         x, visited = stack.pop()

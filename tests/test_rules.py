@@ -69,3 +69,12 @@ def test_sigmoid_is_stable():
         import numpy as np
 
         assert sigmoid(np.array([-1000.0, 0.0, 1000.0])).tolist() == [0.0, 0.5, 1.0]
+
+
+def test_kinks_are_reported_with_the_convention():
+    from derive import stage
+
+    r = stage("relu(x) * max(x, y) + abs(y)").run(x=0, y=0)
+    assert len(r.notes) == 3
+    assert "relu'(0) = 0" in r.notes[0] and "half the gradient" in r.notes[1]
+    assert stage("relu(x)").run(x=0.5).notes == []

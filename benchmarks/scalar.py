@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.core.cache import clear_cache
 
 from benchmarks import lean, peers
-from benchmarks.timing import once, per_call, summary
+from benchmarks.timing import interleaved, once, per_call, summary
 from derive.budget import within
 from derive.families import build
 from derive.staged import stage
@@ -43,7 +43,7 @@ def derive_production(text, budget):
     return {"stage": summary(stage_s), "stage+compile": summary([a + b for a, b in zip(stage_s, compile_s)])}
 
 
-def _symbolic(prog, args, ref, budget):
+def _symbolic(prog, args, ref, budget, others):
     """In the worker: produce the symbolic gradient four ways, count its ops, time its evaluation."""
     expr = peers.plain_expr(prog)
     inputs = prog.inputs
@@ -68,12 +68,14 @@ def _symbolic(prog, args, ref, budget):
     repl, red = reduced
     ops = {"symbolic": sum(int(sp.count_ops(g, visual=False)) for g in grads),
            "symbolic+cse": sum(int(sp.count_ops(e, visual=False)) for e in [v for _, v in repl] + list(red))}
-    evaluation = {}
+    evaluation, timed = {}, {}
     for name, fn in (("lambdify", raw_fn), ("lambdify(cse=True)", cse_fn)):
         if not peers.close(fn(*args), ref):
             evaluation[name] = {"status": "error: gradient differs from derive's"}
         else:
-            evaluation[name] = per_call(fn, args, budget)
+            timed[name] = (fn, args)
+    timed.update(others)  # derive and the tapes, sampled round-robin with lambdify
+    evaluation.update(interleaved(timed, budget))
     return production, ops, evaluation
 
 
@@ -106,20 +108,25 @@ def jax_evaluation(family: str, n: int, budget) -> dict:
 
 
 def measure(family: str, n: int, budget, skip=None) -> dict:
-    """All scalar measurements of ``family`` at depth ``n``; peers in ``skip`` are not run."""
+    """All scalar measurements of ``family`` at depth ``n``; peers in ``skip`` are not run.
+
+    Evaluation is timed round-robin over every peer at once (``timing.interleaved``): inside
+    the SymPy worker when it finishes (with the two lambdify functions), here otherwise.
+    """
     skip = skip or {}
     row = {"family": family, "n": n, "production": {}, "evaluation": {}, "ops": {}, "status": {}}
     inst, prog, pt, args, ref = _case(family, n)
     row["production"].update(derive_production(inst.text, budget))
-    fn = peers.derive_grad(prog)
-    row["evaluation"]["derive"] = per_call(fn, args, budget)
     row["ops"] = {"forward": prog.forward_ops, "backward": prog.backward_ops,
                   "ratio": round(prog.backward_ops / prog.forward_ops, 3) if prog.forward_ops else None,
                   "forward_lines": len(prog.forward), "backward_lines": len(prog.backward)}
     row["inputs"] = len(prog.inputs)
+    timed = {"derive": (peers.derive_grad(prog), args)}
     lean_fn = lean.lean_grad(prog)
     if peers.close(lean_fn(*args), ref):
-        row["evaluation"]["derive-lean (proposed)"] = per_call(lean_fn, args, budget)
+        timed["derive-lean (proposed)"] = (lean_fn, args)
+    else:
+        row["status"]["derive-lean (proposed)"] = "error: gradient differs from derive's"
     for name in TAPES:
         if name in skip:
             row["status"][name] = skip[name]
@@ -127,17 +134,16 @@ def measure(family: str, n: int, budget, skip=None) -> dict:
         g = _tape(name, prog)
         if g is None:
             row["status"][name] = f"skipped: {name} is not installed"
-            continue
-        if not peers.close(g(*args), ref):
+        elif not peers.close(g(*args), ref):
             row["status"][name] = "error: gradient differs from derive's"
-            continue
-        row["evaluation"][name] = per_call(g, args, budget)
-    flat = peers.flat_point(prog, pt)
-    ref_flat = peers._flatten(ref)
+        else:
+            timed[name] = (g, args)
     if "sympy" in skip:
         row["status"]["sympy"] = skip["sympy"]
+        row["evaluation"].update(interleaved(timed, budget))
         return row
-    out = within(budget.cap_s, _symbolic, prog, flat, ref_flat, budget)
+    flat = peers.flat_point(prog, pt)
+    out = within(budget.cap_s, _symbolic, prog, flat, peers._flatten(ref), budget, timed)
     if out.ok:
         production, ops, evaluation = out.value
         row["production"].update(production)
@@ -149,4 +155,5 @@ def measure(family: str, n: int, budget, skip=None) -> dict:
                 row["evaluation"][name] = v
     else:
         row["status"]["sympy"] = out.status
+        row["evaluation"].update(interleaved(timed, budget))
     return row

@@ -16,7 +16,7 @@ class Budget:
     cap_s: float = 30.0
 
 
-QUICK = Budget(sample_s=0.002, samples=3, production_repeats=1, cap_s=4.0)
+QUICK = Budget(sample_s=0.002, samples=5, production_repeats=1, cap_s=4.0)
 FULL = Budget()
 
 
@@ -33,8 +33,7 @@ def _loop(fn, args, loops):
     return time.perf_counter() - t0
 
 
-def per_call(fn, args, budget: Budget) -> dict:
-    """Seconds per call of ``fn(*args)``: samples of many calls each, median and min-max."""
+def _calibrate(fn, args, budget):
     fn(*args)  # warm up (JIT compilation, caches)
     loops = 1
     while True:
@@ -42,9 +41,29 @@ def per_call(fn, args, budget: Budget) -> dict:
         if t >= budget.sample_s / 4 or loops >= 10**6:
             break
         loops *= 4
-    loops = max(1, round(loops * budget.sample_s / max(t, 1e-9)))
-    out = summary([_loop(fn, args, loops) / loops for _ in range(budget.samples)])
-    out["loops"] = loops
+    return max(1, round(loops * budget.sample_s / max(t, 1e-9)))
+
+
+def per_call(fn, args, budget: Budget) -> dict:
+    """Seconds per call of ``fn(*args)``: samples of many calls each, median and min-max."""
+    return interleaved({"fn": (fn, args)}, budget)["fn"]
+
+
+def interleaved(candidates: dict, budget: Budget) -> dict:
+    """Seconds per call of each ``name: (fn, args)``, sampled round-robin.
+
+    Each round takes one sample of every candidate, so a burst of load from other processes
+    on a shared machine falls on all of them alike rather than on one: ratios stay honest.
+    """
+    loops = {name: _calibrate(fn, args, budget) for name, (fn, args) in candidates.items()}
+    samples = {name: [] for name in candidates}
+    for _ in range(budget.samples):
+        for name, (fn, args) in candidates.items():
+            samples[name].append(_loop(fn, args, loops[name]) / loops[name])
+    out = {}
+    for name in candidates:
+        out[name] = summary(samples[name])
+        out[name]["loops"] = loops[name]
     return out
 
 

@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import grading_bench, peers, report, scalar, timing, vector_bench  # noqa: E402
+from benchmarks import grading_bench, peers, report, scalar, scale, timing, vector_bench  # noqa: E402
 
 SIZES = {"logistic": [2, 4, 6, 8, 10, 12, 14], "nested-sigmoid": [2, 4, 8, 16, 32, 64],
          "mlp": [1, 2, 3, 4, 6, 8], "product": [2, 4, 8, 16, 32, 64], "cs231n": [1, 2, 3, 4, 6, 8, 10]}
 QUICK_SIZES = {"logistic": [2, 10], "nested-sigmoid": [2, 8], "mlp": [1, 3], "product": [2, 8],
                "cs231n": [1, 3]}
+SCALE_SIZES, QUICK_SCALE_SIZES = [500, 1000, 2000, 4000], [200]   # benchmarks/scale.py's N
 SLOW_CALL_S = 0.5   # a tape slower than this per call is not run at larger sizes
 
 
@@ -97,6 +98,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, short samples (under two minutes)")
     ap.add_argument("--json", metavar="FILE", help="write every number to FILE")
     ap.add_argument("--plots", metavar="DIR", help="write one PNG per family to DIR")
+    ap.add_argument("--markdown", metavar="FILE", help="write the headline ratios as a Markdown table")
     ap.add_argument("--families", help="comma-separated subset of: " + ", ".join(SIZES))
     args = ap.parse_args(argv)
     sizes = dict(QUICK_SIZES if args.quick else SIZES)
@@ -117,11 +119,13 @@ def main(argv=None) -> int:
     vec = vector_bench.measure(budget)
     log("grading throughput")
     grading = grading_bench.measure(budget)
+    log("scale (benchmarks/scale.py)")
+    scale_rows = [scale.measure(n) for n in (QUICK_SCALE_SIZES if args.quick else SCALE_SIZES)]
     log("jax (last: it starts threads, and the measurements above fork)")
     jax_pass(rows, budget, log)
-    result.update(scalar=rows, ratios=report.ratios(rows), vector=vec, grading=grading)
+    result.update(scalar=rows, ratios=report.ratios(rows), vector=vec, grading=grading, scale=scale_rows)
     result["targets"] = report.targets(rows, vec.get("timings", {})) + \
-        report.targets(rows, None, who="derive-lean (proposed)")
+        report.targets(rows, vec.get("timings", {}), who="derive-lean (proposed)")
     result["seconds"] = round(time.perf_counter() - start, 1)
 
     m, v = result["machine"], result["versions"]
@@ -131,10 +135,13 @@ def main(argv=None) -> int:
         print("\n" + t)
     print("\n" + vector_bench.table(vec))
     print("\n" + grading_bench.table(grading))
+    print("\n" + report.scale_table(scale_rows))
     print("\n" + report.target_table(result["targets"]))
     print(f"\n{result['seconds']} s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(report.headline(rows) + "\n")
     if args.plots:
         out = Path(args.plots)
         out.mkdir(parents=True, exist_ok=True)

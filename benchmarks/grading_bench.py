@@ -35,7 +35,7 @@ def backward(w, x):
 def measure(budget, count=None) -> dict:
     if not (ROOT / "derive" / "commands" / "grade.py").exists():
         return {"status": "skipped: the grader (issue 6) is not on this branch yet"}
-    count = count or (8 if budget.samples < 5 else 100)
+    count = count or budget.submissions
     out = {"status": "ok", "submissions": count, "exercise": EXERCISE, "workers": {}}
     with tempfile.TemporaryDirectory() as tmp:
         files = []

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Budget:
-    """How long to measure: per eval sample, samples, production repeats, symbolic time cap."""
+    """How long to measure: per eval sample, samples, production repeats, SymPy time cap, batch."""
 
     sample_s: float = 0.02
     samples: int = 9
     production_repeats: int = 5
     cap_s: float = 30.0
+    submissions: int = 100   # grading batch size
 
 
-QUICK = Budget(sample_s=0.002, samples=5, production_repeats=1, cap_s=4.0)
+QUICK = Budget(sample_s=0.002, samples=5, production_repeats=1, cap_s=4.0, submissions=4)
 FULL = Budget()
 
 

@@ -72,6 +72,7 @@ def test_quick_run_writes_json_and_plots(tmp_path):
     assert "Traceback" not in proc.stderr
     data = json.loads(out.read_text())
     assert data["mode"] == "quick"
+    assert {"machine", "versions", "vector", "grading", "scale", "ratios"} <= set(data)
     assert {r["family"] for r in data["scalar"]} == {"logistic", "nested-sigmoid", "mlp", "product", "cs231n"}
     for row in data["scalar"]:
         assert "derive" in row["evaluation"] and "stage" in row["production"]

@@ -41,7 +41,8 @@ def machine() -> dict:
     except OSError:
         pass
     return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
-            "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+            "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def versions() -> dict:
@@ -127,9 +128,11 @@ def main(argv=None) -> int:
     result["targets"] = report.targets(rows, vec.get("timings", {})) + \
         report.targets(rows, vec.get("timings", {}), who="derive-lean (proposed)")
     result["seconds"] = round(time.perf_counter() - start, 1)
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
     m, v = result["machine"], result["versions"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}")
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}; load average "
+          f"{m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end")
     print("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
     for t in report.scalar_tables(rows):
         print("\n" + t)

@@ -46,10 +46,15 @@ def machine() -> dict:
 
 
 def versions() -> dict:
+    from importlib import metadata
+
     import derive
     out = {"derive": derive.__version__}
     for name in ("sympy", "numpy", "matplotlib", "autograd", "jax", "torch"):
-        out[name] = peers.version(name) or "not installed"
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
     return out
 
 
@@ -94,25 +99,10 @@ def jax_pass(rows, budget, log):
         log(f"  jax {r['family']} n={r['n']}: {took:.1f} s")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, short samples (under two minutes)")
-    ap.add_argument("--json", metavar="FILE", help="write every number to FILE")
-    ap.add_argument("--plots", metavar="DIR", help="write one PNG per family to DIR")
-    ap.add_argument("--markdown", metavar="FILE", help="write the headline ratios as a Markdown table")
-    ap.add_argument("--families", help="comma-separated subset of: " + ", ".join(SIZES))
-    args = ap.parse_args(argv)
-    sizes = dict(QUICK_SIZES if args.quick else SIZES)
-    if args.families:
-        wanted = [f.strip() for f in args.families.split(",")]
-        unknown = [f for f in wanted if f not in sizes]
-        if unknown:
-            ap.error(f"unknown family {unknown[0]}; known: {', '.join(sizes)}")
-        sizes = {f: sizes[f] for f in wanted}
-    budget = timing.QUICK if args.quick else timing.FULL
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+def measure_all(sizes, quick, log) -> dict:
+    budget = timing.QUICK if quick else timing.FULL
     start = time.perf_counter()
-    result = {"mode": "quick" if args.quick else "full", "machine": machine(), "versions": versions(),
+    result = {"mode": "quick" if quick else "full", "machine": machine(), "versions": versions(),
               "budget": dataclasses.asdict(budget)}
     log("scalar families (derive, lambdify, autograd, micrograd-style tape)")
     rows = scalar_rows(sizes, budget, log)
@@ -121,35 +111,74 @@ def main(argv=None) -> int:
     log("grading throughput")
     grading = grading_bench.measure(budget)
     log("scale (benchmarks/scale.py)")
-    scale_rows = [scale.measure(n) for n in (QUICK_SCALE_SIZES if args.quick else SCALE_SIZES)]
+    scale_rows = [scale.measure(n) for n in (QUICK_SCALE_SIZES if quick else SCALE_SIZES)]
     log("jax (last: it starts threads, and the measurements above fork)")
     jax_pass(rows, budget, log)
-    result.update(scalar=rows, ratios=report.ratios(rows), vector=vec, grading=grading, scale=scale_rows)
-    result["targets"] = report.targets(rows, vec.get("timings", {})) + \
-        report.targets(rows, vec.get("timings", {}), who="derive-lean (proposed)")
+    result.update(scalar=rows, vector=vec, grading=grading, scale=scale_rows)
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return result
 
+
+def summarise(result) -> None:
+    """Ratios and targets from the measurements (so a saved JSON can be reported again)."""
+    rows, vec = result["scalar"], result["vector"].get("timings", {})
+    cap = result["budget"]["cap_s"]
+    result["ratios"] = report.ratios(rows)
+    result["targets"] = report.targets(rows, vec, cap_s=cap) + \
+        report.targets(rows, vec, who="derive-lean (proposed)", cap_s=cap)
+
+
+def show(result) -> None:
     m, v = result["machine"], result["versions"]
     print(f"machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}; load average "
           f"{m['load_average_at_start'][0]} at start, {m['load_average_at_end'][0]} at end")
     print("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
-    for t in report.scalar_tables(rows):
+    for t in report.scalar_tables(result["scalar"]):
         print("\n" + t)
-    print("\n" + vector_bench.table(vec))
-    print("\n" + grading_bench.table(grading))
-    print("\n" + report.scale_table(scale_rows))
+    print("\n" + vector_bench.table(result["vector"]))
+    print("\n" + grading_bench.table(result["grading"]))
+    print("\n" + report.scale_table(result["scale"]))
     print("\n" + report.target_table(result["targets"]))
-    print(f"\n{result['seconds']} s")
+    print(f"\n{result['mode']} run, {result['seconds']} s")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, short samples (under two minutes)")
+    ap.add_argument("--json", metavar="FILE", help="write every number to FILE")
+    ap.add_argument("--plots", metavar="DIR", help="write one PNG per family to DIR")
+    ap.add_argument("--markdown", metavar="FILE", help="write the headline ratios as a Markdown table")
+    ap.add_argument("--families", help="comma-separated subset of: " + ", ".join(SIZES))
+    ap.add_argument("--report", metavar="FILE", help="measure nothing: report a saved JSON again")
+    args = ap.parse_args(argv)
+    sizes = dict(QUICK_SIZES if args.quick else SIZES)
+    if args.families:
+        wanted = [f.strip() for f in args.families.split(",")]
+        unknown = [f for f in wanted if f not in sizes]
+        if unknown:
+            ap.error(f"unknown family {unknown[0]}; known: {', '.join(sizes)}")
+        sizes = {f: sizes[f] for f in wanted}
+    if args.report:
+        try:
+            result = json.loads(Path(args.report).read_text())
+            families = list(dict.fromkeys(r["family"] for r in result["scalar"]))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            ap.error(f"cannot read {args.report}: {type(err).__name__}")
+    else:
+        result = measure_all(sizes, args.quick, lambda msg: print(msg, file=sys.stderr, flush=True))
+        families = list(sizes)
+    summarise(result)
+    show(result)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str) + "\n")
     if args.markdown:
-        Path(args.markdown).write_text(report.headline(rows) + "\n")
+        Path(args.markdown).write_text(report.headline(result["scalar"]) + "\n")
     if args.plots:
         out = Path(args.plots)
         out.mkdir(parents=True, exist_ok=True)
-        for family in sizes:
-            report.plot_family(rows, family, out / f"{family}.png")
+        for family in families:
+            report.plot_family(result["scalar"], family, out / f"{family}.png")
     return 0
 
 

@@ -20,20 +20,12 @@ from benchmarks import micrograd
 from derive.printing import CodePrinter
 from derive.rules import sigmoid
 
-OPTIONAL = ("autograd", "jax")
-
-
 def optional(name):
     """The module if it is installed, else None (an absent optional peer is skipped, not failed)."""
     try:
         return importlib.import_module(name)
     except ImportError:
         return None
-
-
-def version(name):
-    mod = optional(name)
-    return getattr(mod, "__version__", "?") if mod else None
 
 
 def forward_source(prog, fname="f") -> str:
@@ -116,10 +108,11 @@ def jax_grad(prog):
 
 def close(a, b, tol=1e-6) -> bool:
     """Same gradient (flattened) up to a relative tolerance: every peer is checked before timing."""
-    fa, fb = _flatten(a), _flatten(b)
+    fa, fb = flatten(a), flatten(b)
     return len(fa) == len(fb) and all(math.isclose(x, y, rel_tol=tol, abs_tol=tol) for x, y in zip(fa, fb))
 
 
-def _flatten(g):
+def flatten(g):
+    """A gradient (numbers, lists, arrays, tuples of them) as one flat list of floats."""
     parts = g if isinstance(g, (list, tuple)) else [g]
     return [float(x) for v in parts for x in np.ravel(np.asarray(v, dtype=float))]

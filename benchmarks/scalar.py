@@ -143,7 +143,7 @@ def measure(family: str, n: int, budget, skip=None) -> dict:
         row["evaluation"].update(interleaved(timed, budget))
         return row
     flat = peers.flat_point(prog, pt)
-    out = within(budget.cap_s, _symbolic, prog, flat, peers._flatten(ref), budget, timed)
+    out = within(budget.cap_s, _symbolic, prog, flat, peers.flatten(ref), budget, timed)
     if out.ok:
         production, ops, evaluation = out.value
         row["production"].update(production)

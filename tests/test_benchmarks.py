@@ -81,6 +81,10 @@ def test_quick_run_writes_json_and_plots(tmp_path):
     assert "(2) time per gradient evaluation" in proc.stdout
     assert sorted(p.name for p in plots.iterdir()) == sorted(f"{r}.png" for r in
                                                              {"logistic", "nested-sigmoid", "mlp", "product", "cs231n"})
+    again = subprocess.run([sys.executable, "benchmarks/run.py", "--report", str(out)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "targets (ratios of medians, this run)" in again.stdout
 
 
 def test_unknown_family_is_a_clear_error():

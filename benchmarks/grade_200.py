@@ -1,4 +1,4 @@
-"""Time `derive grade` on 200 submissions with 2 workers (run: python benchmarks/grade_200.py).
+"""Time `derive grade` on 200 submissions, 2 workers (python benchmarks/grade_200.py [EXERCISE]).
 
 The class: 200 staged_fxy submissions, a mix of correct ones and the known-wrong variants of
 tests/submissions.py (each in its own sandboxed process). Prints the wall time of the CLI run.
@@ -37,4 +37,4 @@ def main(n=200, workers=2, exercise="staged_fxy"):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(exercise=sys.argv[1] if len(sys.argv) > 1 else "staged_fxy"))

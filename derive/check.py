@@ -84,6 +84,13 @@ def check(f, at: dict | None = None, points: int = 3, seed: int = 0, gates: str 
     from derive.staged import stage
 
     prog = stage(f, gates=gates)
+    if hasattr(prog, "with_shapes"):  # an array program (derive.vector) has its own check
+        import numpy as np
+
+        from derive.jacobians import check_arrays
+
+        shapes = {k: np.shape(v) for k, v in at.items()} if at else None
+        return check_arrays(prog, shapes=shapes, seed=seed)
     syms = prog.inputs
     expr = prog.expr()
     value_fn = lambdify(syms, expr)

@@ -2,8 +2,8 @@
 
 Each exercise is a function ``backward(...)`` the learner writes (templates in ``exercises/``).
 Its key is never stored: scalar exercises stage their forward function with derive and run
-the staged program (``derive.stage(...).run(...)``); the NumPy ones use
-``derive.vector_reference`` (a stopgap until the vector engine). Every key is checked against
+the staged program (``derive.stage(...).run(...)``); the NumPy ones run the generated
+backward code of derive's array engine (``derive.vector_reference``). Every key is checked against
 central differences before it is used. In a notebook::
 
     from derive.exercises import check
@@ -17,27 +17,15 @@ from functools import cached_property
 
 import numpy as np
 
-from derive import misconceptions, vector_reference
+from derive import examples, misconceptions, vector_reference
 from derive.errors import DeriveError
 from derive.sandbox import FORBIDDEN
 from derive.staged import stage
 
-NEURON = """def neuron(w, x):
-    dot = w[0]*x[0] + w[1]*x[1] + w[2]
-    f = 1.0 / (1 + math.exp(-dot))
-    return f
-"""
-FXY = """def fxy(x, y):
-    sigy = 1.0 / (1 + math.exp(-y))
-    num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x))
-    xpy = x + y
-    xpysqr = xpy**2
-    den = sigx + xpysqr
-    invden = 1.0 / den
-    f = num * invden
-    return f
-"""
+NEURON = examples.NEURON_CODE   # the notes' neuron, staged as the learner writes it
+FXY = examples.CS231N_FXY_CODE  # the notes' staged f(x, y), with their names
+# The sheet's l(x) = h(f(x), g(x)); `hg = g * g` keeps the g-path its own gate (g**2 would be
+# shared with f = x**2, since g = x), so the learner's dhf, dhg, df line up with the key.
 TOTAL = """def ell(x):
     f = x**2
     g = x
@@ -137,7 +125,7 @@ class Exercise:
         return Key(0.0, outs)
 
     def variants(self, point: dict) -> list:
-        """[(label, Key)]: the known-wrong answers at this point."""
+        """[(label, Key or None)]: the known-wrong answers at this point (same list at every point)."""
         if self.vector:
             return [(label, Key(*k)) for label, k in vector_reference.variants(self.name, point)]
         out = []
@@ -146,7 +134,7 @@ class Exercise:
                 try:
                     out.append((label, _staged_key(prog, point, self.params)))
                 except (DeriveError, ZeroDivisionError, OverflowError, ValueError):
-                    continue
+                    out.append((label, None))  # keeps the variants aligned across points
             ref = self.program.run(**point)
             key = _staged_key(self.program, point, self.params, ref)
             for name, parts in misconceptions.contributions(self.program, ref).items():
@@ -161,6 +149,7 @@ class Exercise:
                 try:
                     wrong = prog.run(**point).grad["x"]
                 except (DeriveError, ZeroDivisionError, OverflowError, ValueError):
+                    out.append((label, None))
                     continue
                 out.append((label, Key(0.0, {**base.outputs, output: wrong})))
         return out
@@ -197,16 +186,20 @@ def _central(f, point, param, h=1e-6):
 
 
 def _staged_key(prog, point, params, result=None) -> Key:
+    """The key from a staged run; lines only for names the learner sees (inputs, user names)."""
     r = result or prog.run(**point)
     outputs = {"d" + p: r.grad[p] for p in params}
-    adjoints = {}
+    shown = {ln.target for ln in prog.forward if ln.user} | set(prog.inputs)
+    adjoints = {}  # in backward order of completion: where each adjoint is written last
     for bl in prog.backward:
+        if bl.var not in shown:
+            continue
         name = bl.target.name.split("[")[0]
-        if name not in adjoints:
-            adjoints[name] = r.grad[name[1:]] if "[" in bl.target.name else r.adjoints[name]
+        adjoints.pop(name, None)
+        adjoints[name] = r.grad[name[1:]] if "[" in bl.target.name else r.adjoints[name]
     for out, value in outputs.items():
         adjoints.setdefault(out, value)
-    forward = {ln.target.name: r.values[ln.target.name] for ln in prog.forward}
+    forward = {ln.target.name: r.values[ln.target.name] for ln in prog.forward if ln.user}
     return Key(r.value, outputs, adjoints, forward)
 
 

@@ -40,6 +40,7 @@ class Family:
     domain: tuple = (-2.0, 2.0)
     min_n: int = 1
     options: tuple = ()      # names of the extra options the builder takes
+    math: str = ""           # the formula in matplotlib mathtext, for plot titles
 
     def build(self, n: int, **options) -> Instance:
         if isinstance(n, bool) or not isinstance(n, int):
@@ -117,12 +118,18 @@ def two_layer(n: int) -> str:
 
 
 FAMILIES = {f.name: f for f in [
-    Family("logistic", "logistic map l_{n+1} = 4 l_n (1 - l_n)", logistic, (0.05, 0.95)),
-    Family("nested-sigmoid", "sigmoid nested n times", nested_sigmoid, (-3.0, 3.0)),
-    Family("mlp", "MLP: n sigmoid layers of scalar weights", mlp, (-1.0, 1.0), options=("width",)),
-    Family("product", "product x1 x2 ... xn", product, (0.5, 1.5)),
-    Family("cs231n", "CS231n f(x, y) applied n times", cs231n, (-2.0, 2.0)),
-    Family("two-layer", "1/2 ||W2 sigmoid(W1 x + b) - y||^2, d = n", two_layer, (-1.0, 1.0)),
+    Family("logistic", "logistic map l_{n+1} = 4 l_n (1 - l_n)", logistic, (0.05, 0.95),
+           math=r"logistic map $l_{n+1} = 4\,l_n\,(1 - l_n)$, $l_1 = x$"),
+    Family("nested-sigmoid", "sigmoid nested n times", nested_sigmoid, (-3.0, 3.0),
+           math=r"$\sigma(\sigma(\cdots\sigma(x)))$, n times"),
+    Family("mlp", "MLP: n sigmoid layers of scalar weights", mlp, (-1.0, 1.0), options=("width",),
+           math=r"MLP: n layers of $\sigma(W h + b)$, scalar weights"),
+    Family("product", "product x1 x2 ... xn", product, (0.5, 1.5),
+           math=r"product $x_1 x_2 \cdots x_n$"),
+    Family("cs231n", "CS231n f(x, y) applied n times", cs231n, (-2.0, 2.0),
+           math=r"$x_k = \frac{x_{k-1} + \sigma(y)}{\sigma(x_{k-1}) + (x_{k-1} + y)^2}$, n times"),
+    Family("two-layer", "1/2 ||W2 sigmoid(W1 x + b) - y||^2, d = n", two_layer, (-1.0, 1.0),
+           math=r"$\frac{1}{2}\|W_2\,\sigma(W_1 x + b) - y\|^2$, d = n"),
 ]}
 
 

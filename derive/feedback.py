@@ -40,6 +40,8 @@ class Grade:
         lines = [head + (" - all correct" if self.passed else "")]
         if self.message:
             lines.append(self.message)
+        if self.message and all(t["output"] == self.message for t in self.tests):
+            return "\n".join(lines + [f"  misconception {m}: {LABELS[m]}" for m in self.misconceptions])
         for t in self.tests:
             lines.append(f"  {t['name']}: {_num(t['score'])}/{_num(t['max_score'])}  {t['output']}")
         for label in self.misconceptions:
@@ -191,6 +193,8 @@ def _diagnose(ex, points, keys, outs, locs, line_name):
                      if not all(o is not None and agree(o.get(n), k.outputs[n]) for o, k in zip(outs, keys))]
     for j, (label, _) in enumerate(variants[0]):
         per_point = [v[j][1] for v in variants]
+        if any(vk is None for vk in per_point):
+            continue
         if line_name is not None:
             kind = "forward" if line_name in keys[0].forward else "adjoints"
             if all(line_name in getattr(vk, kind) and agree(loc[line_name], getattr(vk, kind)[line_name])

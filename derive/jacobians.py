@@ -5,7 +5,8 @@ expressions (the printed forward lines run on object arrays of Symbols). That gi
 references for an array program's gradient: ``sympy_gradient`` (``sympy.diff`` of the whole
 function, component by component) and ``jacobian_gradient`` (each line's full Jacobian
 matrix, multiplied along the chain: the vector chain rule as written in the discussion
-sheet). ``cost_table`` shows why backprop never forms those Jacobians: for the sheet's
+sheet). With ``central_differences`` they make ``check_arrays`` (what ``derive.check`` runs
+for array programs). ``cost_table`` shows why backprop never forms those Jacobians: for the sheet's
 two-layer loss the Jacobian of ``W1 @ x`` w.r.t. W1 alone has d**3 entries and the chain
 product costs O(d**4), while the VJP lines cost O(d**2).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import time
 import types
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -53,8 +55,8 @@ SYMPY_NS = dict(ARRAY_NS, np=_NP, sigmoid=_vec(sigmoid), softmax_cross_entropy=_
 
 def _symbols(name, shape):
     if shape == ():
-        return np.array(sp.Symbol(name), dtype=object)
-    flat = [sp.Symbol(f"{name}_{'_'.join(map(str, i))}") for i in np.ndindex(shape)]
+        return np.array(sp.Symbol(name, real=True), dtype=object)
+    flat = [sp.Symbol(f"{name}_{'_'.join(map(str, i))}", real=True) for i in np.ndindex(shape)]
     return np.array(flat, dtype=object).reshape(shape)
 
 
@@ -138,6 +140,72 @@ def jacobian_gradient(prog, arrays) -> dict:
             rows[a] = rows.get(a, 0) + rows[ln.target] @ J
     return {p: rows.get(p, np.zeros((1, np.size(arrays[p])))).reshape(np.shape(arrays[p]))
             for p in spec.grads}
+
+
+def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
+    """The gradient by central differences of the program's value (an independent reference)."""
+    from derive.vector_program import _arrays
+
+    point = _arrays(prog, arrays)
+    fn = prog.with_shapes({k: v.shape for k, v in point.items()}).compiled()[0]
+    spec = prog.with_shapes({k: v.shape for k, v in point.items()})
+    k = [ln.target for ln in spec.forward].index(spec.output)
+    grads = {}
+    for p in prog.grads:
+        base = point[p].copy()
+        g = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            vals = []
+            for step in (h, -h):
+                x = base.copy()
+                x[idx] += step
+                with np.errstate(all="ignore"):
+                    vals.append(float(fn(*[x if q == p else point[q] for q in prog.param_names])[k]))
+            g[idx] = (vals[0] - vals[1]) / (2 * h)
+        grads[p] = g
+    return grads
+
+
+@dataclass
+class ArrayCheck:
+    """The staged gradient at random arrays against central differences (and sympy.diff)."""
+
+    shapes: dict
+    max_err_numeric: float
+    max_err_sympy: float | None
+    tol_numeric: float = 1e-5
+    tol_sympy: float = 1e-9
+
+    @property
+    def ok(self) -> bool:
+        return self.max_err_numeric <= self.tol_numeric and \
+            (self.max_err_sympy is None or self.max_err_sympy <= self.tol_sympy)
+
+    def __str__(self):
+        sym = "not run (too many components)" if self.max_err_sympy is None else f"{self.max_err_sympy:.1e}"
+        return (f"check at random arrays {', '.join(f'{k} {v}' for k, v in self.shapes.items())}: "
+                f"largest relative difference vs central differences {self.max_err_numeric:.1e}, "
+                f"vs sympy.diff {sym}: {'OK' if self.ok else 'MISMATCH'}")
+
+
+def _rel(a, b):
+    return max(float(np.max(np.abs(a[k] - b[k]) / np.maximum(1.0, np.abs(b[k])), initial=0.0)) for k in a)
+
+
+def check_arrays(prog, shapes=None, seed: int = 0) -> ArrayCheck:
+    """Staged gradient vs central differences and (at small sizes) component-wise sympy.diff,
+    at random arrays of ``shapes`` (or the program's own); labels are 0."""
+    shapes = shapes or ({p: prog.shapes[p] for p in prog.param_names} if prog.shapes else None)
+    if shapes is None:
+        raise DeriveError("shapes are unknown: give shapes to check at")
+    rng = np.random.default_rng(seed)
+    arrays = {p: np.zeros(shapes[p], dtype=int) if p in prog.labels
+              else np.asarray(rng.normal(size=shapes[p])) for p in prog.param_names}
+    staged = prog.run(**arrays).grad
+    numeric = _rel(staged, central_differences(prog, arrays))
+    small = sum(a.size for p, a in arrays.items() if p not in prog.labels) <= 60
+    sym = _rel(staged, sympy_gradient(prog, arrays)) if small else None
+    return ArrayCheck({p: tuple(shapes[p]) for p in prog.param_names}, numeric, sym)
 
 
 # ---- cost: forming Jacobians against VJP lines (the sheet's two-layer loss) -------------------

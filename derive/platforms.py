@@ -97,11 +97,13 @@ def build_gradescope(exercise: str, out_path: str, seed: int = 0) -> list:
 
 def _submission(root: str, exercise: str):
     folder = os.path.join(root, "submission")
-    files = sorted(f for f in os.listdir(folder) if f.endswith((".py", ".ipynb")))
+    files = [os.path.join(d, f) for d, _, names in os.walk(folder) for f in names
+             if f.endswith((".py", ".ipynb")) and ".ipynb_checkpoints" not in d]
     if not files:
         return None
-    files.sort(key=lambda f: (exercise not in f, f.endswith(".ipynb"), f))
-    return os.path.join(folder, files[0])
+    files.sort(key=lambda f: (exercise not in os.path.basename(f), f.endswith(".ipynb"),
+                              f.count(os.sep), f))
+    return files[0]
 
 
 def _student(root: str) -> str:

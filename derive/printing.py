@@ -3,7 +3,8 @@
 ``CodePrinter`` prints expressions as the Python that ``derive.evaluate`` compiles (bare
 names such as ``exp``, ``sigmoid``, ``max``, bound at run time to math, NumPy or mpmath), and
 prints whole programs through ``_print_Program`` / ``_print_Line`` / ``_print_BackLine``.
-``LatexPrinter`` does the same for an aligned derivation. Gates are spelled from the rule
+``LatexPrinter`` does the same for an aligned derivation; ``NumpyPrinter`` spells gradients
+with NumPy names for array programs (``derive.vector``). Gates are spelled from the rule
 table, names from ``derive.naming``.
 """
 from __future__ import annotations
@@ -278,3 +279,41 @@ def html_program(prog, result=None) -> str:
             '<pre style="margin:0">{}</pre></td>')
     return ("<table><tr>" + cell.format("forward pass", html.escape(fwd))
             + cell.format("backward pass", html.escape(bwd)) + "</tr></table>")
+
+
+class NumpyPrinter(CodePrinter):
+    """CodePrinter with NumPy spellings, so elementwise gradients run on arrays as printed."""
+
+    _NP = {"exp", "log", "sin", "cos", "tanh", "sign"}
+
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        args = ", ".join(self._print(a) for a in expr.args)
+        if name in self._NP:
+            return f"np.{name}({args})"
+        if name == "relu":
+            return f"np.maximum({args}, 0)"
+        return super()._print_Function(expr)
+
+    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_sign = _print_Function
+    _print_relu = _print_Function
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == sp.S.Half:
+            return f"np.sqrt({self._print(expr.base)})"
+        return super()._print_Pow(expr, rational)
+
+    def _print_Abs(self, expr):
+        return f"np.abs({self._print(expr.args[0])})"
+
+    def _print_maximum(self, expr):
+        return "np.maximum({}, {})".format(*map(self._print, expr.args))
+
+    def _print_minimum(self, expr):
+        return "np.minimum({}, {})".format(*map(self._print, expr.args))
+
+    def _print_Heaviside(self, expr):
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if h0 in (0, 1):
+            return super()._print_Heaviside(expr)
+        return f"np.heaviside({self._print(expr.args[0])}, {float(h0)!r})"

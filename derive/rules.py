@@ -225,6 +225,11 @@ class ArrayRule:
     variants: tuple = ()      # ((key, vjps), ...) chosen by ndims "2,1" or options "axis"
     calls: tuple = ()         # Python spellings that create this gate
     doc: str = ""
+    examples: tuple = ()      # (params, body, shapes) that the tests check, one per variant
+
+
+def _ex(params, body, **shapes):
+    return (params, body, shapes)
 
 
 ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
@@ -233,26 +238,42 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
                ("1,2", ("{g} @ {1}.T", "np.outer({0}, {g})")),
                ("1,1", ("{g} * {1}", "{g} * {0}"))),
               ("np.dot", "numpy.dot", "np.matmul", "numpy.matmul"),
-              "matrix product: dA = dY B^T, dB = A^T dY (outer products for vectors)"),
+              "matrix product: dA = dY B^T, dB = A^T dY (outer products for vectors)",
+              (_ex("A, B", "np.sum(np.tanh(A @ B))", A=(3, 2), B=(2, 4)),
+               _ex("A, B", "np.sum(np.tanh(np.dot(A, B)))", A=(3, 2), B=(2,)),
+               _ex("A, B", "np.sum(np.tanh(A @ B))", A=(3,), B=(3, 2)),
+               _ex("A, B", "np.tanh(A @ B)", A=(3,), B=(3,)))),
     ArrayRule("transpose", 1, "{0}.T", ("{g}.T",), "{0}T", (), ("np.transpose", "numpy.transpose"),
-              "transpose: the adjoint is transposed back"),
+              "transpose: the adjoint is transposed back",
+              (_ex("A, B", "np.sum(np.sin(A.T) * B)", A=(2, 3), B=(3, 2)),)),
     ArrayRule("sum", 1, "np.sum({0}{kw})", ("{g} * np.ones_like({0})",), "sum{0}",
               (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0})",)),),
-              ("np.sum", "numpy.sum"), "sum: the adjoint is copied to every summed element"),
+              ("np.sum", "numpy.sum"), "sum: the adjoint is copied to every summed element",
+              (_ex("A", "np.sum(np.sin(A))", A=(3, 2)),
+               _ex("A", "np.sum(np.sin(np.sum(A, axis=1)))", A=(3, 2)),
+               _ex("A, B", "np.sum(np.sum(A, axis=0, keepdims=True) * B)", A=(3, 2), B=(2, 2)))),
     ArrayRule("mean", 1, "np.mean({0}{kw})", ("{g} * np.ones_like({0}) / {0}.size",), "mean{0}",
               (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0}) / {0}.shape[{axis}]",)),
                ("keepdims", ("{g} * np.ones_like({0}) / {0}.shape[{axis}]",))),
-              ("np.mean", "numpy.mean"), "mean: a sum divided by the count"),
+              ("np.mean", "numpy.mean"), "mean: a sum divided by the count",
+              (_ex("A", "np.mean(np.sin(A))", A=(3, 2)),
+               _ex("A", "np.sum(np.sin(np.mean(A, axis=0)))", A=(3, 2)),
+               _ex("A, B", "np.sum(np.mean(A, axis=1, keepdims=True) * B)", A=(3, 2), B=(3, 4)))),
     ArrayRule("norm", 1, "np.linalg.norm({0})", ("({0} / {y}) * {g}",), "norm{0}", (),
-              ("np.linalg.norm", "numpy.linalg.norm"), "Euclidean norm: d||x|| = x / ||x||"),
+              ("np.linalg.norm", "numpy.linalg.norm"), "Euclidean norm: d||x|| = x / ||x||",
+              (_ex("A", "np.linalg.norm(np.sin(A))", A=(3, 2)),)),
     ArrayRule("shape", 1, "{0}.shape[{axis}]", (None,), "", (), (),
-              "a size (a constant once shapes are known): no gradient"),
+              "a size (a constant once shapes are known): no gradient",
+              (_ex("A", "np.sum(A ** 2) / A.shape[0]", A=(3, 2)),)),
     ArrayRule("onehot", 2, "onehot({0}, {1})", (None, None), "onehot{0}", (),
-              ("onehot", "derive.onehot"), "labels as one-hot rows: no gradient"),
+              ("onehot", "derive.onehot"), "labels as one-hot rows: no gradient",
+              (_ex("A, y", "np.sum(onehot(y, A.shape[1]) * np.exp(A))", A=(3, 2), y=(3,)),)),
     ArrayRule("softmax_cross_entropy", 2, "softmax_cross_entropy({0}, {1})",
               ("(softmax({0}) - onehot({1}, {0}.shape[-1])) * {g}", None), "loss", (),
               ("softmax_cross_entropy", "derive.softmax_cross_entropy"),
-              "fused softmax + cross-entropy, summed over rows: dscores = probs - onehot(y)"),
+              "fused softmax + cross-entropy, summed over rows: dscores = probs - onehot(y)",
+              (_ex("A, B, y", "softmax_cross_entropy(A @ B, y)", A=(3, 2), B=(2, 4), y=(3,)),
+               _ex("A, y", "softmax_cross_entropy(A, y)", A=(3,), y=()))),
 ]}
 
 #: Array gate spellings (``np.sum``, ``np.dot``, ...) -> array rule name.

@@ -45,7 +45,8 @@ def run_submission(source: str, filename: str, function: str, params, points, li
     job = {"source": source, "filename": filename, "function": function, "params": list(params),
            "points": points, "forbidden": list(limits.forbidden), "time_limit": limits.time,
            "memory_limit": limits.memory, "output_limit": limits.output, "workdir": workdir,
-           "result_fd": write_fd, "deny_dirs": [os.path.dirname(CHILD)]}
+           "result_fd": write_fd, "deny_dirs": [os.path.dirname(CHILD)],
+           "numpy": "numpy" in source or any(isinstance(v, dict) for p in points for v in p.values())}
     env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
     try:
@@ -126,6 +127,7 @@ def _report(data, timed_out, status, limits, printed):
             name = signal.Signals(-status).name
             why = {"SIGXCPU": f"CPU time limit exceeded ({limits.time:g} s)",
                    "SIGKILL": "killed (memory or time limit)",
+                   "SIGALRM": f"time limit exceeded ({limits.time:g} s)",
                    "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"crashed ({name})")
         else:
             why = f"the submission ended the process (exit status {status}) before returning results"

@@ -25,13 +25,19 @@ import sys
 
 MAX_ITEMS = 100_000
 MAX_LOCALS = 200
+MAX_WRITES = 20
 _BLOCK_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                  "os.forkpty", "os.kill", "os.killpg", "pty.", "socket.", "ctypes.",
                  "signal.", "os.startfile",
                  "winreg.", "mmap.", "resource.setrlimit", "resource.prlimit", "webbrowser.",
                  "urllib.", "http.", "ftplib.", "smtplib.", "telnetlib.", "poplib.", "imaplib.")
 _PATH_WRITE_EVENTS = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.symlink", "os.link",
-                      "os.truncate", "os.chmod", "os.chown", "os.utime", "shutil.", "os.chdir")
+                      "os.truncate", "os.chmod", "os.chown", "os.utime", "shutil.", "os.chdir",
+                      "os.mkfifo", "os.mknod", "sqlite3.connect")
+# low-level ways to start processes or load code that raise no audit event of their own
+_NEVER_IMPORT = {"_posixsubprocess", "_xxsubinterpreters", "cffi", "_cffi_backend"}
+# bound before any learner code runs, so patching the modules cannot change the report
+_dumps, _write, _exit = json.dumps, os.write, os._exit
 
 
 class Refused(Exception):
@@ -41,9 +47,7 @@ class Refused(Exception):
 def plain(v, depth=0, budget=None):
     """A learner's value as JSON data: numbers, nested lists of numbers, or a type description."""
     budget = budget if budget is not None else [MAX_ITEMS]
-    if isinstance(v, bool):
-        return {"type": "bool"}
-    if isinstance(v, (int, float)):
+    if isinstance(v, (int, float)):  # bools too: True is 1
         return float(v)
     shape = getattr(v, "shape", None)
     if shape is not None and hasattr(v, "tolist") and type(v).__module__.startswith("numpy"):
@@ -102,7 +106,7 @@ def _lock_down(job, tmp):
     forbidden = set(job["forbidden"])
     roots = [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)]
     deny = [os.path.join(r, f) for r in roots for f in forbidden] + [os.path.realpath(d) for d in job.get("deny_dirs", [])]
-    state = {"on": False}
+    state = {"on": False, "writes": 0}
 
     def readable(path):
         if _under(path, tmp) or path in ("/dev/null", "/dev/urandom"):
@@ -116,6 +120,8 @@ def _lock_down(job, tmp):
             top = str(args[0]).split(".")[0]
             if top in forbidden:
                 raise ImportError(f"importing {top} is not allowed in this exercise")
+            if top in _NEVER_IMPORT:
+                raise ImportError(f"importing {top} is not allowed while grading (it starts processes)")
             return
         if event.startswith(_BLOCK_EVENTS):
             raise Refused(f"{event} is not allowed while grading")
@@ -128,6 +134,10 @@ def _lock_down(job, tmp):
                 isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND))
             if writing and not _under(path, tmp):
                 raise Refused(f"writing {path} is not allowed (only the working directory)")
+            if writing:
+                state["writes"] += 1
+                if state["writes"] > MAX_WRITES:  # each file is capped by RLIMIT_FSIZE
+                    raise Refused(f"opening more than {MAX_WRITES} files for writing is not allowed")
             if not writing and not readable(path):
                 raise Refused(f"reading {path} is not allowed")
             return
@@ -150,6 +160,19 @@ def _limits(job):
         used = int(fh.read().split()[0]) * resource.getpagesize()
     mem = used + job["memory_limit"]
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+
+
+def _die_with_parent(seconds):
+    """Never outlive the grader: SIGKILL when it dies (Linux), SIGALRM after the time limit."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the grader is already gone
+        _exit(1)
+    signal.alarm(int(math.ceil(seconds)) + 2)
 
 
 def _explain(err):
@@ -187,9 +210,13 @@ def main():
     os.dup2(out, 2)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = sys.stdout
-    import numpy  # before the limits: the learner's `import numpy` is then a cache hit
+    numpy = None
+    if job.get("numpy"):  # before the limits: the learner's `import numpy` is then a cache hit
+        import numpy
+    _die_with_parent(job["time_limit"])
     report = {"calls": [], "error": None}
     os.environ.clear()
+    os.environ["TMPDIR"] = tmp
     _limits(job)
     state = _lock_down(job, tmp)
     sys.setrecursionlimit(400)
@@ -219,11 +246,11 @@ def main():
     except BaseException as err:
         report["error"] = _explain(err) + _where(err, filename)
     state["on"] = False
-    data = json.dumps(report, allow_nan=True).encode()
+    data = _dumps(report, allow_nan=True).encode()
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
-    os._exit(0)
+        view = view[_write(fd, view):]
+    _exit(0)
 
 
 if __name__ == "__main__":

@@ -13,54 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import sympy as sp
 
 from derive import naming
-from derive.errors import DeriveError
-from derive.printing import CodePrinter
+from derive.printing import NumpyPrinter
 from derive.rules import ARRAY_RULES, RULES, local_gradient
 from derive.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
 from derive.vector_parse import parse_array_function
-from derive.vector_program import ArrayProgram, central_differences  # noqa: F401 (API)
-
-
-class NumpyPrinter(CodePrinter):
-    """CodePrinter with NumPy spellings, so elementwise gradients run on arrays as printed."""
-
-    _NP = {"exp", "log", "sin", "cos", "tanh", "sign"}
-
-    def _print_Function(self, expr):
-        name = type(expr).__name__
-        args = ", ".join(self._print(a) for a in expr.args)
-        if name in self._NP:
-            return f"np.{name}({args})"
-        if name == "relu":
-            return f"np.maximum({args}, 0)"
-        return super()._print_Function(expr)
-
-    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_sign = _print_Function
-    _print_relu = _print_Function
-
-    def _print_Pow(self, expr, rational=False):
-        if expr.exp == sp.S.Half:
-            return f"np.sqrt({self._print(expr.base)})"
-        return super()._print_Pow(expr, rational)
-
-    def _print_Abs(self, expr):
-        return f"np.abs({self._print(expr.args[0])})"
-
-    def _print_maximum(self, expr):
-        return "np.maximum({}, {})".format(*map(self._print, expr.args))
-
-    def _print_minimum(self, expr):
-        return "np.minimum({}, {})".format(*map(self._print, expr.args))
-
-    def _print_Heaviside(self, expr):
-        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        if h0 in (0, 1):
-            return super()._print_Heaviside(expr)
-        return f"np.heaviside({self._print(expr.args[0])}, {float(h0)!r})"
+from derive.vector_program import ArrayProgram  # noqa: F401 (API)
 
 
 _P = NumpyPrinter()
@@ -176,6 +136,8 @@ class Staged:
                     if a.is_input or id(a) in self.active:
                         self.active.add(id(n))
                         self.active.add(id(a))
+        used = {id(a) for n in self.nodes for a in n.args}
+        self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
         taken = set(self.names.values())
         self.adjoints = {}
         for n in inputs + self.nodes:
@@ -282,8 +244,10 @@ def _reachable(roots):
 def stage_arrays(f, gates: str = "grouped", shapes=None):
     """Stage a straight-line NumPy function: ``ArrayProgram`` (specialised if ``shapes`` given).
 
-    >>> def loss(W, x):
-    ...     return np.sum(np.tanh(W @ x))
+    ``stage_arrays("def f(W, x):\\n    return np.sum(np.tanh(W @ x))\\n", shapes={"W": (2, 3),
+    "x": (3,)})`` gives the lines ``Wx = W @ x``, ``tanhWx = np.tanh(Wx)``, ``f = np.sum(tanhWx)``
+    and backward ``dtanhWx = np.ones_like(tanhWx)``, ``dWx = (1 - tanhWx**2) * dtanhWx``,
+    ``dW = np.outer(dWx, x)``, ``dx = W.T @ dWx``.
     """
     if isinstance(f, ArrayProgram):
         return f if shapes is None else f.with_shapes(shapes)

@@ -71,6 +71,9 @@ class ArrayGraph:
             return self.new("const", value=value)
         if name == "softmax_cross_entropy" and self.gates == "primitive":
             return _Reader.expand(self, SOFTMAX_CE_EXPANSION, args)
+        if self.gates == "primitive" and name in RULES and RULES[name].expand \
+                and not any(a.is_const for a in args):  # sigmoid -> 1 / (1 + exp(-a)), as in parse
+            return _Reader.expand(self, "return " + RULES[name].expand, args)
         return self.new(name, args, opts=opts)
 
 
@@ -231,23 +234,26 @@ class _Reader:
 
     def call(self, n):
         g, fname = self.g, _dotted(n.func)
-        if isinstance(n.func, ast.Attribute) and fname.split(".")[0] not in ("np", "numpy", "derive"):
+        base = n.func
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(n.func, ast.Attribute) and (not isinstance(base, ast.Name) or base.id in self.env):
             self.fail(f"the method call {ast.unparse(n.func)}() (write it as np.{n.func.attr}(...))", n)
         if any(isinstance(a, ast.Starred) for a in n.args):
             self.fail(f"star arguments in {fname}()", n)
-        args = [self.expr(a) for a in n.args]
-        if fname == "len" and len(args) == 1 and not n.keywords:
-            return g.op("shape", args[0], opts=(("axis", 0),))
+        if fname == "len" and len(n.args) == 1 and not n.keywords:
+            return g.op("shape", self.expr(n.args[0]), opts=(("axis", 0),))
         rule = ARRAY_CALLS.get(fname)
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
             if fname in ("abs", "max", "min"):
                 rule = None
         if rule is None:
-            known = ", ".join(sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES)
-                                     if a.startswith("np.")))
+            known = ", ".join(sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES) if a.startswith("np."))
+                              + ["relu", "sigmoid", "softmax_cross_entropy", "onehot"])
             kind = "NumPy call" if fname.startswith(("np.", "numpy.")) else "function"
             raise DeriveError(f"unsupported {kind} '{fname}' at line {n.lineno}; supported: {known}")
+        args = [self.expr(a) for a in n.args]
         opts = self.options(n, rule, fname, args)
         arity = ARRAY_RULES[rule].arity if rule in ARRAY_RULES else RULES[rule].arity
         if len(args) != arity:

@@ -77,8 +77,10 @@ class ArrayProgram:
         return base._special[key]
 
     # ---- numbers -------------------------------------------------------------------------
-    def run(self, **arrays) -> ArrayResult:
-        """Evaluate at arrays: ``prog.run(W1=W1, b=b, ...)`` -> value, gradient arrays, every line."""
+    def run(self, exact: bool = False, **arrays) -> ArrayResult:
+        """Evaluate at arrays: ``prog.run(W1=W1, b=b, ...)`` -> value, gradient arrays, every line.
+
+        Arrays run in float64 (``exact`` is accepted for the scalar API's sake and ignored)."""
         point = _arrays(self, arrays)
         prog = self.with_shapes({k: v.shape for k, v in point.items()})
         fn, fwd, adj = prog.compiled()
@@ -86,11 +88,14 @@ class ArrayProgram:
             out = fn(*[point[p] for p in self.param_names])
         values = dict(zip(fwd, out[:len(fwd)]))
         adjoints = dict(zip(adj, out[len(fwd):]))
+        if prog.output in prog.adjoints:
+            adjoints.setdefault(prog.adjoints[prog.output], 1.0)  # the output's own adjoint
         grad = {p: adjoints[a] for p, a in prog.grads.items()}
         value = values[prog.output]
         if not np.all(np.isfinite(value)):
             raise DeriveError(f"the value is not finite ({value}): an overflow, log of 0 or division by 0")
-        return ArrayResult(float(value), grad, values, adjoints, dict(arrays))
+        return ArrayResult(value=float(value), grad=grad, values=values, adjoints=adjoints,
+                           point=dict(arrays), notes=_kinks(prog, {**point, **values}))
 
     def compiled(self):
         """The printed program compiled once: (function, forward names, adjoint names)."""
@@ -135,15 +140,48 @@ class ArrayProgram:
         return (HEADER + "\n\n" + f"def {name}({', '.join(self.param_names)}):\n"
                 + "".join(f"    {b}\n" for b in body))
 
-    def to_text(self) -> str:
+    def to_markdown(self, result=None) -> str:
+        """Forward and backward tables in Markdown (line, code, shape), then a run's value."""
+        if result is not None and self.shapes is None:
+            return self._at(result).to_markdown(result)
+        rows = ["| # | forward | shape |", "|---|---|---|"]
+        rows += [f"| {ln.number} | `{ln}` | {_shape_text(ln.shape) if ln.shape is not None else ''} |"
+                 for ln in self.forward]
+        rows += ["", "| backward | line | shape |", "|---|---|---|"]
+        rows += [f"| `{b}` | ({b.ref}) | {_shape_text(b.shape) if b.shape is not None else ''} |"
+                 for b in self.backward]
+        return "\n".join(rows + _result_text(self, result))
+
+    def to_latex(self) -> str:
+        """The lines as an aligned block of typewriter code (NumPy has no standard LaTeX)."""
+        def tt(s):
+            return r"\texttt{" + s.replace("_", r"\_").replace("#", r"\#") + "}"
+        rows = [rf"&{tt(str(x))} && ({x.number if hasattr(x, 'number') else x.ref}) \\"
+                for x in self.forward + self.backward]
+        return "\\begin{aligned}\n" + "\n".join(rows)[:-3] + "\n\\end{aligned}"
+
+    def _at(self, result):
+        return self.with_shapes({p: np.shape(result.point[p]) for p in self.param_names})
+
+    def to_dict(self) -> dict:
+        """JSON-ready: inputs, labels, shapes, forward and backward lines."""
+        return {"inputs": self.param_names, "labels": self.labels,
+                "shapes": None if self.shapes is None else {k: list(v) for k, v in self.shapes.items()},
+                "forward": [str(ln) for ln in self.forward], "backward": [str(b) for b in self.backward]}
+
+    def to_text(self, result=None) -> str:
+        """The listing: a header with the shapes, forward and backward lines (and a run's value)."""
+        if result is not None and self.shapes is None:
+            return self._at(result).to_text(result)
         head = f"{self.name}({', '.join(self.param_names)})"
         if self.shapes is not None:
             head += "  with " + ", ".join(f"{p} {_shape_text(self.shapes[p])}" for p in self.param_names)
         else:
             head += "  (shapes unknown: 2-D templates, no broadcast sums; pass shapes= or run it)"
         ind = lambda s: "\n".join("  " + x for x in s.split("\n"))  # noqa: E731
-        return "\n".join([head, "", "forward pass", ind(self.forward_code()), "",
-                          "backward pass", ind(self.backward_code())])
+        out = [head, "", "forward pass", ind(self.forward_code()), "", "backward pass",
+               ind(self.backward_code())]
+        return "\n".join(out + _result_text(self, result))
 
     def __str__(self):
         return self.to_text()
@@ -159,6 +197,36 @@ class ArrayProgram:
                 + cell.format("backward pass", html.escape(self.backward_code())) + "</tr></table>")
 
 
+def _kinks(prog, env):
+    """Lines evaluated exactly at a kink for some elements (relu at 0, max ties), with the rule."""
+    import sympy as sp
+
+    from derive.rules import RULES, A, B
+
+    notes = []
+    for ln in prog.forward:
+        kink = getattr(RULES.get(ln.op), "kink", ())
+        if not kink:
+            continue
+        vals = [np.asarray(env[a]) if a in env else np.asarray(float(a)) for a in ln.args]
+        at = sp.lambdify((A, B), kink[0], "numpy")(vals[0], vals[-1])
+        hits = int(np.count_nonzero(np.asarray(at) == 0))
+        if hits:
+            notes.append(f"line ({ln.number}): {kink[1]} ({hits} of {np.size(at)} elements)")
+    return notes
+
+
+def _result_text(prog, result):
+    if result is None:
+        return []
+    out = ["", "value", f"  {prog.output} = {float(result.value)!r}", "", "gradient"]
+    with np.printoptions(precision=6, suppress=True, threshold=50):
+        for k, v in result.grad.items():
+            text = np.array2string(np.asarray(v), prefix=f"  d{prog.output}/d{k} = ")
+            out.append(f"  d{prog.output}/d{k} = {text}")
+    return out + [f"note: {n}" for n in getattr(result, "notes", [])]
+
+
 def _note(ref, shape, extra=""):
     note = f"# ({ref})" + (f" shape {_shape_text(shape)}" if shape is not None else "")
     return note + (f"  {extra}" if extra else "")
@@ -167,7 +235,7 @@ def _note(ref, shape, extra=""):
 def _aligned(rows, comments):
     if not comments:
         return "\n".join(s for s, _ in rows)
-    width = max([len(s) for s, _ in rows] + [0]) + 2
+    width = max([len(s) for s, n in rows if n] + [0]) + 2
     return "\n".join(f"{s.ljust(width)}{n}".rstrip() if n else s for s, n in rows)
 
 
@@ -230,7 +298,8 @@ def _check_backward(prog):
 
 
 def _numpy_reason(err):
-    return " ".join(re.sub(r"\(n\?,k\),\(k,m\?\)->\(n\?,m\?\)", "", str(err)).split())[:160]
+    msg = re.sub(r",? with gufunc signature \S+", "", str(err))
+    return " ".join(msg.split())[:160]
 
 
 def _arrays(prog, arrays):
@@ -259,60 +328,3 @@ def _arrays(prog, arrays):
             raise DeriveError(f"input {p} is {v.ndim}-D; only 1-D and 2-D arrays (or numbers as 0-D arrays) are supported")
         out[p] = v
     return out
-
-
-def parse_shapes(text: str) -> dict:
-    """``"W1=5x3, b=5, x=3x1"`` -> {"W1": (5, 3), "b": (5,), "x": (3, 1)} (``()`` for a number)."""
-    shapes = {}
-    for part in filter(None, (s.strip() for s in re.split(r"[,;\s]+(?=[A-Za-z_]\w*\s*=)", text.strip()))):
-        m = re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(\(\)|\d+(?:\s*[x×,]\s*\d+)*|\(\s*\d+\s*,?(?:\s*\d+\s*)?\))", part)
-        if not m:
-            raise DeriveError(f"bad shape '{part}': write NAME=5x3 (or NAME=5, NAME=() for a number)")
-        dims = re.findall(r"\d+", m.group(2))
-        shapes[m.group(1)] = tuple(int(d) for d in dims)
-    if not shapes:
-        raise DeriveError("no shapes given: write NAME=5x3, NAME=5, ...")
-    return shapes
-
-
-def stage_text(source: str, name: str | None = None, shapes: str | dict | None = None,
-               gates: str = "grouped") -> str:
-    """For the CLI: stage function ``name`` of a source file, with ``--shapes`` text; the listing."""
-    import ast
-
-    from derive.vector import stage_arrays
-
-    if name is not None:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError as err:
-            raise DeriveError(f"syntax error at line {err.lineno}: {err.msg}") from None
-        fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
-        if not fns:
-            raise DeriveError(f"no function named '{name}' in the file")
-        source = ast.get_source_segment(source, fns[-1])
-    if isinstance(shapes, str):
-        shapes = parse_shapes(shapes)
-    return stage_arrays(source, gates, shapes).to_text()
-
-
-def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
-    """The gradient by central differences of the program's value (an independent reference)."""
-    point = _arrays(prog, arrays)
-    fn = prog.with_shapes({k: v.shape for k, v in point.items()}).compiled()[0]
-    spec = prog.with_shapes({k: v.shape for k, v in point.items()})
-    k = [ln.target for ln in spec.forward].index(spec.output)
-    grads = {}
-    for p in prog.grads:
-        base = point[p].copy()
-        g = np.zeros_like(base)
-        for idx in np.ndindex(base.shape):
-            vals = []
-            for step in (h, -h):
-                x = base.copy()
-                x[idx] += step
-                with np.errstate(all="ignore"):
-                    vals.append(float(fn(*[x if q == p else point[q] for q in prog.param_names])[k]))
-            g[idx] = (vals[0] - vals[1]) / (2 * h)
-        grads[p] = g
-    return grads

@@ -1,10 +1,10 @@
-"""Answer keys of the vector exercises (matmul, two_layer) from plain NumPy formulas.
+"""Answer keys of the vector exercises (matmul, two_layer): derive's array engine, and the
+known-wrong variants as edited NumPy formulas.
 
-STOPGAP: derive's vector staging engine is being built (issue 4). Until it lands, the keys of
-the NumPy exercises come from the formulas below, and every key is checked against central
-differences of the forward function at grading time (``derive.feedback.verify_key``), so a
-wrong formula is caught, never graded with. ``reference(name, point)`` is the one function to
-point at the vector engine later; ``variants`` lists the known-wrong backward passes.
+``reference(name, point)`` stages the exercise's forward pass with derive's vector engine and
+runs its generated backward code; every key is also checked against central differences at
+grading time (``derive.feedback.verify_key``). ``variants`` lists the known-wrong backward
+passes (the misconceptions), written as formulas with one edit each.
 Each key is ``(value, outputs, adjoints in backward order, forward values)``.
 """
 from __future__ import annotations
@@ -61,9 +61,33 @@ _FORMULAS = {"matmul": (_matmul, {"transpose": "transpose", "transpose-x": "tran
                                         ("sign", "transpose", "sigmoid-local-gradient", "missing-upstream")})}
 
 
+#: The exercises' forward passes, with the names the templates ask the learner to use.
+SOURCES = {
+    "matmul": ("def matmul(W, X, dD):\n    D = W @ X\n    return np.sum(dD * D)\n",
+               ("dW", "dX"), ("D",)),
+    "two_layer": ("def two_layer(W1, b, W2, x, y):\n    z1 = W1 @ x + b\n    a = sigmoid(z1)\n"
+                  "    z2 = W2 @ a\n    r = z2 - y\n    return 0.5 * np.sum(r ** 2)\n",
+                  ("dW1", "db", "dW2", "dx"), ("z1", "a", "z2", "r")),
+}
+_ADJOINTS = {"matmul": (), "two_layer": ("dr", "dz2", "dW2", "da", "dz1", "db", "dW1", "dx")}
+_PROGRAMS: dict = {}
+
+
 def reference(name: str, point: dict):
-    """The key at one point: (value, {output: array}, {adjoint: array}, {forward: array})."""
-    return _FORMULAS[name][0](point)
+    """The key at one point: (value, {output: array}, {adjoint: array}, {forward: array}),
+    from derive's staged program (its generated NumPy backward code)."""
+    from derive.vector import stage_arrays
+
+    source, outputs, forward = SOURCES[name]
+    shapes = {k: np.shape(v) for k, v in point.items()}
+    key = (name, tuple(sorted(shapes.items())))
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = stage_arrays(source, "grouped", shapes)
+    r = _PROGRAMS[key].run(**{k: np.asarray(v, dtype=float) for k, v in point.items()})
+    grads = {f"d{k}": np.asarray(v) for k, v in r.grad.items()}
+    adj = {a: np.asarray(grads.get(a, r.adjoints.get(a))) for a in _ADJOINTS[name]}
+    return (float(r.value), {o: grads[o] for o in outputs}, adj,
+            {k: np.asarray(r.values[k]) for k in forward})
 
 
 def variants(name: str, point: dict) -> list:

@@ -93,3 +93,38 @@ def test_missing_function_in_file(tmp_path):
     assert_one_line_error(run_cli("stage", f"{src}:g"), "no function named 'g'")
     src.write_text("def f(x):\n    while True:\n        pass\n")
     assert_one_line_error(run_cli("stage", f"{src}:f"), "a while loop at line 2")
+
+
+LOSS = """import numpy as np
+
+def loss(W1, b, W2, x, y):
+    h = W1 @ x + b
+    a = np.tanh(h)
+    r = W2 @ a - y
+    return 0.5 * np.sum(r ** 2)
+"""
+AT = "W1=[[1,2],[3,4],[5,6]],b=[1,2,3],W2=[[1,0,1],[0,1,0]],x=[0.1,0.2],y=[1,2]"
+
+
+def test_stage_array_function(tmp_path):
+    src = tmp_path / "loss.py"
+    src.write_text(LOSS)
+    p = run_cli("stage", f"{src}:loss", "--shapes", "W1=3x2,b=3,W2=2x3,x=2,y=2")
+    assert p.returncode == 0, p.stderr
+    assert "dW2 = np.outer(dW2a, a)" in p.stdout and "# (1) shape (3, 2)" in p.stdout
+    p = run_cli("stage", f"{src}:loss", "--at", AT, "--json")
+    out = json.loads(p.stdout)
+    assert len(out["grad"]["W1"]) == 3 and len(out["grad"]["W1"][0]) == 2
+    p = run_cli("stage", f"{src}:loss", "--at", AT, "--check")
+    assert p.returncode == 0 and ": OK" in p.stdout
+
+
+def test_array_bad_input(tmp_path):
+    src = tmp_path / "loss.py"
+    src.write_text(LOSS)
+    assert_one_line_error(run_cli("stage", f"{src}:loss", "--shapes", "W1=3x2,b=4,W2=2x3,x=2,y=2"),
+                          "shape error in forward line (2)", "(3,)", "(4,)")
+    assert_one_line_error(run_cli("stage", f"{src}:loss", "--shapes", "W1=3by2"), "bad shape")
+    assert_one_line_error(run_cli("stage", "x * y", "--shapes", "x=3"), "--shapes needs a function")
+    src.write_text(LOSS.replace("np.tanh(h)", "np.linalg.inv(h)"))
+    assert_one_line_error(run_cli("stage", f"{src}:loss"), "np.linalg.inv")

@@ -74,6 +74,16 @@ def test_first_wrong_line_is_named_with_both_values():
     assert "first wrong line: dden at x=3, y=-4 is 0.791593 but should be -0.791593" in grade.message
 
 
+@pytest.mark.parametrize("name,label,line", [
+    ("staged_fxy", "fork-overwrite", "dx"), ("total_derivative", "sign", "df"),
+    ("total_derivative", "fork-overwrite", "dx"), ("sigmoid_neuron", "sigmoid-local-gradient", "ddot"),
+    ("two_layer", "missing-upstream", "dz1"), ("two_layer", "sign", "dr"),
+])
+def test_first_wrong_line_in_backward_order(name, label, line):
+    grade = exercises.check(name, _fn(dict(WRONG[name])[label]))
+    assert f"first wrong line: {line} at " in grade.message, grade.message
+
+
 def test_wrong_forward_value_is_named_first():
     src = dict(WRONG["sigmoid_neuron"])["precedence"]
     grade = exercises.check("sigmoid_neuron", _fn(src))

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 
 import pytest
@@ -197,3 +198,30 @@ def test_gradescope_bundle_runs_locally(tmp_path):
     subprocess.run(run, env={**env, "DERIVE_PYTHON": "false"}, check=True, timeout=60, capture_output=True)
     res = json.loads((root / "results" / "results.json").read_text())
     assert res["score"] == 0 and "internal error" in res["output"]
+
+
+def test_cli_resumes_after_a_kill_without_regrading(tmp_path):
+    paths = [_write(str(tmp_path), f"s{i}.py", CORRECT["staged_fxy"] + "import time\ntime.sleep(0.4)\n")
+             for i in range(3)]
+    out = tmp_path / "out.json"
+    cmd = [PY, "-m", "derive", "grade", "staged_fxy", *paths, "-o", str(out), "--workers", "1", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if proc.poll() is not None or out.exists() and out.read_text().count("\n") >= 1:
+                break
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    lines = out.read_text().splitlines()
+    assert 1 <= len(lines) < 3
+    rec = json.loads(lines[0])
+    rec["grade"]["score"] = 2.5  # a marker: a regraded submission would score 3
+    out.write_text(json.dumps(rec) + "\n")
+    r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    scores = {g["submission"]: g["score"] for g in json.loads(out.read_text())}
+    assert scores[rec["submission"]] == 2.5
+    assert sorted(scores.values()) == [2.5, 3.0, 3.0]

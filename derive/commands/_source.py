@@ -15,13 +15,20 @@ MAX_FILE = 1_000_000
 _FILE_RE = re.compile(r"^(?P<path>.+\.py)(?::(?P<func>[A-Za-z_]\w*))?$")
 
 
-def load_target(text: str, gates: str = "grouped"):
-    """Stage an expression string, or ``path/to/file.py:func`` (parsed, never imported)."""
+def load_target(text: str, gates: str = "grouped", shapes=None):
+    """Stage an expression string, or ``path/to/file.py:func`` (parsed, never imported).
+
+    A function over NumPy arrays (or any function when ``shapes`` are given, as text
+    ``W1=5x3,b=5`` or a dict) becomes an ArrayProgram.
+    """
     from derive.parse import parse_function
     from derive.staged import stage, stage_graph
+    from derive.vector_source import array_target
 
     m = _FILE_RE.match(text.strip())
     if not m:
+        if shapes is not None:
+            raise DeriveError("--shapes needs a function: path/to/file.py:func")
         return stage(text, gates=gates)
     path, func = m.group("path"), m.group("func")
     if not os.path.isfile(path):
@@ -33,10 +40,15 @@ def load_target(text: str, gates: str = "grouped"):
             source = fh.read()
     except (OSError, UnicodeDecodeError) as err:
         raise DeriveError(f"cannot read {path}: {err}") from None
+    prog = array_target(source, func, gates, shapes)
+    if prog is not None:
+        return prog
     return stage_graph(parse_function(source, func, gates), func or os.path.basename(path))
 
 
 def _number(node, name):
+    if isinstance(node, (ast.List, ast.Tuple)):  # nested lists: arrays
+        return [_number(e, name) for e in node.elts]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         v = _number(node.operand, name)
         return -v if isinstance(node.op, ast.USub) else v
@@ -60,8 +72,5 @@ def parse_at(text: str | None) -> dict:
         raise DeriveError(f"--at: expected name=value pairs like x=3,y=-4, got '{text}'")
     point = {}
     for kw in call.keywords:
-        if isinstance(kw.value, (ast.List, ast.Tuple)):
-            point[kw.arg] = [_number(e, kw.arg) for e in kw.value.elts]
-        else:
-            point[kw.arg] = _number(kw.value, kw.arg)
+        point[kw.arg] = _number(kw.value, kw.arg)
     return point

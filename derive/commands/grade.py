@@ -47,23 +47,29 @@ def run(args) -> int:
     if args.output and os.path.isdir(args.output):
         raise DeriveError(f"-o {args.output} is a directory; give a file name")
     limits = Limits(time=args.timeout, memory=args.memory * 2**20)
-    shown = [0]
+    shown, printing = [0], [not args.json]
     results = [None] * len(args.submissions)
 
     def show(i, grade):  # print in the order given, as soon as the earlier ones are done
         results[i] = grade
         while shown[0] < len(results) and results[shown[0]] is not None:
-            if not args.json:
+            if printing[0]:
                 if not args.quiet and sys.stderr.isatty():
                     sys.stderr.write("\r\033[K")
-                _line(results[shown[0]])
+                try:
+                    _line(results[shown[0]])
+                except BrokenPipeError:  # `| head`: stop printing, keep grading into -o
+                    printing[0] = False
+                    sys.stdout = open(os.devnull, "w")
             shown[0] += 1
 
-    try:
-        grades = grade_batch(ex, args.submissions, args.seed, args.workers, limits,
-                             journal=args.output, progress=not args.quiet, on_result=show)
-    except OSError as err:
-        raise DeriveError(f"cannot write {args.output}: {err.strerror}") from None
+    if args.output:
+        try:
+            open(args.output, "a").close()
+        except OSError as err:
+            raise DeriveError(f"cannot write {args.output}: {err.strerror}") from None
+    grades = grade_batch(ex, args.submissions, args.seed, args.workers, limits,
+                         journal=args.output, progress=not args.quiet, on_result=show)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(render(grades, args.format or "json"))

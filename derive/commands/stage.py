@@ -16,6 +16,7 @@ def add_arguments(p):
     p.add_argument("target", help='an expression like "x*y + sin(x)" or path/to/file.py:func')
     p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
     p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
+    p.add_argument("--shapes", help="array input shapes for NumPy functions, e.g. W1=5x3,b=5,x=3")
     p.add_argument("--format", default="text", help="text (default), python, latex or markdown")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true",
@@ -29,11 +30,18 @@ def run(args) -> int:
         raise DeriveError(f"unknown --gates '{args.gates}'; use one of: {', '.join(GATES)}")
     if args.format not in FORMATS:
         raise DeriveError(f"unknown --format '{args.format}'; use one of: {', '.join(FORMATS)}")
-    prog = load_target(args.target, args.gates)
+    prog = load_target(args.target, args.gates, args.shapes)
     point = parse_at(args.at)
+    from derive.vector_program import ArrayProgram
+
+    arrays = isinstance(prog, ArrayProgram)
+    if arrays and point:
+        import numpy as np
+
+        point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
     result = prog.run(exact=not args.float, **point) if args.at is not None else None
     if args.json:
-        print(json.dumps(to_json(prog, result), indent=2))
+        print(json.dumps(to_json(prog, result) if not arrays else _array_json(prog, result), indent=2))
     elif args.format == "python":
         print(prog.to_python(), end="")
     elif args.format == "latex":
@@ -49,6 +57,19 @@ def run(args) -> int:
         print(("\n" if not args.json else "") + str(report))
         return 0 if report.ok else 1
     return 0
+
+
+def _array_json(prog, result):
+    out = prog.to_dict()
+    if result is not None:
+        import numpy as np
+
+        def plain(d):
+            return {k: np.asarray(v).tolist() for k, v in d.items()}
+
+        out.update(value=float(result.value), grad=plain(result.grad),
+                   intermediates=plain(result.values), adjoints=plain(result.adjoints))
+    return out
 
 
 def to_json(prog, result=None) -> dict:

@@ -52,8 +52,8 @@ def flat_point(prog, point):
 
 # ---- derive ------------------------------------------------------------------------------
 def derive_grad(prog):
-    """derive's compiled program (``prog.gradient_function("math")``)."""
-    return prog.gradient_function("math")[0]
+    """derive's compiled gradient (``prog.gradient_function("math")``): gradients only."""
+    return prog.gradient_function("math")
 
 
 # ---- symbolic ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 PRODUCTION = ("stage", "stage+compile", "sympy.diff", "sympy.diff+cse", "lambdify", "lambdify(cse=True)")
-EVALUATION = ("derive", "derive-lean (proposed)", "lambdify", "lambdify(cse=True)", "micrograd",
+EVALUATION = ("derive", "lambdify", "lambdify(cse=True)", "micrograd",
               "autograd", "jax")
 TAPES = ("micrograd", "autograd")
 
@@ -70,7 +70,7 @@ def ratios(rows) -> list[dict]:
     for r in rows:
         ev, pr = r["evaluation"], r["production"]
         item = {"family": r["family"], "n": r["n"]}
-        for who in ("derive", "derive-lean (proposed)"):
+        for who in ("derive",):
             d = _med(ev, who)
             if d:
                 for peer in ("lambdify", "lambdify(cse=True)", *TAPES, "jax"):

@@ -125,8 +125,7 @@ def summarise(result) -> None:
     rows, vec = result["scalar"], result["vector"].get("timings", {})
     cap = result["budget"]["cap_s"]
     result["ratios"] = report.ratios(rows)
-    result["targets"] = report.targets(rows, vec, cap_s=cap) + \
-        report.targets(rows, vec, who="derive-lean (proposed)", cap_s=cap)
+    result["targets"] = report.targets(rows, vec, cap_s=cap)
 
 
 def show(result) -> None:

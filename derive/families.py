@@ -60,8 +60,9 @@ def _function(name, params, body, ret):
 
 
 def logistic(n: int) -> str:
-    body = ["l1 = x"] + [f"l{k} = 4*l{k - 1}*(1 - l{k - 1})" for k in range(2, n + 1)]
-    return _function("logistic", ["x"], body, f"l{n}")
+    prev = ["x"] + [f"l{k}" for k in range(2, n + 1)]  # l1 is x itself
+    body = [f"l{k} = 4*{prev[k - 2]}*(1 - {prev[k - 2]})" for k in range(2, n + 1)]
+    return _function("logistic", ["x"], body, prev[n - 1])
 
 
 def nested_sigmoid(n: int) -> str:

@@ -427,6 +427,8 @@ class _FunctionReader:
         return g
 
     def _bind(self, name, node):
+        if node.is_input:  # g = x: a line of its own, so g's path stays visible (and its +=)
+            node = self.g.op("id", node)
         if node.op not in ("input", "const") and node.user_name is None:
             node.user_name = name
         self.env[name] = node

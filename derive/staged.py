@@ -76,10 +76,14 @@ class Program:
         return run(self, values, exact=exact)
 
     def gradient_function(self, mode: str = "math"):
-        """A Python function ``(*params) -> tuple`` compiled from the printed program."""
-        from derive.evaluate import compiled
+        """The gradient as a compiled function ``(*params) -> (grad per parameter, ...)``.
 
-        return compiled(self, mode)
+        Only the gradient comes back (lists for list parameters): the fast path. ``run`` is
+        the teaching path, returning every intermediate and adjoint.
+        """
+        from derive.evaluate import gradient_function
+
+        return gradient_function(self, mode)
 
     # ---- sizes ---------------------------------------------------------------------------
     @property

@@ -126,3 +126,11 @@ def test_sympy_input_undoes_normal_form():
     assert r.grad["x"] == pytest.approx(4 / 9 + 2 * float(sp.exp(-1)), rel=1e-12)
     with pytest.raises(DeriveError, match="not a derive primitive"):
         stage(sp.gamma(x))
+
+
+def test_alias_of_an_input_is_a_line_so_both_paths_show():
+    """Discussion sheet 1(a): g = x keeps its own line, and x's two paths add with +=."""
+    prog = stage("def l(x):\n    f = x**2\n    g = x\n    h = f**2 + g**2\n    return h\n")
+    assert [ln.target.name for ln in prog.forward] == ["f", "g", "fsqr", "gsqr", "h"]
+    assert [bl.accumulate for bl in prog.backward if bl.var.name == "x"] == [False, True]
+    assert prog.run(x=2).grad == {"x": 36.0}

@@ -1,0 +1,31 @@
+"""`derive gradescope`: build a Gradescope autograder bundle (zip) for an exercise."""
+from __future__ import annotations
+
+import os
+
+from derive.errors import DeriveError
+
+NAME = "gradescope"
+HELP = "build a Gradescope autograder zip (setup.sh, run_autograder) for an exercise"
+
+
+def add_arguments(p):
+    p.add_argument("exercise", help="exercise name")
+    p.add_argument("-o", "--output", required=True, metavar="ZIP", help="the zip file to write")
+    p.add_argument("--seed", type=int, default=0, help="seed of the per-student values")
+
+
+def run(args) -> int:
+    from derive.exercises import get
+    from derive.platforms import build_gradescope
+
+    get(args.exercise)
+    if not args.output.endswith(".zip"):
+        raise DeriveError("-o must name a .zip file")
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        raise DeriveError(f"no such directory: {folder}")
+    names = build_gradescope(args.exercise, args.output, args.seed)
+    print(f"wrote {args.output} ({len(names)} files): upload it as the autograder of a "
+          f"programming assignment; students submit a .py or .ipynb defining backward()")
+    return 0

@@ -52,6 +52,7 @@ class Sheet:
     swell: str
     circuit: object = None
     label: str = ""                 # "Worksheet", "Answer key", "Variant 2 of 5 (seed 7)"
+    out: str = "f"                  # the output's name (the partials are d out / d input)
     blank: set = field(default_factory=set)   # {"values", "formulas"} left for the learner
     notes: list = field(default_factory=list)   # kinks hit at the point (and the convention)
 
@@ -207,7 +208,8 @@ def build_sheet(prog, result=None, title=None) -> Sheet:
     paths = sum_over_paths(prog, result) if result else []
     point = ", ".join(f"{k} = {_fmt(v)}" for k, v in result.point.items()) if result else ""
     notes = list(getattr(result, "notes", []) or []) if result else []
-    return Sheet(title=title or f"{fname}({args})", function_tex=_tex(expr),
+    name = prog.source if prog.source and prog.source.isidentifier() else fname
+    return Sheet(title=title or f"{name}({args})", out=fname, function_tex=_tex(expr),
                  function_code=f"{fname}({args}) = {src}", point=point, forward=forward,
                  backward=backward, gradient=gradient, paths=paths,
                  symbolic=[(naming.latex_name(s.name), d) for s, d in derivs], sizes=sizes,

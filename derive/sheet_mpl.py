@@ -11,6 +11,7 @@ import io
 import math
 
 from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
+from derive.naming import latex_name
 
 W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
 CW = W - 2 * M
@@ -78,7 +79,7 @@ class Flow:
         return w <= maxw
 
     def heading(self, s):
-        self.need(0.75)
+        self.need(1.1)                         # no heading alone at the foot of a page
         self.y -= 0.12
         self.text(0, s, 11.5, weight="bold", color=INK, dy=0.3)
 
@@ -195,7 +196,7 @@ def _gradient(flow, s):
     flow.heading("The gradient")
     for tex, code, value in s.gradient:
         flow.need(ROW * 1.3)
-        _cell(flow, 0.1, rf"\frac{{\partial f}}{{\partial {tex}}} =", 1.6, 11, math=True,
+        _cell(flow, 0.1, rf"\frac{{\partial {latex_name(s.out)}}}{{\partial {tex}}} =", 1.6, 11, math=True,
               fallback=f"df/d{code} =")
         if "values" in s.blank:
             flow.y -= 0.1
@@ -215,7 +216,7 @@ def _paths(flow, s):
     for block in s.paths:
         flow.need(ROW * 3)
         n = len(block["rows"]) + block["more"]
-        flow.text(0, f"∂f/∂{block['var']} = the sum over the {n} paths from {block['var']} to f "
+        flow.text(0, f"∂{s.out}/∂{block['var']} = the sum over the {n} paths from {block['var']} to {s.out} "
                      "of the product of the local gradients along the path:", 8.5, dy=ROW)
         rows = []
         for path, tex, value in block["rows"]:
@@ -257,8 +258,8 @@ def _header(flow, s):
 
 
 def _fits_math(flow, s):
-    args = s.title[s.title.index("("):]
-    t = flow.text(0, _math(f"f{args} = " + s.function_tex), 15)
+    name, args = s.title.split("(", 1)
+    t = flow.text(0, _math(f"{latex_name(name)}({args} = " + s.function_tex), 15)
     if flow.fit(t, CW, 8):
         flow.y -= 0.55
         return True

@@ -14,6 +14,7 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from derive.errors import DeriveError
+from derive.naming import latex_name
 
 LATEX_HEAD = r"""\documentclass[a4paper,10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -36,13 +37,12 @@ def _blank_tex(cond, text, color):
 
 def latex_source(sheets, circuit_files=()) -> str:
     """One LaTeX document with every sheet (each on new pages)."""
-    from derive.sheet import _tex
-
     out = [LATEX_HEAD]
     for i, s in enumerate(sheets):
         vals, forms = "values" in s.blank, "formulas" in s.blank
         out.append(r"\section*{Derivation sheet" + (f" --- {s.label}" if s.label else "") + "}")
-        out.append(rf"\[ f{s.title[s.title.index('('):]} = {s.function_tex} \]")
+        name, args = s.title.split("(", 1)
+        out.append(rf"\[ {latex_name(name)}({args} = {s.function_tex} \]")
         if s.point:
             out.append(r"at " + _tt(s.point) + r"\par")
         if s.is_worksheet:
@@ -76,10 +76,11 @@ def latex_source(sheets, circuit_files=()) -> str:
         if s.gradient:
             out.append(r"\subsection*{The gradient}")
             for tex, code, value in s.gradient:
-                out.append(rf"$\dfrac{{\partial f}}{{\partial {tex}}} = $ "
+                out.append(rf"$\dfrac{{\partial {latex_name(s.out)}}}{{\partial {tex}}} = $ "
                            rf"{_blank_tex(vals, value, 'grad')}\par\smallskip")
         for block in s.paths:
-            out.append(rf"\subsection*{{Sum over paths: $\partial f/\partial {_tex(sp.Symbol(block['var']))}$}}")
+            out.append(rf"\subsection*{{Sum over paths: $\partial {latex_name(s.out)}/\partial "
+                       rf"{latex_name(block['var'])}$}}")
             out.append(r"\begin{longtable}{lll}\toprule path & product of local gradients & term\\\midrule")
             for path, tex, value in block["rows"]:
                 prod = r"\rule{3cm}{0.4pt}" if forms else f"${tex}$"
@@ -89,18 +90,18 @@ def latex_source(sheets, circuit_files=()) -> str:
         if not forms:
             out.append(r"\subsection*{The symbolic side}")
             for tex, d in s.symbolic:
-                out.append(r"\begin{align*}" + _broken_align(tex, d) + r"\end{align*}")
+                out.append(r"\begin{align*}" + _broken_align(tex, d, out=s.out) + r"\end{align*}")
             out.append(s.swell.replace("%", r"\%") + r"\par")
         out.append(r"\clearpage")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"
 
 
-def _broken_align(tex, d, width=110):
+def _broken_align(tex, d, width=110, out="f"):
     """``\\partial f/\\partial x = ...`` as align* rows of at most ~width LaTeX characters."""
     from derive.sheet import tex_tokens
 
-    lines, cur = [], rf"\frac{{\partial f}}{{\partial {tex}}} &= "
+    lines, cur = [], rf"\frac{{\partial {latex_name(out)}}}{{\partial {tex}}} &= "
     for tok in tex_tokens(d, 45):
         if len(cur) + len(tok) > width and cur.strip("&= \\quad"):
             lines.append(cur)
@@ -207,7 +208,7 @@ def typst_source(sheets, circuit_files=()) -> str:
         if not forms:
             out.append("== The symbolic side")
             for tex, d in s.symbolic:
-                rows, cur = [], f"(partial f)/(partial {_typst_name(tex, tp)}) &= "
+                rows, cur = [], f"(partial {tp.doprint(sp.Symbol(s.out))})/(partial {_typst_name(tex, tp)}) &= "
                 for k, term in enumerate(sp.Add.make_args(d)):
                     piece = tp.doprint(term)
                     if k and not piece.startswith("-"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
+from derive.naming import latex_name
 from derive.sheet_mpl import CW, MONO, ROW, _math
 
 INDENT = 0.45          # continuation lines of a long derivative
@@ -57,7 +58,7 @@ def broken_lines(flow, lhs, d, maxw, size=12):
 def draw_symbolic(flow, s):
     flow.heading("The symbolic side: the derivative as SymPy gives it")
     for tex, d in s.symbolic:
-        lhs = rf"\frac{{\partial f}}{{\partial {tex}}}"
+        lhs = rf"\frac{{\partial {latex_name(s.out)}}}{{\partial {tex}}}"
         for text, is_math, size, indent in broken_lines(flow, lhs, d, CW - 0.2):
             tall = r"\frac" in text
             flow.need(ROW * (1.6 if tall else 1.1) if is_math else ROW * 0.7)

@@ -286,3 +286,14 @@ def test_array_sheet_errors(loss_prog, tmp_path):
         sheet(loss_prog, at=LOSS_AT, path=str(tmp_path / "s.pdf"), tex=True)
     with pytest.raises(DeriveError, match="give --at"):
         sheets_for(loss_prog, None)
+
+
+def test_total_derivative_sheet_names_and_paths():
+    """Discussion sheet 1(a): l(x) = h(f(x), g(x)), the two paths give 4x^3 and 2x."""
+    ex = BY_NAME["total-derivative"]
+    prog = stage_example(ex)
+    s = build_sheet(prog, prog.run(exact=True, **ex.point))
+    assert s.title == "l(x)" and s.out == "h"
+    (block,) = s.paths
+    assert sorted(r[2] for r in block["rows"]) == [4.0, 32.0]    # 2x and 4x^3 at x = 2
+    assert block["total"] == 36.0 and block["agrees"]

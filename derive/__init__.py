@@ -8,11 +8,12 @@ from derive.check import check
 from derive.compare import compare, swell, total_derivative
 from derive.errors import DeriveError
 from derive.primitives import relu, sigmoid
+from derive.sheet import sheet
 from derive.staged import BackLine, Line, Program, stage
 from derive.vector import ArrayProgram, onehot, softmax, softmax_cross_entropy, stage_arrays
 from derive import exercises  # noqa: E402  derive.exercises.check(name, backward): instant feedback
 
 __all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu",
            "compare", "swell", "total_derivative", "ArrayProgram", "onehot", "softmax",
-           "softmax_cross_entropy", "stage_arrays", "exercises"]
+           "softmax_cross_entropy", "stage_arrays", "exercises", "sheet"]
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ zero, overflow) is reported with the forward or backward line where it happened.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import mpmath
@@ -87,6 +88,53 @@ def _list_adjoint(prog, pname):
     from derive.naming import adjoint_name
 
     return adjoint_name(pname, set())
+
+
+class _FlatPrinter(CodePrinter):
+    """Prints list elements as plain locals (w[0] -> w__0): no indexing on the hot path."""
+
+    def _print_Symbol(self, expr):
+        return _flat(expr.name)
+
+
+def _flat(name):
+    m = re.fullmatch(r"(\w+)\[(\d+)\]", name)
+    return f"{m.group(1)}__{m.group(2)}" if m else name
+
+
+def gradient_source(prog) -> str:
+    """Source of a function ``(*params) -> gradient tuple`` (lists for list parameters)."""
+    from derive.naming import adjoint_name
+
+    p = _FlatPrinter()
+    lines = [f"def _derive_grad({', '.join(n for n, _ in prog.params)}):"]
+    for pname, size in prog.params:
+        if size:
+            lines.append(f"    {', '.join(f'{pname}__{i}' for i in range(size))}, = {pname}")
+    lines += ["    " + p._print(ln) for ln in prog.forward]
+    written = {bl.target for bl in prog.backward}
+    lines += [f"    {_flat(prog.adjoints[s].name)} = 0.0" for s in prog.inputs
+              if prog.adjoints[s] not in written]
+    lines += ["    " + p._print(bl) for bl in prog.backward]
+    rets = []
+    for pname, size in prog.params:
+        if size is None:
+            rets.append(_flat(prog.adjoints[symbol(pname)].name))
+        else:
+            base = adjoint_name(pname, set())
+            rets.append("[" + ", ".join(f"{base}__{i}" for i in range(size)) + "]")
+    lines.append(f"    return ({', '.join(rets)},)")
+    return "\n".join(lines) + "\n"
+
+
+def gradient_function(prog, mode="math"):
+    """The compiled gradient-only function (what benchmarks time), cached on the program."""
+    key = ("grad", mode)
+    if key not in prog._compiled:
+        ns = dict(NAMESPACES[mode])
+        exec(compile(gradient_source(prog), _FILE, "exec"), ns)  # derive's own generated code
+        prog._compiled[key] = ns["_derive_grad"]
+    return prog._compiled[key]
 
 
 def compiled(prog, mode="math", trace=False):

@@ -49,6 +49,13 @@ def sign(x):
     return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
 
 
+def _float_sigmoid(x):
+    """The float-only sigmoid the ``math`` namespace uses (no type checks on the hot path)."""
+    if x < -_EXP_LIMIT:
+        return math.exp(x)
+    return 1.0 / (1.0 + math.exp(-x))
+
+
 def _np_sigmoid(x):
     return sigmoid(np.asarray(x, dtype=float))
 
@@ -56,7 +63,7 @@ def _np_sigmoid(x):
 _COMMON = {"sigmoid": sigmoid, "relu": relu, "heaviside": heaviside, "sign": sign}
 
 #: Name -> function for evaluating printed programs with floats.
-MATH_NS = dict(_COMMON, exp=math.exp, log=math.log, sqrt=math.sqrt, sin=math.sin,
+MATH_NS = dict(_COMMON, sigmoid=_float_sigmoid, exp=math.exp, log=math.log, sqrt=math.sqrt, sin=math.sin,
                cos=math.cos, tanh=math.tanh, abs=abs, max=max, min=min)
 
 #: ... with NumPy arrays (many points at once; domain errors give nan).

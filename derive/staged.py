@@ -76,10 +76,14 @@ class Program:
         return run(self, values, exact=exact)
 
     def gradient_function(self, mode: str = "math"):
-        """A Python function ``(*params) -> tuple`` compiled from the printed program."""
-        from derive.evaluate import compiled
+        """The gradient as a compiled function ``(*params) -> (grad per parameter, ...)``.
 
-        return compiled(self, mode)
+        Only the gradient comes back (lists for list parameters): the fast path. ``run`` is
+        the teaching path, returning every intermediate and adjoint.
+        """
+        from derive.evaluate import gradient_function
+
+        return gradient_function(self, mode)
 
     # ---- sizes ---------------------------------------------------------------------------
     @property
@@ -126,6 +130,12 @@ class Program:
         from derive.printing import text_program
 
         return text_program(self, result)
+
+    def circuit(self, exact: bool = True, **values):
+        """The CS231n circuit diagram, with values and gradients when given a point."""
+        from derive.circuit import circuit
+
+        return circuit(self, self.run(exact=exact, **values) if values else None)
 
     def __str__(self):
         return self.to_text()

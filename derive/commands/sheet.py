@@ -1,0 +1,69 @@
+"""``derive sheet``: a printable derivation sheet (PDF), worksheets with blanks, keys, variants."""
+from __future__ import annotations
+
+from derive.commands._source import load_target, parse_at
+from derive.errors import DeriveError
+from derive.parse import GATES
+
+NAME = "sheet"
+HELP = "print a derivation sheet: circuit, forward and backward tables, gradient, symbolic side"
+
+
+def add_arguments(p):
+    p.add_argument("target", help='an expression like "x*y + sin(x)" or path/to/file.py:func')
+    p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
+    p.add_argument("-o", "--output", default="sheet.pdf", help="the PDF to write (default sheet.pdf)")
+    p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
+    p.add_argument("--worksheet", action="store_true", help="leave blanks for the learner")
+    p.add_argument("--key", action="store_true", help="the answer key (with --worksheet: after it)")
+    p.add_argument("--blanks", default="all", help="what a worksheet leaves blank: all (default), "
+                   "values or formulas")
+    p.add_argument("--variants", type=int, default=0, metavar="N",
+                   help="N versions with different input values, each with its key")
+    p.add_argument("--seed", type=int, default=0, help="random seed for --variants (default 0)")
+    p.add_argument("--split", action="store_true",
+                   help="with --variants: one PDF per student (NAME-01.pdf, NAME-01-key.pdf, ...)")
+    p.add_argument("--engine", default="matplotlib", help="matplotlib (default) or typst")
+    p.add_argument("--tex", action="store_true", help="write LaTeX source (.tex) instead of a PDF")
+
+
+def run(args) -> int:
+    from derive.sheet import BLANKS, ENGINES, sheet
+
+    if args.engine not in ENGINES:
+        raise DeriveError(f"unknown --engine '{args.engine}'; use one of: {', '.join(ENGINES)}")
+    if args.gates not in GATES:
+        raise DeriveError(f"unknown --gates '{args.gates}'; use one of: {', '.join(GATES)}")
+    if args.blanks not in BLANKS:
+        raise DeriveError(f"unknown --blanks '{args.blanks}'; use one of: {', '.join(BLANKS)}")
+    if args.engine == "typst" and not args.tex:
+        try:
+            import typst  # noqa: F401
+        except ImportError:
+            raise DeriveError('--engine typst needs the typst package: '
+                              'pip install "derive[typst]"') from None
+    if args.variants < 0:
+        raise DeriveError("--variants must be a positive number")
+    if args.at is None and not args.variants:
+        raise DeriveError("give the input values with --at, e.g. --at x=3,y=-4 (or use --variants N)")
+    _writable(args.output)
+    prog = load_target(args.target, args.gates)
+    point = parse_at(args.at) if args.at is not None else None
+    written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
+                    variants=args.variants, seed=args.seed, blanks=args.blanks,
+                    engine=args.engine, split=args.split, tex=args.tex)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _writable(path):
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise DeriveError(f"cannot write {path}: no such folder {folder}; choose a writable path")
+    if os.path.isdir(path):
+        raise DeriveError(f"cannot write {path}: it is a folder; give a file name like sheet.pdf")
+    if not os.access(folder, os.W_OK):
+        raise DeriveError(f"cannot write {path}: permission denied; choose a writable path")

@@ -1,0 +1,260 @@
+"""Array sheets: the derivation sheet of a NumPy program, with the shape of every value shown.
+
+The same sheet as for scalars (function, circuit, forward and backward tables, gradient), for
+an ``ArrayProgram`` run at arrays: each line carries its shape, each value is laid out as a
+matrix (brackets drawn, since mathtext has no matrices), and the circuit's wires carry shapes.
+A worksheet leaves each value as an empty matrix of the right shape: dimension analysis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from derive.errors import DeriveError
+
+MAX_SHOWN = 8          # rows and columns of a matrix printed in full
+
+
+@dataclass
+class ArraySheet:
+    """What an array sheet shows: rows of (line, code, shape, value) and the gradient."""
+
+    title: str
+    point: dict
+    forward: list          # [{"n", "code", "shape", "value"}]
+    backward: list         # [{"n", "code", "target", "shape", "value", "fork", "note"}]
+    gradient: list         # [(input, adjoint name, array)]
+    value: float
+    output: str = "f"
+    circuit: object = None
+    label: str = ""
+    blank: set = field(default_factory=set)
+    notes: list = field(default_factory=list)
+    symbolic: dict = field(default_factory=dict)   # the component-wise view (small sizes)
+
+    @property
+    def is_worksheet(self):
+        return bool(self.blank)
+
+
+def _shape(sh):
+    return "()" if sh == () else str(tuple(sh))
+
+
+def as_arrays(prog, point: dict) -> dict:
+    """--at values (nested lists) as NumPy arrays: integers for class labels, floats otherwise."""
+    out = {}
+    for p in prog.param_names:
+        if p not in point:
+            raise DeriveError(f"missing value for {p}: array sheets take their shapes from --at")
+        v = np.asarray(point[p])
+        out[p] = v.astype(int) if p in prog.labels else v.astype(float)
+    return out
+
+
+def build_array_sheet(prog, point: dict) -> ArraySheet:
+    """Run an array program at ``point`` and collect its sheet."""
+    from derive.circuit import build
+
+    arrays = as_arrays(prog, point)
+    result = prog.run(**arrays)
+    shaped = prog.with_shapes({k: v.shape for k, v in arrays.items()})
+    vals, adjs = result.values, result.adjoints
+    forward = [{"n": f"({ln.number})", "code": str(ln), "shape": _shape(ln.shape),
+                "value": np.asarray(vals.get(ln.target))} for ln in shaped.forward]
+    backward = []
+    for bl in shaped.backward:
+        if bl.target.endswith("_full"):
+            continue
+        backward.append({"n": f"({bl.ref})", "code": str(bl), "shape": _shape(bl.shape),
+                         "target": f"{bl.target} {'+=' if bl.accumulate else '='}",
+                         "value": np.asarray(adjs.get(bl.target)), "fork": bl.accumulate,
+                         "note": f"{bl.var} is used {bl.uses} times: gradients add"})
+    grads = [(p, a, np.asarray(result.grad[p])) for p, a in shaped.grads.items()]
+    sig = ", ".join(f"{p} {_shape(arrays[p].shape)}" for p in prog.param_names)
+    return ArraySheet(f"{prog.name}({sig})", arrays, forward, backward, grads,
+                      float(result.value), shaped.output, build(shaped),
+                      notes=list(result.notes or []), symbolic=componentwise(shaped, arrays))
+
+
+def componentwise(prog, arrays) -> dict:
+    """The function written out in its scalar components and differentiated by sympy.diff
+    (``derive.jacobians``): sizes beside the staged lines, and one partial as an example."""
+    import sympy as sp
+
+    from derive.jacobians import symbolic_value
+    from derive.metrics import count_ops
+
+    lines = len(prog.forward) + len(prog.backward)
+    try:
+        expr, symbols = symbolic_value(prog, arrays)
+    except DeriveError as err:
+        return {"text": f"Written out in scalar components: {err}.", "example": None}
+    comps = [s for arr in symbols.values() for s in np.ravel(arr)]
+    derivs = [sp.diff(expr, c) for c in comps]
+    # W1_0_1 -> W1_01 so that it prints as one subscript (the sizes here are small)
+    short = {c: sp.Symbol(c.name.split("_")[0] + "_" + "".join(c.name.split("_")[1:]), real=True)
+             for c in comps}
+    ops = count_ops(derivs)
+    text = (f"Written out in its {len(comps)} scalar components, the function is one expression "
+            f"of {count_ops([expr])} operations and its {len(comps)} partial derivatives by "
+            f"sympy.diff take {ops} operations; the staged program is {lines} lines of NumPy "
+            f"whatever the sizes, each gradient a whole matrix (as dW1 = np.outer(dW1x, x)).")
+    return {"text": text, "example": (short[comps[0]], derivs[0].xreplace(short)), "ops": ops,
+            "components": len(comps)}
+
+
+def array_variants(prog, point: dict, n: int, seed: int) -> list:
+    """N different integer points with the shapes of ``point`` (class labels kept as given)."""
+    if n < 1 or n > 500:
+        raise DeriveError("--variants must be between 1 and 500")
+    base = as_arrays(prog, point)
+    rng = np.random.default_rng(seed)
+    out, seen = [], set()
+    for _ in range(200 * n):
+        pt = {p: (v if p in prog.labels else rng.integers(-2, 3, v.shape).astype(float))
+              for p, v in base.items()}
+        key = repr({k: v.tolist() for k, v in pt.items()})
+        if key in seen:
+            continue
+        try:
+            prog.run(**pt)
+        except DeriveError:
+            continue
+        seen.add(key)
+        out.append({k: v.tolist() for k, v in pt.items()})
+        if len(out) == n:
+            return out
+    raise DeriveError(f"could not find {n} different points; give fewer --variants")
+
+
+# ---- drawing (on sheet_mpl's page flow) --------------------------------------------------
+
+def _cells(a, blank):
+    a = np.atleast_2d(a) if np.ndim(a) else np.array([[a]])
+    rows = [list(r) for r in a[:MAX_SHOWN, :MAX_SHOWN]]
+    text = [["·" if blank else f"{float(v):.4g}" for v in r] for r in rows]  # a dot per entry
+    if a.shape[1] > MAX_SHOWN:
+        text = [r + ["…"] for r in text]
+    if a.shape[0] > MAX_SHOWN:
+        text.append(["⋮"] * len(text[0]))
+    return text
+
+
+def matrix_height(a) -> float:
+    return 0.16 * len(_cells(a, False)) + 0.06
+
+
+def draw_matrix(flow, x, a, color, blank=False, size=7.5):
+    """A value at (x, cursor): a number, or a bracketed grid of numbers (blank cells for a
+    worksheet). Returns its height in inches; the cursor does not move."""
+    from matplotlib.lines import Line2D
+
+    from derive.sheet_mpl import H, M, MONO, W
+
+    if np.ndim(a) == 0 and not blank:
+        flow.text(x, repr(float(a)), size + 0.5, family=MONO, color=color)
+        return 0.2
+    text = _cells(a, blank)
+    color = "#9a9a9a" if blank else color
+    width = max(max((len(c) for r in text for c in r), default=1), 5 if blank else 1)
+    cw = width * size * 0.6 / 72 + 0.08
+    top, h = flow.y, 0.16 * len(text)
+    for i, row in enumerate(text):
+        for j, c in enumerate(row):
+            flow.fig.text((M + x + 0.08 + j * cw + cw - 0.08) / W, (top - 0.02 - i * 0.16) / H, c,
+                          fontsize=size, family=MONO, color=color, ha="right", va="top")
+    right = x + 0.08 + len(text[0]) * cw + 0.02
+    for edge, tick in ((x, 0.05), (right, -0.05)):
+        xs = [(M + edge + tick) / W, (M + edge) / W, (M + edge) / W, (M + edge + tick) / W]
+        ys = [top / H, top / H, (top - h) / H, (top - h) / H]
+        flow.fig.add_artist(Line2D(xs, ys, lw=0.7, color="#444444"))
+    return h + 0.06
+
+
+def draw_array_sheet(pdf, s):
+    from derive.sheet_mpl import CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit
+
+    flow = Flow(pdf, s.label)
+    flow.text(0, "Derivation sheet", 16, weight="bold")
+    if s.label:
+        flow.text(CW, s.label, 10, ha="right", color=RED if "key" in s.label else "#222222")
+    flow.y -= 0.4
+    flow.rule()
+    _cell(flow, 0, s.title, CW, 10, family=MONO)
+    flow.y -= ROW * 1.3
+    if s.is_worksheet:
+        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
+        flow.text(0, "Fill in each value (a matrix of the shape shown), then the backward pass "
+                     "from the output back.", 8.5, color=GREY, dy=ROW)
+    flow.heading("Inputs")
+    for p, v in s.point.items():
+        h = matrix_height(v)
+        flow.need(h + 0.1)
+        flow.text(0.1, f"{p}  {_shape(v.shape)}", 8.5, family=MONO)
+        flow.y -= max(draw_matrix(flow, 1.4, v, "#222222"), ROW)
+    _circuit(flow, s, "The circuit: the shape of each value (green) and of its gradient (red)",
+             numbers=True)
+    for title, rows, color, kind in (("Forward pass: one gate per line", s.forward, GREEN, "f"),
+                                     ("Backward pass: each gradient has its value's shape",
+                                      s.backward, RED, "b")):
+        flow.heading(title)
+        for r in rows:
+            blank = "values" in s.blank
+            code = r["code"] if not (kind == "b" and "formulas" in s.blank) else r["target"] + " ____"
+            h = max(ROW, 0.2 if np.ndim(r["value"]) == 0 and not blank else matrix_height(r["value"]))
+            flow.need(h + 0.05)
+            if r.get("fork"):
+                from matplotlib.patches import Rectangle
+
+                from derive.sheet_mpl import H, M, W
+                flow.fig.add_artist(Rectangle((M / W, (flow.y - h) / H), CW / W, h / H,
+                                              facecolor="#fff3cd", edgecolor="none", zorder=-1))
+            flow.text(0, r["n"], 8)
+            _cell(flow, 0.45, code, 3.0, 8, family=MONO)
+            flow.text(3.5, r["shape"], 8, family=MONO, color=GREY)
+            draw_matrix(flow, 4.3, r["value"], color, blank=blank)
+            flow.y -= h + 0.05
+    flow.heading("The gradient: one array per input, each of its input's shape")
+    for p, adj, g in s.gradient:
+        h = max(ROW, matrix_height(g))
+        flow.need(h + 0.1)
+        flow.text(0.1, f"{adj}  {_shape(g.shape)}", 8.5, family=MONO)
+        draw_matrix(flow, 1.4, g, RED, blank="values" in s.blank)
+        flow.y -= h + 0.08
+    if "values" not in s.blank:
+        flow.need(ROW)
+        flow.text(0.1, f"value: {s.output} = {s.value!r}", 9, family=MONO, color=GREEN, dy=ROW)
+    for note in s.notes:
+        flow.text(0.1, f"kink at {note}", 7.5, color=GREY, dy=0.2)
+    if s.symbolic and "formulas" not in s.blank:
+        _symbolic(flow, s)
+    flow.finish()
+
+
+def _symbolic(flow, s):
+    import textwrap
+
+    from derive.naming import latex_name
+    from derive.sheet_mpl import CW, ROW, _math
+    from derive.sheet_symbolic import INDENT, broken_lines
+
+    flow.heading("The symbolic side: one scalar component at a time")
+    ex = s.symbolic.get("example")
+    if ex is not None:
+        comp, d = ex
+        lhs = rf"\frac{{\partial f}}{{\partial {latex_name(comp.name)}}}"
+        for text, is_math, size, indent in broken_lines(flow, lhs, d, CW - 0.2):
+            flow.need(ROW * 1.6)
+            if is_math:
+                t = flow.text(0.1 + indent, _math(text), size)
+                if not flow.fit(t, CW - 0.1 - indent, 6):
+                    t.remove()
+                    continue
+                flow.y -= ROW * (1.5 if r"\frac" in text else 1.15)
+            else:
+                flow.text(0.1 + INDENT, text, size, family="DejaVu Sans Mono", dy=ROW * 0.6)
+    for part in textwrap.wrap(s.symbolic["text"], 105):
+        flow.need(ROW)
+        flow.fit(flow.text(0.1, part, 8.5, dy=ROW * 0.75), CW - 0.1)

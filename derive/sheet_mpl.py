@@ -1,0 +1,336 @@
+"""The default sheet engine: A4 pages drawn with matplotlib (PdfPages, mathtext in Computer Modern).
+
+Content flows down the page and onto new pages; wide text is measured and shrunk or broken,
+never run off the page. Long symbolic derivatives are broken between terms (mathtext has no
+line breaking); a term too wide even alone falls back to wrapped code text. Output bytes are
+reproducible: fixed PDF metadata, no dates.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
+from derive.naming import latex_name
+
+W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
+CW = W - 2 * M
+ROW = 0.28
+MONO = "DejaVu Sans Mono"
+BLANK = "_" * 14
+PDF_META = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "derive",
+            "Title": "derive derivation sheet"}
+
+
+class Flow:
+    """A cursor running down A4 pages; ``need(h)`` starts a new page when h inches don't fit."""
+
+    def __init__(self, pdf, label):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.pdf, self.label, self.page, self.fig = pdf, label, 0, None
+        self._canvas = FigureCanvasAgg
+        self.new_page()
+
+    def new_page(self):
+        from matplotlib.figure import Figure
+
+        if self.fig is not None:
+            self.pdf.savefig(self.fig)
+        self.page += 1
+        self.fig = Figure(figsize=(W, H))
+        self.renderer = self._canvas(self.fig).get_renderer()
+        self.y = H - M
+        foot = f"{self.label + '  ·  ' if self.label else ''}derive derivation sheet  ·  page {self.page}"
+        self.fig.text(W / 2 / W, 0.35 / H, foot, ha="center", fontsize=7.5, color=GREY)
+
+    def finish(self):
+        self.pdf.savefig(self.fig)
+        self.fig = None
+
+    def need(self, h) -> bool:
+        if self.y - h < M:
+            self.new_page()
+            return True
+        return False
+
+    def text(self, x, s, size=9.5, dy=None, **kw):
+        """Put text at (x, cursor) from the left margin; returns the Text (top-anchored)."""
+        kw.setdefault("va", "top")
+        t = self.fig.text((M + x) / W, self.y / H, s, fontsize=size, **kw)
+        if dy:
+            self.y -= dy
+        return t
+
+    def width(self, t) -> float:
+        return t.get_window_extent(self.renderer).width / self.fig.dpi
+
+    def fit(self, t, maxw, min_size=5.5):
+        """Shrink a text until it is at most ``maxw`` inches wide; False if it cannot."""
+        try:
+            w = self.width(t)
+        except ValueError:                     # mathtext could not parse it
+            return False
+        size = t.get_fontsize()
+        while w > maxw and size > min_size:
+            size = max(min_size, size * maxw / w * 0.98)
+            t.set_fontsize(size)
+            w = self.width(t)
+        return w <= maxw
+
+    def heading(self, s):
+        self.need(1.1)                         # no heading alone at the foot of a page
+        self.y -= 0.12
+        self.text(0, s, 11.5, weight="bold", color=INK, dy=0.3)
+
+    def rule(self):
+        from matplotlib.lines import Line2D
+
+        self.fig.add_artist(Line2D([M / W, (W - M) / W], [self.y / H] * 2, lw=0.6, color=GREY))
+        self.y -= 0.08
+
+
+def _math(tex: str) -> str:
+    """Mathtext draws \\left( \\right) too small around a plain line: use plain parentheses."""
+    if r"\frac" not in tex:
+        tex = tex.replace(r"\left(", "(").replace(r"\right)", ")")
+    return f"${tex}$"
+
+
+def _cell(flow, x, s, width, size=8.5, math=False, color=INK, family=None, fallback=None):
+    """One table cell; math falls back to code text when mathtext can't draw it."""
+    if not s:
+        return
+    kw = {"color": color}
+    if family:
+        kw["family"] = family
+    t = flow.text(x, _math(s) if math else s, size, **kw)
+    if not flow.fit(t, width):
+        t.remove()
+        if fallback is not None:
+            t = flow.text(x, fallback, size, family=MONO, color=color)
+            flow.fit(t, width, 3.5)
+
+
+def _blank(flow, x, width):
+    from matplotlib.lines import Line2D
+
+    y = (flow.y - ROW * 0.72) / H
+    flow.fig.add_artist(Line2D([(M + x) / W, (M + x + width) / W], [y, y], lw=0.7, color=GREY))
+
+
+def _table(flow, cols, rows, header, shade=None):
+    """cols: [(key, x, width, style)]; rows: list of dicts; style in {code, math, value, text}."""
+    from matplotlib.patches import Rectangle
+
+    def head():
+        for (key, x, w, style), h in zip(cols, header):
+            flow.text(x, h, 8, color=GREY, weight="bold")
+        flow.y -= ROW
+
+    flow.need(ROW * 2)
+    head()
+    for k, row in enumerate(rows):
+        if flow.need(ROW):
+            head()
+        if shade and shade[k]:
+            flow.fig.add_artist(Rectangle((M / W, (flow.y - ROW + 0.04) / H), CW / W, ROW / H,
+                                          facecolor="#fff3cd", edgecolor="none", zorder=-1))
+        for key, x, w, style in cols:
+            v = row.get(key)
+            if v is None:
+                _blank(flow, x, w - 0.15)
+            elif style == "math":
+                _cell(flow, x, v, w - 0.1, 10.5, math=True, fallback=row.get(key + "_code"))
+            elif style == "value":
+                _cell(flow, x, v, w - 0.05, 8, family=MONO, color=GREEN if key == "value" else INK)
+            elif style == "grad":
+                _cell(flow, x, v, w - 0.05, 8, family=MONO, color=RED)
+            else:
+                _cell(flow, x, v, w - 0.1, 8, family=MONO if style == "code" else None)
+        flow.y -= ROW
+
+
+def _forward(flow, s):
+    flow.heading("Forward pass: one gate per line")
+    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.45, "code"), ("tex", 2.9, 2.35, "math"),
+            ("value", 5.25, 1.82, "value")]
+    rows = []
+    for r in s.forward:
+        c = dict(r.cells)
+        c["tex_code"] = c["code"]
+        if "values" in s.blank:
+            c["value"] = None
+        rows.append(c)
+    _table(flow, cols, rows, ["line", "code", "expression", "value"])
+
+
+def _backward(flow, s):
+    flow.heading("Backward pass: adjoint = local gradient × upstream")
+    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.75, "code"), ("local", 3.2, 1.6, "math"),
+            ("upstream", 4.8, 0.75, "code"), ("value", 5.55, 1.52, "grad")]
+    rows = []
+    for r in s.backward:
+        c = dict(r.cells)
+        if "formulas" in s.blank:
+            c["local"] = None
+            up = "" if c["upstream"] == "1" else f" * {c['upstream']}"
+            c["code"] = f"{c['target']} ____{up}"
+        if "values" in s.blank:
+            c["value"] = None
+        rows.append(c)
+    _table(flow, cols, rows, ["line", "code", "local gradient", "upstream", "value"],
+           shade=[r.fork for r in s.backward])
+    notes = sorted({r.cells["note"] for r in s.backward if r.fork})
+    for note in notes:
+        flow.need(ROW)
+        flow.text(0.45, f"+= (shaded): {note}", 7.5, color=GREY, dy=0.2)
+    for note in s.notes:                       # kinks: which subgradient the sheet uses
+        flow.need(ROW)
+        flow.fit(flow.text(0.45, f"kink at {note}", 7.5, color=GREY, dy=0.2), CW - 0.5)
+
+
+def _gradient(flow, s):
+    if not s.gradient:
+        return
+    flow.heading("The gradient")
+    for tex, code, value in s.gradient:
+        flow.need(ROW * 1.3)
+        _cell(flow, 0.1, rf"\frac{{\partial {latex_name(s.out)}}}{{\partial {tex}}} =", 1.6, 11, math=True,
+              fallback=f"df/d{code} =")
+        if "values" in s.blank:
+            flow.y -= 0.1
+            _blank(flow, 1.3, 2.0)
+            flow.y += 0.1
+        else:
+            flow.y -= 0.07
+            _cell(flow, 1.3, f"{value}", 5.5, 9.5, family=MONO, color=RED)
+            flow.y += 0.07
+        flow.y -= ROW * 1.5
+
+
+def _paths(flow, s):
+    if not s.paths:
+        return
+    flow.heading("Where a value forks: the total derivative is a sum over paths")
+    for block in s.paths:
+        flow.need(ROW * 3)
+        n = len(block["rows"]) + block["more"]
+        flow.text(0, f"∂{s.out}/∂{block['var']} = the sum over the {n} paths from {block['var']} to {s.out} "
+                     "of the product of the local gradients along the path:", 8.5, dy=ROW)
+        rows = []
+        for path, tex, value in block["rows"]:
+            rows.append({"path": path, "tex": tex, "tex_code": "",
+                         "value": None if "values" in s.blank else f"{value:.10g}"})
+            if "formulas" in s.blank:
+                rows[-1]["tex"] = None
+        cols = [("path", 0.2, 2.6, "code"), ("tex", 2.8, 2.9, "math"), ("value", 5.7, 1.37, "grad")]
+        _table(flow, cols, rows, ["path", "product of local gradients", "term"])
+        if block["more"]:
+            flow.text(0.2, f"... and {block['more']} more paths", 8, color=GREY, dy=ROW)
+        if "values" not in s.blank and block["total"] is not None:
+            total = math.fsum(r[2] for r in block["rows"])
+            flow.text(0.2, f"sum = {total:.10g}   (the backward pass gives d{block['var']} = "
+                      f"{block['total']!r})" if not block["more"] else
+                      f"the backward pass gives d{block['var']} = {block['total']!r}", 8,
+                      family=MONO, color=RED, dy=ROW * 0.9)
+        if not s.is_worksheet and block.get("agrees"):
+            flow.text(0.2, "the sum of the terms, written out in the inputs, equals sympy.diff",
+                      7.5, color=GREY, dy=ROW)
+        flow.y -= 0.1
+
+
+def _header(flow, s):
+    flow.text(0, "Derivation sheet", 16, weight="bold")
+    if s.label:
+        flow.text(CW, s.label, 10, ha="right", color=RED if "key" in s.label else INK)
+    flow.y -= 0.4
+    flow.rule()
+    flow.y -= 0.05
+    if not _fits_math(flow, s):
+        flow.text(0, s.function_code, 9, family=MONO, dy=ROW)
+    if s.point:
+        flow.text(0, "at " + s.point, 10, family=MONO, dy=ROW * 1.2)
+    if s.is_worksheet:
+        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
+        flow.text(0, "Fill in the blanks: values in the forward pass, then the backward pass line "
+                     "by line from the output back.", 8.5, color=GREY, dy=ROW)
+
+
+def _fits_math(flow, s):
+    name, args = s.title.split("(", 1)
+    t = flow.text(0, _math(f"{latex_name(name)}({args} = " + s.function_tex), 15)
+    if flow.fit(t, CW, 8):
+        flow.y -= 0.55
+        return True
+    t.remove()
+    return False
+
+
+def _circuit(flow, s, title=None, numbers=None):
+    c = s.circuit
+    if c is None:
+        return
+    flow.heading(title or "The circuit" + ("" if s.is_worksheet else
+                                           ": values in green above each wire, gradients in red below"))
+    if numbers is None:
+        numbers = "blanks" if s.is_worksheet else True
+    w, h = c.size()
+    scale = min(CW / w, 3.4 / h, 1.0)
+    flow.need(h * scale + 0.1)
+    left = M + (CW - w * scale) / 2
+    ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
+    c.draw(ax, scale=min(1.0, max(scale, 0.85)), numbers=numbers,
+           geom=scale)
+    flow.y -= h * scale + 0.1
+
+
+def draw_sheet(pdf, s):
+    if not hasattr(s, "function_tex"):         # an ArraySheet
+        from derive.sheet_arrays import draw_array_sheet
+
+        return draw_array_sheet(pdf, s)
+    flow = Flow(pdf, s.label)
+    _header(flow, s)
+    _circuit(flow, s)
+    _forward(flow, s)
+    _backward(flow, s)
+    _gradient(flow, s)
+    _paths(flow, s)
+    if "formulas" not in s.blank:
+        from derive.sheet_symbolic import draw_symbolic
+
+        draw_symbolic(flow, s)
+    flow.finish()
+
+
+def pdf_bytes(sheets) -> bytes:
+    """One PDF holding every sheet (each starts on a new page); reproducible bytes."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    quiet_fonts()
+    with matplotlib.rc_context(RC):
+        with PdfPages(buf, metadata=PDF_META) as pdf:
+            for s in sheets:
+                draw_sheet(pdf, s)
+    return buf.getvalue()
+
+
+def png_pages(sheets, dpi=80) -> list:
+    """Each page as PNG bytes (for previews and thumbnails, where no pdftoppm is available)."""
+    import matplotlib
+
+    pages = []
+
+    class _Collect:
+        def savefig(self, fig):
+            b = io.BytesIO()
+            fig.savefig(b, format="png", dpi=dpi, metadata={"Software": None})
+            pages.append(b.getvalue())
+
+    with matplotlib.rc_context(RC):
+        for s in sheets:
+            draw_sheet(_Collect(), s)
+    return pages

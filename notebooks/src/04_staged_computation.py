@@ -241,5 +241,9 @@ md(r"""
 4: the number of `+=` lines depends only on how many times each value is *used*, not on how the
 lines are arranged: every use is a path, and every path after the first needs a `+=`.
 
+To practise on paper: `derive sheet "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)" --at x=3,y=-4
+--worksheet --key -o fxy.pdf` prints this derivation as a worksheet (circuit, forward and backward
+tables with blanks) and its answer key.
+
 **Next:** [5. Expression swell](05-expression-swell.ipynb).
 """)

@@ -18,6 +18,16 @@ from derive.circuit_layout import DX, DY, Edge, Node, edge_gradients, gate_label
 from derive.circuit_layout import build as _layout
 from derive.errors import DeriveError
 
+
+def write_bytes(path: str, data: bytes) -> str:
+    """Write an output file, or a one-line DeriveError saying what to do."""
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as err:
+        raise DeriveError(f"cannot write {path}: {err.strerror}; choose a writable path") from None
+    return path
+
 GREEN, RED, INK, GREY = "#1a7f37", "#c62828", "#222222", "#6b6b6b"
 RADIUS = 0.30                               # gate radius (inches at scale 1)
 FORMATS = ("png", "svg", "pdf")
@@ -78,13 +88,7 @@ class Circuit:
         fmt = os.path.splitext(path)[1].lstrip(".").lower()
         if fmt not in FORMATS:
             raise DeriveError(f"cannot write '{path}': use a .png, .svg or .pdf file name")
-        data = self.to_bytes(fmt, numbers)
-        try:
-            with open(path, "wb") as fh:
-                fh.write(data)
-        except OSError as err:
-            raise DeriveError(f"cannot write {path}: {err.strerror}; choose a writable path") from None
-        return path
+        return write_bytes(path, self.to_bytes(fmt, numbers))
 
     def to_bytes(self, fmt: str = "png", numbers: bool = True) -> bytes:
         import matplotlib

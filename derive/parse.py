@@ -227,11 +227,7 @@ class _ExprBuilder:
     def _make(self, n, kids):
         g = self.g
         if isinstance(n, ast.Constant):
-            v = n.value
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                self.fail(f"the constant {v!r}", n)
-            if isinstance(v, float) and (v != v or abs(v) == float("inf")):
-                raise DeriveError(f"number {v!r} is not finite")
+            v = number(n, self.fail)
             return g.const(sp.Integer(v) if isinstance(v, int) else sp.Float(v))
         if isinstance(n, ast.Name):
             if n.id in CALL_NAMES and self.strict:
@@ -271,6 +267,17 @@ class _ExprBuilder:
 
 
 _BUILTINS = {"abs": "abs", "max": "max", "min": "min"}
+
+
+def number(n: ast.Constant, fail):
+    """The value of a numeric literal; ``fail(what, node)`` for anything else."""
+    v = n.value
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        fail(f"the constant {v!r}", n)
+    if isinstance(v, float) and (v != v or abs(v) == float("inf")):
+        line = getattr(n, "lineno", None)
+        raise DeriveError(f"number {v!r} is not finite" + (f" (line {line})" if line else ""))
+    return v
 
 
 def _dotted(n):

@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from derive import naming
+from derive.circuit import write_bytes
 from derive.errors import DeriveError
 from derive.printing import CodePrinter, LatexPrinter, _fmt
 from derive.sheet_arrays import array_variants, build_array_sheet
@@ -329,12 +330,3 @@ def render(sheets, engine="matplotlib") -> bytes:
     from derive.sheet_mpl import pdf_bytes
 
     return pdf_bytes(sheets)
-
-
-def write_bytes(path: str, data: bytes) -> str:
-    try:
-        with open(path, "wb") as fh:
-            fh.write(data)
-    except OSError as err:
-        raise DeriveError(f"cannot write {path}: {err.strerror}; choose a writable path") from None
-    return path

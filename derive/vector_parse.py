@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.parse import _CONSTRUCTS, Node, _dotted, _syntax
+from derive.parse import _CONSTRUCTS, Node, _dotted, _syntax, number
 from derive.rules import (ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES,
                           SOFTMAX_CE_EXPANSION, apply)
 
@@ -196,12 +196,7 @@ class _Reader:
     def expr(self, n):
         g = self.g
         if isinstance(n, ast.Constant):
-            v = n.value
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                self.fail(f"the constant {v!r}", n)
-            if isinstance(v, float) and (v != v or abs(v) == float("inf")):
-                raise DeriveError(f"number {v!r} is not finite (line {n.lineno})")
-            return g.const(v)
+            return g.const(number(n, self.fail))
         if isinstance(n, ast.Name):
             return self.lookup(n.id, n)
         if isinstance(n, ast.BinOp):

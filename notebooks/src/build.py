@@ -50,7 +50,7 @@ def build(path):
     out = os.path.join(NOTEBOOKS, name + ".ipynb")
     os.environ["PYTHONPATH"] = os.environ.get("DERIVE_ROOT", ROOT)  # a checkout to build against
     start = time.perf_counter()
-    NotebookClient(nb, timeout=120, kernel_name="python3",
+    NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": NOTEBOOKS}}).execute()
     nb.metadata.pop("widgets", None)
     nbformat.validate(nb)

@@ -78,33 +78,50 @@ for name in ["x", "y"]:
 
 md(r"""
 For a product the prediction is exact up to rounding, because $xy$ is linear in each input
-separately. For curved functions the prediction is only good for small $h$, and that is the whole
+separately. For curved functions the prediction is only good for small $h$. Take
+$g(x, y) = \sin(x)\,y$ at $(1, 2)$ and nudge $x$ by smaller and smaller amounts:
+""")
+
+code(r"""
+curved = stage("sin(x) * y")
+rc = curved.run(x=1, y=2)
+print("dg/dx at (1, 2) =", rc.grad["x"])
+for h in [1.0, 0.1, 0.01, 0.001]:
+    actual = curved.run(x=1 + h, y=2).value - rc.value
+    predicted = h * rc.grad["x"]
+    print(f"h = {h:<5}: g changes by {actual:+.7f}, the gradient predicted {predicted:+.7f}")
+""", check=True)
+
+md(r"""
+With $h = 1$ the prediction is useless; with $h = 0.001$ it is off by less than 0.1%. That is the whole
 point: **a derivative is a statement about tiny changes.** It says nothing about what happens if you
 change $y$ from $-3$ to $+100$.
 
-A picture of the same statement: along the line $y = -3$, the function $x \mapsto xy$ is a straight
-line of slope $-3$, and the gradient's $x$-entry is that slope. Along $x = 4$ the slope is $4$. The
-plot evaluates $f$ with derive on a grid (`run_many` runs the staged program on arrays) and draws the
-tangent lines whose slopes derive computed.
+A picture of the same statement. Along the line $y = -3$, the function $x \mapsto xy$ *is* a straight
+line, of slope $-3$: the gradient's $x$-entry. Along $y = 2$, $x \mapsto \sin(x)\,y$ is curved, and the
+gradient gives the slope of the tangent, the best straight-line approximation near $x = 1$. The plot
+evaluates both functions with derive on a grid (`run_many` runs a staged program on arrays) and draws
+the tangent lines whose slopes derive computed.
 """)
 
 code(r"""
 xs = np.linspace(2, 6, 50)
-ys = np.linspace(-5, -1, 50)
 fx, _ = run_many(mul, {"x": xs, "y": np.full_like(xs, -3.0)})
-fy, _ = run_many(mul, {"x": np.full_like(ys, 4.0), "y": ys})
+cs = np.linspace(-0.5, 2.5, 100)
+gx_values, _ = run_many(curved, {"x": cs, "y": np.full_like(cs, 2.0)})
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-axes[0].plot(xs, fx, label="f(x, -3)")
+axes[0].plot(xs, fx, label="f(x, -3) = -3x")
 axes[0].plot(xs, r.value + r.grad["x"] * (xs - 4), "--", label=f"slope df/dx = {r.grad['x']:g}")
-axes[0].set_xlabel("x")
-axes[1].plot(ys, fy, label="f(4, y)")
-axes[1].plot(ys, r.value + r.grad["y"] * (ys + 3), "--", label=f"slope df/dy = {r.grad['y']:g}")
-axes[1].set_xlabel("y")
-for ax, p in zip(axes, [4, -3]):
-    ax.axvline(p, color="gray", lw=0.5)
+axes[0].plot([4], [r.value], "ko")
+axes[1].plot(cs, gx_values, label="g(x, 2) = 2 sin x")
+near = np.linspace(0.2, 1.8, 10)
+axes[1].plot(near, rc.value + rc.grad["x"] * (near - 1), "--", label=f"tangent, slope dg/dx = {rc.grad['x']:.3f}")
+axes[1].plot([1], [rc.value], "ko")
+for ax in axes:
+    ax.set_xlabel("x")
     ax.legend()
-fig.suptitle("f(x, y) = x y near (4, -3): each partial derivative is a slope")
+fig.suptitle("each partial derivative is the slope of a tangent")
 plt.show()
 """)
 

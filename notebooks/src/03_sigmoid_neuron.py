@@ -285,8 +285,9 @@ def learner_backward(w, x):
     return dw, dx
 
 
-check_exercise("sigmoid_neuron", learner_backward)
-""", check=True)
+learner_grade = check_exercise("sigmoid_neuron", learner_backward)
+learner_grade
+""")
 
 code(r"""
 def precedence_backward(w, x):
@@ -298,7 +299,17 @@ def precedence_backward(w, x):
     return dw, dx
 
 
-check_exercise("sigmoid_neuron", precedence_backward)
+precedence_grade = check_exercise("sigmoid_neuron", precedence_backward)
+precedence_grade
+""")
+
+md(r"""
+In short (scores out of 3, and the mistakes the checker recognised by their numbers):
+""")
+
+code(r"""
+for name, grade in [("learner", learner_grade), ("precedence only", precedence_grade)]:
+    print(f"{name:15s} score {grade.score:g}/{grade.max_score:g}, misconceptions {grade.misconceptions}")
 """, check=True)
 
 md(r"""

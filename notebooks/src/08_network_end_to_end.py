@@ -16,12 +16,50 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from derive import stage
+from derive import check, stage
 from derive.iris import NETWORK, SPECIES, load_iris
 from derive.jacobians import central_differences
 """)
 
 md(r"""
+## The two-layer loss, end to end
+
+Notebook 7 staged the discussion sheet's loss $\ell = \tfrac12\lVert W_2\,\sigma(W_1\mathbf{x} +
+\mathbf{b}) - \mathbf{y}\rVert^2$. That already is a tiny network: it maps an input $\mathbf{x}$ to
+$W_2\,\sigma(W_1\mathbf{x} + \mathbf{b})$ and measures the squared distance to a target $\mathbf{y}$.
+Training means: compute the gradient with respect to the *parameters* $W_1, \mathbf{b}, W_2$ (the
+input and the target stay fixed), step against it, repeat. With derive that is a short loop. First a
+check at random arrays (central differences and, at this size, `sympy.diff` component by component):
+""")
+
+code(r'''
+sheet_loss = stage("""
+def loss(W1, b, W2, x, y):
+    x1 = W1 @ x + b
+    x2 = sigmoid(x1)
+    x3 = W2 @ x2
+    x4 = x3 - y
+    return 0.5 * np.sum(x4**2)
+""")
+rng = np.random.default_rng(1)
+sheet = dict(W1=rng.normal(size=(3, 3)), b=np.zeros(3), W2=rng.normal(size=(2, 3)),
+             x=np.array([1.0, -2.0, 0.5]), y=np.array([0.5, -0.5]))
+print("gradient check:", "OK" if check(sheet_loss, at=sheet).ok else "MISMATCH")
+''', check=True)
+
+code(r"""
+for step in range(41):
+    res = sheet_loss.run(**sheet)
+    if step in (0, 1, 2, 5, 10, 20, 40):
+        print(f"step {step:2d}: loss {res.value:.3e}")
+    for name in ("W1", "b", "W2"):
+        sheet[name] = sheet[name] - 0.2 * res.grad[name]
+""", check=True)
+
+md(r"""
+The loss falls towards zero: the parameters learn to map this $\mathbf{x}$ to this $\mathbf{y}$. A
+real network does the same with many inputs at once and a loss suited to the task.
+
 ## The network
 
 One hidden layer of 16 ReLU units, then 3 scores (one per species) turned into probabilities by a

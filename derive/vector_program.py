@@ -60,12 +60,7 @@ class ArrayProgram:
     def with_shapes(self, shapes=None, **kw):
         """This program specialised to input shapes: ``prog.with_shapes(W1=(5, 3), x=(3,))``."""
         shapes = dict(shapes or {}, **kw)
-        unknown = [k for k in shapes if k not in self.param_names]
-        if unknown:
-            raise DeriveError(f"unknown input {unknown[0]}; the inputs are {', '.join(self.param_names)}")
-        missing = [p for p in self.param_names if p not in shapes]
-        if missing:
-            raise DeriveError(f"missing shape for {', '.join(missing)}")
+        _expect_inputs(self, shapes, "shape")
         key = tuple(_check_shape(p, shapes[p]) for p in self.param_names)
         base = self if self.shapes is None else self._base
         if key not in base._special:
@@ -302,13 +297,18 @@ def _numpy_reason(err):
     return " ".join(msg.split())[:160]
 
 
-def _arrays(prog, arrays):
-    unknown = [k for k in arrays if k not in prog.param_names]
+def _expect_inputs(prog, given, what):
+    """Exactly the program's inputs in ``given``, or a one-line error naming the odd one."""
+    unknown = [k for k in given if k not in prog.param_names]
     if unknown:
         raise DeriveError(f"unknown input {unknown[0]}; the inputs are {', '.join(prog.param_names)}")
-    missing = [p for p in prog.param_names if p not in arrays]
+    missing = [p for p in prog.param_names if p not in given]
     if missing:
-        raise DeriveError(f"missing value for {', '.join(missing)}")
+        raise DeriveError(f"missing {what} for {', '.join(missing)}")
+
+
+def _arrays(prog, arrays):
+    _expect_inputs(prog, arrays, "value")
     out = {}
     for p in prog.param_names:
         v = arrays[p]

@@ -73,10 +73,7 @@ def _source(prog, trace=False):
         if trace:
             lines.append(f"    _trace.append({p._print(bl.target)})")
     names = [ln.target.name for ln in prog.forward]
-    adj = []
-    for bl in prog.backward:
-        if bl.target.name not in adj:
-            adj.append(bl.target.name)
+    adj = list(dict.fromkeys(bl.target.name for bl in prog.backward))  # first-write order
     grads = [_list_adjoint(prog, n) if s is not None else prog.adjoints[symbol(n)].name
              for n, s in prog.params]
     tail = ["_trace"] if trace else []
@@ -170,7 +167,10 @@ def _point(prog, values, convert):
 def _number(name, v, convert):
     if isinstance(v, bool) or not isinstance(v, (int, float, np.number, mpmath.mpf, sp.Number)):
         raise DeriveError(f"input {name} must be a number, got {v!r}")
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:
+        raise DeriveError(f"input {name} is too large for float64 (about 1.8e308 at most)") from None
     if not math.isfinite(f):
         raise DeriveError(f"input {name} must be finite, got {v!r}")
     return convert(v)
@@ -252,7 +252,7 @@ def _kinks(prog, fwd, args):
         kink = RULES[ln.op].kink
         if not kink:
             continue
-        vals = [float(a) if a.is_Number else known[a.name] for a in ln.args]
+        vals = [known[a.name] if a.is_Symbol else float(a) for a in ln.args]
         at = float(kink[0].xreplace({A: vals[0], B: vals[-1]}))
         if at == 0:
             notes.append(f"line ({ln.number}): {kink[1]}")

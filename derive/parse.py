@@ -96,10 +96,9 @@ class Graph:
             self.inputs[name] = self._new("input", value=symbol(name))
         return self.inputs[name]
 
-    def const(self, value) -> Node:
+    def const(self, value, what=None) -> Node:
         value = sp.sympify(value) if not isinstance(value, sp.Basic) else value
-        if value.has(sp.zoo, sp.oo, sp.nan, sp.S.NegativeInfinity) or value.is_real is False:
-            raise DeriveError(f"constant {value} is not a finite real number")
+        _check_constant(value, what)
         return self._new("const", value=value)
 
     def op(self, name: str, *args: Node) -> Node:
@@ -125,15 +124,56 @@ class Graph:
             raise DeriveError(f"constant power {vals[0]}**{vals[1]} is too large to fold")
         if name == "div" and vals[1] == 0:
             raise DeriveError("division by zero in a constant")
+        what = _spell(name, vals)
         try:
             from derive.rules import apply
-            return self.const(apply(name, *vals))
-        except (ZeroDivisionError, OverflowError, ValueError, TypeError) as err:
-            raise DeriveError(f"constant {name}{tuple(vals)} cannot be computed: {err}") from None
+            value = apply(name, *vals)
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError, ArithmeticError) as err:
+            raise DeriveError(f"constant {what} cannot be computed: {err}") from None
+        return self.const(value, what)
 
     def _template(self, text, args):
         env = dict(zip("ab", args))
         return _ExprBuilder(self, lambda n: env[n], strict=True).build(ast.parse(text, mode="eval").body)
+
+
+_INFIX_SPELLING = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0}*{1}", "div": "{0}/{1}",
+                   "pow": "({0})**{1}", "neg": "-{0}", "id": "{0}"}
+
+
+def _show(v) -> str:
+    """A constant, short: 2, 0.5, 1.2e+154 (never its full expansion)."""
+    if v.is_Integer and abs(v) < 10**12:
+        return str(v)
+    try:
+        return f"{float(v):.6g}"
+    except (TypeError, ValueError, OverflowError):
+        return "(a complex number)"
+
+
+def _spell(name, vals) -> str:
+    """How a folded constant reads in a message: exp(1e+308), (-0.8)**2.71828."""
+    args = [_show(v) for v in vals]
+    return _INFIX_SPELLING[name].format(*args) if name in _INFIX_SPELLING else f"{name}({', '.join(args)})"
+
+
+def _check_constant(value, what=None):
+    """A constant must be a real number that float64 can hold (what every evaluation uses)."""
+    what = what or _show(value)
+    if value.has(sp.zoo, sp.oo, sp.nan, sp.S.NegativeInfinity):
+        raise DeriveError(f"constant {what} is not a finite real number")
+    if value.is_Rational or value.is_Float:
+        num = value
+    else:
+        try:
+            num = value.evalf(20)
+        except (ArithmeticError, ValueError, TypeError, RecursionError):
+            raise DeriveError(f"constant {what} cannot be computed") from None
+    if value.is_real is False or not num.is_Number:
+        raise DeriveError(f"constant {what} is not a finite real number (its value is complex)")
+    if abs(num) > sys.float_info.max:
+        raise DeriveError(f"constant {what} overflows: it is larger than the largest float64 "
+                          f"(about 1.8e308)")
 
 
 _PATTERNS: dict = {}

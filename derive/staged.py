@@ -99,11 +99,14 @@ class Program:
 
     # ---- symbolic view -------------------------------------------------------------------
     def expr(self) -> sp.Expr:
-        """The whole function as one SymPy expression in the inputs (evaluated, so it may be large)."""
-        env = {s: s for s in self.inputs}
-        for ln in self.forward:
-            env[ln.target] = apply(ln.op, *[env.get(a, a) for a in ln.args])
-        return env[self.output]
+        """The whole function as one SymPy expression in the inputs (evaluated, so it may be large).
+
+        A chain of sums (``a + b - c + ...``) is built as one n-ary ``Add`` (as is a chain of
+        products without sums in it), not term by term: SymPy flattens ``Add(acc, t)`` in time
+        proportional to ``acc``, so the fold would be quadratic in the chain's length. The
+        result is the fold's expression (floating-point constants may be summed in another order).
+        """
+        return _expression(self)
 
     @property
     def grad_symbols(self) -> dict:
@@ -149,6 +152,52 @@ class Program:
         from derive.printing import html_program
 
         return html_program(self)
+
+
+def _expression(prog) -> sp.Expr:
+    env = {s: s for s in prog.inputs}
+    uses: dict = {}
+    for ln in prog.forward:
+        for a in ln.args:
+            uses[a] = uses.get(a, 0) + 1
+    pending: dict = {}  # target -> (kind, operands) of a chain not built yet, used exactly once later
+
+    def value(a):
+        if a in pending:
+            kind, items = pending.pop(a)
+            env[a] = sp.Add(*items) if kind == "add" else sp.Mul(*items)
+        return env.get(a, a)
+
+    def operands(a, kind):
+        if a in pending and pending[a][0] == kind:
+            return pending.pop(a)[1]   # used once: extend its list in place
+        return [value(a)]
+
+    for ln in prog.forward:
+        t, op, args = ln.target, ln.op, ln.args
+        if op in ("add", "sub"):
+            items = operands(args[0], "add")
+            items.append(value(args[1]) if op == "add" else -value(args[1]))
+            kind = "add"
+        elif op == "mul":
+            left, right = operands(args[0], "mul"), operands(args[1], "mul")
+            if any(map(_sum_inside, left + right)):  # 2*(a + b) distributes: fold as written
+                env[t] = apply("mul", sp.Mul(*left), sp.Mul(*right))
+                continue
+            items, kind = left + right, "mul"
+        else:
+            env[t] = apply(op, *[value(a) for a in args])
+            continue
+        if uses.get(t, 0) == 1 and t != prog.output:
+            pending[t] = (kind, items)
+        else:
+            env[t] = sp.Add(*items) if kind == "add" else sp.Mul(*items)
+    return value(prog.output)
+
+
+def _sum_inside(e) -> bool:
+    """A factor that is, or may combine into, a sum (a product's fold would distribute over it)."""
+    return e.is_Add or e.is_Pow and e.base.is_Add or e.is_Mul and any(map(_sum_inside, e.args))
 
 
 def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
@@ -218,8 +267,13 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     input_nodes = list(g.inputs.values())
     names = naming.assign_names(input_nodes + nodes, out, [str(n.value) for n in input_nodes])
 
-    def sym(n):
-        return n.value if n.is_const else symbol(names[n])
+    syms = {}
+
+    def sym(n):  # one Symbol per node (SymPy's Symbol constructor is slow; a walk calls this often)
+        s = syms.get(n)
+        if s is None:
+            s = syms[n] = n.value if n.is_const else symbol(names[n])
+        return s
 
     forward, line_of = [], {}
     for k, n in enumerate(nodes, 1):

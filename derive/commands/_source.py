@@ -64,13 +64,21 @@ def parse_at(text: str | None) -> dict:
         return {}
     if len(text) > 100_000:
         raise DeriveError("--at: too long")
+    shown = text if len(text) <= 60 else text[:57] + "..."
     try:
         call = ast.parse(f"_({text})", mode="eval").body
     except SyntaxError:
-        raise DeriveError(f"--at: expected name=value pairs like x=3,y=-4, got '{text}'") from None
+        raise DeriveError(f"--at: expected name=value pairs like x=3,y=-4, got '{shown}'") from None
+    except (RecursionError, MemoryError):
+        raise DeriveError("--at: nested too deeply; give plain numbers, like x=3,y=-4") from None
     if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
-        raise DeriveError(f"--at: expected name=value pairs like x=3,y=-4, got '{text}'")
+        raise DeriveError(f"--at: expected name=value pairs like x=3,y=-4, got '{shown}'")
     point = {}
     for kw in call.keywords:
-        point[kw.arg] = _number(kw.value, kw.arg)
+        if kw.arg in point:
+            raise DeriveError(f"--at: {kw.arg} is given twice; give each input once, like x=3,y=-4")
+        try:
+            point[kw.arg] = _number(kw.value, kw.arg)
+        except RecursionError:
+            raise DeriveError(f"--at: value of {kw.arg} is nested too deeply") from None
     return point

@@ -137,7 +137,9 @@ def gradient_function(prog, mode="math"):
 def compiled(prog, mode="math", trace=False):
     key = (mode, trace)
     if key not in prog._compiled:
-        src, names, adj, where = _source(prog, trace)
+        if ("source", trace) not in prog._compiled:  # printed once, compiled per namespace
+            prog._compiled[("source", trace)] = _source(prog, trace)
+        src, names, adj, where = prog._compiled[("source", trace)]
         ns = dict(NAMESPACES[mode])
         exec(compile(src, _FILE, "exec"), ns)  # derive's own generated code, never user text
         prog._compiled[key] = (ns["_derive_run"], names, adj, where, src)
@@ -145,8 +147,9 @@ def compiled(prog, mode="math", trace=False):
 
 
 def _point(prog, values, convert):
-    missing = [n for n, _ in prog.params if n not in values]
-    extra = [k for k in values if k not in dict(prog.params)]
+    params = dict(prog.params)
+    missing = [n for n in params if n not in values]
+    extra = [k for k in values if k not in params]
     if extra:
         raise DeriveError(f"unknown input{'s' * (len(extra) > 1)} {', '.join(extra)}; "
                           f"the inputs are {', '.join(n for n, _ in prog.params)}")

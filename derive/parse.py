@@ -26,6 +26,9 @@ from derive.rules import BINOPS, CALL_NAMES, FUNCTIONS, RULES
 
 GATES = ("grouped", "primitive")
 MAX_TEXT = 200_000
+#: Gates, inputs and constants in one function. Every command stays linear in this size, and at
+#: this size the slowest (``stage --at``, ``compare``) still answers within seconds.
+MAX_NODES = 10_000
 
 _CONSTRUCTS = {
     "For": "a for loop", "AsyncFor": "a for loop", "While": "a while loop", "If": "an if statement",
@@ -86,6 +89,10 @@ class Graph:
         hit = self._memo.get(key)
         if hit is not None:
             return hit
+        if len(self.nodes) >= MAX_NODES:
+            raise DeriveError(f"too large: more than {MAX_NODES:,} gates, inputs and constants in one "
+                              "function (derive's limit, which keeps every command within seconds); "
+                              "stage a smaller instance")
         node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno)
         self.nodes.append(node)
         self._memo[key] = node

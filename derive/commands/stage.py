@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from derive.budget import check_budget
 from derive.commands._source import load_target, parse_at
 from derive.errors import DeriveError
 from derive.parse import GATES
@@ -10,6 +11,7 @@ from derive.parse import GATES
 NAME = "stage"
 HELP = "stage a function: forward lines, generated backward lines, values and gradient"
 FORMATS = ("text", "python", "latex", "markdown")
+CHECK_BUDGET = 10.0
 
 
 def add_arguments(p):
@@ -21,6 +23,9 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true",
                    help="compare the gradient with sympy.diff and central differences")
+    p.add_argument("--budget", default=CHECK_BUDGET, metavar="S",
+                   help=f"seconds allowed for --check (default {CHECK_BUDGET:g}): sympy.diff of a "
+                        "large function can take much longer")
     p.add_argument("--float", action="store_true",
                    help="show float64 results instead of correctly rounded values")
 
@@ -30,6 +35,7 @@ def run(args) -> int:
         raise DeriveError(f"unknown --gates '{args.gates}'; use one of: {', '.join(GATES)}")
     if args.format not in FORMATS:
         raise DeriveError(f"unknown --format '{args.format}'; use one of: {', '.join(FORMATS)}")
+    budget = check_budget(args.budget)
     prog = load_target(args.target, args.gates, args.shapes)
     point = parse_at(args.at)
     from derive.vector_program import ArrayProgram
@@ -51,12 +57,24 @@ def run(args) -> int:
     else:
         print(prog.to_text(result))
     if args.check:
-        from derive.check import check
-
-        report = check(prog, at=point or None)
+        report = checked(prog, point or None, budget)
         print(("\n" if not args.json else "") + str(report))
         return 0 if report.ok else 1
     return 0
+
+
+def checked(prog, point, budget):
+    """``derive.check`` in a worker under a time budget (sympy.diff of a deep function can swell)."""
+    from derive.budget import within
+    from derive.check import check
+
+    out = within(budget, check, prog, point)
+    if out.ok:
+        return out.value
+    why = out.status.removeprefix("error: ").removeprefix("DeriveError: ")
+    if out.status.startswith("gave up"):
+        why += ": sympy.diff of the whole function is too large (derive compare shows its size)"
+    raise DeriveError(f"--check {why}")
 
 
 def _array_json(prog, result):

@@ -95,7 +95,10 @@ def central_differences(prog, point, h: float = 1e-6, batch: int = 128) -> list:
             col[2 * j] += step
             col[2 * j + 1] -= step
             steps.append(step)
-        values = run_many(prog, cols)[0]
+        try:
+            values = run_many(prog, cols)[0]
+        except (TypeError, ValueError, ArithmeticError):  # e.g. sin(10**30): an int NumPy can't take
+            values = np.full(2 * k, np.nan)
         for j, (name, i) in enumerate(chunk):
             d = (values[2 * j] - values[2 * j + 1]) / (2 * steps[j])
             out.append(float(d) if np.isfinite(d) else _one_difference(prog, point, name, i, steps[j]))

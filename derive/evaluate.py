@@ -206,15 +206,27 @@ def _explain(err):
     return msg
 
 
+_COMPLEX = "complex value (a negative number raised to a non-integer power)"
+
+
 def run(prog, values, exact=False):
     """Evaluate ``prog`` at one point given as {parameter: number or list}."""
     fn, names, adj, where, _ = compiled(prog, "math", trace=True)
     args = _point(prog, values, float)
+    at = ", ".join(f"{k}={v!r}" for k, v in values.items())
     try:
         out = fn(*args)
     except (ZeroDivisionError, OverflowError, ValueError) as err:
-        raise DeriveError(f"{_explain(err)} in {_where(err, where, prog)} at "
-                          + ", ".join(f"{k}={v!r}" for k, v in values.items())) from None
+        raise DeriveError(f"{_explain(err)} in {_where(err, where, prog)} at {at}") from None
+    except TypeError as err:  # a complex number (x**0.5 of a negative x) reached a comparison
+        if "complex" not in str(err):
+            raise
+        raise DeriveError(f"{_COMPLEX} before {_where(err, where, prog)} at {at}") from None
+    for line, v in zip(prog.forward, out):
+        if isinstance(v, complex) or not math.isfinite(v):  # x*1e300*1e300 is inf, not an error
+            what = _COMPLEX if isinstance(v, complex) else _explain(OverflowError())
+            raise DeriveError(f"{what} in forward line ({line.number}) `{CodePrinter()._print(line)}` "
+                              f"at {at}")
     if exact:
         with mpmath.workdps(50):
             fn_mp = compiled(prog, "mpmath", trace=True)[0]
@@ -222,6 +234,12 @@ def run(prog, values, exact=False):
                 out = [_round(v) for v in fn_mp(*_point(prog, values, mpmath.mpf))]
             except (ZeroDivisionError, OverflowError, ValueError) as err:
                 raise DeriveError(f"{_explain(err)} in {_where(err, where, prog)}") from None
+            except TypeError as err:
+                if "complex" not in str(err):
+                    raise
+                raise DeriveError(f"{_COMPLEX} in {_where(err, where, prog)} at {at}") from None
+    if any(isinstance(v, complex) for v in out[:-1]):
+        raise DeriveError(f"{_COMPLEX} in the backward pass at {at}")
     out = list(out)
     steps = [float(v) for v in out.pop()]
     k = len(names)

@@ -306,6 +306,11 @@ def stage_graph(g: Graph, source: str = "") -> Program:
             if a.is_const:
                 continue
             local = local_gradient(rule, i, args, sym(n))
+            if local.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):  # (-2)**x: log(-2) in d/dx
+                raise DeriveError(f"line ({line_of[id(n)]}) `{forward[line_of[id(n)] - 1].target} = "
+                                  f"{forward[line_of[id(n)] - 1].rhs}` has no real derivative with "
+                                  f"respect to {sym(a)} (its local gradient is {local}); "
+                                  "use a positive constant base")
             backward.append(BackLine(adjoints[sym(a)], sym(a), local, up, id(a) in written,
                                      line_of[id(n)], uses.get(id(a), 1)))
             written.add(id(a))

@@ -57,6 +57,9 @@ def main(argv=None) -> int:
     except RecursionError:
         print("derive: error: input nested too deeply", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("derive: error: out of memory (the input is too large)", file=sys.stderr)
+        return 2
     except Exception as err:  # a bug in derive: still one line, no traceback
         msg = " ".join(str(err).split())
         print(f"derive: internal error ({type(err).__name__}): {msg} (please report)", file=sys.stderr)

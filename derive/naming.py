@@ -72,15 +72,17 @@ def assign_names(nodes, output, taken):
                 if not arg.is_input and not arg.is_const and arg.user_name is None:
                     roles.setdefault(arg, role)
     counter = 0
+    suffix: dict = {}  # base -> last _k tried (a name rebound n times costs n, not n**2)
 
     def fresh(base):
         nonlocal counter
         if base and base not in used:
             return base
         if base and re.fullmatch(r"[A-Za-z_]\w*", base):
-            k = 1
+            k = suffix.get(base, 0) + 1
             while f"{base}_{k}" in used:
                 k += 1
+            suffix[base] = k
             return f"{base}_{k}"
         while True:
             counter += 1

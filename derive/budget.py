@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from derive.errors import DeriveError
 
 DEFAULT_BUDGET = 5.0
+MAX_BUDGET = 86_400.0
 
 
 @dataclass
@@ -39,6 +40,8 @@ def check_budget(seconds) -> float:
         raise DeriveError(f"time budget must be a number of seconds, got {seconds!r}") from None
     if not math.isfinite(s) or s <= 0:
         raise DeriveError(f"time budget must be a positive number of seconds, got {seconds!r}")
+    if s > MAX_BUDGET:
+        raise DeriveError(f"time budget must be at most {MAX_BUDGET:g} seconds (a day), got {seconds!r}")
     return s
 
 

@@ -32,6 +32,8 @@ def load_target(text: str, gates: str = "grouped", shapes=None):
         return stage(text, gates=gates)
     path, func = m.group("path"), m.group("func")
     if not os.path.isfile(path):
+        if os.path.exists(path) or os.path.islink(path):
+            raise DeriveError(f"{path} is not a regular file: give a Python source file")
         raise DeriveError(f"no such file: {path}")
     if os.path.getsize(path) > MAX_FILE:
         raise DeriveError(f"{path} is too large (over {MAX_FILE} bytes)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from derive.budget import DEFAULT_BUDGET, check_budget
 
 NAME = "compare"
+MAX_POINTS = 100
 HELP = "symbolic gradient (raw, simplified, expanded, cse) against the staged program"
 
 
@@ -24,8 +25,8 @@ def run(args) -> int:
     from derive.errors import DeriveError
 
     budget = check_budget(args.budget)
-    if args.points < 1:
-        raise DeriveError(f"--points must be at least 1, got {args.points}")
+    if not 1 <= args.points <= MAX_POINTS:
+        raise DeriveError(f"--points must be from 1 to {MAX_POINTS}, got {args.points}")
     prog = load_target(args.target, args.gates)
     at = parse_at(args.at) if args.at else None
     if at:

@@ -204,15 +204,17 @@ def plan(choice: str = "auto") -> Plan:
 
 @functools.lru_cache(maxsize=None)
 def _plan(layer, prefix) -> Plan:
-    view, st = python_view(), status()
+    view = python_view()
+    st = status() if layer != "none" else {}
     in_bwrap = layer == "bwrap"
-    use_ll = layer != "none" and landlock.abi() > 0 and st["landlock"][0]
+    use_ll = layer != "none" and st["landlock"][0]
     use_sc = layer != "none" and st["seccomp"][0]
     numpy_site = f"{INSIDE}/site" if in_bwrap else (os.path.dirname(view["numpy"][0]) if view["numpy"] else "")
-    parts = {"bwrap": "bwrap (user, PID, network, IPC, UTS namespaces; read-only Python and NumPy; "
-                      f"{WORK_SIZE >> 20} MB tmpfs)", "landlock": "no namespaces", "none": "no kernel layer"}
-    desc = [parts[layer]] + ([f"Landlock {st['landlock'][1]}"] if use_ll else []) + (
-        ["seccomp"] if use_sc else []) + ["rlimits"]
+    kernel = ([f"Landlock {st['landlock'][1]}"] if use_ll else []) + (["seccomp"] if use_sc else [])
+    desc = {"bwrap": [f"bubblewrap (new user, PID, network, IPC, UTS namespaces; read-only Python and "
+                      f"NumPy; {WORK_SIZE >> 20} MB tmpfs)"] + kernel + ["rlimits"],
+            "landlock": kernel + ["rlimits (no namespaces)"],
+            "none": ["none: rlimits only, no kernel isolation (only inside a container that already isolates)"]}
     return Plan(layer, prefix, view["python"], f"{INSIDE}/child" if in_bwrap else HERE, numpy_site,
                 _landlock_read(in_bwrap) if use_ll else (), tuple(view["hidden"]), use_sc,
-                f"{layer}: " + " + ".join(desc))
+                " + ".join(desc[layer]))

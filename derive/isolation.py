@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 
 from derive import landlock, seccomp
@@ -35,13 +36,14 @@ INSIDE = "/run/derive"       # where the child's files and NumPy appear inside b
 WORK = "/sandbox"            # the child's tmpfs working directory inside bwrap
 WORK_SIZE = 16 * 2**20
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/etc/ld.so.cache")
+LIBS = ("/usr/lib/{m}", "/lib/{m}", "/usr/lib64", "/lib64", "/etc/ld.so.cache")  # for Landlock
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
 # what a probe runs: the child's two kernel layers, applied the way the child applies them
 _PROBE = ("import importlib.util as u,sys\n"
           "def load(n):\n s=u.spec_from_file_location(n,sys.argv[1]+'/'+n+'.py');m=u.module_from_spec(s)\n"
           " s.loader.exec_module(m);return m\n"
           "L,S=load('landlock'),load('seccomp')\n"
-          "if sys.argv[2]=='1':L.restrict(read=sys.argv[3:],write=['/dev/null'])\n"
+          "if sys.argv[2]=='1':L.restrict(L.rules(read=sys.argv[3:],write=['/dev/null']))\n"
           "if not S.supported():S.install()\n")
 
 
@@ -54,8 +56,7 @@ class Plan:
     python: str
     child_dir: str      # the child's files, as the child sees them
     site: str           # the folder holding numpy, as the child sees it ("" if none)
-    read: tuple         # Landlock read roots (as the child sees them); () = no Landlock
-    exclude: tuple
+    rules: tuple        # Landlock [(path, access)] (as the child sees them); () = no Landlock
     seccomp: bool
     description: str
 
@@ -64,9 +65,8 @@ class Plan:
 
     def job(self, workdir: str) -> dict:
         """The child's part of the job: what to apply before any learner code runs."""
-        return {"layer": self.layer, "site": self.site, "read": list(self.read),
-                "exclude": list(self.exclude), "write": [workdir], "seccomp": self.seccomp,
-                "landlock": bool(self.read)}
+        return {"layer": self.layer, "site": self.site, "rules": [list(r) for r in self.rules],
+                "seccomp": self.seccomp, "landlock": bool(self.rules)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,7 +89,12 @@ def python_view() -> dict:
     numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
     extra = [p for p in (numpy_dir, numpy_dir + ".libs") if os.path.isdir(p)]
     hidden = sorted(os.path.realpath(h) for h in hidden if os.path.isdir(h))
-    return {"python": exe, "roots": roots, "hidden": hidden, "numpy": extra}
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    libs = [p.format(m=multiarch) for p in LIBS if multiarch or "{m}" not in p]
+    if not multiarch or not os.path.isdir(libs[0]):
+        libs = ["/usr/lib", "/lib"] + libs[-3:]
+    libs = [p for p in libs if os.path.exists(p)] + roots[roots.index(base):]
+    return {"python": exe, "roots": roots, "hidden": hidden, "numpy": extra, "libs": libs}
 
 
 def _under(path, root):
@@ -129,7 +134,9 @@ def _bwrap_prefix(binary: str) -> tuple:
         args += ["--ro-bind", src, f"{INSIDE}/site/{os.path.basename(src)}"]
     for name in CHILD_FILES:
         args += ["--ro-bind", os.path.join(HERE, name), f"{INSIDE}/child/{name}"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(WORK_SIZE), "--tmpfs", WORK,
+    for dev in DEVICES:  # these three only: no --dev (its devpts and shm cost a few ms each run)
+        args += ["--dev-bind", dev, dev]
+    args += ["--proc", "/proc", "--size", str(WORK_SIZE), "--tmpfs", WORK,
              "--chdir", WORK, "--"]
     return tuple(args)
 
@@ -179,9 +186,10 @@ def status() -> dict:
 
 
 def _landlock_read(in_bwrap: bool) -> tuple:
+    """What a child may read: shared libraries, the Python installation, NumPy, three devices."""
     view = python_view()
     site = [f"{INSIDE}/site"] if in_bwrap else view["numpy"]
-    return tuple(view["roots"]) + tuple(site) + DEVICES
+    return tuple(view["libs"]) + tuple(site) + DEVICES
 
 
 def plan(choice: str = "auto") -> Plan:
@@ -203,6 +211,16 @@ def plan(choice: str = "auto") -> Plan:
 
 
 @functools.lru_cache(maxsize=None)
+def _rules(in_bwrap: bool) -> tuple:
+    """Landlock rules; inside bwrap the hidden trees are empty tmpfs already: nothing to go around."""
+    hidden = () if in_bwrap else python_view()["hidden"]
+    found = landlock.rules(read=_landlock_read(in_bwrap), exclude=hidden)
+    if in_bwrap:  # NumPy's folder exists only inside the sandbox
+        found.append((f"{INSIDE}/site", landlock.READ_FILE | landlock.READ_DIR))
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=None)
 def _plan(layer, prefix) -> Plan:
     view = python_view()
     st = status() if layer != "none" else {}
@@ -216,5 +234,5 @@ def _plan(layer, prefix) -> Plan:
             "landlock": kernel + ["rlimits (no namespaces)"],
             "none": ["none: rlimits only, no kernel isolation (only inside a container that already isolates)"]}
     return Plan(layer, prefix, view["python"], f"{INSIDE}/child" if in_bwrap else HERE, numpy_site,
-                _landlock_read(in_bwrap) if use_ll else (), tuple(view["hidden"]), use_sc,
+                _rules(in_bwrap) if use_ll else (), use_sc,
                 " + ".join(desc[layer]))

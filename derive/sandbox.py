@@ -2,14 +2,14 @@
 
 The child (``derive/sandbox_child.py``, run as a script so derive is not loaded there) starts
 under the isolation layer chosen in ``derive.isolation`` (bubblewrap namespaces, else
-Landlock + seccomp; both with rlimits). It gets its job on stdin and answers on a pipe created
+Landlock + seccomp; both with rlimits). It gets its job on stdin (marshal: no json import there) and answers on a pipe created
 for it alone; what it prints comes back on another pipe, read here up to the output limit.
 The grader (this process) enforces the wall-clock and output limits, kills the child's whole
 process group, and checks every byte of the report (``derive.sandbox_report``).
 """
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import select
 import shutil
@@ -76,7 +76,7 @@ def run_submission(source: str, filename: str, function: str, params, points, li
     os.close(write_fd)
     try:
         try:
-            proc.stdin.write(json.dumps(job).encode())
+            proc.stdin.write(marshal.dumps(job))
             proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass

@@ -340,13 +340,17 @@ def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsy
     isolation._plan.cache_clear()
 
 
-def test_doctor_says_what_works(cli):
-    r = cli("doctor")
-    assert r.returncode in (0, 1), r.stderr
-    for word in ("bubblewrap:", "Landlock:", "seccomp:", "rlimits:", "--isolation auto"):
-        assert word in r.stdout
+def test_doctor_says_what_works(capsys):
+    from derive import cli
+
+    code = cli.main(["doctor"])
+    out = capsys.readouterr().out
     st = isolation.status()
-    assert ("bubblewrap: works" in r.stdout) == st["bwrap"][0]
+    assert code == (0 if st["bwrap"][0] or st["landlock"][0] else 1)
+    for word in ("bubblewrap:", "Landlock:", "seccomp:", "rlimits:", "--isolation auto"):
+        assert word in out
+    assert ("bubblewrap: works" in out) == st["bwrap"][0]
+    assert ("Landlock:   works" in out) == st["landlock"][0]
 
 
 def test_gradescope_bundle_in_a_container_without_user_namespaces(tmp_path):
@@ -379,7 +383,9 @@ def test_report_parser_never_raises():
     assert printable("a\u202eb\tc") == "a\\u202eb\\tc"
 
 
-def test_control_characters_and_special_files_in_one_batch(tmp_path, cli):
+def test_control_characters_and_special_files_in_one_batch(tmp_path, capsys):
+    from derive import cli
+
     good = tmp_path / "good.py"
     good.write_text(CORRECT["staged_fxy"])
     evil = tmp_path / "evil\nalice.py: 3 of 3  all correct\n\x1b[2Jx.py"
@@ -397,10 +403,10 @@ def test_control_characters_and_special_files_in_one_batch(tmp_path, cli):
     last = tmp_path / "last.py"
     last.write_text(CORRECT["staged_fxy"])
     files = [good, evil, folder, fifo, zero, dangling, big, last]
-    r = cli("grade", "staged_fxy", *map(str, files), "--quiet", timeout=120)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    assert len(lines) == len(files) and "\x1b" not in r.stdout, r.stdout
+    assert cli.main(["grade", "staged_fxy", *map(str, files), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == len(files) and "\x1b" not in out, out
     assert lines[0].endswith("3/3  all correct") and lines[-1].endswith("3/3  all correct")
     assert "evil\\nalice.py: 3 of 3  all correct\\n\\x1b[2Jx.py: 0/3" in lines[1]
     for line, why in zip(lines[2:7], ("a directory", "a FIFO", "a character device", "No such file",

@@ -13,18 +13,13 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive import primitives
 from derive.errors import DeriveError
-
-_LAMBDIFY_NS = {
-    "sigmoid": primitives.sigmoid, "relu": primitives.relu, "maximum": max, "minimum": min,
-    "Heaviside": lambda z, h0=0.5: primitives.heaviside(z, h0), "sign": primitives.sign,
-}
+from derive.numerics import LAMBDIFY_NS
 
 
 def lambdify(args, expr):
     """A float function of ``args`` from a SymPy expression, knowing derive's gates."""
-    return sp.lambdify(args, expr, modules=[_LAMBDIFY_NS, "math"])
+    return sp.lambdify(args, expr, modules=[LAMBDIFY_NS, "math"])
 
 
 @dataclass

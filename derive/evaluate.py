@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.errors import DeriveError
 from derive.naming import symbol
-from derive.primitives import NAMESPACES
+from derive.numerics import NAMESPACES
 from derive.printing import CodePrinter
 
 _FILE = "<derive program>"

@@ -20,37 +20,49 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.primitives import ARRAY_NS
-from derive.rules import maximum, minimum, relu, sigmoid
+from derive.numerics import ARRAY_NS
+from derive.rules import ARRAY_RULES, RULES, derived, maximum, relu
 
 MAX_COMPONENTS = 400
 
 
-def _vec(f):
-    return np.frompyfunc(f, 1, 1)
+def _vec(f, nargs=1):
+    return np.frompyfunc(f, nargs, 1)
 
 
-def _vec2(f):
-    return np.frompyfunc(f, 2, 1)
+def _relu_or_max(a, b):
+    """``np.maximum(h, 0)`` is how a relu line is printed: read it back as relu."""
+    return relu(a) if b == 0 else relu(b) if a == 0 else maximum(a, b)
 
 
-def _sym_sce(z, labels):
-    z = np.atleast_2d(z)
-    labels = np.atleast_1d(labels)
-    return sum(-z[i, k] + sp.log(sum(sp.exp(v) for v in z[i])) for i, k in enumerate(labels))
+def _sympy_ns():
+    """Printed NumPy code run on arrays of SymPy symbols: each row's NumPy spelling -> its
+    SymPy form, elementwise; each array row's call -> its ``symbolic`` function."""
+    npns = types.SimpleNamespace(linalg=types.SimpleNamespace())
+    ns = dict(ARRAY_NS, np=npns)
+
+    def put(spelling, fn):
+        *path, last = spelling.split(".")
+        if not path:
+            ns[last] = fn
+        elif path[0] in ("np", "numpy"):
+            target = npns
+            for part in path[1:]:
+                target = getattr(target, part)
+            setattr(target, last, fn)
+
+    for r in RULES.values():
+        spelling = r.numpy or r.pyname
+        if r.called and "{" not in spelling:
+            put(spelling, _vec(r.build, r.arity))
+    for r in ARRAY_RULES.values():
+        for call in r.calls if r.symbolic is not None else ():
+            put(call, r.symbolic)
+    npns.maximum = _vec(_relu_or_max, 2)
+    return ns
 
 
-_NP = types.SimpleNamespace(
-    exp=_vec(sp.exp), log=_vec(sp.log), tanh=_vec(sp.tanh), sin=_vec(sp.sin), cos=_vec(sp.cos),
-    sqrt=_vec(sp.sqrt), abs=_vec(sp.Abs), sign=_vec(sp.sign),
-    maximum=_vec2(lambda a, b: relu(a) if b == 0 else maximum(a, b)),
-    minimum=_vec2(minimum), sum=lambda a, **kw: np.sum(a, **kw), outer=np.outer,
-    mean=lambda a, **kw: np.sum(a, **kw) / (a.size if kw.get("axis") is None else a.shape[kw["axis"]]),
-    ones_like=lambda a: np.ones(np.shape(a), dtype=object), expand_dims=np.expand_dims,
-    zeros_like=lambda a, **kw: np.zeros(np.shape(a), dtype=object),
-    heaviside=_vec2(lambda a, h: sp.Heaviside(a, h)),
-    linalg=types.SimpleNamespace(norm=lambda a: sp.sqrt(np.sum(a * a))))
-SYMPY_NS = dict(ARRAY_NS, np=_NP, sigmoid=_vec(sigmoid), softmax_cross_entropy=_sym_sce)
+SYMPY_NS = derived(_sympy_ns)
 
 
 def _symbols(name, shape):

@@ -197,7 +197,7 @@ class Staged:
                     if up is None:
                         vjp = vjp.replace("1.0 * ", "", 1) if vjp.startswith("1.0 * ") else vjp
                 red, note = None, ""
-                if shapes is not None and n.op in RULES:
+                if shapes is not None and (n.op in RULES or ARRAY_RULES[n.op].elementwise):
                     red, note = _reduce(vjp, shapes[self.names[a]], shapes[self.names[n]])
                 items.append((a, vjp, red, note, number[id(n)]))
         return items

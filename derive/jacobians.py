@@ -21,48 +21,39 @@ import sympy as sp
 
 from derive.errors import DeriveError
 from derive.numerics import ARRAY_NS
-from derive.rules import ARRAY_RULES, RULES, derived, maximum, relu
+from derive.rules import ARRAY_RULES, RULES, apply, derived
 
 MAX_COMPONENTS = 400
 
 
-def _vec(f, nargs=1):
-    return np.frompyfunc(f, nargs, 1)
-
-
-def _relu_or_max(a, b):
-    """``np.maximum(h, 0)`` is how a relu line is printed: read it back as relu."""
-    return relu(a) if b == 0 else relu(b) if a == 0 else maximum(a, b)
-
-
 def _sympy_ns():
-    """Printed NumPy code run on arrays of SymPy symbols: each row's NumPy spelling -> its
-    SymPy form, elementwise; each array row's call -> its ``symbolic`` function."""
+    """Array lines' NumPy calls on arrays of SymPy symbols: each array row's ``symbolic``."""
     npns = types.SimpleNamespace(linalg=types.SimpleNamespace())
     ns = dict(ARRAY_NS, np=npns)
-
-    def put(spelling, fn):
-        *path, last = spelling.split(".")
-        if not path:
-            ns[last] = fn
-        elif path[0] in ("np", "numpy"):
-            target = npns
-            for part in path[1:]:
-                target = getattr(target, part)
-            setattr(target, last, fn)
-
-    for r in RULES.values():
-        spelling = r.numpy or r.pyname
-        if r.called and "{" not in spelling:
-            put(spelling, _vec(r.build, r.arity))
     for r in ARRAY_RULES.values():
         for call in r.calls if r.symbolic is not None else ():
-            put(call, r.symbolic)
-    npns.maximum = _vec(_relu_or_max, 2)
+            *path, last = call.split(".")
+            if path and path[0] == "np":
+                target = npns
+                for part in path[1:]:
+                    target = getattr(target, part)
+                setattr(target, last, r.symbolic)
+            elif not path:
+                ns[last] = r.symbolic
     return ns
 
 
 SYMPY_NS = derived(_sympy_ns)
+
+
+def _run_line(ln, env):
+    """One forward line on arrays of SymPy expressions: an elementwise gate from its row (the
+    SymPy form, element by element), an array gate by its printed NumPy call."""
+    if ln.op in RULES:
+        args = [env[str(v)] if isinstance(v, sp.Symbol) else v for v in ln.values]
+        env[ln.target] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
+    else:
+        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
 
 
 def _symbols(name, shape):
@@ -89,7 +80,7 @@ def symbolic_value(prog, arrays):
     for p in spec.param_names:
         env[p] = arrays[p] if p in spec.labels else _symbols(p, arrays[p].shape)
     for ln in spec.forward:
-        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
+        _run_line(ln, env)
     symbols = {p: env[p] for p in spec.param_names if p not in spec.labels}
     return sp.sympify(env[spec.output][()] if isinstance(env[spec.output], np.ndarray)
                       else env[spec.output]), symbols
@@ -126,7 +117,7 @@ def line_jacobians(prog, arrays):
                 env[a] = arrays[a]
             elif a in env_num and a not in env:
                 env[a] = _symbols(a, np.shape(env_num[a]))
-        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
+        _run_line(ln, env)
         y = sp.Matrix(np.ravel(np.asarray(env[ln.target], dtype=object)).tolist())
         jac = {}
         for a in dict.fromkeys(ln.args):

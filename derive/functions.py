@@ -1,4 +1,4 @@
-"""SymPy classes for derive's own gates (sigmoid, relu, max, min) and for run-time rows.
+"""SymPy classes for derive's own gates (sigmoid, relu, softplus, max, min) and for run-time rows.
 
 SymPy has no sigmoid or relu; these classes keep expressions small (``sigmoid(x)``, not
 ``1/(1 + exp(-x))``), differentiate with the conventions of ``derive.rules`` and evaluate to
@@ -48,6 +48,26 @@ class relu(sp.Function):
 
     def _eval_rewrite_as_Max(self, x, **kwargs):
         return sp.Max(x, 0)
+
+
+class softplus(sp.Function):
+    """log(1 + exp(x)), the smooth relu; its derivative is the sigmoid."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.log(1 + sp.exp(x))
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.log(1 + sp.exp(x))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
 
 
 class maximum(sp.Function):

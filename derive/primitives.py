@@ -59,6 +59,15 @@ def _np_sigmoid(x):
     return sigmoid(np.asarray(x, dtype=float))
 
 
+def softplus(x):
+    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
+    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+        return np.logaddexp(0.0, x)
+    if isinstance(x, mpmath.mpf):
+        return mpmath.log(1 + mpmath.exp(x))
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
 def softmax(z):
     """Probabilities along the last axis, computed stably (the row maximum is subtracted)."""
     z = np.asarray(z, dtype=float)

@@ -30,7 +30,8 @@ import sympy as sp
 
 from derive import primitives
 from derive.errors import DeriveError
-from derive.functions import A, B, Y, gate_function, maximum, minimum, relu, sigmoid  # noqa: F401
+from derive.functions import A, B, Y, gate_function, maximum, minimum, relu, sigmoid, softplus  # noqa: F401
+from sympy.codegen.cfunctions import log1p
 
 
 def _neg(a):
@@ -118,7 +119,7 @@ RULES: dict[str, Rule] = {r.name: r for r in [
     Rule("sub", 2, _sub, (sp.S.One, sp.S.NegativeOne), "-", "{0} - {1}", infix=True,
          evaluate=lambda a, b: a - b),
     Rule("mul", 2, lambda a, b: sp.Mul(a, b, evaluate=False), (B, A), "*",
-         "{0} {1}", infix=True, evaluate=lambda a, b: a * b),
+         "{0} {1}", infix=True, evaluate=lambda a, b: a * b, aliases=("np.multiply", "numpy.multiply")),
     Rule("div", 2, _div, (1 / B, -A / B**2), "/", r"\frac{{{0}}}{{{1}}}", infix=True,
          expand="a * (1 / b)", domain="a non-zero denominator", evaluate=lambda a, b: a / b),
     Rule("pow", 2, lambda a, b: sp.Pow(a, b, evaluate=False), (B * A**(B - 1), Y * sp.log(A)),
@@ -161,6 +162,25 @@ RULES: dict[str, Rule] = {r.name: r for r in [
          r"\min\left({0}, {1}\right)", short="min", aliases=("np.minimum", "numpy.minimum"),
          sympy_types=(minimum, sp.Min), kink=(A - B, "a tie in min; derive gives each argument half the gradient"),
          impl=(min, np.minimum, min), numpy="np.minimum"),
+    Rule("softplus", 1, softplus, (sigmoid(A),), "softplus", r"\operatorname{{softplus}}\left({0}\right)",
+         short="sp", aliases=("derive.softplus",), expand="log(1 + exp(a))", sympy_types=(softplus,),
+         impl=(primitives.softplus,) * 3, numpy="np.logaddexp(0, {0})"),
+    Rule("atan", 1, sp.atan, (1 / (1 + A**2),), "atan", r"\operatorname{{atan}} {0}", short="atan",
+         aliases=_np("atan") + ("np.arctan", "numpy.arctan"), sympy_types=(sp.atan,),
+         impl=_lib("atan", "arctan"), numpy="np.arctan", typst="arctan"),
+    Rule("tan", 1, sp.tan, (1 + Y**2,), "tan", r"\tan {0}", short="tan", aliases=_np("tan"),
+         sympy_types=(sp.tan,), impl=_lib("tan"), numpy="np.tan", typst="tan", sample=(-1.2, 1.2),
+         domain="an argument away from the poles at pi/2 + k pi"),
+    Rule("sinh", 1, sp.sinh, (sp.cosh(A),), "sinh", r"\sinh {0}", short="sinh", aliases=_np("sinh"),
+         sympy_types=(sp.sinh,), impl=_lib("sinh"), numpy="np.sinh", typst="sinh"),
+    Rule("cosh", 1, sp.cosh, (sp.sinh(A),), "cosh", r"\cosh {0}", short="cosh", aliases=_np("cosh"),
+         sympy_types=(sp.cosh,), impl=_lib("cosh"), numpy="np.cosh", typst="cosh"),
+    Rule("log1p", 1, log1p, (1 / (1 + A),), "log1p", r"\operatorname{{log1p}}\left({0}\right)",
+         short="lg1p", aliases=_np("log1p"), sympy_types=(log1p,), impl=_lib("log1p"),
+         numpy="np.log1p", domain="an argument above -1", sample=(-0.8, 2.0)),
+    Rule("square", 1, lambda a: sp.Pow(a, 2, evaluate=False), (2 * A,), "²", "{0}^{{2}}",
+         short="sqr", aliases=("np.square", "numpy.square"), expand="a ** 2", sugar=True,
+         evaluate=lambda a: a**2),
 ]}
 
 #: Helper functions that printed gradients call besides the gates (Heaviside, sign).
@@ -276,6 +296,14 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
               (_ex("A, B, y", "softmax_cross_entropy(A @ B, y)", A=(3, 2), B=(2, 4), y=(3,)),
                _ex("A, y", "softmax_cross_entropy(A, y)", A=(3,), y=())), label="xent",
               symbolic=_sym_sce, impl=primitives.softmax_cross_entropy),
+    ArrayRule("clip", 3, "np.clip({0}, {1}, {2})",
+              ("{g} * (({1} <= {0}) & ({0} <= {2}))", "{g} * (({0} < {1}) & ({1} <= {2}))",
+               "{g} * (({0} > {2}) | ({1} > {2}))"),
+              "clip{0}", (), ("np.clip", "numpy.clip"),
+              "np.clip(x, lo, hi) = min(max(x, lo), hi): the gradient goes to whichever of the three is out",
+              (_ex("A", "np.sum(np.clip(A, -0.5, 0.5) * np.sin(A))", A=(3, 2)),
+               _ex("A, L, H", "np.sum(np.clip(A, L, H) ** 2)", A=(3, 2), L=(3, 2), H=(2,))),
+              elementwise=True, symbolic=np.frompyfunc(lambda x, lo, hi: minimum(maximum(x, lo), hi), 3, 1)),
 ]}
 
 

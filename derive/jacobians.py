@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from derive.central import central_gradient
 from derive.errors import DeriveError
 from derive.numerics import ARRAY_NS
 from derive.rules import ARRAY_RULES, RULES, apply, derived
@@ -150,23 +151,9 @@ def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
     from derive.vector_program import _arrays
 
     point = _arrays(prog, arrays)
-    fn = prog.with_shapes({k: v.shape for k, v in point.items()}).compiled()[0]
     spec = prog.with_shapes({k: v.shape for k, v in point.items()})
-    k = [ln.target for ln in spec.forward].index(spec.output)
-    grads = {}
-    for p in prog.grads:
-        base = point[p].copy()
-        g = np.zeros_like(base)
-        for idx in np.ndindex(base.shape):
-            vals = []
-            for step in (h, -h):
-                x = base.copy()
-                x[idx] += step
-                with np.errstate(all="ignore"):
-                    vals.append(float(fn(*[x if q == p else point[q] for q in prog.param_names])[k]))
-            g[idx] = (vals[0] - vals[1]) / (2 * h)
-        grads[p] = g
-    return grads
+    fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)
+    return central_gradient(lambda pt: fn(*[pt[q] for q in prog.param_names])[k], point, list(prog.grads), h)
 
 
 @dataclass

@@ -16,8 +16,9 @@ import sympy as sp
 
 from derive.errors import DeriveError
 from derive.naming import symbol
-from derive.primitives import NAMESPACES
+from derive.numerics import NAMESPACES
 from derive.printing import CodePrinter
+from derive.rules import A, B, RULES
 
 _FILE = "<derive program>"
 
@@ -186,7 +187,9 @@ def _where(err, where, prog):
     kind, item = where.get(line, (None, None))
     p = CodePrinter()
     if kind == "forward":
-        return f"forward line ({item.number}) `{p._print(item)}`"
+        domain = RULES[item.op].domain
+        need = f" ({RULES[item.op].name} needs {domain})" if domain else ""
+        return f"forward line ({item.number}) `{p._print(item)}`{need}"
     if kind == "backward":
         return f"backward line `{p._print(item)}` (for forward line ({item.ref}))"
     return "the program"
@@ -239,8 +242,6 @@ def run(prog, values, exact=False):
 
 def _kinks(prog, fwd, args):
     """Lines evaluated exactly at a kink (relu/abs at 0, max/min ties), with the convention."""
-    from derive.rules import A, B, RULES
-
     known = dict(fwd)
     for (pname, size), v in zip(prog.params, args):
         if size is None:

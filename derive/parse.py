@@ -108,7 +108,7 @@ class Graph:
             raise DeriveError(f"{name} takes {rule.arity} argument{'s' * (rule.arity > 1)}, got {len(args)}")
         if all(a.is_const for a in args):
             return self._fold(name, args)
-        if self.gates == "primitive" and rule.expand and not any(a.is_const for a in args):
+        if rule.expand and (rule.sugar or self.gates == "primitive") and not any(a.is_const for a in args):
             return self._template(rule.expand, args)
         node = self._new(name, args)
         if self.gates == "grouped" and self.recognize:

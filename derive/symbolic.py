@@ -18,7 +18,7 @@ import sympy as sp
 from derive.budget import DEFAULT_BUDGET, Outcome, check_budget, within
 from derive.errors import DeriveError
 from derive.metrics import cse_metrics, expression_metrics
-from derive.primitives import MPMATH_NS
+from derive.numerics import MPMATH_NS
 from derive.printing import CodePrinter
 
 FORMS = ("raw", "simplified", "expanded", "cse")

@@ -15,12 +15,15 @@ import numpy as np
 
 from derive.errors import DeriveError
 from derive.evaluate import Result
-from derive.primitives import ARRAY_NS
+from derive.numerics import ARRAY_NS, array_imports
 
 _FILE = "<derive array program>"
 MAX_NDIM = 2
-HEADER = ("import numpy as np\n"
-          "from derive.primitives import sigmoid, softmax, onehot, softmax_cross_entropy\n")
+
+
+def header() -> str:
+    """The imports of a printed array program (built from the rows)."""
+    return f"import numpy as np\nfrom derive.primitives import {', '.join(array_imports())}\n"
 
 
 class ArrayResult(Result):
@@ -132,7 +135,7 @@ class ArrayProgram:
         body += self.backward_code().split("\n")
         grads = ", ".join(f"{p!r}: {a}" for p, a in self.grads.items())
         body.append(f"return {self.output}, {{{grads}}}")
-        return (HEADER + "\n\n" + f"def {name}({', '.join(self.param_names)}):\n"
+        return (header() + "\n\n" + f"def {name}({', '.join(self.param_names)}):\n"
                 + "".join(f"    {b}\n" for b in body))
 
     def to_markdown(self, result=None) -> str:

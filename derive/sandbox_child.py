@@ -1,10 +1,13 @@
 """The grading child: runs one untrusted submission under the kernel's limits; reports over a private fd.
 
-Run as a script (``python -I -S derive/sandbox_child.py``, under bubblewrap when it works), so
-no derive module is loaded in the child: the answer key never exists in this process. It
-reads its job (JSON) from stdin, then, before any learner code runs,
+The grader starts ``python -I -S -c BOOT`` (under bubblewrap when it works): BOOT reads the
+job from stdin (marshal, written by the grader) holding this module's compiled code and that
+of ``landlock.py`` and ``seccomp.py``, and calls ``main(job)``. No derive module is loaded and
+no derive file is visible in the child: the answer key never exists in this process. Then,
+before any learner code runs, it
   1. points stdin at /dev/null (stdout and stderr are a pipe the grader reads, bounded there);
-  2. sets resource limits (CPU, address space, file size, processes) and drops capabilities;
+  2. sets resource limits (CPU, address space, file size, processes, open files) and drops
+     capabilities, so no hard limit can be raised again;
   3. enters the kernel layers the grader asked for: Landlock (``landlock.py``: read only the
      Python installation and NumPy, write only the working directory, no TCP, no signals out)
      and seccomp (``seccomp.py``: no processes, exec or sockets); if one fails, nothing runs;
@@ -17,7 +20,6 @@ The grader validates every byte of the report and scores only numbers it checks 
 ``plain`` and ``call_with_locals`` are shared with ``derive.exercises.check`` (in-process).
 """
 import errno
-import marshal
 import math
 import os
 import resource
@@ -28,6 +30,7 @@ MAX_ITEMS = 100_000
 MAX_LOCALS = 200
 MAX_WRITES = 20
 MAX_PROCS = 64
+MAX_FILES = 256
 _BLOCK_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                  "os.forkpty", "os.kill", "os.killpg", "pty.", "socket.", "ctypes.",
                  "signal.", "os.startfile",
@@ -163,19 +166,17 @@ def _limits(job):
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-long writes fail with EFBIG instead
     resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCS, MAX_PROCS))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_FILES, MAX_FILES))
     with open("/proc/self/statm") as fh:
         used = int(fh.read().split()[0]) * resource.getpagesize()
     mem = used + job["memory_limit"]
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
 
 
-def _load(folder, name):
-    """The functions of a standard-library-only module next to this script, run from its source."""
-    path = os.path.join(folder, name + ".py")
-    module = type(sys)(f"_derive_{name}")  # a module object, as importlib would make
-    module.__file__ = path
-    with open(path, encoding="utf-8") as fh:
-        exec(compile(fh.read(), path, "exec"), module.__dict__)
+def _module(name, code):
+    """A standard-library-only module of derive's, from the code object the grader compiled."""
+    module = type(sys)(f"_derive_{name}")
+    exec(code, module.__dict__)
     return module
 
 
@@ -193,10 +194,9 @@ def _drop_capabilities():
         raise OSError(ctypes.get_errno(), "capset")
 
 
-def _isolate(iso, tmp):
+def _isolate(iso, tmp, modules):
     """Enter the kernel layers of the job (Landlock, seccomp); raise if one cannot be applied."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    mods = {n: _load(here, n) for n in ("landlock", "seccomp") if iso.get(n)}
+    mods = {n: _module(n, modules[n]) for n in ("landlock", "seccomp") if iso.get(n)}
     _drop_capabilities()
     if "landlock" in mods:
         lock = mods["landlock"]
@@ -263,8 +263,7 @@ def _send(fd, report):
     _exit(0)
 
 
-def main():
-    job = marshal.loads(sys.stdin.buffer.read())  # written by the grader: trusted
+def main(job):
     fd, tmp, iso = job["result_fd"], os.path.realpath(job["workdir"]), job.get("isolation") or {}
     os.chdir(tmp)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -281,7 +280,7 @@ def main():
     os.environ["TMPDIR"] = tmp
     try:
         _limits(job)
-        _isolate(iso, tmp)
+        _isolate(iso, tmp, job["modules"])
     except Exception as err:  # never run learner code with a layer missing
         report["error"] = f"the grading sandbox could not be set up ({type(err).__name__}: {err})"
         _send(fd, report)
@@ -316,5 +315,7 @@ def main():
     _send(fd, report)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # by hand: python -I -S derive/sandbox_child.py < job (marshal)
+    import marshal
+
+    main(marshal.loads(sys.stdin.buffer.read()))

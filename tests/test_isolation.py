@@ -316,11 +316,18 @@ for folder in ({str(tmp_path)!r}, {ROOT!r}):
         out.append(sorted(os.listdir(folder)))
     except OSError as e:
         out.append(type(e).__name__)
+import resource
+for limit in (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE):
+    try:
+        resource.setrlimit(limit, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        out.append("RAISED")
+    except (ValueError, OSError):
+        pass
 raise RuntimeError("SEEN " + repr(out))
 ''')
     assert seen.startswith("RuntimeError: SEEN "), seen
     assert SECRET not in seen and "secret.txt" not in seen and "def " not in seen
-    assert "'derive'" not in seen and "pyproject" not in seen
+    assert "'derive'" not in seen and "pyproject" not in seen and "RAISED" not in seen
 
 
 def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsys, tmp_path):

@@ -407,16 +407,31 @@ def test_control_characters_and_special_files_in_one_batch(tmp_path, capsys):
     dangling.symlink_to(tmp_path / "nowhere")
     big = tmp_path / "big.py"
     big.write_text("#" * (grading.MAX_SOURCE + 10))
+    sock_path = tmp_path / "sock.py"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
     last = tmp_path / "last.py"
     last.write_text(CORRECT["staged_fxy"])
-    files = [good, evil, folder, fifo, zero, dangling, big, last]
-    assert cli.main(["grade", "staged_fxy", *map(str, files), "--quiet"]) == 0
+    files = [good, evil, folder, fifo, zero, dangling, big, sock_path, last]
+    try:
+        assert cli.main(["grade", "staged_fxy", *map(str, files), "--quiet"]) == 0
+    finally:
+        sock.close()
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert len(lines) == len(files) and "\x1b" not in out, out
     assert lines[0].endswith("3/3  all correct") and lines[-1].endswith("3/3  all correct")
     assert "evil\\nalice.py: 3 of 3  all correct\\n\\x1b[2Jx.py: 0/3" in lines[1]
-    for line, why in zip(lines[2:7], ("a directory", "a FIFO", "a character device", "No such file",
-                                      "larger than 1000 kB")):
+    for line, why in zip(lines[2:8], ("a directory", "a FIFO", "a character device", "No such file",
+                                      "larger than 1000 kB", "a socket")):
         assert ": 0/3" in line and why in line, line
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: every file is readable, so none is unreadable")
+def test_unreadable_file_is_zero_with_its_reason(tmp_path):
+    path = tmp_path / "locked.py"
+    path.write_text(CORRECT["staged_fxy"])
+    path.chmod(0)
+    g = grading.grade_one(exercises.get("staged_fxy"), str(path)).as_dict()
+    assert g["score"] == 0 and "cannot read the file: Permission denied" in g["tests"][0]["output"]

@@ -190,7 +190,7 @@ def status() -> dict:
     version = landlock.abi() if sys.platform == "linux" else 0
     ll_why = landlock.why_not() if sys.platform == "linux" else "Landlock is Linux-only"
     sc_why = seccomp.supported()
-    out["seccomp"] = (not sc_why, sc_why or "no processes, exec, sockets, io_uring or ptrace")
+    out["seccomp"] = (not sc_why, sc_why or "no processes, exec, sockets, signals out, io_uring or ptrace")
     if version:
         what = "files" + (", TCP" if version >= 4 else "") + (", signals" if version >= 6 else "")
         why = _probe((), _rules(False))

@@ -435,3 +435,32 @@ def test_unreadable_file_is_zero_with_its_reason(tmp_path):
     path.chmod(0)
     g = grading.grade_one(exercises.get("staged_fxy"), str(path)).as_dict()
     assert g["score"] == 0 and "cannot read the file: Permission denied" in g["tests"][0]["output"]
+
+
+def test_seccomp_filter_allows_threads_and_self_signals_only(tmp_path):
+    works, why = isolation.status()["seccomp"]
+    if not works:
+        pytest.skip(f"seccomp does not work here: {why}")
+    code = f'''import os, signal, socket, sys, threading
+sys.path.insert(0, {os.path.join(ROOT, "derive")!r})
+import seccomp
+parent, got = os.getppid(), []
+signal.signal(signal.SIGUSR1, lambda *a: got.append(1))
+seccomp.install()
+t = threading.Thread(target=got.append, args=(2,))
+t.start()
+t.join()
+os.kill(os.getpid(), signal.SIGUSR1)
+refused = []
+for name, try_it in (("fork", os.fork), ("socket", socket.socket), ("kill parent", lambda: os.kill(parent, 0)),
+                     ("kill all", lambda: os.kill(-1, 0)), ("exec", lambda: os.execv("/bin/true", ["true"])),
+                     ("open for writing", lambda: open({str(tmp_path / "w.txt")!r}, "w"))):
+    try:
+        try_it()
+    except OSError:
+        refused.append(name)
+print(sorted(got), refused)
+'''
+    r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[1, 2] ['fork', 'socket', 'kill parent', 'kill all', 'exec']", r.stdout

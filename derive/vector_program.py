@@ -129,7 +129,14 @@ class ArrayProgram:
         return _aligned(rows + [(s, "") for s in self._inits()], comments)
 
     def to_python(self, name: str | None = None) -> str:
-        """A runnable module: the imports and ``def <name>_and_grad(...)`` returning (value, grads)."""
+        """A runnable module: the imports and ``def <name>_and_grad(...)`` returning (value, grads).
+
+        Only with known shapes: the backward lines depend on them (``np.outer`` for a 1-D
+        ``x``, a sum over the axes a bias was broadcast along), so a shape-free program refuses."""
+        if self.shapes is None:
+            raise DeriveError("the printed code depends on the input shapes (np.outer for 1-D inputs, "
+                              "sums over broadcast axes): give shapes (--shapes W=2x3,x=3 or --at "
+                              "values; in Python prog.with_shapes(...)) before printing Python")
         name = name or f"{self.name}_and_grad"
         body = ["# forward pass"] + self.forward_code().split("\n") + ["# backward pass"]
         body += self.backward_code().split("\n")

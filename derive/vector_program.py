@@ -12,10 +12,12 @@ import html
 import re
 
 import numpy as np
+import sympy as sp
 
 from derive.errors import DeriveError
 from derive.evaluate import Result
 from derive.numerics import ARRAY_NS, array_imports
+from derive.rules import RULES, A, B
 
 _FILE = "<derive array program>"
 MAX_NDIM = 2
@@ -204,10 +206,6 @@ class ArrayProgram:
 
 def _kinks(prog, env):
     """Lines evaluated exactly at a kink for some elements (relu at 0, max ties), with the rule."""
-    import sympy as sp
-
-    from derive.rules import RULES, A, B
-
     notes = []
     for ln in prog.forward:
         kink = getattr(RULES.get(ln.op), "kink", ())

@@ -11,11 +11,14 @@ import math
 import random
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from derive.central import central_gradient
 from derive.errors import DeriveError
+from derive.jacobians import check_arrays
 from derive.numerics import LAMBDIFY_NS
+from derive.staged import stage
 
 
 def lambdify(args, expr):
@@ -77,14 +80,8 @@ def check(f, at: dict | None = None, points: int = 3, seed: int = 0, gates: str 
     ``at`` gives one point ({input: value}, lists for list inputs); otherwise ``points``
     random points in [low, high] (seeded) where the function is defined.
     """
-    from derive.staged import stage
-
     prog = stage(f, gates=gates)
     if hasattr(prog, "with_shapes"):  # an array program (derive.vector) has its own check
-        import numpy as np
-
-        from derive.jacobians import check_arrays
-
         shapes = {k: np.shape(v) for k, v in at.items()} if at else None
         return check_arrays(prog, shapes=shapes, seed=seed)
     syms = prog.inputs
@@ -136,8 +133,6 @@ def numeric_gradient(f, at: dict, h: float | None = None, gates: str = "grouped"
     Only the function's value is evaluated (SymPy's ``lambdify``, not the staged backward
     pass): 2 evaluations per input. ``h`` is the step (default 1e-6, scaled to each input).
     """
-    from derive.staged import stage
-
     prog = stage(f, gates=gates)
     if h is not None and not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0):
         raise DeriveError(f"the step h must be a positive number, got {h!r}")

@@ -23,6 +23,8 @@ from derive.central import central_gradient
 from derive.errors import DeriveError
 from derive.numerics import ARRAY_NS
 from derive.rules import ARRAY_RULES, RULES, apply, derived
+from derive.staged import stage
+from derive.vector_program import _arrays
 
 MAX_COMPONENTS = 400
 
@@ -148,8 +150,6 @@ def jacobian_gradient(prog, arrays) -> dict:
 
 def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
     """The gradient by central differences of the program's value (an independent reference)."""
-    from derive.vector_program import _arrays
-
     point = _arrays(prog, arrays)
     spec = prog.with_shapes({k: v.shape for k, v in point.items()})
     fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)
@@ -236,8 +236,6 @@ def _jacobian_route(W1, b, W2, x, y):
 
 def cost_table(ds=(2, 4, 8, 16, 32, 64), repeat: int = 3, seed: int = 0) -> list:
     """Counts and measured seconds (best of ``repeat``) for dl/dW1: Jacobians vs staged VJPs."""
-    from derive.staged import stage
-
     prog = stage(SHEET)
     rng = np.random.default_rng(seed)
     rows = []

@@ -16,8 +16,6 @@ from sympy.printing.latex import LatexPrinter as _SympyLatex
 from sympy.printing.str import StrPrinter
 
 from derive import naming
-from derive.naming import symbol
-from derive.numerics import python_imports
 from derive.rules import RULES, on_change
 
 
@@ -113,25 +111,6 @@ def backward_lines(prog, printer=None, comments=True):
                 note += f" {bl.var} is used {bl.uses} times: gradients add"
         out.append(p._print(bl) + note)
     return out
-
-
-def python_function(prog, name="f_and_grad") -> str:
-    """A runnable Python function returning ``(value, gradient)`` for the program."""
-    from derive.evaluate import adjoint_inits
-
-    p = CodePrinter()
-    args = ", ".join(n for n, _ in prog.params)
-    body = [f"# forward pass"] + [p._print(ln) + f"  # ({ln.number})" for ln in prog.forward]
-    body += ["# backward pass"] + adjoint_inits(prog) + backward_lines(prog, p)
-    grads = []
-    for pname, size in prog.params:
-        if size is None:
-            grads.append(f"{pname!r}: {prog.adjoints[symbol(pname)]}")
-        else:
-            grads.append(f"{pname!r}: {naming.adjoint_name(pname, set())}")
-    body.append(f"return {prog.output}, {{{', '.join(grads)}}}")
-    head = python_imports() + ["", "", f"def {name}({args}):"]
-    return "\n".join(head + ["    " + b for b in body]) + "\n"
 
 
 class LatexPrinter(_SympyLatex):

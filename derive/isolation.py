@@ -102,7 +102,7 @@ def python_view() -> dict:
 
     exe = os.path.realpath(sys.executable)
     base = os.path.realpath(sys.base_prefix)
-    roots = [p for p in SYSTEM if os.path.lexists(p)] + [base]
+    roots = [p for p in SYSTEM if os.path.lexists(p)] + ([base] if base not in SYSTEM else [])
     if not any(_under(exe, os.path.realpath(r)) for r in roots):
         roots.append(os.path.dirname(exe))
     hidden = set()

@@ -341,6 +341,9 @@ def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsy
     assert cli.main(["grade", "staged_fxy", str(good), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no kernel isolation works here" in err and "--isolation none" in err
+    assert cli.main(["grade", "staged_fxy", str(good), "--isolation", "bwrap"]) == 2
+    err = capsys.readouterr().err
+    assert err == "derive: error: --isolation bwrap does not work here: no user namespaces\n"
     assert cli.main(["grade", "staged_fxy", str(good), "--quiet", "--isolation", "none", "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)[0]["score"] == 3.0 and "isolation: none" not in out.err

@@ -4,6 +4,8 @@ Each attack is a real submission file graded in a batch between correct ones, un
 that works here (a layer that does not work is skipped with the reason). Every attack first
 turns the audit hook off (frames and module globals are reachable: that is the point), then
 tries its escape; on success it raises ``LEAK ...`` or leaves a file outside the sandbox.
+``DERIVE_TEST_LAYERS=none pytest tests/test_isolation.py`` runs the same batch with no kernel
+layer: the attacks then succeed and these tests fail, which is what shows they can.
 """
 import json
 import os

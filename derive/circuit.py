@@ -33,7 +33,7 @@ RADIUS = 0.30                               # gate radius (inches at scale 1)
 FORMATS = ("png", "svg", "pdf")
 #: What makes matplotlib's output byte-for-byte reproducible.
 RC = {"svg.hashsalt": "derive", "pdf.fonttype": 42, "ps.fonttype": 42,
-      "mathtext.fontset": "cm", "font.family": "DejaVu Sans", "path.simplify": True}
+      "mathtext.fontset": "dejavusans", "font.family": "DejaVu Sans", "path.simplify": True}
 METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
             "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None}}
 

@@ -32,6 +32,9 @@ class ArraySheet:
     blank: set = field(default_factory=set)
     notes: list = field(default_factory=list)
     symbolic: dict = field(default_factory=dict)   # the component-wise view (small sizes)
+    digits: int = 4
+    student: str = ""
+    student_id: str = ""
 
     @property
     def is_worksheet(self):
@@ -53,8 +56,12 @@ def as_arrays(prog, point: dict) -> dict:
     return out
 
 
-def build_array_sheet(prog, point: dict) -> ArraySheet:
-    """Run an array program at ``point`` and collect its sheet."""
+def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
+    """Run an array program at ``point`` and collect its sheet. A helper line that only names
+    a product before its sum (``dgamma_full``) is folded into the sum that uses it, so every
+    name on the sheet is defined on it."""
+    import re
+
     from derive.circuit import build
 
     arrays = as_arrays(prog, point)
@@ -63,19 +70,25 @@ def build_array_sheet(prog, point: dict) -> ArraySheet:
     vals, adjs = result.values, result.adjoints
     forward = [{"n": f"({ln.number})", "code": str(ln), "shape": _shape(ln.shape),
                 "value": np.asarray(vals.get(ln.target))} for ln in shaped.forward]
-    backward = []
+    backward, helpers = [], {}
     for bl in shaped.backward:
+        code = str(bl)
+        for name, rhs in helpers.items():
+            code = re.sub(rf"\b{re.escape(name)}\b", lambda _m, r=rhs: r, code)
         if bl.target.endswith("_full"):
+            helpers[bl.target] = code.split(" = ", 1)[1]
             continue
-        backward.append({"n": f"({bl.ref})", "code": str(bl), "shape": _shape(bl.shape),
+        backward.append({"n": f"({bl.ref})", "code": code, "shape": _shape(bl.shape),
                          "target": f"{bl.target} {'+=' if bl.accumulate else '='}",
                          "value": np.asarray(adjs.get(bl.target)), "fork": bl.accumulate,
                          "note": f"{bl.var} is used {bl.uses} times: gradients add"})
     grads = [(p, a, np.asarray(result.grad[p])) for p, a in shaped.grads.items()]
     sig = ", ".join(f"{p} {_shape(arrays[p].shape)}" for p in prog.param_names)
+    circuit = build(shaped)
     return ArraySheet(f"{prog.name}({sig})", arrays, forward, backward, grads,
-                      float(result.value), shaped.output, build(shaped),
-                      notes=list(result.notes or []), symbolic=componentwise(shaped, arrays))
+                      float(result.value), shaped.output, circuit,
+                      notes=list(result.notes or []), symbolic=componentwise(shaped, arrays),
+                      digits=digits)
 
 
 def componentwise(prog, arrays) -> dict:
@@ -86,7 +99,10 @@ def componentwise(prog, arrays) -> dict:
     from derive.jacobians import symbolic_value
     from derive.metrics import count_ops
 
-    lines = len(prog.forward) + len(prog.backward)
+    shown = [bl for bl in prog.backward if not bl.target.endswith("_full")]
+    lines = len(prog.forward) + len(shown)
+    matrix = next((str(bl) for bl in shown if len(bl.shape or ()) == 2 and "@" in str(bl)
+                   or "outer" in str(bl)), None)
     try:
         expr, symbols = symbolic_value(prog, arrays)
     except DeriveError as err:
@@ -100,33 +116,10 @@ def componentwise(prog, arrays) -> dict:
     text = (f"Written out in its {len(comps)} scalar components, the function is one expression "
             f"of {count_ops([expr])} operations and its {len(comps)} partial derivatives by "
             f"sympy.diff take {ops} operations; the staged program is {lines} lines of NumPy "
-            f"whatever the sizes, each gradient a whole matrix (as dW1 = np.outer(dW1x, x)).")
+            f"whatever the sizes" + (f", each gradient a whole matrix (as {matrix})." if matrix
+                                     else ", each gradient a whole array."))
     return {"text": text, "example": (short[comps[0]], derivs[0].xreplace(short)), "ops": ops,
             "components": len(comps)}
-
-
-def array_variants(prog, point: dict, n: int, seed: int) -> list:
-    """N different integer points with the shapes of ``point`` (class labels kept as given)."""
-    if n < 1 or n > 500:
-        raise DeriveError("--variants must be between 1 and 500")
-    base = as_arrays(prog, point)
-    rng = np.random.default_rng(seed)
-    out, seen = [], set()
-    for _ in range(200 * n):
-        pt = {p: (v if p in prog.labels else rng.integers(-2, 3, v.shape).astype(float))
-              for p, v in base.items()}
-        key = repr({k: v.tolist() for k, v in pt.items()})
-        if key in seen:
-            continue
-        try:
-            prog.run(**pt)
-        except DeriveError:
-            continue
-        seen.add(key)
-        out.append({k: v.tolist() for k, v in pt.items()})
-        if len(out) == n:
-            return out
-    raise DeriveError(f"could not find {n} different points; give fewer --variants")
 
 
 # ---- drawing (on sheet_mpl's page flow) --------------------------------------------------
@@ -174,7 +167,7 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5):
 
 
 def draw_array_sheet(pdf, s):
-    from derive.sheet_mpl import CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit
+    from derive.sheet_mpl import CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit, name_line
 
     flow = Flow(pdf, s.label)
     flow.text(0, "Derivation sheet", 16, weight="bold")
@@ -184,8 +177,8 @@ def draw_array_sheet(pdf, s):
     flow.rule()
     _cell(flow, 0, s.title, CW, 10, family=MONO)
     flow.y -= ROW * 1.3
+    name_line(flow, s)
     if s.is_worksheet:
-        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
         flow.text(0, "Fill in each value (a matrix of the shape shown), then the backward pass "
                      "from the output back.", 8.5, color=GREY, dy=ROW)
     flow.heading("Inputs")
@@ -236,7 +229,7 @@ def draw_array_sheet(pdf, s):
 def _symbolic(flow, s):
     import textwrap
 
-    from derive.naming import latex_name
+    from derive.sheet_tex import tex_name as latex_name
     from derive.sheet_mpl import CW, ROW, _math
     from derive.sheet_symbolic import INDENT, broken_lines
 
@@ -244,7 +237,7 @@ def _symbolic(flow, s):
     ex = s.symbolic.get("example")
     if ex is not None:
         comp, d = ex
-        lhs = rf"\frac{{\partial f}}{{\partial {latex_name(comp.name)}}}"
+        lhs = rf"\frac{{\partial {latex_name(s.output)}}}{{\partial {latex_name(comp.name)}}}"
         for text, is_math, size, indent in broken_lines(flow, lhs, d, CW - 0.2):
             flow.need(ROW * 1.6)
             if is_math:

@@ -11,7 +11,7 @@ import io
 import math
 
 from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
-from derive.naming import latex_name
+from derive.sheet_tex import tex_name as latex_name
 
 W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
 CW = W - 2 * M
@@ -251,10 +251,19 @@ def _header(flow, s):
         flow.text(0, s.function_code, 9, family=MONO, dy=ROW)
     if s.point:
         flow.text(0, "at " + s.point, 10, family=MONO, dy=ROW * 1.2)
+    name_line(flow, s)
     if s.is_worksheet:
-        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
         flow.text(0, "Fill in the blanks: values in the forward pass, then the backward pass line "
                      "by line from the output back.", 8.5, color=GREY, dy=ROW)
+
+
+def name_line(flow, s):
+    """The student's name (a roster) or a line to write it on (a worksheet)."""
+    if s.student:
+        flow.text(0, f"Name: {s.student}" + (f"   (id {s.student_id})" if s.student_id != s.student
+                                             else ""), 10, dy=ROW * 1.4)
+    elif s.is_worksheet:
+        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
 
 
 def _fits_math(flow, s):
@@ -334,3 +343,8 @@ def png_pages(sheets, dpi=80) -> list:
         for s in sheets:
             draw_sheet(_Collect(), s)
     return pages
+
+
+def pdf_each(sheets) -> list:
+    """One PDF per sheet."""
+    return [pdf_bytes([s]) for s in sheets]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import math
 
-from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
+from derive.circuit import GREEN, GREY, INK, RC, RED, SPREADS, quiet_fonts
 from derive.sheet_tex import tex_name as latex_name
 
 W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
 CW = W - 2 * M
 ROW = 0.28
 MONO = "DejaVu Sans Mono"
+MIN_FONT = 0.75                       # circuit fonts never below 3/4 of their size
 BLANK = "_" * 14
 PDF_META = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "derive",
             "Title": "derive derivation sheet"}
@@ -29,6 +30,7 @@ class Flow:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.pdf, self.label, self.page, self.fig = pdf, label, 0, None
+        self.later = []
         self._canvas = FigureCanvasAgg
         self.new_page()
 
@@ -47,6 +49,9 @@ class Flow:
     def finish(self):
         self.pdf.savefig(self.fig)
         self.fig = None
+        for draw in self.later:                # pages set apart (a landscape circuit)
+            draw()
+        self.later = []
 
     def need(self, h) -> bool:
         if self.y - h < M:
@@ -277,6 +282,7 @@ def _fits_math(flow, s):
 
 
 def _circuit(flow, s, title=None, numbers=None):
+    """The circuit across the page; one too wide to be read there gets a landscape page."""
     c = s.circuit
     if c is None:
         return
@@ -284,14 +290,42 @@ def _circuit(flow, s, title=None, numbers=None):
                                            ": values in green above each wire, gradients in red below"))
     if numbers is None:
         numbers = "blanks" if s.is_worksheet else True
-    w, h = c.size()
-    scale = min(CW / w, 3.4 / h, 1.0)
-    flow.need(h * scale + 0.1)
-    left = M + (CW - w * scale) / 2
-    ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
-    c.draw(ax, scale=min(1.0, max(scale, 0.85)), numbers=numbers,
-           geom=scale)
-    flow.y -= h * scale + 0.1
+    for _ in range(SPREADS + 1):
+        w, h = c.size()
+        scale = min(CW / w, 3.4 / h, 1.0)
+        flow.need(h * scale + 0.1)
+        left = M + (CW - w * scale) / 2
+        ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
+        bad = c.draw(ax, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale)
+        if not bad:
+            flow.y -= h * scale + 0.1
+            return
+        ax.remove()
+        if scale < 1.0 and CW / w < 3.4 / h:     # too wide for the page: a landscape page
+            flow.text(0, "(on its own landscape page, after this sheet)", 8.5, color=GREY, dy=ROW)
+            flow.later.append(lambda: _landscape(flow, c, numbers))
+            return
+        c.spread()
+
+
+def _landscape(flow, c, numbers):
+    """The circuit alone on an A4 landscape page, spread until its labels are clear."""
+    from matplotlib.figure import Figure
+
+    for _ in range(SPREADS + 1):
+        fig = Figure(figsize=(H, W))
+        fig.text(M / H, 1 - M / W, "The circuit", fontsize=11.5, weight="bold", va="top")
+        w, h = c.size()
+        scale = min((H - 2 * M) / w, (W - 2 * M - 0.5) / h, 1.0)
+        ax = fig.add_axes(((H - w * scale) / 2 / H, (W - M - 0.4 - h * scale) / W,
+                           w * scale / H, h * scale / W))
+        if not c.draw(ax, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale):
+            break
+        c.spread(1.0, 1.3)                     # width is what is short: more height
+    flow.page += 1
+    foot = f"{flow.label + '  ·  ' if flow.label else ''}derive derivation sheet  ·  page {flow.page}"
+    fig.text(0.5, 0.35 / W, foot, ha="center", fontsize=7.5, color=GREY)
+    flow.pdf.savefig(fig)
 
 
 def draw_sheet(pdf, s):

@@ -124,10 +124,17 @@ def componentwise(prog, arrays) -> dict:
 
 # ---- drawing (on sheet_mpl's page flow) --------------------------------------------------
 
-def _cells(a, blank):
+ENTRY_BLANK = 0.62     # inches (15.7 mm): room to write one matrix entry by hand
+ENTRY_ROW = 0.3        # inches between the rows of a blank matrix
+ENTRY_COLOR = "#8a8a8a"
+
+
+def _cells(a, blank, digits=4):
+    from derive.sheet_variants import fmt
+
     a = np.atleast_2d(a) if np.ndim(a) else np.array([[a]])
     rows = [list(r) for r in a[:MAX_SHOWN, :MAX_SHOWN]]
-    text = [["·" if blank else f"{float(v):.4g}" for v in r] for r in rows]  # a dot per entry
+    text = [["" if blank else fmt(v, digits) for v in r] for r in rows]
     if a.shape[1] > MAX_SHOWN:
         text = [r + ["…"] for r in text]
     if a.shape[0] > MAX_SHOWN:
@@ -135,30 +142,60 @@ def _cells(a, blank):
     return text
 
 
-def matrix_height(a) -> float:
-    return 0.16 * len(_cells(a, False)) + 0.06
+def _row_h(blank):
+    return ENTRY_ROW if blank else 0.16
 
 
-def draw_matrix(flow, x, a, color, blank=False, size=7.5):
-    """A value at (x, cursor): a number, or a bracketed grid of numbers (blank cells for a
-    worksheet). Returns its height in inches; the cursor does not move."""
+def matrix_height(a, blank=False) -> float:
+    if np.ndim(a) == 0:
+        return 0.3 if blank else 0.2
+    return _row_h(blank) * len(_cells(a, blank)) + 0.06
+
+
+def matrix_width(a, blank=False, size=7.5, digits=4) -> float:
+    if np.ndim(a) == 0:
+        return 1.8 if blank else 1.2
+    text = _cells(a, blank, digits)
+    return 0.18 + len(text[0]) * _cell_w(text, blank, size)
+
+
+def _cell_w(text, blank, size):
+    if blank:
+        return ENTRY_BLANK + 0.1
+    width = max((len(c) for r in text for c in r), default=1)
+    return width * size * 0.6 / 72 + 0.12
+
+
+def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
+    """A value at (x, cursor): a number, or a bracketed grid of numbers (a grid of lines to
+    write on, for a worksheet). Returns its height in inches; the cursor does not move."""
     from matplotlib.lines import Line2D
 
-    from derive.sheet_mpl import H, M, MONO, W
+    from derive.sheet_mpl import BLANK_COLOR, H, M, MONO, NUMBER_BLANK, W
+    from derive.sheet_variants import fmt
 
-    if np.ndim(a) == 0 and not blank:
-        flow.text(x, repr(float(a)), size + 0.5, family=MONO, color=color)
+    if np.ndim(a) == 0:
+        if blank:
+            y = (flow.y - 0.22) / H
+            flow.fig.add_artist(Line2D([(M + x) / W, (M + x + NUMBER_BLANK) / W], [y, y], lw=0.7,
+                                       color=BLANK_COLOR))
+            return 0.3
+        flow.text(x, fmt(float(a), digits), size + 0.5, family=MONO, color=color)
         return 0.2
-    text = _cells(a, blank)
-    color = "#9a9a9a" if blank else color
-    width = max(max((len(c) for r in text for c in r), default=1), 5 if blank else 1)
-    cw = width * size * 0.6 / 72 + 0.08
-    top, h = flow.y, 0.16 * len(text)
+    text = _cells(a, blank, digits)
+    cw, rh = _cell_w(text, blank, size), _row_h(blank)
+    top, h = flow.y, rh * len(text)
     for i, row in enumerate(text):
         for j, c in enumerate(row):
-            flow.fig.text((M + x + 0.08 + j * cw + cw - 0.08) / W, (top - 0.02 - i * 0.16) / H, c,
+            left = M + x + 0.09 + j * cw
+            if blank and c == "":
+                y = (top - (i + 1) * rh + 0.05) / H
+                flow.fig.add_artist(Line2D([(left + 0.05) / W, (left + 0.05 + ENTRY_BLANK) / W],
+                                           [y, y], lw=0.6, color=ENTRY_COLOR))
+                continue
+            flow.fig.text((left + cw - 0.06) / W, (top - 0.02 - i * rh) / H, c,
                           fontsize=size, family=MONO, color=color, ha="right", va="top")
-    right = x + 0.08 + len(text[0]) * cw + 0.02
+    right = x + 0.18 + len(text[0]) * cw
     for edge, tick in ((x, 0.05), (right, -0.05)):
         xs = [(M + edge + tick) / W, (M + edge) / W, (M + edge) / W, (M + edge + tick) / W]
         ys = [top / H, top / H, (top - h) / H, (top - h) / H]
@@ -182,21 +219,24 @@ def draw_array_sheet(pdf, s):
         flow.text(0, "Fill in each value (a matrix of the shape shown), then the backward pass "
                      "from the output back.", 8.5, color=GREY, dy=ROW)
     flow.heading("Inputs")
+    d = s.digits
     for p, v in s.point.items():
         h = matrix_height(v)
         flow.need(h + 0.1)
         flow.text(0.1, f"{p}  {_shape(v.shape)}", 8.5, family=MONO)
-        flow.y -= max(draw_matrix(flow, 1.4, v, "#222222"), ROW)
+        flow.y -= max(draw_matrix(flow, 1.4, v, "#222222", digits=d), ROW)
     _circuit(flow, s, "The circuit: the shape of each value (green) and of its gradient (red)",
              numbers=True)
+    blank = "values" in s.blank
     for title, rows, color, kind in (("Forward pass: one gate per line", s.forward, GREEN, "f"),
                                      ("Backward pass: each gradient has its value's shape",
                                       s.backward, RED, "b")):
         flow.heading(title)
         for r in rows:
-            blank = "values" in s.blank
             code = r["code"] if not (kind == "b" and "formulas" in s.blank) else r["target"] + " ____"
-            h = max(ROW, 0.2 if np.ndim(r["value"]) == 0 and not blank else matrix_height(r["value"]))
+            v = r["value"]
+            below = 4.3 + matrix_width(v, blank, digits=d) > CW    # too wide beside the code
+            h = max(ROW, matrix_height(v, blank)) + (ROW if below else 0)
             flow.need(h + 0.05)
             if r.get("fork"):
                 from matplotlib.patches import Rectangle
@@ -207,18 +247,22 @@ def draw_array_sheet(pdf, s):
             flow.text(0, r["n"], 8)
             _cell(flow, 0.45, code, 3.0, 8, family=MONO)
             flow.text(3.5, r["shape"], 8, family=MONO, color=GREY)
-            draw_matrix(flow, 4.3, r["value"], color, blank=blank)
-            flow.y -= h + 0.05
+            if below:
+                flow.y -= ROW
+            draw_matrix(flow, 0.45 if below else 4.3, v, color, blank=blank, digits=d)
+            flow.y -= h + 0.05 - (ROW if below else 0)
     flow.heading("The gradient: one array per input, each of its input's shape")
     for p, adj, g in s.gradient:
-        h = max(ROW, matrix_height(g))
+        h = max(ROW, matrix_height(g, blank))
         flow.need(h + 0.1)
         flow.text(0.1, f"{adj}  {_shape(g.shape)}", 8.5, family=MONO)
-        draw_matrix(flow, 1.4, g, RED, blank="values" in s.blank)
+        draw_matrix(flow, 1.4, g, RED, blank=blank, digits=d)
         flow.y -= h + 0.08
-    if "values" not in s.blank:
+    if not blank:
+        from derive.sheet_variants import fmt
+
         flow.need(ROW)
-        flow.text(0.1, f"value: {s.output} = {s.value!r}", 9, family=MONO, color=GREEN, dy=ROW)
+        flow.text(0.1, f"value: {s.output} = {fmt(s.value, d)}", 9, family=MONO, color=GREEN, dy=ROW)
     for note in s.notes:
         flow.text(0.1, f"kink at {note}", 7.5, color=GREY, dy=0.2)
     if s.symbolic and "formulas" not in s.blank:

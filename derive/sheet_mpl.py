@@ -18,7 +18,9 @@ CW = W - 2 * M
 ROW = 0.28
 MONO = "DejaVu Sans Mono"
 MIN_FONT = 0.75                       # circuit fonts never below 3/4 of their size
-BLANK = "_" * 14
+NUMBER_BLANK = 1.8                    # inches (45.7 mm): room to write a number by hand
+BLANK_COLOR = "#707070"               # the colour of number blanks (the geometry tests find them)
+FORMULA_COLOR = "#7a7a7a"             # ... and of blanks for a formula
 PDF_META = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "derive",
             "Title": "derive derivation sheet"}
 
@@ -117,11 +119,11 @@ def _cell(flow, x, s, width, size=8.5, math=False, color=INK, family=None, fallb
             flow.fit(t, width, 3.5)
 
 
-def _blank(flow, x, width):
+def _blank(flow, x, width, color=BLANK_COLOR):
     from matplotlib.lines import Line2D
 
     y = (flow.y - ROW * 0.72) / H
-    flow.fig.add_artist(Line2D([(M + x) / W, (M + x + width) / W], [y, y], lw=0.7, color=GREY))
+    flow.fig.add_artist(Line2D([(M + x) / W, (M + x + width) / W], [y, y], lw=0.7, color=color))
 
 
 def _table(flow, cols, rows, header, shade=None):
@@ -144,7 +146,10 @@ def _table(flow, cols, rows, header, shade=None):
         for key, x, w, style in cols:
             v = row.get(key)
             if v is None:
-                _blank(flow, x, w - 0.15)
+                if style in ("value", "grad"):
+                    _blank(flow, x, max(w - 0.15, NUMBER_BLANK))
+                else:                          # a formula's blank
+                    _blank(flow, x, w - 0.15, FORMULA_COLOR)
             elif style == "math":
                 _cell(flow, x, v, w - 0.1, 10.5, math=True, fallback=row.get(key + "_code"))
             elif style == "value":
@@ -158,8 +163,8 @@ def _table(flow, cols, rows, header, shade=None):
 
 def _forward(flow, s):
     flow.heading("Forward pass: one gate per line")
-    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.45, "code"), ("tex", 2.9, 2.35, "math"),
-            ("value", 5.25, 1.82, "value")]
+    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.35, "code"), ("tex", 2.8, 2.3, "math"),
+            ("value", 5.1, 1.97, "value")]
     rows = []
     for r in s.forward:
         c = dict(r.cells)
@@ -172,8 +177,8 @@ def _forward(flow, s):
 
 def _backward(flow, s):
     flow.heading("Backward pass: adjoint = local gradient × upstream")
-    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.75, "code"), ("local", 3.2, 1.6, "math"),
-            ("upstream", 4.8, 0.75, "code"), ("value", 5.55, 1.52, "grad")]
+    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.45, "code"), ("local", 2.9, 1.5, "math"),
+            ("upstream", 4.4, 0.7, "code"), ("value", 5.1, 1.97, "grad")]
     rows = []
     for r in s.backward:
         c = dict(r.cells)
@@ -205,7 +210,7 @@ def _gradient(flow, s):
               fallback=f"df/d{code} =")
         if "values" in s.blank:
             flow.y -= 0.1
-            _blank(flow, 1.3, 2.0)
+            _blank(flow, 1.3, NUMBER_BLANK + 0.2)
             flow.y += 0.1
         else:
             flow.y -= 0.07
@@ -229,7 +234,7 @@ def _paths(flow, s):
                          "value": None if "values" in s.blank else f"{value:.10g}"})
             if "formulas" in s.blank:
                 rows[-1]["tex"] = None
-        cols = [("path", 0.2, 2.6, "code"), ("tex", 2.8, 2.9, "math"), ("value", 5.7, 1.37, "grad")]
+        cols = [("path", 0.2, 2.2, "code"), ("tex", 2.4, 2.7, "math"), ("value", 5.1, 1.97, "grad")]
         _table(flow, cols, rows, ["path", "product of local gradients", "term"])
         if block["more"]:
             flow.text(0.2, f"... and {block['more']} more paths", 8, color=GREY, dy=ROW)

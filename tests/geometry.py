@@ -107,3 +107,40 @@ def circuit_problems(fig) -> list:
                 if any(_seg_hits_box(p, q, b) for pts in polys for p, q in zip(pts, pts[1:])):
                     problems.append(f"{s!r} ({gid}) sits on wire {src} -> {dst}")
     return problems
+
+
+def pdf_strokes(data: bytes) -> list:
+    """Every straight horizontal stroke in a PDF: (page, gray level, x0, x1, y) in points, read
+    from the content streams (matplotlib draws each line as ``m l S`` in page coordinates)."""
+    import io
+
+    import pypdf
+    from pypdf.generic import ContentStream
+
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    out = []
+    for k, page in enumerate(reader.pages):
+        gray, path, ctm_stack, ctm = None, [], [], (1, 0, 0, 1, 0, 0)
+        for operands, op in ContentStream(page.get_contents(), reader).operations:
+            if op == b"G":
+                gray = round(float(operands[0]), 3)
+            elif op == b"RG":
+                gray = None
+            elif op == b"q":
+                ctm_stack.append((ctm, gray))
+            elif op == b"Q":
+                ctm, gray = ctm_stack.pop() if ctm_stack else (ctm, gray)
+            elif op == b"cm":
+                ctm = tuple(float(v) for v in operands)
+            elif op == b"m":
+                path = [tuple(float(v) for v in operands)]
+            elif op == b"l":
+                path.append(tuple(float(v) for v in operands))
+            elif op == b"S":
+                if len(path) == 2 and abs(path[0][1] - path[1][1]) < 1e-6 and ctm[:4] == (1, 0, 0, 1):
+                    (x0, y), (x1, _) = path
+                    out.append((k, gray, min(x0, x1) + ctm[4], max(x0, x1) + ctm[4], y + ctm[5]))
+                path = []
+            elif op in (b"f", b"n", b"B", b"b", b"f*", b"s"):
+                path = []
+    return out

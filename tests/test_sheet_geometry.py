@@ -151,3 +151,32 @@ def test_sheet_circuits_have_no_collisions(drawn):
     name, _, _, ws, key, _, _ = drawn
     for fig in ws + key:
         assert circuit_problems(fig) == [], name
+
+
+MM = 72 / 25.4      # points per millimetre
+
+
+def test_blanks_leave_room_to_write(drawn):
+    """Number blanks >= 45 mm, matrix entries >= 15 mm, measured in the worksheet's PDF."""
+    from derive.sheet_arrays import ENTRY_COLOR
+    from derive.sheet_mpl import BLANK_COLOR
+    from tests.geometry import pdf_strokes
+
+    name, prog, at, _, _, ws_pdf, key_pdf = drawn
+    gray = {round(int(c[1:3], 16) / 255, 3): kind for c, kind in
+            ((BLANK_COLOR, "number"), (ENTRY_COLOR, "entry"))}
+    strokes = [(gray.get(g), x1 - x0) for _, g, x0, x1, _ in pdf_strokes(ws_pdf)]
+    numbers = [w for kind, w in strokes if kind == "number"]
+    entries = [w for kind, w in strokes if kind == "entry"]
+    arrays = hasattr(prog, "param_names")
+    assert numbers or entries
+    assert all(w >= 45 * MM for w in numbers), (name, min(numbers) / MM)
+    assert all(w >= 15 * MM for w in entries), (name, min(entries) / MM)
+    if arrays:       # every entry of every value and gradient on the sheet is a blank
+        r = prog.run(**{k: np.asarray(v, dtype=float) for k, v in at.items()})
+        want = sum(min(np.size(v), 64) for v in r.values.values() if np.ndim(v))
+        assert len(entries) >= want
+    else:
+        assert len(numbers) >= len(prog.forward) + len(prog.backward) + len(prog.inputs)
+    assert not [w for kind, w in ((gray.get(g), 0) for _, g, *_ in pdf_strokes(key_pdf))
+                if kind is not None]                                  # the key has no blanks

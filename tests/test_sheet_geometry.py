@@ -180,3 +180,27 @@ def test_blanks_leave_room_to_write(drawn):
         assert len(numbers) >= len(prog.forward) + len(prog.backward) + len(prog.inputs)
     assert not [w for kind, w in ((gray.get(g), 0) for _, g, *_ in pdf_strokes(key_pdf))
                 if kind is not None]                                  # the key has no blanks
+
+
+def _squash(s):
+    return "".join(s.split())
+
+
+def test_pdf_text_is_the_text_shown(drawn):
+    """Every text on the key, as drawn, is in the PDF's text layer character for character
+    (minus signs, ×, σ, ∂ included), and nothing extracts as Computer Modern's '¡'."""
+    name, prog, _, _, key, _, key_pdf = drawn
+    reader = pypdf.PdfReader(io.BytesIO(key_pdf))
+    text = _squash("".join(p.extract_text() for p in reader.pages))
+    shown = [t.get_text() for fig in key for t in fig.texts + [t for ax in fig.axes for t in ax.texts]]
+    plain = [s for s in shown if s.strip() and "$" not in s]
+    assert len(plain) > 20
+    missing = [s for s in plain if _squash(s) not in text]
+    assert missing == [], name
+    assert "¡" not in text
+    assert "·" in text and ("×" in text or hasattr(prog, "param_names"))
+    maths = [s for s in shown if "$" in s]
+    if any("-" in s or "−" in s for s in maths):
+        assert "−" in text                   # a math minus is U+2212 in the text layer
+    if name in ("fxy", "neuron"):
+        assert "σ" in text and "∂" in text

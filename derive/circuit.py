@@ -139,12 +139,26 @@ class Circuit:
         return "\n".join(out) + "\n"
 
     # ---- drawing -------------------------------------------------------------------------
-    def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None) -> int:
+    def wire_texts(self, ks, numbers=True) -> tuple:
+        """(value, gradient) printed on the wires ``ks`` (wires side by side share them)."""
+        blank = "_____"
+        e = self.edges[ks[0]]
+        given = self.nodes[e.src].kind == "input"     # a worksheet gives the inputs
+        value = blank if numbers == "blanks" and not given else self.short(e.value)
+        out = self.nodes[e.dst].kind == "output"      # ... and the output's 1.00
+        grads = list(dict.fromkeys(self.short(self.edges[k].grad) for k in ks))
+        return value, blank if numbers == "blanks" and not out else ", ".join(grads)
+
+    def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None,
+             defer=None, pad: int = 0) -> int:
         """Draw on a matplotlib Axes. ``numbers``: True, False, or "blanks" (a worksheet: the
         inputs' values and the output's gradient given, blanks on every other wire).
         ``scale`` sizes fonts and lines (points), ``geom`` is the inches per data unit of the
         axes (default ``scale``), used to keep labels apart. Returns the number of wire labels
-        that could not be placed clear of everything else (0 when nothing collides)."""
+        that could not be placed clear of everything else (0 when nothing collides).
+        ``defer(x, y, get, ha, va, size, color)`` (points on the page) takes the numbers instead
+        of drawing them, ``get(sheet)`` giving each one (a sheet template); ``pad``: room for
+        numbers of that many characters."""
         from matplotlib.patches import Circle
 
         from derive.circuit_labels import MONO, SANS, fit_gate_label, place, text_size
@@ -177,7 +191,14 @@ class Circuit:
                         arrowprops=dict(arrowstyle="-|>", color=INK, lw=1.0 * scale,
                                         mutation_scale=9 * scale, shrinkA=0, shrinkB=0))
             wires.append((k, pts + [(x1, y1)]))
-        fixed, legend = [], []
+        fixed, legend, pending = [], [], []
+
+        def put(x, y, text, get, **kw):        # a number: drawn, or left to a template's slot
+            if defer is None:
+                ax.text(x, y, text, **kw)
+            else:
+                pending.append((x, y, get, kw))
+
         for n in self.nodes.values():
             x, y = pos[n.name]
             if n.kind == "gate":
@@ -207,10 +228,11 @@ class Circuit:
                 if numbers is True and n.grad is not None \
                         and sum(e.src == n.name for e in self.edges) > 1:
                     g = self.short(n.grad)
-                    w, h = text_size(g, fs * 0.8, MONO)
+                    w, h = text_size(g.rjust(pad), fs * 0.8, MONO)
                     top = y - h * pt / 2 - 0.04
-                    ax.text(x - 0.04, top, g, ha="right", va="top", fontsize=fs * 0.8, color=RED,
-                            family=MONO, gid=f"total:{n.name}")
+                    put(x - 0.04, top, g, lambda sh, m=n.name: sh.circuit.short(sh.circuit.nodes[m].grad),
+                        ha="right", va="top", fontsize=fs * 0.8, color=RED, family=MONO,
+                        gid=f"total:{n.name}")
                     fixed.append((x - 0.04 - w * pt, top - h * pt, x - 0.04, top))
             elif n.kind == "output":
                 w, h = text_size(n.label, fs * 1.05, MONO)
@@ -219,15 +241,8 @@ class Circuit:
                 fixed.append((x + 0.04, y - h * pt / 2, x + 0.04 + w * pt, y + h * pt / 2))
         bad = 0
         if numbers:
-            blank = "_____"
-
             def texts(ks):
-                e = self.edges[ks[0]]
-                given = self.nodes[e.src].kind == "input"     # a worksheet gives the inputs
-                value = blank if numbers == "blanks" and not given else self.short(e.value)
-                out = self.nodes[e.dst].kind == "output"      # ... and the output's 1.00
-                grads = list(dict.fromkeys(self.short(self.edges[k].grad) for k in ks))
-                return value, blank if numbers == "blanks" and not out else ", ".join(grads)
+                return tuple(t.center(pad) for t in self.wire_texts(ks, numbers))
 
             groups = {}                   # wires side by side (x*x) share one pair of numbers
             for k, q in wires:
@@ -238,11 +253,13 @@ class Circuit:
             spots, bad = place([(tuple(k for k, _ in g), [q for _, q in g])
                                 for g in groups.values()], fixed, pt, lab, texts)
             for ks, (lx, up, down) in spots.items():
-                value, grad = texts(ks)
+                value, grad = self.wire_texts(ks, numbers)
                 kw = dict(ha="center", fontsize=lab, family=MONO)
                 tag = ",".join(map(str, ks))
-                ax.text(lx, up, value, va="bottom", color=GREEN, gid=f"value:{tag}", **kw)
-                ax.text(lx, down, grad, va="top", color=RED, gid=f"grad:{tag}", **kw)
+                put(lx, up, value, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[0],
+                    va="bottom", color=GREEN, gid=f"value:{tag}", **kw)
+                put(lx, down, grad, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[1],
+                    va="top", color=RED, gid=f"grad:{tag}", **kw)
         ys = [n.y for n in self.nodes.values()]
         if legend:
             ax.text(-0.7, min(ys) - 0.55, "   ".join(legend), ha="left", va="top",
@@ -251,6 +268,12 @@ class Circuit:
         ax.set_ylim(min(ys) - 0.65 - (0.2 if legend else 0), max(ys) + 0.6)
         ax.set_aspect("equal", adjustable="datalim")
         ax.axis("off")
+        if defer is not None and pending:
+            ax.apply_aspect()
+            for x, y, get, kw in pending:
+                px, py = ax.transData.transform((x, y)) / ax.figure.dpi * 72
+                defer(px, py, get, kw.get("ha", "left"), kw.get("va", "baseline"),
+                     kw["fontsize"], kw["color"])
         return bad
 
 

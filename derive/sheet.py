@@ -9,6 +9,8 @@ per-student inputs of ``--variants N --seed S``.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -94,25 +96,41 @@ def symbolic_side(prog):
     return derivs, sizes, swell
 
 
-def sum_over_paths(prog, result):
+def sum_over_paths(prog, result, known=None):
     """For each input with more than one path to the output: d f/d input as a sum over the
-    paths (``derive.paths``), each term a product of local gradients, with its value."""
+    paths (``derive.paths``), each term a product of local gradients, with its value.
+    ``known`` (a dict) keeps the paths found at one point, so that other points (variants)
+    only evaluate the terms again."""
     from derive.paths import forks, paths
 
+    known = {} if known is None else known
+    numbers = {ln.target: result.values[ln.target.name] for ln in prog.forward}
+    numbers.update({s: _input_value(result.point, s.name) for s in prog.inputs})
     found = []
     for v in forks(prog)[:MAX_FORKS]:
-        td = paths(prog, v.name, result.point, limit=MAX_PATHS)
+        if v.name not in known:
+            known[v.name] = paths(prog, v.name, result.point, limit=MAX_PATHS)
+        td = known[v.name]
         rows = []
         for q in td.paths:
             shown = [f for f in q.factors if f != 1] or [sp.S.One]
             tex = r" \cdot ".join(_factor_tex(f) for f in shown)
-            rows.append((" → ".join(n.name for n in q.nodes), tex, q.value))
-        found.append({"var": v.name, "total": td.value, "rows": rows, "agrees": td.agrees,
+            value = float(sp.Mul(*[f.xreplace(numbers) for f in q.factors]))
+            rows.append((" → ".join(n.name for n in q.nodes), tex, value))
+        total = result.adjoints.get(prog.adjoints[v].name, 0.0) if td.value is not None else None
+        found.append({"var": v.name, "total": total, "rows": rows, "agrees": td.agrees,
                       "more": td.count - len(td.paths)})
     return found
 
 
-def build_sheet(prog, result=None, title=None, digits: int = 4, static=None) -> Sheet:
+def _input_value(point, name):
+    if "[" in name:
+        base, idx = name[:-1].split("[")
+        return point[base][int(idx)]
+    return point[name]
+
+
+def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, known=None) -> Sheet:
     """Collect a sheet's content; ``result`` (``prog.run(exact=True, ...)``) gives the numbers,
     each printed to ``digits`` significant figures. ``static`` (``symbolic_side(prog)``) is
     computed once per program and shared by its variants."""
@@ -146,7 +164,7 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None) -> 
             gradient.append((tex_name(s.name), s.name,
                              fmt(result.adjoints.get(prog.adjoints[s].name, 0.0), digits)))
     derivs, sizes, swell = static or symbolic_side(prog)
-    paths = sum_over_paths(prog, result) if result else []
+    paths = sum_over_paths(prog, result, known) if result else []
     point = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items()) if result else ""
     notes = list(getattr(result, "notes", []) or []) if result else []
     name = prog.source if prog.source and prog.source.isidentifier() else fname
@@ -186,16 +204,21 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
     else:
         points = [point or None]
     static = None if arrays else symbolic_side(prog)
-    out = []
+    known, out = {}, []
     for i, pt in enumerate(points):
         result = prog.run(exact=True, **pt) if pt is not None and not arrays else None
         tag = f"Variant {i + 1} of {len(points)} (seed {seed})" if variants and not roster else ""
         kinds = [("Worksheet", blank)] if worksheet else []
         if key or not worksheet:
             kinds.append(("Answer key" if key or worksheet else "", set()))
+        first = None
         for kind, bl in kinds:
-            s = (build_array_sheet(prog, pt, digits) if arrays
-                 else build_sheet(prog, result, digits=digits, static=static))
+            if first is None:
+                first = s = (build_array_sheet(prog, pt, digits) if arrays
+                             else build_sheet(prog, result, digits=digits, static=static,
+                                              known=known))
+            else:                              # the same content, its own circuit to lay out
+                s = dataclasses.replace(first, circuit=copy.deepcopy(first.circuit))
             s.label = " · ".join(x for x in (tag, kind) if x)
             s.blank = set(bl) if pt is not None else set()
             if roster:
@@ -250,7 +273,7 @@ def render_each(sheets, engine="matplotlib") -> list:
     """One PDF per sheet (``--split``): each layout is drawn once and its values filled in."""
     if engine == "typst":
         return [render([s], engine) for s in sheets]
-    from derive.sheet_mpl import pdf_each
+    from derive.sheet_fill import pdf_each
 
     return pdf_each(sheets)
 

@@ -204,12 +204,11 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
 
 
 def draw_array_sheet(pdf, s):
-    from derive.sheet_mpl import CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit, name_line
+    from derive.sheet_mpl import (CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit, name_line,
+                                  title_line)
 
-    flow = Flow(pdf, s.label)
-    flow.text(0, "Derivation sheet", 16, weight="bold")
-    if s.label:
-        flow.text(CW, s.label, 10, ha="right", color=RED if "key" in s.label else "#222222")
+    flow = Flow(pdf, s.label, s)
+    title_line(flow, s)
     flow.y -= 0.4
     flow.rule()
     _cell(flow, 0, s.title, CW, 10, family=MONO)

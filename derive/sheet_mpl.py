@@ -48,7 +48,7 @@ class Flow:
         self.renderer = self._canvas(self.fig).get_renderer()
         self.y = H - M
         y, self.y = self.y, 0.35
-        self.value(CW / 2, lambda s, n=self.page: footer(s.label, n), 7.5, ha="center",
+        self.value(CW / 2, lambda s, n=self.page: footer(s.label if s else self.label, n), 7.5, ha="center",
                    va="baseline", color=GREY)
         self.y = y
 

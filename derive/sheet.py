@@ -15,7 +15,6 @@ import os
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 import sympy as sp
 
 from derive.circuit import write_bytes

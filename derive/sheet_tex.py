@@ -11,6 +11,7 @@ import re
 import sympy as sp
 
 from derive.printing import LatexPrinter
+from derive.rules import RULES, derived
 
 
 def tex_name(name: str) -> str:
@@ -37,8 +38,8 @@ def _tex(expr) -> str:
     return SheetLatex().doprint(expr)
 
 
-_HEADS = {"sigmoid": r"\sigma", "log": r"\log", "sin": r"\sin", "cos": r"\cos",
-          "tanh": r"\tanh", "relu": r"\operatorname{relu}"}
+_HEADS = derived(lambda: {t.__name__: r.latex_head for r in RULES.values() for t in r.sympy_types
+                          if r.latex_head})
 
 
 def tex_tokens(e, limit: int = 60) -> list:

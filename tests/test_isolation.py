@@ -318,6 +318,14 @@ for folder in ({str(tmp_path)!r}, {ROOT!r}):
         out.append(sorted(os.listdir(folder)))
     except OSError as e:
         out.append(type(e).__name__)
+written = 0
+try:
+    for i in range(40):  # 1 MB files: 40 MB in all
+        with open(f"big{{i}}.bin", "wb") as fh:
+            written += fh.write(b"x" * 2**20)
+except OSError as e:
+    out.append(type(e).__name__)
+out.append("WROTE %d MB" % (written >> 20))
 import resource
 for limit in (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE):
     try:
@@ -330,6 +338,8 @@ raise RuntimeError("SEEN " + repr(out))
     assert seen.startswith("RuntimeError: SEEN "), seen
     assert SECRET not in seen and "secret.txt" not in seen and "def " not in seen
     assert "'derive'" not in seen and "pyproject" not in seen and "RAISED" not in seen
+    wrote = int(seen.split("WROTE ")[1].split()[0])
+    assert wrote <= 16 if layer == "bwrap" else wrote == 0, seen  # the 16 MB tmpfs; read-only
 
 
 def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsys, tmp_path):

@@ -8,13 +8,13 @@ Layers, strongest first (``derive doctor`` shows which work on this machine):
   private size-limited tmpfs as its working directory; inside, the child adds Landlock and
   seccomp where the kernel offers them.
 - ``landlock``: no namespaces: the child restricts itself with Landlock (read only the shared
-  libraries, the Python installation and NumPy, never derive itself; write only its own
-  temporary directory; no TCP, no signals out) and seccomp (no processes, no exec, no
-  sockets) and drops its capabilities.
+  libraries, the Python installation and NumPy, never derive itself; write nothing; no TCP,
+  no signals out) and seccomp (no processes, exec, sockets or signals out) and drops its
+  capabilities.
 - ``none``: rlimits and the audit hook only: for a container that already isolates.
 
-Every layer keeps rlimits (CPU, address space, file size, processes) and the grader's
-wall-clock kill. Probes run once per process and are cached.
+Every layer keeps rlimits (CPU, address space, file size, processes, open files) and the
+grader's wall-clock and output limits. Probes run once per process and are cached.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class Plan:
     def argv(self) -> list:
         return [*self.prefix, self.python, "-I", "-S", "-B", "-c", BOOT]
 
-    def job(self, workdir: str) -> dict:
+    def job(self) -> dict:
         """The child's part of the job: what to apply before any learner code runs."""
         return {"layer": self.layer, "site": self.site, "rules": [list(r) for r in self.rules],
                 "seccomp": self.seccomp, "landlock": bool(self.rules)}

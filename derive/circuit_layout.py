@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from derive.errors import DeriveError
-from derive.rules import RULES
+from derive.rules import ARRAY_RULES, RULES, derived
 
 DX, DY = 1.55, 1.05          # column gap and row gap (inches at scale 1)
 
@@ -132,8 +132,7 @@ def build(prog, result=None) -> Layout:
     return place(c, layer)
 
 
-ARRAY_LABELS = {"matmul": "@", "sum": "Σ", "mean": "mean", "transpose": ".T", "dot": "@",
-                "softmax_cross_entropy": "xent", "softmax": "softmax"}
+ARRAY_LABELS = derived(lambda: {r.name: r.label or r.name for r in ARRAY_RULES.values()})
 
 
 def _is_const(a) -> bool:
@@ -220,11 +219,14 @@ def _rows(c: Layout):
     rank = {n.name: i for col in cols.values() for i, n in enumerate(col)}
 
     def crossings():
-        total = 0
+        """Crossings between columns; two wires fanning out of inputs count half (they cross
+        next to the inputs, away from the gates where the lesson is read)."""
+        total = 0.0
         for k in order[:-1]:
-            segs = [(rank[n.name], rank[m]) for n in cols[k] for m in succs.get(n.name, [])]
-            total += sum(1 for i, (a1, b1) in enumerate(segs) for a2, b2 in segs[i + 1:]
-                         if (a1 - a2) * (b1 - b2) < 0)
+            segs = [(rank[n.name], rank[m], n.kind == "input") for n in cols[k]
+                    for m in succs.get(n.name, [])]
+            total += sum(0.5 if i1 and i2 else 1.0 for i, (a1, b1, i1) in enumerate(segs)
+                         for a2, b2, i2 in segs[i + 1:] if (a1 - a2) * (b1 - b2) < 0)
         return total
 
     best = (crossings(), {k: list(v) for k, v in cols.items()})

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from derive.budget import DEFAULT_BUDGET, check_budget
+from derive.central import central_difference
 from derive.errors import DeriveError
 from derive.metrics import METRICS, program_metrics
 from derive.paths import total_derivative  # noqa: F401  (public: derive.total_derivative)
@@ -101,19 +102,14 @@ def central_differences(prog, point, h: float = 1e-6, batch: int = 128) -> list:
             values = np.full(2 * k, np.nan)
         for j, (name, i) in enumerate(chunk):
             d = (values[2 * j] - values[2 * j + 1]) / (2 * steps[j])
-            out.append(float(d) if np.isfinite(d) else _one_difference(prog, point, name, i, steps[j]))
+            out.append(float(d) if np.isfinite(d) else _one_difference(prog, point, name, i, h))
     return out
 
 
-def _one_difference(prog, point, name, i, step):
-    def moved(d):
-        pt = {k: (list(v) if isinstance(v, list) else v) for k, v in point.items()}
-        if i is None:
-            pt[name] = pt[name] + d
-        else:
-            pt[name][i] = pt[name][i] + d
-        return prog.run(**pt).value
-    return (moved(step) - moved(-step)) / (2 * step)
+def _one_difference(prog, point, name, i, h):
+    """One input's difference by ``derive.central`` (``run`` names a domain error or overflow)."""
+    d = central_difference(lambda pt: prog.run(**pt).value, point, name, h, relative=True)
+    return d if i is None else d[i]
 
 
 def form_object(f: Form | None, staged_metrics=None, seconds=None, agrees=None) -> dict:

@@ -18,6 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from derive import examples, misconceptions, vector_reference
+from derive.central import central_difference
 from derive.errors import DeriveError
 from derive.sandbox import FORBIDDEN
 from derive.staged import stage
@@ -163,26 +164,10 @@ class Exercise:
                 f = lambda p: self.program.run(**p).value  # noqa: E731
             else:
                 f = lambda p, prog=self.programs[out]: prog.run(**p).value  # noqa: E731
-            fd = _central(f, point, param)
+            fd = central_difference(f, point, param)
             if not np.allclose(fd, np.asarray(key.outputs[out], dtype=float), rtol=1e-4, atol=1e-6):
                 raise DeriveError(f"internal check failed: the key's {out} disagrees with central "
                                   f"differences at {point}")
-
-
-def _central(f, point, param, h=1e-6):
-    base = np.asarray(point[param], dtype=float)
-    grad = np.zeros_like(base)
-    for idx in np.ndindex(base.shape):
-        shifted = []
-        for sign in (1, -1):
-            v = base.copy()
-            v[idx] += sign * h
-            p = dict(point)
-            p[param] = v if isinstance(point[param], np.ndarray) else (
-                v.tolist() if v.shape else float(v))
-            shifted.append(f(p))
-        grad[idx] = (shifted[0] - shifted[1]) / (2 * h)
-    return grad
 
 
 def _staged_key(prog, point, params, result=None) -> Key:

@@ -3,7 +3,8 @@
 ``derive gradescope EXERCISE -o autograder.zip`` builds a bundle with ``setup.sh`` (installs
 the derive source shipped inside it) and ``run_autograder`` (grades the file in
 ``/autograder/submission`` and always writes ``/autograder/results/results.json``, also on an
-internal error). ``python -m derive.platforms ROOT EXERCISE SEED`` is what it runs.
+internal error). ``python -m derive.platforms ROOT EXERCISE SEED`` is what it runs. The
+submission runs in the same sandbox as under ``derive grade`` (see ``isolation``).
 """
 from __future__ import annotations
 
@@ -115,10 +116,25 @@ def _student(root: str) -> str:
         return ""
 
 
+def isolation():
+    """The layer a platform container grades with: ``DERIVE_ISOLATION`` if set (strictly), else
+    the strongest that works; where none does, the platform's own container is the isolation."""
+    from derive.errors import DeriveError
+    from derive.isolation import plan
+
+    if os.environ.get("DERIVE_ISOLATION"):
+        return plan(os.environ["DERIVE_ISOLATION"])
+    try:
+        return plan("auto")
+    except DeriveError:
+        return plan("none")
+
+
 def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
     """Grade the submission under ``root`` and write ``root/results/results.json``."""
     from derive.exercises import get
     from derive.grading import grade_one
+    from derive.sandbox import Limits
 
     out = os.path.join(root, "results", "results.json")
     try:
@@ -127,7 +143,10 @@ def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
         if path is None:
             result = {"score": 0, "output": "No .py or .ipynb file was submitted."}
         else:
-            result = gradescope_result(grade_one(ex, path, seed, student=_student(root)).as_dict())
+            layer = isolation()
+            grade = grade_one(ex, path, seed, Limits(isolation=layer.layer), student=_student(root))
+            result = gradescope_result(grade.as_dict())
+            result["extra_data"]["isolation"] = layer.description
     except Exception as err:  # always leave a results file
         result = {"score": 0, "output": f"Internal autograder error ({type(err).__name__}: {err}); "
                   "please tell your instructor.",

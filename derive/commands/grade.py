@@ -6,6 +6,7 @@ import os
 import sys
 
 from derive.errors import DeriveError
+from derive.sandbox_report import printable
 
 NAME = "grade"
 HELP = "grade submissions (.py or .ipynb) of an exercise, each in its own sandboxed process"
@@ -24,12 +25,17 @@ def add_arguments(p):
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per submission (default 10)")
     p.add_argument("--memory", type=int, default=512, help="extra MB a submission may use (default 512)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--isolation", choices=("auto", "bwrap", "landlock", "none"), default="auto",
+                   help="what the kernel enforces around each submission: auto (default: the strongest "
+                        "that works here, see `derive doctor`), bwrap, landlock, or none (only inside a "
+                        "container that already isolates, such as Gradescope's or PrairieLearn's)")
 
 
 def run(args) -> int:
     from derive.exercises import get
     from derive.grading import grade_batch
     from derive.platforms import render
+    from derive.isolation import plan
     from derive.sandbox import Limits
 
     ex = get(args.exercise)
@@ -39,14 +45,17 @@ def run(args) -> int:
         raise DeriveError("--workers must be between 1 and 64")
     if not 0 < args.timeout <= 3600 or not 16 <= args.memory <= 65536:
         raise DeriveError("--timeout must be in (0, 3600] seconds and --memory in [16, 65536] MB")
-    missing = [p for p in args.submissions if not os.path.isfile(p)]
-    if missing:
-        raise DeriveError(f"no such file: {missing[0]}")
+    missing = [p for p in args.submissions if not os.path.lexists(p)]
+    if missing:  # other non-files (directories, FIFOs, devices...) are graded 0 with the reason
+        raise DeriveError(f"no such file: {printable(missing[0])}")
     if args.output and os.path.abspath(args.output) in {os.path.abspath(p) for p in args.submissions}:
         raise DeriveError("the output file is one of the submissions")
     if args.output and os.path.isdir(args.output):
         raise DeriveError(f"-o {args.output} is a directory; give a file name")
-    limits = Limits(time=args.timeout, memory=args.memory * 2**20)
+    layer = plan(args.isolation)  # one line and exit 2 where it cannot work here
+    if not args.quiet or args.isolation == "auto":
+        print(f"isolation: {layer.description}", file=sys.stderr, flush=True)
+    limits = Limits(time=args.timeout, memory=args.memory * 2**20, isolation=layer.layer)
     shown, printing = [0], [not args.json]
     results = [None] * len(args.submissions)
 
@@ -81,4 +90,5 @@ def run(args) -> int:
 def _line(g):
     labels = f"  [{', '.join(g['misconceptions'])}]" if g["misconceptions"] else ""
     first = next((t["output"] for t in g["tests"] if t["score"] < t["max_score"]), "all correct")
-    print(f"{g['submission']}: {g['score']:g}/{g['max_score']:g}{labels}  {first}", flush=True)
+    print(f"{printable(g['submission'])}: {g['score']:g}/{g['max_score']:g}{labels}  {printable(first)}",
+          flush=True)

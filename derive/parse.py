@@ -30,6 +30,7 @@ MAX_TEXT = 200_000
 #: Gates, inputs and constants in one function. Every command stays linear in this size, and at
 #: this size the slowest (``stage --at``, ``compare``) still answers within seconds.
 MAX_NODES = 10_000
+MAX_EXACT_OPS = 8  # a folded constant larger than this (sqrt(2) + exp(3) + ...) becomes a Float
 
 _CONSTRUCTS = {
     "For": "a for loop", "AsyncFor": "a for loop", "While": "a while loop", "If": "an if statement",
@@ -137,6 +138,9 @@ class Graph:
             value = apply(name, *vals)
         except (ZeroDivisionError, OverflowError, ValueError, TypeError, ArithmeticError) as err:
             raise DeriveError(f"constant {what} cannot be computed: {err}") from None
+        if not value.is_Number and sp.count_ops(value) > MAX_EXACT_OPS:  # exp(1) + exp(2) + ...
+            _check_constant(value, what)
+            value = value.evalf(17)  # a number: folding a long chain stays linear
         return self.const(value, what)
 
     def _template(self, text, args):

@@ -6,6 +6,7 @@ the size cases run the real command in a subprocess with a timeout.
 """
 import contextlib
 import io
+import math
 import random
 import signal
 
@@ -237,3 +238,16 @@ def test_fuzzed_expressions(seed):
             assert len(err.strip().splitlines()) == 1, (args, err)
         else:
             assert rc == 0, (args, rc, err)
+
+
+def test_long_chain_of_exact_constants_folds_to_a_number():
+    """exp(1) + exp(2) + ... folds once per term; past a few operations it is a Float, so each fold
+    is constant work (an exact sum would be evaluated again at every step)."""
+    text = "+".join(f"exp({i % 50 + 1})" for i in range(1500)) + " + x"
+    rc, out, err = cli("stage", text, "--at", "x=1", seconds=30)
+    assert rc == 0, err
+    prog = stage(text)
+    (line,) = prog.forward
+    const = next(a for a in line.args if a.is_Number)
+    assert const.is_Float
+    assert math.isclose(float(const), math.fsum(math.exp(i % 50 + 1) for i in range(1500)), rel_tol=1e-12)

@@ -127,18 +127,53 @@ def fillable(sheet) -> bool:
 
 
 def pdf_each(sheets) -> list:
-    """One PDF per sheet: sheets of the same kind share one drawn template."""
+    """One PDF per sheet: sheets of the same kind (worksheet, key) share one drawn template;
+    the kinds are drawn and filled in parallel, one process each (both cores)."""
+    global _JOBS
+
+    kinds = {}
+    for i, s in enumerate(sheets):
+        kinds.setdefault((frozenset(s.blank), bool(s.student), bool(s.label)), []).append(i)
+    groups = list(kinds.values())
+    _JOBS = sheets
+    try:
+        if len(groups) > 1 and len(sheets) > 4 and _fork():
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(min(len(groups), 2)) as pool:
+                done = pool.map(_group, groups)
+        else:
+            done = [_group(g) for g in groups]
+    finally:
+        _JOBS = None
+    out = [None] * len(sheets)
+    for g, pdfs in zip(groups, done):
+        for i, pdf in zip(g, pdfs):
+            out[i] = pdf
+    return out
+
+
+_JOBS = None            # the sheets of a pdf_each call, shared with forked workers
+
+
+def _fork() -> bool:
+    import multiprocessing
+    import os
+
+    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+
+
+def _group(indices) -> list:
+    """PDFs of sheets of one kind: a template drawn once (if they fit one), then filled in."""
     from derive.sheet_mpl import pdf_bytes
 
-    templates, out = {}, []
-    for s in sheets:
-        kind = (frozenset(s.blank), bool(s.student), bool(s.label))
+    t, out = None, []
+    for i in indices:
+        s = _JOBS[i]
         if not fillable(s):
             out.append(pdf_bytes([s]))
             continue
-        if kind not in templates:
-            templates[kind] = template(s)
-        t = templates[kind]
+        t = t or template(s)
         try:
             out.append(t.fill([slot.get(s) for slot in t.slots]))
         except UnicodeEncodeError:

@@ -7,6 +7,7 @@ reproducible: fixed PDF metadata, no dates.
 """
 from __future__ import annotations
 
+import functools
 import io
 import math
 
@@ -86,6 +87,9 @@ class Flow:
             self.y -= dy
 
     def width(self, t) -> float:
+        text = t.get_text()
+        if "$" in text:          # mathtext: measured as the PDF sets it (one parse, shared)
+            return _math_parser().parse(text, 72, t.get_fontproperties()).width / 72
         return t.get_window_extent(self.renderer).width / self.fig.dpi
 
     def fit(self, t, maxw, min_size=5.5):
@@ -111,6 +115,13 @@ class Flow:
 
         self.fig.add_artist(Line2D([M / W, (W - M) / W], [self.y / H] * 2, lw=0.6, color=GREY))
         self.y -= 0.08
+
+
+@functools.lru_cache(maxsize=1)
+def _math_parser():
+    from matplotlib.mathtext import MathTextParser
+
+    return MathTextParser("path")
 
 
 def footer(label, page):
@@ -427,8 +438,11 @@ def pdf_bytes(sheets, slots=None) -> bytes:
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
+    from derive.sheet_cache import share_font_work
+
     buf = io.BytesIO()
     quiet_fonts()
+    share_font_work()
     with matplotlib.rc_context(RC):
         with PdfPages(buf, metadata=PDF_META) as pdf:
             for s in sheets:

@@ -22,7 +22,8 @@ from derive.errors import DeriveError
 from derive.printing import CodePrinter
 from derive.sheet_arrays import build_array_sheet
 from derive.sheet_tex import _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
-from derive.sheet_variants import RANGE, array_variants, fmt, variant_points  # noqa: F401
+from derive.sheet_tex import fmt  # noqa: F401
+from derive.sheet_variants import RANGE, array_variants, variant_points  # noqa: F401
 
 ENGINES = ("matplotlib", "typst")
 BLANKS = ("all", "values", "formulas")
@@ -283,6 +284,6 @@ def render(sheets, engine="matplotlib") -> bytes:
         from derive.sheet_source import typst_pdf
 
         return typst_pdf(sheets)
-    from derive.sheet_mpl import pdf_bytes
+    from derive.sheet_pages import pdf_bytes
 
     return pdf_bytes(sheets)

@@ -11,24 +11,9 @@ template (a kink note, a name outside Latin-1) is drawn in full instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 COURIER_ADVANCE = 0.6         # every Courier glyph is 600/1000 em wide
 ASCENT, DESCENT = 0.76, 0.24  # of DejaVu Sans Mono, as matplotlib aligns its text boxes
-
-
-@dataclass
-class Slot:
-    """Where a number goes: page index, x and y in points from the page's lower left."""
-
-    page: int
-    x: float
-    y: float
-    ha: str
-    va: str
-    size: float
-    color: str
-    get: object                 # get(sheet) -> the text
 
 
 class Template:
@@ -109,7 +94,7 @@ def _show(slot, text: str) -> bytes:
 
 def template(sheet) -> Template:
     """Draw ``sheet`` once with its numbers left as slots."""
-    from derive.sheet_mpl import pdf_bytes
+    from derive.sheet_pages import pdf_bytes
 
     slots = []
     return Template(pdf_bytes([sheet], slots), slots)
@@ -165,7 +150,7 @@ def _fork() -> bool:
 
 def _group(indices) -> list:
     """PDFs of sheets of one kind: a template drawn once (if they fit one), then filled in."""
-    from derive.sheet_mpl import pdf_bytes
+    from derive.sheet_pages import pdf_bytes
 
     t, out = None, []
     for i in indices:

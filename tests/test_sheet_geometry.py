@@ -125,7 +125,7 @@ SHEETS = {
 
 def figures(sheets):
     """Each page of the sheets as a matplotlib Figure (drawn as for the PDF)."""
-    from derive.sheet_mpl import draw_sheet
+    from derive.sheet_pages import draw_sheet
 
     pages = []
 

@@ -9,7 +9,6 @@ per-student inputs of ``--variants N --seed S``.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 import re
@@ -217,8 +216,8 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
                 first = s = (build_array_sheet(prog, pt, digits) if arrays
                              else build_sheet(prog, result, digits=digits, static=static,
                                               known=known))
-            else:                              # the same content, its own circuit to lay out
-                s = dataclasses.replace(first, circuit=copy.deepcopy(first.circuit))
+            else:                              # the same content, another label
+                s = dataclasses.replace(first)
             s.label = " · ".join(x for x in (tag, kind) if x)
             s.blank = set(bl) if pt is not None else set()
             if roster:

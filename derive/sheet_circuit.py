@@ -6,15 +6,17 @@ own after the sheet. In a template (``derive.sheet_fill``) its numbers become sl
 """
 from __future__ import annotations
 
+import copy
+
 from derive.circuit import GREY, SPREADS
 from derive.sheet_mpl import CIRCUIT_H, CW, H, M, MIN_FONT, ROW, W, Slot, footer
 
 
 def _circuit(flow, s, title=None, numbers=None):
     """The circuit across the page; one too wide to be read there gets a landscape page."""
-    c = s.circuit
-    if c is None:
+    if s.circuit is None:
         return
+    c = copy.deepcopy(s.circuit)               # spreading it out is this drawing's business
     flow.heading(title or "The circuit" + ("" if s.is_worksheet else
                                            ": values in green above each wire, gradients in red below"))
     if numbers is None:

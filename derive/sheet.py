@@ -263,7 +263,8 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     names = []
     for i, s in enumerate(sheets):  # one file per student, the key in its own file
         suffix = "-key" if s.label.endswith("Answer key") and per > 1 else ""
-        who = re.sub(r"[^A-Za-z0-9_.-]+", "_", s.student_id) if roster else f"{i // per + 1:02d}"
+        who = (re.sub(r"[^A-Za-z0-9_.-]+", "_", s.student_id) if roster
+               else f"{i // per + 1:0{max(2, len(str(students)))}d}")
         names.append(f"{stem}-{who}{suffix}{ext or '.pdf'}")
     return [write_bytes(n, data) for n, data in zip(names, render_each(sheets, engine))]
 

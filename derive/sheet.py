@@ -20,7 +20,7 @@ from derive.circuit import write_bytes
 from derive.errors import DeriveError
 from derive.printing import CodePrinter
 from derive.sheet_arrays import build_array_sheet
-from derive.sheet_tex import _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
+from derive.sheet_tex import _HEADS, _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
 from derive.sheet_tex import fmt  # noqa: F401
 from derive.sheet_variants import RANGE, array_variants, variant_points  # noqa: F401
 

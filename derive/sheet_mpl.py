@@ -321,8 +321,10 @@ def _header(flow, s):
         flow.value(0, lambda sh: "at " + sh.point, 10, family=MONO, dy=ROW * 1.2)
     name_line(flow, s)
     if s.is_worksheet:
-        flow.text(0, "Fill in the blanks: values in the forward pass, then the backward pass line "
-                     "by line from the output back.", 8.5, color=GREY, dy=ROW)
+        what = ("the values in the forward pass, then the backward pass" if "values" in s.blank
+                else "the local gradients of the backward pass")
+        flow.text(0, f"Fill in the blanks: {what} line by line from the output back.", 8.5,
+                  color=GREY, dy=ROW)
 
 
 def name_line(flow, s):

@@ -155,5 +155,5 @@ HOSTILE = {
                       "    except OSError:\n        pass\n\ndef backward(x, y):\n    return 0, 0\n",
                       "tampered"),
     "not_implemented": ("def backward(x, y):\n    raise NotImplementedError('staged_fxy')\n",
-                        "not implemented"),
+                        "not attempted"),
 }

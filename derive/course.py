@@ -70,7 +70,9 @@ def ids_from(paths, how="auto") -> list:
     root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
     if how == "auto" and len(paths) > 1 and root in parents:
         return [os.path.splitext(os.path.basename(p))[0] for p in paths]  # some sit at the root
-    return [os.path.relpath(os.path.abspath(p), root).split(os.sep)[0] for p in paths]
+    rel = [os.path.relpath(os.path.abspath(p), root).split(os.sep) for p in paths]
+    return [r[0] if len(r) > 1 else os.path.basename(os.path.dirname(os.path.abspath(p)))
+            for r, p in zip(rel, paths)]
 
 
 def submissions(paths, roster=None, how="auto", deadline=None) -> list:

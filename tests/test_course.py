@@ -282,3 +282,12 @@ def _fn(source):
     ns = {}
     exec(compile(source, "<submission>", "exec"), ns)
     return ns["backward"]
+
+
+def test_sheet_of_an_exercise_directory_at_a_students_values(tmp_path, exdir):
+    from derive import cli
+
+    out = tmp_path / "ada.pdf"
+    assert cli.main(["sheet", "--exercise", exdir, "--student", "ada", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    assert cli.main(["sheet", "--exercise", "activations", "-o", str(out)]) == 2

@@ -10,7 +10,10 @@ HELP = "print a derivation sheet: circuit, forward and backward tables, gradient
 
 
 def add_arguments(p):
-    p.add_argument("target", help='an expression like "x*y + sin(x)" or path/to/file.py:func')
+    p.add_argument("target", nargs="?", help='an expression like "x*y + sin(x)" or path/to/file.py:func')
+    p.add_argument("--exercise", metavar="NAME|DIR", help="the forward function of an exercise "
+                   "(built-in name or directory), at its example point or --student's values")
+    p.add_argument("--student", metavar="ID", help="with --exercise: the values graded for this id")
     p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
     p.add_argument("-o", "--output", default="sheet.pdf", help="the PDF to write (default sheet.pdf)")
     p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
@@ -44,11 +47,18 @@ def run(args) -> int:
                               'pip install "derive[typst]"') from None
     if args.variants < 0:
         raise DeriveError("--variants must be a positive number")
-    if args.at is None and not args.variants:
+    if args.exercise:
+        from derive.exercise_sheet import exercise_target
+
+        prog, point = exercise_target(args.exercise, args.student, args.seed, parse_at(args.at) or None)
+    elif args.target is None:
+        raise DeriveError("give a function or expression to print, or --exercise NAME|DIR")
+    if args.at is None and not args.variants and not args.exercise:
         raise DeriveError("give the input values with --at, e.g. --at x=3,y=-4 (or use --variants N)")
     _writable(args.output)
-    prog = load_target(args.target, args.gates)
-    point = parse_at(args.at) if args.at is not None else None
+    if not args.exercise:
+        prog = load_target(args.target, args.gates)
+        point = parse_at(args.at) if args.at is not None else None
     written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
                     variants=args.variants, seed=args.seed, blanks=args.blanks,
                     engine=args.engine, split=args.split, tex=args.tex)

@@ -266,10 +266,14 @@ def _lines(ex, points, keys, locs, lines_of, ok):
                     msg = (f"first wrong forward value: {name} at {_at(points[i], i)} "
                            + _why_wrong(loc[name], key.forward[name]) + f" ({where(name, lines_of)})")
                     return 0.0, msg, name, []
-    rows, right, first = [], 0, None
-    for ref in keys[0].adjoints:
-        found = [n for n in own if all(ok(loc[n], k.adjoints[ref]) for loc, k in zip(locs, keys))]
-        mine = ref if ref in found else (found[0] if found else None)
+    rows, right, first, used = [], 0, None, set()
+    refs = set(keys[0].adjoints)
+    for ref in keys[0].adjoints:  # a variable of the line's own name must hold it; else any
+        # other variable of the learner's (not named after another line) credits one line
+        found = [n for n in ([ref] if ref in own else [n for n in own if n not in refs | used])
+                 if all(ok(loc[n], k.adjoints[ref]) for loc, k in zip(locs, keys))]
+        mine = found[0] if found else None
+        used.add(mine)
         rows.append({"line": ref, "name": mine or (ref if ref in own else ""), "ok": bool(mine),
                      "yours": _show(locs[0][mine or ref]) if (mine or ref) in locs[0] else "",
                      "expected": _show(keys[0].adjoints[ref])})

@@ -54,8 +54,8 @@ exit 0
 def gradescope_result(grade: dict, seconds: float | None = None) -> dict:
     """Gradescope's results.json for one graded submission (hidden tests: after_published)."""
     out = [f"Score {grade['score']:g}/{grade['max_score']:g}."]
-    if grade.get("message"):
-        out.append(grade["message"])
+    if grade.get("message") and not any(t.get("hidden") for t in grade["tests"]):
+        out.append(grade["message"])  # (with hidden tests it may speak of them: left out)
     out += [f"Misconception {m}: {LABELS[m]}" for m in grade["misconceptions"]]
     if grade.get("output"):
         out.append("Your printed output (first lines):\n" + grade["output"])

@@ -101,6 +101,7 @@ def run(args) -> int:
 
 def _line(g, flags=None):
     labels = f"  [{', '.join(g['misconceptions'])}]" if g["misconceptions"] else ""
-    first = next((t["output"] for t in g["tests"] if t["score"] < t["max_score"]), "all correct")
+    first = next((t["output"] for t in g["tests"] if t["score"] < t["max_score"] and not t.get("hidden")),
+                 "all correct" if g["score"] == g["max_score"] else "")
     warn = "".join(f"  (!) {f}" for f in flags or ())
     print(f"{g['submission']}: {g['score']:g}/{g['max_score']:g}{labels}  {first}{warn}", flush=True)

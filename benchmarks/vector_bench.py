@@ -69,7 +69,7 @@ def proposed_grads_fn(prog):
     backward line reuses it instead of computing softmax again; (2) no gradient for the data
     ``X`` (no ``dX`` line). None if the printed lines are not the ones this rewrite expects.
     """
-    from derive.primitives import ARRAY_NS
+    from derive.numerics import ARRAY_NS
 
     lines, seen = [], 0
     for ln in [str(x) for x in prog.forward] + prog._inits() + [str(b) for b in prog.backward]:

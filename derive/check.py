@@ -11,20 +11,19 @@ import math
 import random
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
-from derive import primitives
+from derive.central import central_gradient
 from derive.errors import DeriveError
-
-_LAMBDIFY_NS = {
-    "sigmoid": primitives.sigmoid, "relu": primitives.relu, "maximum": max, "minimum": min,
-    "Heaviside": lambda z, h0=0.5: primitives.heaviside(z, h0), "sign": primitives.sign,
-}
+from derive.jacobians import check_arrays
+from derive.numerics import LAMBDIFY_NS
+from derive.staged import stage
 
 
 def lambdify(args, expr):
     """A float function of ``args`` from a SymPy expression, knowing derive's gates."""
-    return sp.lambdify(args, expr, modules=[_LAMBDIFY_NS, "math"])
+    return sp.lambdify(args, expr, modules=[LAMBDIFY_NS, "math"])
 
 
 @dataclass
@@ -81,14 +80,8 @@ def check(f, at: dict | None = None, points: int = 3, seed: int = 0, gates: str 
     ``at`` gives one point ({input: value}, lists for list inputs); otherwise ``points``
     random points in [low, high] (seeded) where the function is defined.
     """
-    from derive.staged import stage
-
     prog = stage(f, gates=gates)
     if hasattr(prog, "with_shapes"):  # an array program (derive.vector) has its own check
-        import numpy as np
-
-        from derive.jacobians import check_arrays
-
         shapes = {k: np.shape(v) for k, v in at.items()} if at else None
         return check_arrays(prog, shapes=shapes, seed=seed)
     syms = prog.inputs
@@ -108,10 +101,11 @@ def check(f, at: dict | None = None, points: int = 3, seed: int = 0, gates: str 
             flat_point = {s.name: rng.uniform(low, high) for s in syms}
             point = _nest(prog, flat_point)
         xs = [float(flat_point[s.name]) for s in syms]
+        names = [s.name for s in syms]
         try:
             staged = _flat(prog, prog.run(**point).grad)
             symbolic = {s.name: float(g(*xs)) for s, g in zip(syms, grad_fns)}
-            numeric = {s.name: _central(value_fn, xs, i) for i, s in enumerate(syms)}
+            numeric = central_gradient(_by_name(value_fn, syms), dict(zip(names, xs)), relative=True)
         except (DeriveError, ValueError, ZeroDivisionError, OverflowError, TypeError):
             if at is not None:
                 raise
@@ -139,22 +133,17 @@ def numeric_gradient(f, at: dict, h: float | None = None, gates: str = "grouped"
     Only the function's value is evaluated (SymPy's ``lambdify``, not the staged backward
     pass): 2 evaluations per input. ``h`` is the step (default 1e-6, scaled to each input).
     """
-    from derive.staged import stage
-
     prog = stage(f, gates=gates)
     if h is not None and not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0):
         raise DeriveError(f"the step h must be a positive number, got {h!r}")
     prog.run(**at)  # validates the point (names, sizes, numbers) with derive's own messages
     value_fn = lambdify(prog.inputs, prog.expr())
     flat = _flat(prog, at)
-    xs = [float(flat[s.name]) for s in prog.inputs]
-    return _nest(prog, {s.name: _central(value_fn, xs, i, h) for i, s in enumerate(prog.inputs)})
+    point = {s.name: float(flat[s.name]) for s in prog.inputs}
+    return _nest(prog, central_gradient(_by_name(value_fn, prog.inputs), point, h=h or 1e-6,
+                                        relative=h is None))
 
 
-def _central(fn, xs, i, h=None):
-    """(f(x + h) - f(x - h)) / 2h; by default h is 1e-6 scaled to x."""
-    h = 1e-6 * max(1.0, abs(xs[i])) if h is None else h
-    up, down = list(xs), list(xs)
-    up[i] += h
-    down[i] -= h
-    return (float(fn(*up)) - float(fn(*down))) / (2 * h)
+def _by_name(fn, syms):
+    """A function of the inputs' values -> a function of a point {name: value}."""
+    return lambda point: fn(*[point[s.name] for s in syms])

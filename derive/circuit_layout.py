@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from derive.errors import DeriveError
-from derive.rules import RULES
+from derive.rules import ARRAY_RULES, RULES, derived
 
 DX, DY = 1.55, 1.05          # column gap and row gap (inches at scale 1)
 
@@ -132,8 +132,7 @@ def build(prog, result=None) -> Layout:
     return place(c, layer)
 
 
-ARRAY_LABELS = {"matmul": "@", "sum": "Σ", "mean": "mean", "transpose": ".T", "dot": "@",
-                "softmax_cross_entropy": "xent", "softmax": "softmax"}
+ARRAY_LABELS = derived(lambda: {r.name: r.label or r.name for r in ARRAY_RULES.values()})
 
 
 def _is_const(a) -> bool:

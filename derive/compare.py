@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from derive.budget import DEFAULT_BUDGET, check_budget
+from derive.central import central_gradient
 from derive.errors import DeriveError
 from derive.metrics import METRICS, program_metrics
 from derive.paths import total_derivative  # noqa: F401  (public: derive.total_derivative)
@@ -65,20 +66,9 @@ def staged_gradients(prog, points) -> list:
 
 
 def central_differences(prog, point, h: float = 1e-6) -> list:
-    """Central differences of the function value, one input at a time."""
-    out = []
-    for name, size in prog.params:
-        for i in ([None] if size is None else range(size)):
-            def moved(d):
-                pt = {k: (list(v) if isinstance(v, list) else v) for k, v in point.items()}
-                if i is None:
-                    pt[name] = pt[name] + d
-                else:
-                    pt[name][i] = pt[name][i] + d
-                return prog.run(**pt).value
-            step = h * max(1.0, abs(point[name] if i is None else point[name][i]))
-            out.append((moved(step) - moved(-step)) / (2 * step))
-    return out
+    """Central differences of the function value, one input at a time (flattened in input order)."""
+    return _flat(central_gradient(lambda pt: prog.run(**pt).value, point, [n for n, _ in prog.params],
+                                  h, relative=True))
 
 
 def form_object(f: Form | None, staged_metrics=None, seconds=None, agrees=None) -> dict:

@@ -35,19 +35,22 @@ class Submission:
 
 
 def expand(args) -> list:
-    """Files named, and the .py/.ipynb files under folders named (sorted); DeriveError if none."""
+    """Files named, and the .py/.ipynb files under folders named (sorted); DeriveError for a
+    name that does not exist or a folder without submissions."""
+    from derive.sandbox_report import printable
+
     out = []
     for a in args:
-        if os.path.isdir(a):
+        if os.path.isdir(a) and not a.endswith(SUFFIXES):  # a folder named x.py is graded 0
             found = sorted(os.path.join(d, f) for d, dirs, files in os.walk(a) for f in files
                            if f.endswith(SUFFIXES) and ".ipynb_checkpoints" not in d)
             if not found:
-                raise DeriveError(f"no .py or .ipynb files under {a}")
+                raise DeriveError(f"no .py or .ipynb files under {printable(a)}")
             out += found
-        elif os.path.isfile(a):
+        elif os.path.lexists(a):  # other non-files (FIFOs, devices...) are graded 0 with the reason
             out.append(a)
         else:
-            raise DeriveError(f"no such file: {a}")
+            raise DeriveError(f"no such file: {printable(a)}")
     return out
 
 
@@ -81,7 +84,10 @@ def submissions(paths, roster=None, how="auto", deadline=None) -> list:
     subs = []
     for path, sid in zip(paths, ids_from(paths, how)):
         sub = Submission(path, sid, deadline=deadline)
-        sub.submitted = datetime.fromtimestamp(os.path.getmtime(path), timezone.utc)
+        try:
+            sub.submitted = datetime.fromtimestamp(os.lstat(path).st_mtime, timezone.utc)
+        except OSError:
+            pass
         if people is not None:
             person = people.get(sid)
             if person is None:

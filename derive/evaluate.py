@@ -7,7 +7,6 @@ zero, overflow) is reported with the forward or backward line where it happened.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import mpmath
@@ -15,9 +14,11 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.naming import symbol
-from derive.primitives import NAMESPACES
-from derive.printing import CodePrinter
+from derive.naming import adjoint_name
+from derive.numerics import NAMESPACES
+from derive.codegen import BACKWARD, FORWARD, adjoint_inits, gradient_source, run_source  # noqa: F401
+from derive.printing import CodePrinter, _fmt
+from derive.rules import A, B, RULES
 
 _FILE = "<derive program>"
 
@@ -35,96 +36,8 @@ class Result:
     notes: list = field(default_factory=list)    # kinks hit at this point, and the convention used
 
     def __repr__(self):
-        from derive.printing import _fmt
-
         grads = ", ".join(f"{k}={_fmt(v)}" for k, v in self.grad.items())
         return f"Result(value={_fmt(self.value)}, grad={{{grads}}})"
-
-
-def adjoint_inits(prog) -> list[str]:
-    """Statements that create list adjoints (``dw = [0.0, 0.0, 0.0]``) and zero unused ones."""
-    from derive.naming import adjoint_name
-
-    out, written = [], {bl.target for bl in prog.backward}
-    for pname, size in prog.params:
-        if size is not None:
-            out.append(f"{adjoint_name(pname, set())} = [0.0] * {size}")
-        else:
-            adj = prog.adjoints[symbol(pname)]
-            if adj not in written:
-                out.append(f"{adj} = 0.0")
-    return out
-
-
-def _source(prog, trace=False):
-    p = CodePrinter()
-    args = ", ".join(n for n, _ in prog.params)
-    lines, where = [f"def _derive_run({args}):"], {}
-    if trace:
-        lines.append("    _trace = []")
-    for ln in prog.forward:
-        where[len(lines) + 1] = ("forward", ln)
-        lines.append("    " + p._print(ln))
-    for s in adjoint_inits(prog):
-        lines.append("    " + s)
-    for bl in prog.backward:
-        where[len(lines) + 1] = ("backward", bl)
-        lines.append("    " + p._print(bl))
-        if trace:
-            lines.append(f"    _trace.append({p._print(bl.target)})")
-    names = [ln.target.name for ln in prog.forward]
-    adj = []
-    for bl in prog.backward:
-        if bl.target.name not in adj:
-            adj.append(bl.target.name)
-    grads = [_list_adjoint(prog, n) if s is not None else prog.adjoints[symbol(n)].name
-             for n, s in prog.params]
-    tail = ["_trace"] if trace else []
-    lines.append(f"    return ({', '.join(names + adj + grads + tail)},)")
-    return "\n".join(lines), names, adj, where
-
-
-def _list_adjoint(prog, pname):
-    from derive.naming import adjoint_name
-
-    return adjoint_name(pname, set())
-
-
-class _FlatPrinter(CodePrinter):
-    """Prints list elements as plain locals (w[0] -> w__0): no indexing on the hot path."""
-
-    def _print_Symbol(self, expr):
-        return _flat(expr.name)
-
-
-def _flat(name):
-    m = re.fullmatch(r"(\w+)\[(\d+)\]", name)
-    return f"{m.group(1)}__{m.group(2)}" if m else name
-
-
-def gradient_source(prog) -> str:
-    """Source of a function ``(*params) -> gradient tuple`` (lists for list parameters)."""
-    from derive.naming import adjoint_name
-
-    p = _FlatPrinter()
-    lines = [f"def _derive_grad({', '.join(n for n, _ in prog.params)}):"]
-    for pname, size in prog.params:
-        if size:
-            lines.append(f"    {', '.join(f'{pname}__{i}' for i in range(size))}, = {pname}")
-    lines += ["    " + p._print(ln) for ln in prog.forward]
-    written = {bl.target for bl in prog.backward}
-    lines += [f"    {_flat(prog.adjoints[s].name)} = 0.0" for s in prog.inputs
-              if prog.adjoints[s] not in written]
-    lines += ["    " + p._print(bl) for bl in prog.backward]
-    rets = []
-    for pname, size in prog.params:
-        if size is None:
-            rets.append(_flat(prog.adjoints[symbol(pname)].name))
-        else:
-            base = adjoint_name(pname, set())
-            rets.append("[" + ", ".join(f"{base}__{i}" for i in range(size)) + "]")
-    lines.append(f"    return ({', '.join(rets)},)")
-    return "\n".join(lines) + "\n"
 
 
 def gradient_function(prog, mode="math"):
@@ -140,7 +53,7 @@ def gradient_function(prog, mode="math"):
 def compiled(prog, mode="math", trace=False):
     key = (mode, trace)
     if key not in prog._compiled:
-        src, names, adj, where = _source(prog, trace)
+        src, names, adj, where = run_source(prog, trace)
         ns = dict(NAMESPACES[mode])
         exec(compile(src, _FILE, "exec"), ns)  # derive's own generated code, never user text
         prog._compiled[key] = (ns["_derive_run"], names, adj, where, src)
@@ -185,9 +98,11 @@ def _where(err, where, prog):
         tb = tb.tb_next
     kind, item = where.get(line, (None, None))
     p = CodePrinter()
-    if kind == "forward":
-        return f"forward line ({item.number}) `{p._print(item)}`"
-    if kind == "backward":
+    if kind == FORWARD:
+        domain = RULES[item.op].domain
+        need = f" ({RULES[item.op].name} needs {domain})" if domain else ""
+        return f"forward line ({item.number}) `{p._print(item)}`{need}"
+    if kind == BACKWARD:
         return f"backward line `{p._print(item)}` (for forward line ({item.ref}))"
     return "the program"
 
@@ -231,7 +146,7 @@ def run(prog, values, exact=False):
     for (pname, size), g in zip(prog.params, grad.values()):
         if size is not None:
             for i, x in enumerate(g):
-                adjv.setdefault(f"{_list_adjoint(prog, pname)}[{i}]", x)
+                adjv.setdefault(f"{adjoint_name(pname, set())}[{i}]", x)
     fwd = {k: float(v) for k, v in fwd.items()}
     return Result(float(fwd[prog.output.name]), grad, fwd, {k: float(v) for k, v in adjv.items()},
                   dict(values), steps, _kinks(prog, fwd, args))
@@ -239,8 +154,6 @@ def run(prog, values, exact=False):
 
 def _kinks(prog, fwd, args):
     """Lines evaluated exactly at a kink (relu/abs at 0, max/min ties), with the convention."""
-    from derive.rules import A, B, RULES
-
     known = dict(fwd)
     for (pname, size), v in zip(prog.params, args):
         if size is None:
@@ -285,5 +198,5 @@ def run_many(prog, values: dict):
 
 def source(prog) -> str:
     """The exact Python source that ``run`` compiles (for the curious)."""
-    return _source(prog)[0]
+    return run_source(prog)[0]
 

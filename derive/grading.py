@@ -11,6 +11,7 @@ import ast
 import hashlib
 import json
 import os
+import stat
 import sys
 import threading
 from dataclasses import replace
@@ -20,6 +21,7 @@ import numpy as np
 
 from derive.feedback import assess, failed
 from derive.sandbox import Limits, run_submission
+from derive.sandbox_report import printable
 
 MAX_SOURCE = 1_000_000
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
@@ -68,16 +70,39 @@ def _imports_derive(node) -> bool:
     return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "derive"
 
 
-def load(path: str) -> str:
-    """The Python source of a submission file (.py as is, .ipynb exported)."""
+def _read(path: str) -> bytes:
+    """At most MAX_SOURCE + 1 bytes of a regular file; BadSubmission naming what else it is."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_SOURCE + 1)
+        st = os.stat(path)
     except OSError as err:
         raise BadSubmission(f"cannot read the file: {err.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise BadSubmission(f"not a regular file ({_KINDS.get(stat.S_IFMT(st.st_mode), 'special file')})")
+    if st.st_size > MAX_SOURCE:
+        raise BadSubmission(f"the file is larger than {MAX_SOURCE // 1000} kB")
+    try:  # O_NONBLOCK: a file swapped for a FIFO since the stat cannot block the batch
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise BadSubmission(f"cannot read the file: {err.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadSubmission("not a regular file (it changed while being read)")
+        try:
+            data = fh.read(MAX_SOURCE + 1)
+        except OSError as err:
+            raise BadSubmission(f"cannot read the file: {err.strerror}") from None
     if len(data) > MAX_SOURCE:
         raise BadSubmission(f"the file is larger than {MAX_SOURCE // 1000} kB")
-    text = data.decode("utf-8", "replace")
+    return data
+
+
+_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def load(path: str) -> str:
+    """The Python source of a submission file (.py as is, .ipynb exported)."""
+    text = _read(path).decode("utf-8", "replace")
     return notebook_source(text) if path.endswith(".ipynb") else text
 
 
@@ -91,7 +116,7 @@ def student_of(path: str) -> str:
 
 def grade_one(ex, path: str, seed: int = 0, limits: Limits | None = None, student=None,
               student_seed=None):
-    """Grade one submission file: a Grade, never an exception for the learner's doing.
+    """Grade one submission file: a Grade, never an exception (a grader bug included).
 
     ``student`` is the id whose points are used (default: the file name); ``student_seed``
     a roster's seed for that student. The Grade records student, points and exercise.
@@ -105,26 +130,22 @@ def grade_one(ex, path: str, seed: int = 0, limits: Limits | None = None, studen
 def _grade(ex, path, seed, limits, student, student_seed):
     try:
         source = load(path)
+        points = ex.points(seed, student, student_seed)
+        limits = replace(limits or ex.limits(), forbidden=tuple(ex.forbidden))
+        report = run_submission(source, os.path.basename(path), "backward", ex.params,
+                                [_wire(p) for p in points], limits)
+        return assess(ex, points, report, submission=path, source=source)
     except BadSubmission as err:
         return failed(ex, path, str(err))
-    points = ex.points(seed, student, student_seed)
-    limits = replace(limits or ex.limits(), forbidden=tuple(ex.forbidden))
-    report = run_submission(source, os.path.basename(path), "backward", ex.params,
-                            [_wire(p) for p in points], limits)
-    try:
-        return assess(ex, points, report, submission=path, source=source)
     except Exception as err:  # a grader bug must not stop the batch
-        return failed(ex, path, f"internal grading error ({type(err).__name__}: {err})")
+        return failed(ex, path, f"internal grading error ({type(err).__name__}: {printable(err, 200)})")
 
 
 def _digest(path: str) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            h.update(fh.read(MAX_SOURCE + 1))
-    except OSError:
+        return hashlib.sha256(_read(path)).hexdigest()
+    except BadSubmission:
         return ""
-    return h.hexdigest()
 
 
 def read_journal(path: str, exercise: str, seed: int) -> dict:
@@ -199,7 +220,7 @@ def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progres
             futures = {pool.submit(grade_one, ex, paths[i], seed, limits, *students[i]): i for i in todo}
             for fut in as_completed(futures):
                 i = futures[fut]
-                grade = dict(fut.result().as_dict(), sha256=digests[paths[i]], seed=seed)
+                grade = dict(_as_dict(fut, ex, paths[i]), sha256=digests[paths[i]], seed=seed)
                 with lock:
                     results[i] = grade
                     if sink:
@@ -211,6 +232,14 @@ def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progres
         if sink:
             sink.close()
     return results
+
+
+def _as_dict(fut, ex, path) -> dict:
+    """The finished grade as a dict; a failure of the grader itself is that file's 0, not the batch's."""
+    try:
+        return fut.result().as_dict()
+    except Exception as err:
+        return failed(ex, path, f"internal grading error ({type(err).__name__})").as_dict()
 
 
 def _journal(sink, ex, seed, path, digest, grade):

@@ -19,38 +19,44 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from derive.central import central_gradient
 from derive.errors import DeriveError
-from derive.primitives import ARRAY_NS
-from derive.rules import maximum, minimum, relu, sigmoid
+from derive.numerics import ARRAY_NS
+from derive.rules import ARRAY_RULES, RULES, apply, derived
+from derive.staged import stage
+from derive.vector_program import _arrays
 
 MAX_COMPONENTS = 400
 
 
-def _vec(f):
-    return np.frompyfunc(f, 1, 1)
+def _sympy_ns():
+    """Array lines' NumPy calls on arrays of SymPy symbols: each array row's ``symbolic``."""
+    npns = types.SimpleNamespace(linalg=types.SimpleNamespace())
+    ns = dict(ARRAY_NS, np=npns)
+    for r in ARRAY_RULES.values():
+        for call in r.calls if r.symbolic is not None else ():
+            *path, last = call.split(".")
+            if path and path[0] == "np":
+                target = npns
+                for part in path[1:]:
+                    target = getattr(target, part)
+                setattr(target, last, r.symbolic)
+            elif not path:
+                ns[last] = r.symbolic
+    return ns
 
 
-def _vec2(f):
-    return np.frompyfunc(f, 2, 1)
+SYMPY_NS = derived(_sympy_ns)
 
 
-def _sym_sce(z, labels):
-    z = np.atleast_2d(z)
-    labels = np.atleast_1d(labels)
-    return sum(-z[i, k] + sp.log(sum(sp.exp(v) for v in z[i])) for i, k in enumerate(labels))
-
-
-_NP = types.SimpleNamespace(
-    exp=_vec(sp.exp), log=_vec(sp.log), tanh=_vec(sp.tanh), sin=_vec(sp.sin), cos=_vec(sp.cos),
-    sqrt=_vec(sp.sqrt), abs=_vec(sp.Abs), sign=_vec(sp.sign),
-    maximum=_vec2(lambda a, b: relu(a) if b == 0 else maximum(a, b)),
-    minimum=_vec2(minimum), sum=lambda a, **kw: np.sum(a, **kw), outer=np.outer,
-    mean=lambda a, **kw: np.sum(a, **kw) / (a.size if kw.get("axis") is None else a.shape[kw["axis"]]),
-    ones_like=lambda a: np.ones(np.shape(a), dtype=object), expand_dims=np.expand_dims,
-    zeros_like=lambda a, **kw: np.zeros(np.shape(a), dtype=object),
-    heaviside=_vec2(lambda a, h: sp.Heaviside(a, h)),
-    linalg=types.SimpleNamespace(norm=lambda a: sp.sqrt(np.sum(a * a))))
-SYMPY_NS = dict(ARRAY_NS, np=_NP, sigmoid=_vec(sigmoid), softmax_cross_entropy=_sym_sce)
+def _run_line(ln, env):
+    """One forward line on arrays of SymPy expressions: an elementwise gate from its row (the
+    SymPy form, element by element), an array gate by its printed NumPy call."""
+    if ln.op in RULES:
+        args = [env[str(v)] if isinstance(v, sp.Symbol) else v for v in ln.values]
+        env[ln.target] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
+    else:
+        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
 
 
 def _symbols(name, shape):
@@ -77,7 +83,7 @@ def symbolic_value(prog, arrays):
     for p in spec.param_names:
         env[p] = arrays[p] if p in spec.labels else _symbols(p, arrays[p].shape)
     for ln in spec.forward:
-        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
+        _run_line(ln, env)
     symbols = {p: env[p] for p in spec.param_names if p not in spec.labels}
     return sp.sympify(env[spec.output][()] if isinstance(env[spec.output], np.ndarray)
                       else env[spec.output]), symbols
@@ -114,7 +120,7 @@ def line_jacobians(prog, arrays):
                 env[a] = arrays[a]
             elif a in env_num and a not in env:
                 env[a] = _symbols(a, np.shape(env_num[a]))
-        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
+        _run_line(ln, env)
         y = sp.Matrix(np.ravel(np.asarray(env[ln.target], dtype=object)).tolist())
         jac = {}
         for a in dict.fromkeys(ln.args):
@@ -144,26 +150,10 @@ def jacobian_gradient(prog, arrays) -> dict:
 
 def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
     """The gradient by central differences of the program's value (an independent reference)."""
-    from derive.vector_program import _arrays
-
     point = _arrays(prog, arrays)
-    fn = prog.with_shapes({k: v.shape for k, v in point.items()}).compiled()[0]
     spec = prog.with_shapes({k: v.shape for k, v in point.items()})
-    k = [ln.target for ln in spec.forward].index(spec.output)
-    grads = {}
-    for p in prog.grads:
-        base = point[p].copy()
-        g = np.zeros_like(base)
-        for idx in np.ndindex(base.shape):
-            vals = []
-            for step in (h, -h):
-                x = base.copy()
-                x[idx] += step
-                with np.errstate(all="ignore"):
-                    vals.append(float(fn(*[x if q == p else point[q] for q in prog.param_names])[k]))
-            g[idx] = (vals[0] - vals[1]) / (2 * h)
-        grads[p] = g
-    return grads
+    fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)
+    return central_gradient(lambda pt: fn(*[pt[q] for q in prog.param_names])[k], point, list(prog.grads), h)
 
 
 @dataclass
@@ -246,8 +236,6 @@ def _jacobian_route(W1, b, W2, x, y):
 
 def cost_table(ds=(2, 4, 8, 16, 32, 64), repeat: int = 3, seed: int = 0) -> list:
     """Counts and measured seconds (best of ``repeat``) for dl/dW1: Jacobians vs staged VJPs."""
-    from derive.staged import stage
-
     prog = stage(SHEET)
     rng = np.random.default_rng(seed)
     rows = []

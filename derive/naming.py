@@ -13,14 +13,14 @@ import re
 
 import sympy as sp
 
-from derive.rules import ARRAY_RULES, RULES
+from derive.numerics import ARRAY_NS, MATH_NS
+from derive.rules import ARRAY_RULES, RULES, derived
 
 MAX_LEN = 8
 OUTPUT = "f"
-_RESERVED = set(keyword.kwlist) | {"math", "np", "numpy", "heaviside", "sign", "abs", "max",
-                                   "min", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
-                                   "relu", "mpmath", "derive", "None", "True", "False", "softmax", "onehot",
-                                   "softmax_cross_entropy"}
+#: Names a generated variable must not take: keywords and every name printed code calls.
+_RESERVED = derived(lambda: set(keyword.kwlist) | {"math", "np", "numpy", "mpmath", "derive", "None", "True",
+                                                   "False"} | set(MATH_NS) | set(ARRAY_NS))
 _INFIX = {"add": "{0}p{1}", "sub": "{0}m{1}", "mul": "{0}{1}", "div": "{0}d{1}"}
 
 

@@ -22,7 +22,8 @@ import sympy as sp
 
 from derive.errors import DeriveError
 from derive.naming import symbol
-from derive.rules import BINOPS, CALL_NAMES, FUNCTIONS, RULES
+from derive.rules import BINOPS, CALL_NAMES, FUNCTIONS, RULES, apply
+from derive.sympy_graph import sympy_to_graph
 
 GATES = ("grouped", "primitive")
 MAX_TEXT = 200_000
@@ -108,7 +109,7 @@ class Graph:
             raise DeriveError(f"{name} takes {rule.arity} argument{'s' * (rule.arity > 1)}, got {len(args)}")
         if all(a.is_const for a in args):
             return self._fold(name, args)
-        if self.gates == "primitive" and rule.expand and not any(a.is_const for a in args):
+        if rule.expand and (rule.sugar or self.gates == "primitive") and not any(a.is_const for a in args):
             return self._template(rule.expand, args)
         node = self._new(name, args)
         if self.gates == "grouped" and self.recognize:
@@ -126,7 +127,6 @@ class Graph:
         if name == "div" and vals[1] == 0:
             raise DeriveError("division by zero in a constant")
         try:
-            from derive.rules import apply
             return self.const(apply(name, *vals))
         except (ZeroDivisionError, OverflowError, ValueError, TypeError) as err:
             raise DeriveError(f"constant {name}{tuple(vals)} cannot be computed: {err}") from None
@@ -327,8 +327,6 @@ def parse_expression(text: str, gates: str = "grouped") -> Graph:
 
 def parse_sympy(expr, gates: str = "grouped", inputs=None) -> Graph:
     """Turn a SymPy expression into a graph, undoing SymPy's normal form (a - b, not a + (-1)*b)."""
-    from derive.sympy_graph import sympy_to_graph
-
     return sympy_to_graph(expr, Graph(gates), inputs)
 
 

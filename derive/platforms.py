@@ -4,7 +4,8 @@
 its own Python >= 3.11 with uv's standalone builds, a venv, and the derive source shipped
 inside it), the exercise directory, and ``run_autograder`` (grades the file in
 ``/autograder/submission`` and always writes ``/autograder/results/results.json``, also on an
-internal error). ``python -m derive.platforms ROOT EXERCISE SEED`` is what it runs.
+internal error). ``python -m derive.platforms ROOT EXERCISE SEED`` is what it runs. The
+submission runs in the same sandbox as under ``derive grade`` (see ``isolation``).
 """
 from __future__ import annotations
 
@@ -170,9 +171,24 @@ def _late(meta: dict, grade: dict, penalty: float) -> dict:
         return grade
 
 
+def isolation():
+    """The layer a platform container grades with: ``DERIVE_ISOLATION`` if set (strictly), else
+    the strongest that works; where none does, the platform's own container is the isolation."""
+    from derive.errors import DeriveError
+    from derive.isolation import plan
+
+    if os.environ.get("DERIVE_ISOLATION"):
+        return plan(os.environ["DERIVE_ISOLATION"])
+    try:
+        return plan("auto")
+    except DeriveError:
+        return plan("none")
+
+
 def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
     """Grade the submission under ``root`` and write ``root/results/results.json``."""
     import time
+    from dataclasses import replace
 
     from derive.exercises import get
     from derive.grading import grade_one
@@ -186,9 +202,12 @@ def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
         if path is None:
             result = {"score": 0, "output": "No .py or .ipynb file was submitted."}
         else:
-            grade = grade_one(ex, path, seed, student=_student(meta)).as_dict()
+            layer = isolation()
+            limits = replace(ex.limits(), isolation=layer.layer)
+            grade = grade_one(ex, path, seed, limits, student=_student(meta)).as_dict()
             grade = _late(meta, grade, float(os.environ.get("DERIVE_LATE_PENALTY", "0") or 0))
             result = gradescope_result(grade, time.monotonic() - start)
+            result["extra_data"]["isolation"] = layer.description
     except Exception as err:  # always leave a results file
         result = {"score": 0, "output": f"Internal autograder error ({type(err).__name__}: {err}); "
                   "please tell your instructor.",

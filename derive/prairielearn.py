@@ -93,8 +93,11 @@ def build_course_files(exercise, out, seed: int = 0, timeout: int = 60) -> list:
 
 def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
     """Grade ``root/student`` and write ``root/results/results.json`` (always)."""
+    from dataclasses import replace
+
     from derive.exercises import get
     from derive.grading import grade_one
+    from derive.platforms import isolation
 
     out = os.path.join(root, "results", "results.json")
     start = time.monotonic()
@@ -106,9 +109,10 @@ def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
         if not files:
             result = {"gradable": False, "format_errors": "No .py or .ipynb file was submitted."}
         else:
-            student = _student(root)
-            result = prairielearn_result(grade_one(ex, files[0], seed, student=student).as_dict(),
-                                         time.monotonic() - start)
+            layer = isolation()  # as on Gradescope: the strongest that works in the container
+            limits = replace(ex.limits(), isolation=layer.layer)
+            grade = grade_one(ex, files[0], seed, limits, student=_student(root)).as_dict()
+            result = prairielearn_result(grade, time.monotonic() - start)
     except Exception as err:  # always leave a results file
         result = {"gradable": False, "format_errors": f"Internal autograder error ({type(err).__name__}: "
                   f"{err}); please tell your instructor."}

@@ -1,9 +1,8 @@
 """Numeric implementations of the gates, for floats, NumPy arrays and mpmath numbers.
 
 ``from derive import sigmoid, relu`` gives the functions students call in their own staged
-code. The three namespaces below are what generated programs run in: the same printed code
-is evaluated with ``math`` (fast float64), ``numpy`` (many points at once) or ``mpmath``
-(50 digits, then rounded: the correctly rounded values the CS231n notes print).
+code. The rows of ``derive.rules`` point at these functions, and ``derive.numerics`` builds
+from the rows the namespaces that generated programs run in (``math``, ``numpy``, ``mpmath``).
 """
 from __future__ import annotations
 
@@ -60,21 +59,13 @@ def _np_sigmoid(x):
     return sigmoid(np.asarray(x, dtype=float))
 
 
-_COMMON = {"sigmoid": sigmoid, "relu": relu, "heaviside": heaviside, "sign": sign}
-
-#: Name -> function for evaluating printed programs with floats.
-MATH_NS = dict(_COMMON, sigmoid=_float_sigmoid, exp=math.exp, log=math.log, sqrt=math.sqrt, sin=math.sin,
-               cos=math.cos, tanh=math.tanh, abs=abs, max=max, min=min)
-
-#: ... with NumPy arrays (many points at once; domain errors give nan).
-NUMPY_NS = dict(_COMMON, sigmoid=_np_sigmoid, exp=np.exp, log=np.log, sqrt=np.sqrt, sin=np.sin,
-                cos=np.cos, tanh=np.tanh, abs=np.abs, max=np.maximum, min=np.minimum)
-
-#: ... with mpmath numbers at high precision.
-MPMATH_NS = dict(_COMMON, exp=mpmath.exp, log=mpmath.log, sqrt=mpmath.sqrt, sin=mpmath.sin,
-                 cos=mpmath.cos, tanh=mpmath.tanh, abs=abs, max=max, min=min)
-
-NAMESPACES = {"math": MATH_NS, "numpy": NUMPY_NS, "mpmath": MPMATH_NS}
+def softplus(x):
+    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
+    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+        return np.logaddexp(0.0, x)
+    if isinstance(x, mpmath.mpf):
+        return mpmath.log(1 + mpmath.exp(x))
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
 def softmax(z):
@@ -96,8 +87,3 @@ def softmax_cross_entropy(z, labels):
     m = np.max(z, axis=-1, keepdims=True)
     logp = z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
     return -np.sum(onehot(labels, z.shape[-1]) * logp)
-
-
-#: What printed array programs run in (``import numpy as np`` plus these).
-ARRAY_NS = {"np": np, "sigmoid": sigmoid, "softmax": softmax, "onehot": onehot,
-            "softmax_cross_entropy": softmax_cross_entropy}

@@ -16,8 +16,7 @@ from sympy.printing.latex import LatexPrinter as _SympyLatex
 from sympy.printing.str import StrPrinter
 
 from derive import naming
-from derive.naming import symbol
-from derive.rules import RULES
+from derive.rules import RULES, on_change
 
 
 def _fmt(v) -> str:
@@ -42,18 +41,6 @@ class CodePrinter(StrPrinter):
 
     def _print_Rational(self, expr):
         return f"{expr.p}/{expr.q}"
-
-    def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
-
-    def _print_maximum(self, expr):
-        return "max({}, {})".format(*map(self._print, expr.args))
-
-    def _print_minimum(self, expr):
-        return "min({}, {})".format(*map(self._print, expr.args))
-
-    _print_Max = _print_maximum
-    _print_Min = _print_minimum
 
     def _print_sign(self, expr):
         return f"sign({self._print(expr.args[0])})"
@@ -126,27 +113,6 @@ def backward_lines(prog, printer=None, comments=True):
     return out
 
 
-def python_function(prog, name="f_and_grad") -> str:
-    """A runnable Python function returning ``(value, gradient)`` for the program."""
-    from derive.evaluate import adjoint_inits
-
-    p = CodePrinter()
-    args = ", ".join(n for n, _ in prog.params)
-    body = [f"# forward pass"] + [p._print(ln) + f"  # ({ln.number})" for ln in prog.forward]
-    body += ["# backward pass"] + adjoint_inits(prog) + backward_lines(prog, p)
-    grads = []
-    for pname, size in prog.params:
-        if size is None:
-            grads.append(f"{pname!r}: {prog.adjoints[symbol(pname)]}")
-        else:
-            grads.append(f"{pname!r}: {naming.adjoint_name(pname, set())}")
-    body.append(f"return {prog.output}, {{{', '.join(grads)}}}")
-    head = ["from math import exp, log, sqrt, sin, cos, tanh",
-            "from derive.primitives import sigmoid, relu, heaviside, sign", "", "",
-            f"def {name}({args}):"]
-    return "\n".join(head + ["    " + b for b in body]) + "\n"
-
-
 class LatexPrinter(_SympyLatex):
     """LaTeX of expressions with derive's names (\\mathit{sigy}) and gates; programs as align."""
 
@@ -155,20 +121,6 @@ class LatexPrinter(_SympyLatex):
 
     def _print_Symbol(self, expr, style="plain"):
         return naming.latex_name(expr.name)
-
-    def _print_sigmoid(self, expr, exp=None):
-        s = rf"\sigma\left({self._print(expr.args[0])}\right)"
-        return f"{s}^{{{exp}}}" if exp else s
-
-    def _print_relu(self, expr, exp=None):
-        s = rf"\operatorname{{relu}}\left({self._print(expr.args[0])}\right)"
-        return f"{s}^{{{exp}}}" if exp else s
-
-    def _print_maximum(self, expr, exp=None):
-        return RULES["max"].latex.format(*map(self._print, expr.args))
-
-    def _print_minimum(self, expr, exp=None):
-        return RULES["min"].latex.format(*map(self._print, expr.args))
 
     def _print_Line(self, ln):
         return f"{self._print(ln.target)} &= {self._print(ln.rhs)} && ({ln.number})"
@@ -284,36 +236,42 @@ def html_program(prog, result=None) -> str:
 class NumpyPrinter(CodePrinter):
     """CodePrinter with NumPy spellings, so elementwise gradients run on arrays as printed."""
 
-    _NP = {"exp", "log", "sin", "cos", "tanh", "sign"}
-
-    def _print_Function(self, expr):
-        name = type(expr).__name__
-        args = ", ".join(self._print(a) for a in expr.args)
-        if name in self._NP:
-            return f"np.{name}({args})"
-        if name == "relu":
-            return f"np.maximum({args}, 0)"
-        return super()._print_Function(expr)
-
-    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_sign = _print_Function
-    _print_relu = _print_Function
+    def _print_sign(self, expr):
+        return f"np.sign({self._print(expr.args[0])})"
 
     def _print_Pow(self, expr, rational=False):
         if expr.exp == sp.S.Half:
             return f"np.sqrt({self._print(expr.base)})"
         return super()._print_Pow(expr, rational)
 
-    def _print_Abs(self, expr):
-        return f"np.abs({self._print(expr.args[0])})"
-
-    def _print_maximum(self, expr):
-        return "np.maximum({}, {})".format(*map(self._print, expr.args))
-
-    def _print_minimum(self, expr):
-        return "np.minimum({}, {})".format(*map(self._print, expr.args))
-
     def _print_Heaviside(self, expr):
         h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
         if h0 in (0, 1):
             return super()._print_Heaviside(expr)
         return f"np.heaviside({self._print(expr.args[0])}, {float(h0)!r})"
+
+
+# ---- gate spellings from the rows (SymPy pycode's setattr loop) ---------------------------------
+def _spell(rule, how):
+    def _print(self, expr, exp=None):
+        return getattr(rule, how)([self._print(a) for a in expr.args])
+    return _print
+
+
+def _latex(rule):
+    def _print(self, expr, exp=None):
+        s = rule.latex.format(*[self._print(a) for a in expr.args])
+        return f"{s}^{{{exp}}}" if exp else s
+    return _print
+
+
+def _spell_rows():
+    for rule in RULES.values():
+        for t in rule.sympy_types if rule.called else ():
+            setattr(CodePrinter, f"_print_{t.__name__}", _spell(rule, "python_call"))
+            setattr(NumpyPrinter, f"_print_{t.__name__}", _spell(rule, "numpy_call"))
+            if not t.__module__.startswith("sympy"):  # SymPy already writes LaTeX for its own
+                setattr(LatexPrinter, f"_print_{t.__name__}", _latex(rule))
+
+
+on_change(_spell_rows)

@@ -1,98 +1,136 @@
-"""Run one untrusted submission in its own process with limits; return what its function returned.
+"""Run one untrusted submission in its own isolated process with limits; return what it computed.
 
-The child (``derive/sandbox_child.py``, run as a script so derive is not loaded there) gets
-its job on stdin and answers on a pipe created for it alone; its stdout and stderr go to a
-size-limited file in a fresh temporary directory that is removed afterwards. The grader
-(this process) enforces the wall-clock limit and kills the child's whole process group.
+The child (``derive/sandbox_child.py``, sent as code so derive is not loaded there) starts
+under the isolation layer chosen in ``derive.isolation`` (bubblewrap namespaces, else
+Landlock + seccomp; both with rlimits). It gets its job and its code on stdin (marshal) and
+answers on a pipe created for it alone; what it prints comes back on another pipe, read here
+up to the output limit.
+The grader (this process) enforces the wall-clock and output limits, kills the child's whole
+process group, and checks every byte of the report (``derive.sandbox_report``).
 """
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 
-CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py")
+from derive import isolation
+from derive.errors import DeriveError
+from derive.sandbox_report import MAX_REPORT, parse
+
 FORBIDDEN = ("derive", "sympy", "autograd", "torch", "jax", "jaxlib", "tensorflow")
-MAX_REPORT = 20_000_000
+SHOWN_OUTPUT = 2000
 
 
 @dataclass
 class Limits:
-    """Per-submission limits: wall/CPU seconds, extra memory, bytes of output."""
+    """Per-submission limits: wall/CPU seconds, extra memory, bytes of output; the isolation layer."""
 
     time: float = 10.0
     memory: int = 512 * 2**20
     output: int = 2**20
     forbidden: tuple = FORBIDDEN
+    isolation: str = "auto"
+
+
+def _failure(why, printed=""):
+    return {"calls": [], "error": why, "output": printed}
 
 
 def run_submission(source: str, filename: str, function: str, params, points, limits=None) -> dict:
-    """Run ``function`` of ``source`` at each point in a sandboxed child.
+    """Run ``function`` of ``source`` at each point in an isolated child.
 
     Returns ``{"calls": [{"returned", "locals"} | {"error"}], "error": str | None,
-    "output": first lines the learner printed}``; never raises for anything the learner does.
+    "output": first characters the learner printed}``; never raises.
     """
     limits = limits or Limits()
-    workdir = tempfile.mkdtemp(prefix="derive-grade-")
+    try:
+        plan = isolation.plan(limits.isolation)
+    except DeriveError as err:
+        return _failure(f"not graded: {err}")
+    workdir = None if plan.layer == "bwrap" else tempfile.mkdtemp(prefix="derive-grade-")
     read_fd, write_fd = os.pipe()
-    job = {"source": source, "filename": filename, "function": function, "params": list(params),
-           "points": points, "forbidden": list(limits.forbidden), "time_limit": limits.time,
-           "memory_limit": limits.memory, "output_limit": limits.output, "workdir": workdir,
-           "result_fd": write_fd, "deny_dirs": [os.path.dirname(CHILD)],
-           "numpy": "numpy" in source or any(isinstance(v, dict) for p in points for v in p.values())}
+    job = isolation.child_job(
+        source=source, filename=filename, function=function, params=list(params), points=points,
+        forbidden=list(limits.forbidden), time_limit=limits.time, memory_limit=limits.memory,
+        output_limit=limits.output, workdir=workdir or isolation.WORK, result_fd=write_fd,
+        deny_dirs=[isolation.HERE], isolation=plan.job(workdir or isolation.WORK),
+        numpy="numpy" in source or any(isinstance(v, dict) for p in points for v in p.values()))
     env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
     try:
-        proc = subprocess.Popen([sys.executable, "-I", "-B", CHILD], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                pass_fds=(write_fd,), cwd=workdir, env=env, start_new_session=True)
+        proc = subprocess.Popen(plan.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, pass_fds=(write_fd,), cwd=workdir or "/",
+                                env=env, start_new_session=True)
     except OSError as err:
         os.close(read_fd)
         os.close(write_fd)
-        shutil.rmtree(workdir, ignore_errors=True)
-        return {"calls": [], "error": f"grader could not start a process: {err}", "output": ""}
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return _failure(f"grader could not start a process: {err}")
     os.close(write_fd)
     try:
         try:
-            proc.stdin.write(json.dumps(job).encode())
+            proc.stdin.write(marshal.dumps(job))
             proc.stdin.close()
-        except BrokenPipeError:
+        except (BrokenPipeError, OSError):
             pass
-        data, timed_out = _read_all(read_fd, proc, limits.time)
+        data, printed, why = _read_all(read_fd, proc, limits)
         status = proc.poll()
-        return _report(data, timed_out, status, limits, _printed(workdir))
+        if why:
+            return _failure(why, printed)
+        return _report(data, status, plan.layer, limits, printed)
     finally:
         _kill(proc)
         os.close(read_fd)
-        shutil.rmtree(workdir, ignore_errors=True)
+        proc.stdout.close()
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _read_all(fd, proc, seconds):
-    """Read the report until the child closes the pipe or the time is up."""
-    deadline, chunks, size = time.monotonic() + seconds + 1.0, [], 0  # +1 s: interpreter start
-    while True:
+def _read_all(fd, proc, limits):
+    """(report bytes, printed text, why it was stopped or "") once the child is done or stopped."""
+    out = proc.stdout.fileno()
+    deadline = time.monotonic() + limits.time + 1.0  # +1 s: interpreter start
+    chunks, size, shown, printed = [], 0, [], 0
+    open_fds = {fd, out}
+    while open_fds:
         left = deadline - time.monotonic()
         if left <= 0:
-            return b"".join(chunks), True
-        ready, _, _ = select.select([fd], [], [], min(left, 0.5))
-        if ready:
-            chunk = os.read(fd, 1 << 16)
+            return b"", _text(shown), f"time limit exceeded ({limits.time:g} s): an infinite loop?"
+        ready, _, _ = select.select(list(open_fds), [], [], min(left, 0.5))
+        for r in ready:
+            chunk = os.read(r, 1 << 16)
             if not chunk:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                return b"".join(chunks), False
-            size += len(chunk)
-            if size > MAX_REPORT:
-                return None, False
-            chunks.append(chunk)
-        elif proc.poll() is not None and not select.select([fd], [], [], 0)[0]:
-            return b"".join(chunks), False
+                open_fds.discard(r)
+            elif r == fd:
+                size += len(chunk)
+                if size > MAX_REPORT:
+                    return b"", _text(shown), "the submission's values are too large to grade"
+                chunks.append(chunk)
+            else:
+                printed += len(chunk)
+                if printed > limits.output:
+                    return b"", _text(shown), "output limit exceeded (the submission printed too much)"
+                if sum(map(len, shown)) < SHOWN_OUTPUT:
+                    shown.append(chunk)
+        if not ready and proc.poll() is not None:
+            break  # the child is gone; a descendant may still hold the pipes
+    try:
+        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return b"", _text(shown), f"time limit exceeded ({limits.time:g} s): an infinite loop?"
+    return b"".join(chunks), _text(shown), ""
+
+
+def _text(chunks):
+    return b"".join(chunks)[:SHOWN_OUTPUT].decode("utf-8", "replace")
 
 
 def _kill(proc):
@@ -107,37 +145,30 @@ def _kill(proc):
         pass
 
 
-def _printed(workdir, limit=2000):
-    try:
-        with open(os.path.join(workdir, "output.txt"), "rb") as fh:
-            text = fh.read(limit).decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return text
+def _signal_of(status, layer):
+    """The signal that ended the child, from its exit status (bwrap reports 128 + signal)."""
+    if status is not None and status < 0:
+        return -status
+    if layer == "bwrap" and status is not None and 128 < status < 128 + 65:
+        return status - 128
+    return None
 
 
-def _report(data, timed_out, status, limits, printed):
-    if timed_out:
-        return {"calls": [], "error": f"time limit exceeded ({limits.time:g} s): an infinite loop?",
-                "output": printed}
-    if data is None:
-        return {"calls": [], "error": "the submission's values are too large to grade", "output": printed}
+def _report(data, status, layer, limits, printed):
     if not data:
-        if status is not None and status < 0:
-            name = signal.Signals(-status).name
+        sig = _signal_of(status, layer)
+        if sig is not None:
+            name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
             why = {"SIGXCPU": f"CPU time limit exceeded ({limits.time:g} s)",
                    "SIGKILL": "killed (memory or time limit)",
                    "SIGALRM": f"time limit exceeded ({limits.time:g} s)",
                    "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"crashed ({name})")
+        elif layer == "bwrap" and printed.startswith("bwrap:"):
+            why = "the grading sandbox could not start (" + printed.splitlines()[0][:200] + ")"
         else:
             why = f"the submission ended the process (exit status {status}) before returning results"
-        return {"calls": [], "error": why, "output": printed}
-    try:
-        report = json.loads(data.decode())
-        calls = report["calls"]
-        if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return {"calls": [], "error": "the grader's result channel was tampered with", "output": printed}
-    err = report.get("error")
-    return {"calls": calls, "error": str(err) if err is not None else None, "output": printed}
+        return _failure(why, printed)
+    report = parse(data)
+    if report is None:
+        return _failure("the grader's result channel was tampered with", printed)
+    return {**report, "output": printed}

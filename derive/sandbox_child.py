@@ -1,22 +1,25 @@
-"""The grading child: runs one untrusted submission under limits and reports over a private fd.
+"""The grading child: runs one untrusted submission under the kernel's limits; reports over a private fd.
 
-Run as a script (``python -I derive/sandbox_child.py``), so no derive module is loaded in the
-child: the answer key never exists in this process. It reads its job (JSON) from stdin, then
-  1. sets resource limits (CPU, address space, file size) and moves into its temp directory;
-  2. points stdout/stderr at a size-limited file in that directory (printing cannot reach the
-     grader), stdin at /dev/null;
-  3. installs an audit hook refusing process creation, signals, sockets, ctypes, forbidden
-     imports, writes outside the temp dir and reads outside the Python installation and the
-     temp dir (there is nothing secret in this process to introspect);
-  4. executes the submission, calls the exercise's function at each point, reading its local
+The grader starts ``python -I -S -c BOOT`` (under bubblewrap when it works): BOOT reads the
+job from stdin (marshal, written by the grader) holding this module's compiled code and that
+of ``landlock.py`` and ``seccomp.py``, and calls ``main(job)``. No derive module is loaded and
+no derive file is visible in the child: the answer key never exists in this process. Then,
+before any learner code runs, it
+  1. points stdin at /dev/null (stdout and stderr are a pipe the grader reads, bounded there);
+  2. sets resource limits (CPU, address space, file size, processes, open files) and drops
+     capabilities, so no hard limit can be raised again;
+  3. enters the kernel layers the grader asked for: Landlock (``landlock.py``: read only the
+     Python installation and NumPy, write only the working directory, no TCP, no signals out)
+     and seccomp (``seccomp.py``: no processes, exec or sockets); if one fails, nothing runs;
+  4. installs an audit hook for early, friendly messages (forbidden imports, subprocess,
+     sockets...); it is not what security rests on: everything it refuses, the kernel refuses;
+  5. executes the submission, calls the exercise's function at each point, reading its local
      variables at return with a profile hook;
-  5. writes one JSON report to the result fd and leaves with ``os._exit`` (no atexit code).
-The grader scores only numbers it validates itself, so a forged report can earn no more than
-returning those numbers would. ``plain`` and ``call_with_locals`` are shared with
-``derive.exercises.check`` (in-process, for notebooks).
+  6. writes one JSON report to the result fd and leaves with ``os._exit`` (no atexit code).
+The grader validates every byte of the report and scores only numbers it checks itself.
+``plain`` and ``call_with_locals`` are shared with ``derive.exercises.check`` (in-process).
 """
 import errno
-import json
 import math
 import os
 import resource
@@ -26,6 +29,8 @@ import sys
 MAX_ITEMS = 100_000
 MAX_LOCALS = 200
 MAX_WRITES = 20
+MAX_PROCS = 64
+MAX_FILES = 256
 _BLOCK_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                  "os.forkpty", "os.kill", "os.killpg", "pty.", "socket.", "ctypes.",
                  "signal.", "os.startfile",
@@ -37,7 +42,11 @@ _PATH_WRITE_EVENTS = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.syml
 # low-level ways to start processes or load code that raise no audit event of their own
 _NEVER_IMPORT = {"_posixsubprocess", "_xxsubinterpreters", "cffi", "_cffi_backend"}
 # bound before any learner code runs, so patching the modules cannot change the report
-_dumps, _write, _exit = json.dumps, os.write, os._exit
+try:  # JSON out without importing json (and re, enum...): a third of this process's start-up
+    from _json import encode_basestring_ascii as _quote
+except ImportError:
+    from json.encoder import py_encode_basestring_ascii as _quote
+_write, _exit, _repr = os.write, os._exit, float.__repr__
 
 
 class Refused(Exception):
@@ -156,13 +165,47 @@ def _limits(job):
     size = job["output_limit"]
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-long writes fail with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCS, MAX_PROCS))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_FILES, MAX_FILES))
     with open("/proc/self/statm") as fh:
         used = int(fh.read().split()[0]) * resource.getpagesize()
     mem = used + job["memory_limit"]
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
 
 
-def _die_with_parent(seconds):
+def _module(name, code):
+    """A standard-library-only module of derive's, from the code object the grader compiled."""
+    module = type(sys)(f"_derive_{name}")
+    exec(code, module.__dict__)
+    return module
+
+
+def _drop_capabilities():
+    """As root: keep uid 0 (to read the Python installation) but no capability at all."""
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    data = (ctypes.c_uint32 * 6)()  # two {effective, permitted, inheritable}, all empty
+    if ctypes.CDLL(None, use_errno=True).capset(ctypes.byref(Header(0x20080522, 0)), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
+def _isolate(iso, tmp, modules):
+    """Enter the kernel layers of the job (Landlock, seccomp); raise if one cannot be applied."""
+    mods = {n: _module(n, modules[n]) for n in ("landlock", "seccomp") if iso.get(n)}
+    _drop_capabilities()
+    if "landlock" in mods:
+        lock = mods["landlock"]
+        lock.restrict([tuple(r) for r in iso["rules"]] + lock.rules(write=[tmp]))
+    if "seccomp" in mods:
+        mods["seccomp"].install()
+
+
+def _die_with_parent(seconds, pid_namespace):
     """Never outlive the grader: SIGKILL when it dies (Linux), SIGALRM after the time limit."""
     try:
         import ctypes
@@ -170,7 +213,7 @@ def _die_with_parent(seconds):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() == 1:  # the grader is already gone
+    if os.getppid() == 1 and not pid_namespace:  # the grader is already gone
         _exit(1)
     signal.alarm(int(math.ceil(seconds)) + 2)
 
@@ -224,26 +267,49 @@ def _where(err, filename):
     return f" (line {line})" if line else ""
 
 
-def main():
-    job = json.loads(sys.stdin.read())
-    fd, tmp = job["result_fd"], os.path.realpath(job["workdir"])
+def _json(v):
+    """``v`` (None, numbers, str, lists, dicts with str keys) as JSON text, NaN and Infinity allowed."""
+    if isinstance(v, float):
+        return _repr(v) if v == v and abs(v) != math.inf else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+    if v is None or isinstance(v, (bool, int)):
+        return "null" if v is None else ("true" if v is True else "false" if v is False else str(int(v)))
+    if isinstance(v, str):
+        return _quote(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(_quote(str(k)) + ": " + _json(x) for k, x in v.items()) + "}"
+    return "[" + ", ".join(_json(x) for x in v) + "]"
+
+
+def _send(fd, report):
+    data = _json(report).encode()
+    view = memoryview(data)
+    while view:
+        view = view[_write(fd, view):]
+    _exit(0)
+
+
+def main(job):
+    fd, tmp, iso = job["result_fd"], os.path.realpath(job["workdir"]), job.get("isolation") or {}
     os.chdir(tmp)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    out = os.open(os.path.join(tmp, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    sys.stdout = _Printed(open(1, "w", buffering=1, closefd=False), job["output_limit"] // 2,
-                          64 * job["output_limit"])
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    sys.stdout = _Printed(open(1, "w", buffering=1, closefd=False, errors="backslashreplace"),
+                          job["output_limit"] // 2, 64 * job["output_limit"])
     sys.stderr = sys.stdout
+    if iso.get("site"):
+        sys.path.append(iso["site"])
     numpy = None
     if job.get("numpy"):  # before the limits: the learner's `import numpy` is then a cache hit
         import numpy
-    _die_with_parent(job["time_limit"])
+    _die_with_parent(job["time_limit"], iso.get("layer") == "bwrap")
     report = {"calls": [], "error": None}
     os.environ.clear()
     os.environ["TMPDIR"] = tmp
-    _limits(job)
+    try:
+        _limits(job)
+        _isolate(iso, tmp, job["modules"])
+    except Exception as err:  # never run learner code with a layer missing
+        report["error"] = f"the grading sandbox could not be set up ({type(err).__name__}: {err})"
+        _send(fd, report)
     state = _lock_down(job, tmp)
     sys.setrecursionlimit(400)
     filename = job["filename"]
@@ -272,12 +338,10 @@ def main():
     except BaseException as err:
         report["error"] = _explain(err) + _where(err, filename)
     state["on"] = False
-    data = _dumps(report, allow_nan=True).encode()
-    view = memoryview(data)
-    while view:
-        view = view[_write(fd, view):]
-    _exit(0)
+    _send(fd, report)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # by hand: python -I -S derive/sandbox_child.py < job (marshal)
+    import marshal
+
+    main(marshal.loads(sys.stdin.buffer.read()))

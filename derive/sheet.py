@@ -20,6 +20,7 @@ from derive import naming
 from derive.circuit import write_bytes
 from derive.errors import DeriveError
 from derive.printing import CodePrinter, LatexPrinter, _fmt
+from derive.rules import RULES, derived
 from derive.sheet_arrays import array_variants, build_array_sheet
 
 ENGINES = ("matplotlib", "typst")
@@ -112,8 +113,8 @@ def sum_over_paths(prog, result):
     return found
 
 
-_HEADS = {"sigmoid": r"\sigma", "log": r"\log", "sin": r"\sin", "cos": r"\cos",
-          "tanh": r"\tanh", "relu": r"\operatorname{relu}"}
+_HEADS = derived(lambda: {t.__name__: r.latex_head for r in RULES.values() for t in r.sympy_types
+                          if r.latex_head})
 
 
 def tex_tokens(e, limit: int = 60) -> list:

@@ -15,6 +15,10 @@ from sympy.printing.str import StrPrinter
 
 from derive.errors import DeriveError
 from derive.naming import latex_name
+from derive.rules import RULES, derived
+
+#: SymPy class name -> Typst spelling, from the rows (others print as upright text).
+_TYPST = derived(lambda: {t.__name__: r.typst for r in RULES.values() for t in r.sympy_types if r.typst})
 
 LATEX_HEAD = r"""\documentclass[a4paper,10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -153,8 +157,7 @@ class TypstPrinter(StrPrinter):
         return prod(num)
 
     def _print_Function(self, expr):
-        name = {"sigmoid": "sigma", "exp": "exp", "log": "log", "sin": "sin", "cos": "cos",
-                "tanh": "tanh"}.get(type(expr).__name__.lower(), f'"{type(expr).__name__}"')
+        name = _TYPST.get(type(expr).__name__, f'"{type(expr).__name__}"')
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
     _print_sigmoid = _print_Function

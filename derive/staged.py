@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derive import naming
+from derive import codegen, evaluate, naming, printing
+from derive.circuit import circuit as draw_circuit
 from derive.errors import DeriveError
 from derive.naming import symbol
 from derive.parse import Graph, Node, parse_callable, parse_expression, parse_function, parse_sympy
 from derive.rules import RULES, apply, local_gradient
+from derive.vector import stage_arrays
+from derive.vector_parse import uses_arrays
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Program:
         self.gates = gates
         self.source = source
         self._compiled = {}
+        self._expr = None
 
     # ---- numbers -------------------------------------------------------------------------
     def run(self, exact: bool = False, **values):
@@ -71,9 +75,7 @@ class Program:
         ``exact=True`` evaluates with 50-digit arithmetic and rounds each number once, giving
         the correctly rounded values (what the CS231n notes print).
         """
-        from derive.evaluate import run
-
-        return run(self, values, exact=exact)
+        return evaluate.run(self, values, exact=exact)
 
     def gradient_function(self, mode: str = "math"):
         """The gradient as a compiled function ``(*params) -> (grad per parameter, ...)``.
@@ -81,9 +83,7 @@ class Program:
         Only the gradient comes back (lists for list parameters): the fast path. ``run`` is
         the teaching path, returning every intermediate and adjoint.
         """
-        from derive.evaluate import gradient_function
-
-        return gradient_function(self, mode)
+        return evaluate.gradient_function(self, mode)
 
     # ---- sizes ---------------------------------------------------------------------------
     @property
@@ -99,11 +99,14 @@ class Program:
 
     # ---- symbolic view -------------------------------------------------------------------
     def expr(self) -> sp.Expr:
-        """The whole function as one SymPy expression in the inputs (evaluated, so it may be large)."""
-        env = {s: s for s in self.inputs}
-        for ln in self.forward:
-            env[ln.target] = apply(ln.op, *[env.get(a, a) for a in ln.args])
-        return env[self.output]
+        """The whole function as one SymPy expression in the inputs (evaluated, so it may be
+        large); built once per program (the lines are data and are not changed in place)."""
+        if self._expr is None:
+            env = {s: s for s in self.inputs}
+            for ln in self.forward:
+                env[ln.target] = apply(ln.op, *[env.get(a, a) for a in ln.args])
+            self._expr = env[self.output]
+        return self._expr
 
     @property
     def grad_symbols(self) -> dict:
@@ -112,30 +115,20 @@ class Program:
 
     # ---- printing ------------------------------------------------------------------------
     def to_python(self, name: str = "f_and_grad") -> str:
-        from derive.printing import python_function
-
-        return python_function(self, name)
+        return codegen.python_function(self, name)
 
     def to_latex(self) -> str:
-        from derive.printing import latex_program
-
-        return latex_program(self)
+        return printing.latex_program(self)
 
     def to_markdown(self, result=None) -> str:
-        from derive.printing import markdown_program
-
-        return markdown_program(self, result)
+        return printing.markdown_program(self, result)
 
     def to_text(self, result=None) -> str:
-        from derive.printing import text_program
-
-        return text_program(self, result)
+        return printing.text_program(self, result)
 
     def circuit(self, exact: bool = True, **values):
         """The CS231n circuit diagram, with values and gradients when given a point."""
-        from derive.circuit import circuit
-
-        return circuit(self, self.run(exact=exact, **values) if values else None)
+        return draw_circuit(self, self.run(exact=exact, **values) if values else None)
 
     def __str__(self):
         return self.to_text()
@@ -146,9 +139,7 @@ class Program:
                 f"{len(self.backward)} backward lines, gates={self.gates}>")
 
     def _repr_html_(self):
-        from derive.printing import html_program
-
-        return html_program(self)
+        return printing.html_program(self)
 
 
 def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
@@ -164,9 +155,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
     if isinstance(f, Program):
         return f
     if shapes is not None or hasattr(f, "with_shapes") or \
-            (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and _uses_arrays(f):
-        from derive.vector import stage_arrays
-
+            (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and uses_arrays(f):
         return stage_arrays(f, gates, shapes)
     if isinstance(f, str):
         text = f.strip()
@@ -186,12 +175,6 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
         raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "
                           "a SymPy expression or a Python function")
     return stage_graph(g, source)
-
-
-def _uses_arrays(f):
-    from derive.vector_parse import uses_arrays
-
-    return uses_arrays(f)
 
 
 def _reachable(roots):

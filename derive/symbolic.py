@@ -18,8 +18,9 @@ import sympy as sp
 from derive.budget import DEFAULT_BUDGET, Outcome, check_budget, within
 from derive.errors import DeriveError
 from derive.metrics import cse_metrics, expression_metrics
-from derive.primitives import MPMATH_NS
-from derive.printing import CodePrinter
+from derive.numerics import MPMATH_NS
+from derive.codegen import lines_source
+from derive.staged import stage
 
 FORMS = ("raw", "simplified", "expanded", "cse")
 
@@ -43,8 +44,6 @@ class Form:
 
 def program(f, gates: str = "grouped"):
     """Anything ``stage`` accepts -> a Program (a Program is returned as is)."""
-    from derive.staged import stage
-
     return stage(f, gates=gates)
 
 
@@ -104,21 +103,14 @@ def _digits(exprs) -> int:
     return big
 
 
-def _source(prog, lines, outputs):
-    p = CodePrinter()
-    args = ", ".join(n for n, _ in prog.params)
-    body = [f"    {p.doprint(s)} = {p.doprint(v)}" for s, v in lines]
-    body.append(f"    return ({', '.join(p.doprint(e) for e in outputs)},)")
-    return f"def _form({args}):\n" + "\n".join(body)
-
-
 def evaluate(prog, form_expr, points, cse: bool = False) -> list:
     """Values of a gradient form at points [{param: value}], by its printed code and mpmath."""
     lines, outputs = form_expr if cse else ([], form_expr)
     digits = _digits([v for _, v in lines] + list(outputs))
     ns = dict(MPMATH_NS)
     try:
-        exec(compile(_source(prog, lines, outputs), "<derive form>", "exec"), ns)  # our own code
+        exec(compile(lines_source("_form", [n for n, _ in prog.params], lines, outputs), "<derive form>",
+                     "exec"), ns)  # our own code
         fn = ns["_form"]
     except (SyntaxError, RecursionError, MemoryError):
         fn = None

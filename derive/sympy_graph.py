@@ -9,9 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.rules import RULES
-
-_BY_TYPE = {t: r.name for r in RULES.values() for t in r.sympy_types}
+from derive.rules import RULES, SYMPY_TYPES as _BY_TYPE
 
 
 def _kids(e):

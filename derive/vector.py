@@ -38,6 +38,7 @@ class ALine:
     shape: tuple | None = None
     user: bool = False
     used: bool = True
+    values: tuple = ()    # the arguments as SymPy: Symbols of names, numbers of constants
 
     def __str__(self):
         return f"{self.target} = {self.rhs}"
@@ -168,7 +169,7 @@ class Staged:
             name = self.names[n]
             out.append(ALine(k, name, n.op, tuple(self.text(a) for a in n.args), self.rhs(n),
                              None if shapes is None else shapes[name], bool(n.user_name),
-                             id(n) in self.live))
+                             id(n) in self.live, tuple(self.sym(a) for a in n.args)))
         return out
 
     def contributions(self, shapes=None):
@@ -197,7 +198,7 @@ class Staged:
                     if up is None:
                         vjp = vjp.replace("1.0 * ", "", 1) if vjp.startswith("1.0 * ") else vjp
                 red, note = None, ""
-                if shapes is not None and n.op in RULES:
+                if shapes is not None and (n.op in RULES or ARRAY_RULES[n.op].elementwise):
                     red, note = _reduce(vjp, shapes[self.names[a]], shapes[self.names[n]])
                 items.append((a, vjp, red, note, number[id(n)]))
         return items

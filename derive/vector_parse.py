@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.parse import _CONSTRUCTS, Node, _dotted, _syntax, number
+from derive.parse import _BUILTINS, _CONSTRUCTS, Node, _dotted, _syntax, number
 from derive.rules import (ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES,
                           SOFTMAX_CE_EXPANSION, apply)
 
 GATES = ("grouped", "primitive")
-_OPTIONS = {"sum": ("axis", "keepdims"), "mean": ("axis", "keepdims")}
 
 
 @dataclass(eq=False)
@@ -71,7 +70,7 @@ class ArrayGraph:
             return self.new("const", value=value)
         if name == "softmax_cross_entropy" and self.gates == "primitive":
             return _Reader.expand(self, SOFTMAX_CE_EXPANSION, args)
-        if self.gates == "primitive" and name in RULES and RULES[name].expand \
+        if name in RULES and RULES[name].expand and (RULES[name].sugar or self.gates == "primitive") \
                 and not any(a.is_const for a in args):  # sigmoid -> 1 / (1 + exp(-a)), as in parse
             return _Reader.expand(self, "return " + RULES[name].expand, args)
         return self.new(name, args, opts=opts)
@@ -241,11 +240,10 @@ class _Reader:
         rule = ARRAY_CALLS.get(fname)
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
-            if fname in ("abs", "max", "min"):
+            if fname in _BUILTINS:
                 rule = None
         if rule is None:
-            known = ", ".join(sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES) if a.startswith("np."))
-                              + ["relu", "sigmoid", "softmax_cross_entropy", "onehot"])
+            known = ", ".join(_supported())
             kind = "NumPy call" if fname.startswith(("np.", "numpy.")) else "function"
             raise DeriveError(f"unsupported {kind} '{fname}' at line {n.lineno}; supported: {known}")
         args = [self.expr(a) for a in n.args]
@@ -261,7 +259,7 @@ class _Reader:
         return g.op(rule, *args, opts=opts)
 
     def options(self, n, rule, fname, args):
-        allowed = _OPTIONS.get(rule, ())
+        allowed = ARRAY_RULES[rule].options if rule in ARRAY_RULES else ()
         given = {}
         if allowed and len(args) == 2 and args[1].is_const:  # np.sum(x, 0)
             given["axis"] = ast.Constant(int(args.pop().value))
@@ -283,3 +281,11 @@ class _Reader:
             if v.value is not False:
                 opts.append((key, v.value))
         return tuple(opts)
+
+
+def _supported() -> list:
+    """The calls an array function may make: NumPy spellings, then derive's own names."""
+    numpy = sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES) if a.startswith("np."))
+    ours = [n for n, r in RULES.items() if r.called and not any(a.startswith("np.") for a in r.aliases)
+            and n not in _BUILTINS]
+    return numpy + ours + [c for r in ARRAY_RULES.values() for c in r.calls if "." not in c]

@@ -12,15 +12,20 @@ import html
 import re
 
 import numpy as np
+import sympy as sp
 
 from derive.errors import DeriveError
 from derive.evaluate import Result
-from derive.primitives import ARRAY_NS
+from derive.numerics import ARRAY_NS, array_imports
+from derive.rules import RULES, A, B
 
 _FILE = "<derive array program>"
 MAX_NDIM = 2
-HEADER = ("import numpy as np\n"
-          "from derive.primitives import sigmoid, softmax, onehot, softmax_cross_entropy\n")
+
+
+def header() -> str:
+    """The imports of a printed array program (built from the rows)."""
+    return f"import numpy as np\nfrom derive.primitives import {', '.join(array_imports())}\n"
 
 
 class ArrayResult(Result):
@@ -126,13 +131,20 @@ class ArrayProgram:
         return _aligned(rows + [(s, "") for s in self._inits()], comments)
 
     def to_python(self, name: str | None = None) -> str:
-        """A runnable module: the imports and ``def <name>_and_grad(...)`` returning (value, grads)."""
+        """A runnable module: the imports and ``def <name>_and_grad(...)`` returning (value, grads).
+
+        Only with known shapes: the backward lines depend on them (``np.outer`` for a 1-D
+        ``x``, a sum over the axes a bias was broadcast along), so a shape-free program refuses."""
+        if self.shapes is None:
+            raise DeriveError("the printed code depends on the input shapes (np.outer for 1-D inputs, "
+                              "sums over broadcast axes): give shapes (--shapes W=2x3,x=3 or --at "
+                              "values; in Python prog.with_shapes(...)) before printing Python")
         name = name or f"{self.name}_and_grad"
         body = ["# forward pass"] + self.forward_code().split("\n") + ["# backward pass"]
         body += self.backward_code().split("\n")
         grads = ", ".join(f"{p!r}: {a}" for p, a in self.grads.items())
         body.append(f"return {self.output}, {{{grads}}}")
-        return (HEADER + "\n\n" + f"def {name}({', '.join(self.param_names)}):\n"
+        return (header() + "\n\n" + f"def {name}({', '.join(self.param_names)}):\n"
                 + "".join(f"    {b}\n" for b in body))
 
     def to_markdown(self, result=None) -> str:
@@ -194,10 +206,6 @@ class ArrayProgram:
 
 def _kinks(prog, env):
     """Lines evaluated exactly at a kink for some elements (relu at 0, max ties), with the rule."""
-    import sympy as sp
-
-    from derive.rules import RULES, A, B
-
     notes = []
     for ln in prog.forward:
         kink = getattr(RULES.get(ln.op), "kink", ())

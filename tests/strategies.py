@@ -4,9 +4,12 @@ from hypothesis import strategies as st
 from derive.rules import RULES
 
 NAMES = ["x", "y", "z"]
-UNARY = [n for n, r in RULES.items() if not r.infix and r.arity == 1]
-BINARY_FUNCS = [n for n, r in RULES.items() if not r.infix and r.arity == 2]
-SAFE_UNARY = {"log": "log({} ** 2 + 1)", "sqrt": "sqrt({} ** 2 + 0.5)"}
+UNARY = [n for n, r in RULES.items() if r.called and r.arity == 1]
+BINARY_FUNCS = [n for n, r in RULES.items() if r.called and r.arity == 2]
+# rows defined on part of the line only: their argument mapped into the row's sample interval
+SAFE_UNARY = {n: f"{n}({r.sample[0]} + {r.sample[1] - r.sample[0]} * sigmoid({{}}))"
+              for n, r in RULES.items() if r.called and r.sample != (-2.0, 2.0)}
+SAFE_UNARY.update({"log": "log({} ** 2 + 1)", "sqrt": "sqrt({} ** 2 + 0.5)"})
 
 
 def _leaf():

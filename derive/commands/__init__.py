@@ -6,4 +6,4 @@ Modules whose names start with ``_`` are helpers, not commands.
 
 #: The order commands are listed in ``derive --help``; others follow alphabetically.
 ORDER = ("demo", "stage", "compare", "swell", "graph", "sheet", "exercise", "grade", "report",
-         "gradescope", "prairielearn")
+         "gradescope", "prairielearn", "doctor")

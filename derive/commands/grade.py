@@ -6,6 +6,7 @@ import os
 import sys
 
 from derive.errors import DeriveError
+from derive.sandbox_report import printable
 
 NAME = "grade"
 HELP = "grade submissions (.py or .ipynb) of an exercise, each in its own sandboxed process"
@@ -30,12 +31,17 @@ def add_arguments(p):
     from derive.commands._course import add_course_arguments
 
     add_course_arguments(p)
+    p.add_argument("--isolation", choices=("auto", "bwrap", "landlock", "none"), default="auto",
+                   help="what the kernel enforces around each submission: auto (default: the strongest "
+                        "that works here, see `derive doctor`), bwrap, landlock, or none (only inside a "
+                        "container that already isolates, such as Gradescope's or PrairieLearn's)")
 
 
 def run(args) -> int:
     from derive.exercises import get
     from derive.grading import grade_batch
     from derive.platforms import render
+    from derive.isolation import plan
     from derive.sandbox import Limits
 
     from derive.commands._course import check_course_arguments, finish
@@ -57,7 +63,10 @@ def run(args) -> int:
     per_file = args.format == "prairielearn"
     if args.output and os.path.isdir(args.output) and not per_file:
         raise DeriveError(f"-o {args.output} is a directory; give a file name")
-    limits = Limits(time=timeout, memory=memory * 2**20, output=default.output)
+    layer = plan(args.isolation)  # one line and exit 2 where it cannot work here
+    if not args.quiet or args.isolation == "auto":
+        print(f"isolation: {layer.description}", file=sys.stderr, flush=True)
+    limits = Limits(time=timeout, memory=memory * 2**20, output=default.output, isolation=layer.layer)
     shown, printing = [0], [not args.json]
     flagged = {s.path: s.flags for s in subs}
     results = [None] * len(args.submissions)
@@ -103,5 +112,6 @@ def _line(g, flags=None):
     labels = f"  [{', '.join(g['misconceptions'])}]" if g["misconceptions"] else ""
     first = next((t["output"] for t in g["tests"] if t["score"] < t["max_score"] and not t.get("hidden")),
                  "all correct" if g["score"] == g["max_score"] else "")
-    warn = "".join(f"  (!) {f}" for f in flags or ())
-    print(f"{g['submission']}: {g['score']:g}/{g['max_score']:g}{labels}  {first}{warn}", flush=True)
+    warn = "".join(f"  (!) {printable(f)}" for f in flags or ())
+    print(f"{printable(g['submission'])}: {g['score']:g}/{g['max_score']:g}{labels}  {printable(first)}{warn}",
+          flush=True)

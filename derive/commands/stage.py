@@ -39,6 +39,7 @@ def run(args) -> int:
         import numpy as np
 
         point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+        prog = prog.with_shapes({k: v.shape for k, v in point.items()})  # print what runs here
     result = prog.run(exact=not args.float, **point) if args.at is not None else None
     if args.json:
         print(json.dumps(to_json(prog, result) if not arrays else _array_json(prog, result), indent=2))

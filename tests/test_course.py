@@ -229,9 +229,9 @@ def test_gradescope_results_fields_and_bundle_ships_the_exercise(tmp_path, exdir
     z = tmp_path / "b.zip"
     r = _cli("gradescope", exdir, "-o", str(z))
     assert r.returncode == 0, r.stderr
-    names = zipfile.ZipFile(z).namelist()
+    with zipfile.ZipFile(z) as zf:
+        names, setup = zf.namelist(), zf.read("setup.sh").decode()
     assert "exercise/exercise.toml" in names and "exercise/forward.py" in names
-    setup = zipfile.ZipFile(z).read("setup.sh").decode()
     assert "uv\" python install 3.12" in setup and "-m venv" in setup and "pip3 install" not in setup
 
 
@@ -285,9 +285,8 @@ def _fn(source):
 
 
 def test_sheet_of_an_exercise_directory_at_a_students_values(tmp_path, exdir):
-    from derive import cli
-
     out = tmp_path / "ada.pdf"
-    assert cli.main(["sheet", "--exercise", exdir, "--student", "ada", "-o", str(out)]) == 0
-    assert out.read_bytes().startswith(b"%PDF")
-    assert cli.main(["sheet", "--exercise", "activations", "-o", str(out)]) == 2
+    r = _cli("sheet", "--exercise", exdir, "--student", "ada", "-o", str(out))
+    assert r.returncode == 0 and out.read_bytes().startswith(b"%PDF"), r.stderr
+    r = _cli("sheet", "--exercise", "activations", "-o", str(out))
+    assert r.returncode == 2 and "one expression per output" in r.stderr

@@ -235,10 +235,10 @@ def test_internal_error_on_one_file_is_that_files_zero_and_resume_goes_past(tmp_
     paths = [_write(str(tmp_path), f"s{i}.py", CORRECT["staged_fxy"]) for i in range(3)]
     real = grading.assess
 
-    def flaky(ex, points, report, submission=""):
+    def flaky(ex, points, report, submission="", source=None):
         if submission.endswith("s1.py"):
             raise KeyError("a grader bug")
-        return real(ex, points, report, submission=submission)
+        return real(ex, points, report, submission=submission, source=source)
 
     monkeypatch.setattr(grading, "assess", flaky)
     journal = str(tmp_path / "out.jsonl")

@@ -21,3 +21,30 @@ def exercise_target(name, student=None, seed=0, at=None):
         point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
         return ex.array_program(point), point
     return ex.program, point
+
+
+def roster_sheets(name, roster, path, seed=0, worksheet=False, key=False, blanks="all") -> list:
+    """One PDF per roster student (``<stem>-<id>.pdf``): the exercise at the first point the
+    grader uses for that id (the roster's seed when given), the student's name on the page."""
+    import os
+    import re
+
+    from derive.exercises import get
+    from derive.roster import read_roster
+    from derive.sheet import render, sheets_for, write_bytes
+
+    ex = get(name)
+    stem, ext = os.path.splitext(path)
+    written = []
+    for person in read_roster(roster):
+        prog, _ = exercise_target(name)
+        point = ex.points(seed, person.id, person.seed)[0]
+        if ex.vector:
+            point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+            prog = ex.array_program(point)
+        sheets = sheets_for(prog, point, worksheet, key, 0, seed, blanks)
+        for s in sheets:
+            s.label = " · ".join(x for x in (f"{person.name or person.id} ({person.id})", s.label) if x)
+        safe = re.sub(r"[^\w.@-]", "_", person.id)[:80]
+        written.append(write_bytes(f"{stem}-{safe}{ext or '.pdf'}", render(sheets)))
+    return written

@@ -290,3 +290,17 @@ def test_sheet_of_an_exercise_directory_at_a_students_values(tmp_path, exdir):
     assert r.returncode == 0 and out.read_bytes().startswith(b"%PDF"), r.stderr
     r = _cli("sheet", "--exercise", "activations", "-o", str(out))
     assert r.returncode == 2 and "one expression per output" in r.stderr
+
+
+def test_sheets_per_roster_student_carry_name_and_graded_values(tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    roster = _write(str(tmp_path / "roster.csv"), "id,name,email,seed\nada,Ada L,a@u.edu,\nbo,Bo K,b@u.edu,9\n")
+    r = _cli("sheet", "--exercise", "staged_fxy", "--roster", roster, "-o", str(tmp_path / "s.pdf"))
+    assert r.returncode == 0, r.stderr
+    ex = exercises.get("staged_fxy")
+    for sid, name, seed in (("ada", "Ada L", None), ("bo", "Bo K", 9)):
+        text = pypdf.PdfReader(str(tmp_path / f"s-{sid}.pdf")).pages[0].extract_text()
+        point = ex.points(0, sid, seed)[0]
+        assert f"{name} ({sid})" in text and f"at x = {point['x']:g}, y = {point['y']:g}" in text
+    r = _cli("sheet", "--roster", roster, "-o", str(tmp_path / "s.pdf"))
+    assert r.returncode == 2 and "--roster needs --exercise" in r.stderr

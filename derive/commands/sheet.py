@@ -14,6 +14,8 @@ def add_arguments(p):
     p.add_argument("--exercise", metavar="NAME|DIR", help="the forward function of an exercise "
                    "(built-in name or directory), at its example point or --student's values")
     p.add_argument("--student", metavar="ID", help="with --exercise: the values graded for this id")
+    p.add_argument("--roster", metavar="CSV", help="with --exercise: one sheet per student "
+                   "(OUTPUT-<id>.pdf) at the values graded for them, their name on the page")
     p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
     p.add_argument("-o", "--output", default="sheet.pdf", help="the PDF to write (default sheet.pdf)")
     p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
@@ -47,6 +49,16 @@ def run(args) -> int:
                               'pip install "derive[typst]"') from None
     if args.variants < 0:
         raise DeriveError("--variants must be a positive number")
+    if args.roster:
+        if not args.exercise:
+            raise DeriveError("--roster needs --exercise NAME|DIR (the values come from the exercise)")
+        from derive.exercise_sheet import roster_sheets
+
+        _writable(args.output)
+        for path in roster_sheets(args.exercise, args.roster, args.output, args.seed, args.worksheet,
+                                  args.key, args.blanks):
+            print(f"wrote {path}")
+        return 0
     if args.exercise:
         from derive.exercise_sheet import exercise_target
 

@@ -83,11 +83,6 @@ def render(grades: list, fmt: str) -> str:
     return json.dumps({g["submission"]: gradescope_result(g) for g in grades}, indent=1) + "\n"
 
 
-def write_prairielearn(grades, folder):
-    from derive.prairielearn import write_results
-
-    return write_results(grades, folder)
-
 
 def build_gradescope(exercise: str, out_path: str, seed: int = 0, late_penalty: float = 0.0) -> list:
     """Write the Gradescope autograder zip; returns the names it contains."""

@@ -97,9 +97,9 @@ def run(args) -> int:
                          students=[(s.student, s.seed) for s in subs])
     grades = finish(args, ex, subs, grades)
     if args.output and per_file:
-        from derive.platforms import write_prairielearn
+        from derive.prairielearn import write_results
 
-        write_prairielearn(grades, args.output)
+        write_results(grades, args.output)
     elif args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(render(grades, args.format or "json"))

@@ -44,7 +44,7 @@ def roster_sheets(name, roster, path, seed=0, worksheet=False, key=False, blanks
             prog = ex.array_program(point)
         sheets = sheets_for(prog, point, worksheet, key, 0, seed, blanks)
         for s in sheets:
-            s.label = " · ".join(x for x in (f"{person.name or person.id} ({person.id})", s.label) if x)
+            s.student, s.student_id = person.name or person.id, person.id
         safe = re.sub(r"[^\w.@-]", "_", person.id)[:80]
         written.append(write_bytes(f"{stem}-{safe}{ext or '.pdf'}", render(sheets)))
     return written

@@ -153,7 +153,7 @@ def softsign():
     rules.unregister("softsign")
 
 
-def test_registered_gate_goes_through_every_part(softsign, monkeypatch):
+def test_registered_gate_goes_through_every_part(softsign, tmp_path):
     from derive import exercises
     from derive.circuit import circuit
     from derive.jacobians import check_arrays
@@ -191,10 +191,11 @@ def test_registered_gate_goes_through_every_part(softsign, monkeypatch):
     assert np.allclose(ns["h_and_grad"](W, x)[1]["W"], aprog.run(W=W, x=x).grad["W"])
     assert "ss" in [n.label for n in circuit(aprog).nodes.values()]
     # the exercise checker grades a learner's derivative of the new gate
-    ex = exercises.Exercise("softsign_local", "Local gradient of softsign", ("x",), ("dsoftsign",),
-                            {"x": 0.5}, sources={"dsoftsign": "softsign(x)"})
-    monkeypatch.setitem(exercises.EXERCISES, ex.name, ex)
-    monkeypatch.setitem(exercises._SAMPLERS, ex.name, lambda rng: {"x": float(rng.uniform(-2, 2))})
+    folder = tmp_path / "softsign_local"  # an exercise is a directory: its exercise.toml
+    folder.mkdir()
+    (folder / "exercise.toml").write_text('title = "Local gradient of softsign"\n[outputs]\n'
+                                          'dsoftsign = "softsign(x)"\n[params.x]\nrange = [-2, 2]\n'
+                                          '[example]\nx = 0.5\n')
 
     def right(x):
         return 1 / (1 + abs(x)) ** 2
@@ -202,8 +203,8 @@ def test_registered_gate_goes_through_every_part(softsign, monkeypatch):
     def wrong(x):
         return 1 / (1 + abs(x))
 
-    assert exercises.check(ex.name, right).passed
-    assert not exercises.check(ex.name, wrong).passed
+    assert exercises.check(str(folder), right).passed
+    assert not exercises.check(str(folder), wrong).passed
 
 
 def test_registered_gate_is_gone_after_unregister():

@@ -22,7 +22,7 @@ import sympy as sp
 
 from derive.errors import DeriveError
 from derive.naming import symbol
-from derive.rules import BINOPS, CALL_NAMES, FUNCTIONS, RULES, apply
+from derive.rules import ARRAY_RULES, BINOPS, CALL_NAMES, FUNCTIONS, RULES, apply
 from derive.sympy_graph import sympy_to_graph
 
 GATES = ("grouped", "primitive")
@@ -55,6 +55,10 @@ class Node:
     index: int = 0               # creation order (a topological order)
     user_name: str | None = None  # the name the user gave it (Python function input)
     lineno: int | None = None    # source line that created it
+    opts: tuple = ()             # an array gate's options ((("axis", 1), ("keepdims", True))
+
+    def opt(self, key, default=None):
+        return dict(self.opts).get(key, default)
 
     @property
     def is_const(self):
@@ -67,7 +71,8 @@ class Node:
 
 @dataclass
 class Graph:
-    """Hash-consed expression graph built by the parsers."""
+    """Hash-consed expression graph built by the readers, for scalars and arrays alike: nodes are
+    rows of ``RULES`` (elementwise on arrays) or of ``ARRAY_RULES`` (with options)."""
 
     gates: str = "grouped"
     nodes: list = field(default_factory=list)
@@ -77,20 +82,24 @@ class Graph:
     _memo: dict = field(default_factory=dict)
     lineno: int | None = None
     recognize: bool = True  # fold spelled-out grouped gates (off while building the patterns)
+    name: str = ""          # the function's name
+    body_template: object = None  # (graph, function body text, args) -> node: array expansions
 
     def __post_init__(self):
         if self.gates not in GATES:
             raise DeriveError(f"unknown gate granularity '{self.gates}'; use one of: {', '.join(GATES)}")
 
-    def _new(self, op, args=(), value=None):
-        key = (op, tuple(id(a) for a in args), value if op != "input" else str(value))
+    def new(self, op, args=(), value=None, opts=()):
+        key = (op, tuple(id(a) for a in args), value if op != "input" else str(value), opts)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno)
+        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno, opts=opts)
         self.nodes.append(node)
         self._memo[key] = node
         return node
+
+    _new = new
 
     def input(self, name: str) -> Node:
         if name not in self.inputs:
@@ -103,7 +112,12 @@ class Graph:
             raise DeriveError(f"constant {value} is not a finite real number")
         return self._new("const", value=value)
 
-    def op(self, name: str, *args: Node) -> Node:
+    def op(self, name: str, *args: Node, opts=()) -> Node:
+        if name in ARRAY_RULES:
+            rule = ARRAY_RULES[name]
+            if rule.expand and self.gates == "primitive":  # softmax_cross_entropy in primitive gates
+                return self.body_template(self, rule.expand, args)
+            return self.new(name, args, opts=opts)
         rule = RULES[name]
         if len(args) != rule.arity:
             raise DeriveError(f"{name} takes {rule.arity} argument{'s' * (rule.arity > 1)}, got {len(args)}")
@@ -359,8 +373,68 @@ def parse_callable(func, gates: str = "grouped") -> Graph:
     return parse_function(source, func.__name__, gates)
 
 
-class _FunctionReader:
-    """Reads a def's body: assignments, augmented assignments, return; SSA by fresh nodes."""
+class BodyReader:
+    """The one reader of Python function bodies, for scalars and arrays alike.
+
+    It walks the statements: assignments (a rebound name gets a new node: static single
+    assignment), augmented assignments (``x += y`` is ``x = x + y``), ``pass`` and one final
+    ``return``; anything else is an error naming the construct and its line. Subclasses say
+    how an expression is built (``expr``), how names are looked up and bound, and which
+    operators an augmented assignment may use (``augmented``)."""
+
+    g = None
+
+    def at(self, st):
+        self.g.lineno = st.lineno
+
+    def augmented(self, op) -> str | None:
+        return BINOPS.get(type(op).__name__)
+
+    def statements(self, stmts, fname):
+        """Read ``stmts`` (a function body); the node the function returns."""
+        if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant) \
+                and isinstance(stmts[0].value.value, str):
+            stmts = stmts[1:]  # the docstring
+        for i, st in enumerate(stmts):
+            self.at(st)
+            if isinstance(st, ast.Return):
+                if i != len(stmts) - 1:
+                    raise DeriveError(f"code after return at line {stmts[i + 1].lineno}")
+                if st.value is None:
+                    raise DeriveError(f"return without a value at line {st.lineno}")
+                if isinstance(st.value, ast.Tuple):
+                    raise DeriveError(f"return one value, not a tuple, at line {st.lineno}")
+                return self.expr(st.value)
+            if isinstance(st, (ast.Assign, ast.AnnAssign)):
+                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+                if st.value is None:
+                    continue
+                for t in targets:
+                    if not isinstance(t, ast.Name):
+                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else \
+                            "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
+                        raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
+                value = self.expr(st.value)
+                for t in targets:
+                    self.bind(t.id, value)
+            elif isinstance(st, ast.AugAssign):
+                if not isinstance(st.target, ast.Name):
+                    raise DeriveError(f"unsupported construct: augmented assignment to a non-name at line {st.lineno}")
+                op = self.augmented(st.op)
+                if op is None:
+                    raise DeriveError(f"unsupported construct: the operator "
+                                      f"{_CONSTRUCTS.get(type(st.op).__name__, '?')}= at line {st.lineno}")
+                old = self.lookup(st.target.id, st)
+                self.bind(st.target.id, self.g.op(op, old, self.expr(st.value)))
+            elif not isinstance(st, ast.Pass):
+                what = "an expression statement (its value is lost)" if isinstance(st, ast.Expr) \
+                    else _CONSTRUCTS.get(type(st).__name__, type(st).__name__)
+                raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
+        raise DeriveError(f"function '{fname}' has no return statement")
+
+
+class _FunctionReader(BodyReader):
+    """A scalar function: parameters are numbers or lists indexed by constants (``w[0]``)."""
 
     def __init__(self, fn: ast.FunctionDef, graph: Graph):
         self.fn, self.g, self.env = fn, graph, {}
@@ -370,56 +444,22 @@ class _FunctionReader:
         self.params = [a.arg for a in args.args]
         self.sizes = {p: None for p in self.params}
         self.scalar_used = set()
+        self.builder = _ExprBuilder(graph, self._lookup, strict=False, subscript=self._subscript)
+
+    def expr(self, node):
+        return self.builder.build(node)
+
+    def lookup(self, name, node):
+        return self._lookup(name)
+
+    def bind(self, name, node):
+        self._bind(name, node)
 
     def read(self) -> Graph:
         g = self.g
         for p in self.params:
             self.env[p] = None  # bound lazily: scalar input or indexed list
-        body = list(self.fn.body)
-        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            body = body[1:]
-        builder = _ExprBuilder(g, self._lookup, strict=False, subscript=self._subscript)
-        for i, st in enumerate(body):
-            g.lineno = st.lineno
-            if isinstance(st, ast.Return):
-                if i != len(body) - 1:
-                    raise DeriveError(f"code after return at line {body[i + 1].lineno}")
-                if st.value is None:
-                    raise DeriveError(f"return without a value at line {st.lineno}")
-                if isinstance(st.value, ast.Tuple):
-                    raise DeriveError(f"return one value, not a tuple, at line {st.lineno}")
-                g.output = builder.build(st.value)
-            elif isinstance(st, (ast.Assign, ast.AnnAssign)):
-                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
-                if st.value is None:
-                    continue
-                for t in targets:
-                    if not isinstance(t, ast.Name):
-                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else \
-                            "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
-                        raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
-                value = builder.build(st.value)
-                for t in targets:
-                    self._bind(t.id, value)
-            elif isinstance(st, ast.AugAssign):
-                if not isinstance(st.target, ast.Name):
-                    raise DeriveError(f"unsupported construct: augmented assignment to a non-name at line {st.lineno}")
-                op = BINOPS.get(type(st.op).__name__)
-                if op is None:
-                    raise DeriveError(f"unsupported construct: the operator {_CONSTRUCTS.get(type(st.op).__name__, '?')}= at line {st.lineno}")
-                old = self._lookup(st.target.id)
-                value = builder.build(st.value)
-                self._bind(st.target.id, g.op(op, old, value))
-            elif isinstance(st, ast.Pass):
-                continue
-            elif isinstance(st, ast.Expr):
-                raise DeriveError(f"unsupported construct: an expression statement (its value is lost) at line {st.lineno}")
-            else:
-                what = _CONSTRUCTS.get(type(st).__name__, type(st).__name__)
-                raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
-        if g.output is None:
-            raise DeriveError(f"function '{self.fn.name}' has no return statement")
+        g.output = self.statements(list(self.fn.body), self.fn.name)
         for p in self.params:
             if self.sizes[p] is None:
                 g.input(p)

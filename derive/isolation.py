@@ -7,9 +7,10 @@ Layers, strongest first (``derive doctor`` shows which work on this machine):
   the system libraries, the Python installation (its site-packages hidden) and NumPy, and a
   private size-limited tmpfs as its working directory; inside, the child adds Landlock and
   seccomp where the kernel offers them.
-- ``landlock``: no namespaces: the child restricts itself with Landlock (read the same trees,
-  write only its own temporary directory, no TCP, no signals out) and seccomp (no processes,
-  no exec, no sockets) and drops its capabilities.
+- ``landlock``: no namespaces: the child restricts itself with Landlock (read only the shared
+  libraries, the Python installation and NumPy, never derive itself; write only its own
+  temporary directory; no TCP, no signals out) and seccomp (no processes, no exec, no
+  sockets) and drops its capabilities.
 - ``none``: rlimits and the audit hook only: for a container that already isolates.
 
 Every layer keeps rlimits (CPU, address space, file size, processes) and the grader's
@@ -23,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 
 from derive import landlock, seccomp
@@ -30,19 +32,46 @@ from derive.errors import DeriveError
 
 CHOICES = ("auto", "bwrap", "landlock", "none")
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHILD_FILES = ("sandbox_child.py", "landlock.py", "seccomp.py")
-INSIDE = "/run/derive"       # where the child's files and NumPy appear inside bwrap
+CHILD_FILES = ("sandbox_child", "landlock", "seccomp")  # compiled here, sent in the job
+INSIDE = "/run/derive"       # where NumPy appears inside bwrap
 WORK = "/sandbox"            # the child's tmpfs working directory inside bwrap
 WORK_SIZE = 16 * 2**20
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/etc/ld.so.cache")
+LIBS = ("/usr/lib/{m}", "/lib/{m}", "/usr/lib64", "/lib64", "/etc/ld.so.cache")  # for Landlock
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
-# what a probe runs: the child's two kernel layers, applied the way the child applies them
-_PROBE = ("import importlib.util as u,sys\n"
-          "def load(n):\n s=u.spec_from_file_location(n,sys.argv[1]+'/'+n+'.py');m=u.module_from_spec(s)\n"
-          " s.loader.exec_module(m);return m\n"
-          "L,S=load('landlock'),load('seccomp')\n"
-          "if sys.argv[2]=='1':L.restrict(read=sys.argv[3:],write=['/dev/null'])\n"
-          "if not S.supported():S.install()\n")
+# the child's whole program: the job on stdin carries the code (compiled once, in the grader)
+BOOT = ("import marshal,sys;j=marshal.loads(sys.stdin.buffer.read());g={'__name__':'derive_child'};"
+        "exec(j.pop('child'),g);g['main'](j)")
+# what a probe runs as ``child``: the two kernel layers, applied the way the child applies them
+_PROBE = """
+def main(job):
+    import sys
+    for name in ("landlock", "seccomp"):
+        module = type(sys)(name)
+        exec(job["modules"][name], module.__dict__)
+        job[name] = module
+    if job["rules"]:
+        job["landlock"].restrict([tuple(r) for r in job["rules"]])
+    if not job["seccomp"].supported():
+        job["seccomp"].install()
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def child_code() -> dict:
+    """{name: code object} of the child and its two modules, compiled once per grader."""
+    code = {}
+    for name in CHILD_FILES:
+        path = os.path.join(HERE, name + ".py")
+        with open(path, encoding="utf-8") as fh:
+            code[name] = compile(fh.read(), path, "exec", dont_inherit=True)
+    return code
+
+
+def child_job(**job) -> dict:
+    """``job`` plus what BOOT needs: the child's code and its modules' code."""
+    code = child_code()
+    return {**job, "child": code["sandbox_child"], "modules": {n: code[n] for n in CHILD_FILES[1:]}}
 
 
 @dataclass(frozen=True)
@@ -52,21 +81,18 @@ class Plan:
     layer: str
     prefix: tuple       # bwrap and its options, or ()
     python: str
-    child_dir: str      # the child's files, as the child sees them
     site: str           # the folder holding numpy, as the child sees it ("" if none)
-    read: tuple         # Landlock read roots (as the child sees them); () = no Landlock
-    exclude: tuple
+    rules: tuple        # Landlock [(path, access)] (as the child sees them); () = no Landlock
     seccomp: bool
     description: str
 
     def argv(self) -> list:
-        return [*self.prefix, self.python, "-I", "-S", "-B", os.path.join(self.child_dir, CHILD_FILES[0])]
+        return [*self.prefix, self.python, "-I", "-S", "-B", "-c", BOOT]
 
     def job(self, workdir: str) -> dict:
         """The child's part of the job: what to apply before any learner code runs."""
-        return {"layer": self.layer, "site": self.site, "read": list(self.read),
-                "exclude": list(self.exclude), "write": [workdir], "seccomp": self.seccomp,
-                "landlock": bool(self.read)}
+        return {"layer": self.layer, "site": self.site, "rules": [list(r) for r in self.rules],
+                "seccomp": self.seccomp, "landlock": bool(self.rules)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,7 +115,12 @@ def python_view() -> dict:
     numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
     extra = [p for p in (numpy_dir, numpy_dir + ".libs") if os.path.isdir(p)]
     hidden = sorted(os.path.realpath(h) for h in hidden if os.path.isdir(h))
-    return {"python": exe, "roots": roots, "hidden": hidden, "numpy": extra}
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    libs = [p.format(m=multiarch) for p in LIBS if multiarch or "{m}" not in p]
+    if not multiarch or not os.path.isdir(libs[0]):
+        libs = ["/usr/lib", "/lib"] + libs[-3:]
+    libs = [p for p in libs if os.path.exists(p)] + roots[roots.index(base):]
+    return {"python": exe, "roots": roots, "hidden": hidden, "numpy": extra, "libs": libs}
 
 
 def _under(path, root):
@@ -127,20 +158,22 @@ def _bwrap_prefix(binary: str) -> tuple:
             args += ["--tmpfs", hide]
     for src in view["numpy"]:
         args += ["--ro-bind", src, f"{INSIDE}/site/{os.path.basename(src)}"]
-    for name in CHILD_FILES:
-        args += ["--ro-bind", os.path.join(HERE, name), f"{INSIDE}/child/{name}"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(WORK_SIZE), "--tmpfs", WORK,
+    for dev in DEVICES:  # these three only: no --dev (its devpts and shm cost a few ms each run)
+        args += ["--dev-bind", dev, dev]
+    args += ["--proc", "/proc", "--size", str(WORK_SIZE), "--tmpfs", WORK,
              "--chdir", WORK, "--"]
     return tuple(args)
 
 
-def _probe(prefix, read) -> str:
-    """"" if a child starts and applies Landlock (when asked) and seccomp there, else why not."""
-    child_dir = f"{INSIDE}/child" if prefix else HERE
-    cmd = [*prefix, python_view()["python"], "-I", "-S", "-c", _PROBE, child_dir,
-           "1" if read else "0", *read]
+def _probe(prefix, rules) -> str:
+    """"" if a child starts and applies Landlock (when given rules) and seccomp there, else why not."""
+    import marshal
+
+    cmd = [*prefix, python_view()["python"], "-I", "-S", "-c", BOOT]
+    job = child_job(rules=[list(r) for r in rules])
+    job["child"] = compile(_PROBE, "<derive probe>", "exec", dont_inherit=True)
     try:
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=20,
+        r = subprocess.run(cmd, input=marshal.dumps(job), capture_output=True, timeout=20,
                            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     except (OSError, subprocess.SubprocessError) as err:
         return f"cannot run it ({err})"
@@ -160,13 +193,13 @@ def status() -> dict:
     out["seccomp"] = (not sc_why, sc_why or "no processes, exec, sockets, io_uring or ptrace")
     if version:
         what = "files" + (", TCP" if version >= 4 else "") + (", signals" if version >= 6 else "")
-        why = _probe((), _landlock_read(False))
+        why = _probe((), _rules(False))
         out["landlock"] = (not why, f"ABI {version} ({what})" if not why else why)
     else:
         out["landlock"] = (False, ll_why)
     tried = []
     for binary, origin in bwrap_binaries() if sys.platform == "linux" else []:
-        why = _probe(_bwrap_prefix(binary), _landlock_read(True) if version else ())
+        why = _probe(_bwrap_prefix(binary), _rules(True) if version else ())
         if not why:
             out["bwrap"] = (True, f"{binary} ({origin}): user, PID, network, IPC, UTS namespaces")
             out["_bwrap_binary"] = binary
@@ -179,9 +212,10 @@ def status() -> dict:
 
 
 def _landlock_read(in_bwrap: bool) -> tuple:
+    """What a child may read: shared libraries, the Python installation, NumPy, three devices."""
     view = python_view()
     site = [f"{INSIDE}/site"] if in_bwrap else view["numpy"]
-    return tuple(view["roots"]) + tuple(site) + DEVICES
+    return tuple(view["libs"]) + tuple(site) + DEVICES
 
 
 def plan(choice: str = "auto") -> Plan:
@@ -203,6 +237,17 @@ def plan(choice: str = "auto") -> Plan:
 
 
 @functools.lru_cache(maxsize=None)
+def _rules(in_bwrap: bool) -> tuple:
+    """Landlock rules. Inside bwrap the hidden trees are empty tmpfs already; outside, the rules
+    go around derive itself (the answer keys) wherever it is installed."""
+    hidden = () if in_bwrap else (HERE,)
+    found = landlock.rules(read=_landlock_read(in_bwrap), exclude=hidden)
+    if in_bwrap:  # NumPy's folder exists only inside the sandbox
+        found.append((f"{INSIDE}/site", landlock.READ_FILE | landlock.READ_DIR))
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=None)
 def _plan(layer, prefix) -> Plan:
     view = python_view()
     st = status() if layer != "none" else {}
@@ -215,6 +260,6 @@ def _plan(layer, prefix) -> Plan:
                       f"NumPy; {WORK_SIZE >> 20} MB tmpfs)"] + kernel + ["rlimits"],
             "landlock": kernel + ["rlimits (no namespaces)"],
             "none": ["none: rlimits only, no kernel isolation (only inside a container that already isolates)"]}
-    return Plan(layer, prefix, view["python"], f"{INSIDE}/child" if in_bwrap else HERE, numpy_site,
-                _landlock_read(in_bwrap) if use_ll else (), tuple(view["hidden"]), use_sc,
+    return Plan(layer, prefix, view["python"], numpy_site,
+                _rules(in_bwrap) if use_ll else (), use_sc,
                 " + ".join(desc[layer]))

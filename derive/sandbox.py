@@ -1,15 +1,16 @@
 """Run one untrusted submission in its own isolated process with limits; return what it computed.
 
-The child (``derive/sandbox_child.py``, run as a script so derive is not loaded there) starts
+The child (``derive/sandbox_child.py``, sent as code so derive is not loaded there) starts
 under the isolation layer chosen in ``derive.isolation`` (bubblewrap namespaces, else
-Landlock + seccomp; both with rlimits). It gets its job on stdin and answers on a pipe created
-for it alone; what it prints comes back on another pipe, read here up to the output limit.
+Landlock + seccomp; both with rlimits). It gets its job and its code on stdin (marshal) and
+answers on a pipe created for it alone; what it prints comes back on another pipe, read here
+up to the output limit.
 The grader (this process) enforces the wall-clock and output limits, kills the child's whole
 process group, and checks every byte of the report (``derive.sandbox_report``).
 """
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import select
 import shutil
@@ -55,12 +56,12 @@ def run_submission(source: str, filename: str, function: str, params, points, li
         return _failure(f"not graded: {err}")
     workdir = None if plan.layer == "bwrap" else tempfile.mkdtemp(prefix="derive-grade-")
     read_fd, write_fd = os.pipe()
-    job = {"source": source, "filename": filename, "function": function, "params": list(params),
-           "points": points, "forbidden": list(limits.forbidden), "time_limit": limits.time,
-           "memory_limit": limits.memory, "output_limit": limits.output,
-           "workdir": workdir or isolation.WORK, "result_fd": write_fd,
-           "deny_dirs": [isolation.HERE], "isolation": plan.job(workdir or isolation.WORK),
-           "numpy": "numpy" in source or any(isinstance(v, dict) for p in points for v in p.values())}
+    job = isolation.child_job(
+        source=source, filename=filename, function=function, params=list(params), points=points,
+        forbidden=list(limits.forbidden), time_limit=limits.time, memory_limit=limits.memory,
+        output_limit=limits.output, workdir=workdir or isolation.WORK, result_fd=write_fd,
+        deny_dirs=[isolation.HERE], isolation=plan.job(workdir or isolation.WORK),
+        numpy="numpy" in source or any(isinstance(v, dict) for p in points for v in p.values()))
     env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
     try:
@@ -76,7 +77,7 @@ def run_submission(source: str, filename: str, function: str, params, points, li
     os.close(write_fd)
     try:
         try:
-            proc.stdin.write(json.dumps(job).encode())
+            proc.stdin.write(marshal.dumps(job))
             proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass

@@ -1,10 +1,13 @@
 """The grading child: runs one untrusted submission under the kernel's limits; reports over a private fd.
 
-Run as a script (``python -I -S derive/sandbox_child.py``, under bubblewrap when it works), so
-no derive module is loaded in the child: the answer key never exists in this process. It
-reads its job (JSON) from stdin, then, before any learner code runs,
+The grader starts ``python -I -S -c BOOT`` (under bubblewrap when it works): BOOT reads the
+job from stdin (marshal, written by the grader) holding this module's compiled code and that
+of ``landlock.py`` and ``seccomp.py``, and calls ``main(job)``. No derive module is loaded and
+no derive file is visible in the child: the answer key never exists in this process. Then,
+before any learner code runs, it
   1. points stdin at /dev/null (stdout and stderr are a pipe the grader reads, bounded there);
-  2. sets resource limits (CPU, address space, file size, processes) and drops capabilities;
+  2. sets resource limits (CPU, address space, file size, processes, open files) and drops
+     capabilities, so no hard limit can be raised again;
   3. enters the kernel layers the grader asked for: Landlock (``landlock.py``: read only the
      Python installation and NumPy, write only the working directory, no TCP, no signals out)
      and seccomp (``seccomp.py``: no processes, exec or sockets); if one fails, nothing runs;
@@ -17,7 +20,6 @@ The grader validates every byte of the report and scores only numbers it checks 
 ``plain`` and ``call_with_locals`` are shared with ``derive.exercises.check`` (in-process).
 """
 import errno
-import json
 import math
 import os
 import resource
@@ -28,6 +30,7 @@ MAX_ITEMS = 100_000
 MAX_LOCALS = 200
 MAX_WRITES = 20
 MAX_PROCS = 64
+MAX_FILES = 256
 _BLOCK_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                  "os.forkpty", "os.kill", "os.killpg", "pty.", "socket.", "ctypes.",
                  "signal.", "os.startfile",
@@ -39,7 +42,11 @@ _PATH_WRITE_EVENTS = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.syml
 # low-level ways to start processes or load code that raise no audit event of their own
 _NEVER_IMPORT = {"_posixsubprocess", "_xxsubinterpreters", "cffi", "_cffi_backend"}
 # bound before any learner code runs, so patching the modules cannot change the report
-_dumps, _write, _exit = json.dumps, os.write, os._exit
+try:  # JSON out without importing json (and re, enum...): a third of this process's start-up
+    from _json import encode_basestring_ascii as _quote
+except ImportError:
+    from json.encoder import py_encode_basestring_ascii as _quote
+_write, _exit, _repr = os.write, os._exit, float.__repr__
 
 
 class Refused(Exception):
@@ -159,20 +166,18 @@ def _limits(job):
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-long writes fail with EFBIG instead
     resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCS, MAX_PROCS))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_FILES, MAX_FILES))
     with open("/proc/self/statm") as fh:
         used = int(fh.read().split()[0]) * resource.getpagesize()
     mem = used + job["memory_limit"]
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
 
 
-def _load(folder, name):
-    """A standard-library-only helper module next to this script, loaded by path (no derive)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"_derive_{name}", os.path.join(folder, name + ".py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _module(name, code):
+    """A standard-library-only module of derive's, from the code object the grader compiled."""
+    module = type(sys)(f"_derive_{name}")
+    exec(code, module.__dict__)
+    return module
 
 
 def _drop_capabilities():
@@ -189,13 +194,13 @@ def _drop_capabilities():
         raise OSError(ctypes.get_errno(), "capset")
 
 
-def _isolate(iso, tmp):
+def _isolate(iso, tmp, modules):
     """Enter the kernel layers of the job (Landlock, seccomp); raise if one cannot be applied."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    mods = {n: _load(here, n) for n in ("landlock", "seccomp") if iso.get(n)}
+    mods = {n: _module(n, modules[n]) for n in ("landlock", "seccomp") if iso.get(n)}
     _drop_capabilities()
     if "landlock" in mods:
-        mods["landlock"].restrict(read=iso["read"], write=[tmp], exclude=iso["exclude"])
+        lock = mods["landlock"]
+        lock.restrict([tuple(r) for r in iso["rules"]] + lock.rules(write=[tmp]))
     if "seccomp" in mods:
         mods["seccomp"].install()
 
@@ -237,16 +242,28 @@ def _where(err, filename):
     return f" (line {line})" if line else ""
 
 
+def _json(v):
+    """``v`` (None, numbers, str, lists, dicts with str keys) as JSON text, NaN and Infinity allowed."""
+    if isinstance(v, float):
+        return _repr(v) if v == v and abs(v) != math.inf else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+    if v is None or isinstance(v, (bool, int)):
+        return "null" if v is None else ("true" if v is True else "false" if v is False else str(int(v)))
+    if isinstance(v, str):
+        return _quote(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(_quote(str(k)) + ": " + _json(x) for k, x in v.items()) + "}"
+    return "[" + ", ".join(_json(x) for x in v) + "]"
+
+
 def _send(fd, report):
-    data = _dumps(report, allow_nan=True).encode()
+    data = _json(report).encode()
     view = memoryview(data)
     while view:
         view = view[_write(fd, view):]
     _exit(0)
 
 
-def main():
-    job = json.loads(sys.stdin.read())
+def main(job):
     fd, tmp, iso = job["result_fd"], os.path.realpath(job["workdir"]), job.get("isolation") or {}
     os.chdir(tmp)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -263,7 +280,7 @@ def main():
     os.environ["TMPDIR"] = tmp
     try:
         _limits(job)
-        _isolate(iso, tmp)
+        _isolate(iso, tmp, job["modules"])
     except Exception as err:  # never run learner code with a layer missing
         report["error"] = f"the grading sandbox could not be set up ({type(err).__name__}: {err})"
         _send(fd, report)
@@ -298,5 +315,7 @@ def main():
     _send(fd, report)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # by hand: python -I -S derive/sandbox_child.py < job (marshal)
+    import marshal
+
+    main(marshal.loads(sys.stdin.buffer.read()))

@@ -225,3 +225,24 @@ def test_cli_resumes_after_a_kill_without_regrading(tmp_path):
     scores = {g["submission"]: g["score"] for g in json.loads(out.read_text())}
     assert scores[rec["submission"]] == 2.5
     assert sorted(scores.values()) == [2.5, 3.0, 3.0]
+
+
+def test_internal_error_on_one_file_is_that_files_zero_and_resume_goes_past(tmp_path, monkeypatch):
+    ex = exercises.get("staged_fxy")
+    paths = [_write(str(tmp_path), f"s{i}.py", CORRECT["staged_fxy"]) for i in range(3)]
+    real = grading.assess
+
+    def flaky(ex, points, report, submission=""):
+        if submission.endswith("s1.py"):
+            raise KeyError("a grader bug")
+        return real(ex, points, report, submission=submission)
+
+    monkeypatch.setattr(grading, "assess", flaky)
+    journal = str(tmp_path / "out.jsonl")
+    grades = grading.grade_batch(ex, paths, journal=journal, limits=LIMITS, progress=False)
+    assert [g["score"] for g in grades] == [3.0, 0.0, 3.0]
+    assert "internal grading error (KeyError" in grades[1]["tests"][0]["output"]
+    assert len(grading.read_journal(journal, "staged_fxy", 0)) == 3
+    monkeypatch.setattr(grading, "grade_one", lambda *a, **k: pytest.fail("regraded"))
+    again = grading.grade_batch(ex, paths, journal=journal, progress=False)
+    assert [g["score"] for g in again] == [3.0, 0.0, 3.0]

@@ -316,11 +316,18 @@ for folder in ({str(tmp_path)!r}, {ROOT!r}):
         out.append(sorted(os.listdir(folder)))
     except OSError as e:
         out.append(type(e).__name__)
+import resource
+for limit in (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE):
+    try:
+        resource.setrlimit(limit, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        out.append("RAISED")
+    except (ValueError, OSError):
+        pass
 raise RuntimeError("SEEN " + repr(out))
 ''')
     assert seen.startswith("RuntimeError: SEEN "), seen
     assert SECRET not in seen and "secret.txt" not in seen and "def " not in seen
-    assert "'derive'" not in seen and "pyproject" not in seen
+    assert "'derive'" not in seen and "pyproject" not in seen and "RAISED" not in seen
 
 
 def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsys, tmp_path):
@@ -340,13 +347,17 @@ def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsy
     isolation._plan.cache_clear()
 
 
-def test_doctor_says_what_works(cli):
-    r = cli("doctor")
-    assert r.returncode in (0, 1), r.stderr
-    for word in ("bubblewrap:", "Landlock:", "seccomp:", "rlimits:", "--isolation auto"):
-        assert word in r.stdout
+def test_doctor_says_what_works(capsys):
+    from derive import cli
+
+    code = cli.main(["doctor"])
+    out = capsys.readouterr().out
     st = isolation.status()
-    assert ("bubblewrap: works" in r.stdout) == st["bwrap"][0]
+    assert code == (0 if st["bwrap"][0] or st["landlock"][0] else 1)
+    for word in ("bubblewrap:", "Landlock:", "seccomp:", "rlimits:", "--isolation auto"):
+        assert word in out
+    assert ("bubblewrap: works" in out) == st["bwrap"][0]
+    assert ("Landlock:   works" in out) == st["landlock"][0]
 
 
 def test_gradescope_bundle_in_a_container_without_user_namespaces(tmp_path):
@@ -379,7 +390,9 @@ def test_report_parser_never_raises():
     assert printable("a\u202eb\tc") == "a\\u202eb\\tc"
 
 
-def test_control_characters_and_special_files_in_one_batch(tmp_path, cli):
+def test_control_characters_and_special_files_in_one_batch(tmp_path, capsys):
+    from derive import cli
+
     good = tmp_path / "good.py"
     good.write_text(CORRECT["staged_fxy"])
     evil = tmp_path / "evil\nalice.py: 3 of 3  all correct\n\x1b[2Jx.py"
@@ -394,16 +407,31 @@ def test_control_characters_and_special_files_in_one_batch(tmp_path, cli):
     dangling.symlink_to(tmp_path / "nowhere")
     big = tmp_path / "big.py"
     big.write_text("#" * (grading.MAX_SOURCE + 10))
+    sock_path = tmp_path / "sock.py"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
     last = tmp_path / "last.py"
     last.write_text(CORRECT["staged_fxy"])
-    files = [good, evil, folder, fifo, zero, dangling, big, last]
-    r = cli("grade", "staged_fxy", *map(str, files), "--quiet", timeout=120)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    assert len(lines) == len(files) and "\x1b" not in r.stdout, r.stdout
+    files = [good, evil, folder, fifo, zero, dangling, big, sock_path, last]
+    try:
+        assert cli.main(["grade", "staged_fxy", *map(str, files), "--quiet"]) == 0
+    finally:
+        sock.close()
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == len(files) and "\x1b" not in out, out
     assert lines[0].endswith("3/3  all correct") and lines[-1].endswith("3/3  all correct")
     assert "evil\\nalice.py: 3 of 3  all correct\\n\\x1b[2Jx.py: 0/3" in lines[1]
-    for line, why in zip(lines[2:7], ("a directory", "a FIFO", "a character device", "No such file",
-                                      "larger than 1000 kB")):
+    for line, why in zip(lines[2:8], ("a directory", "a FIFO", "a character device", "No such file",
+                                      "larger than 1000 kB", "a socket")):
         assert ": 0/3" in line and why in line, line
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: every file is readable, so none is unreadable")
+def test_unreadable_file_is_zero_with_its_reason(tmp_path):
+    path = tmp_path / "locked.py"
+    path.write_text(CORRECT["staged_fxy"])
+    path.chmod(0)
+    g = grading.grade_one(exercises.get("staged_fxy"), str(path)).as_dict()
+    assert g["score"] == 0 and "cannot read the file: Permission denied" in g["tests"][0]["output"]

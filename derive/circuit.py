@@ -30,10 +30,11 @@ def write_bytes(path: str, data: bytes) -> str:
 
 GREEN, RED, INK, GREY = "#1a7f37", "#c62828", "#222222", "#6b6b6b"
 RADIUS = 0.30                               # gate radius (inches at scale 1)
+SPREADS = 4                                 # times a crowded layout is spread out and redrawn
 FORMATS = ("png", "svg", "pdf")
 #: What makes matplotlib's output byte-for-byte reproducible.
 RC = {"svg.hashsalt": "derive", "pdf.fonttype": 42, "ps.fonttype": 42,
-      "mathtext.fontset": "cm", "font.family": "DejaVu Sans", "path.simplify": True}
+      "mathtext.fontset": "dejavusans", "font.family": "DejaVu Sans", "path.simplify": True}
 METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
             "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None}}
 
@@ -43,7 +44,7 @@ def quiet_fonts():
     logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-def short(v) -> str:
+def short(v, digits: int = 3) -> str:
     """A number as a wire label: three significant digits, like the notes' 0.73 and -0.20."""
     if v is None:
         return ""
@@ -51,9 +52,13 @@ def short(v) -> str:
         return v
     v = float(v)
     if v == 0:
-        return "0.00"
+        return "0.00" if digits == 3 else "0"
     if not math.isfinite(v):
         return str(v)
+    if digits != 3:                            # a sheet's numbers, as its tables print them
+        from derive.sheet_variants import fmt
+
+        return fmt(v, digits)
     text = f"{v:#.3g}"
     return text.rstrip(".") if "e" not in text else f"{v:.2e}"
 
@@ -65,17 +70,30 @@ class Circuit:
     nodes: dict = field(default_factory=dict)
     edges: list = field(default_factory=list)
     title: str = ""
+    digits: int = 3                 # significant figures on the wires (sheets: --digits)
+
+    def short(self, v) -> str:
+        return short(v, self.digits)
 
     # ---- output --------------------------------------------------------------------------
     def figure(self, scale: float = 1.0, numbers: bool = True):
         """A matplotlib Figure of the circuit (not attached to pyplot)."""
         from matplotlib.figure import Figure
 
-        w, h = self.size(scale)
-        fig = Figure(figsize=(w, h))
-        ax = fig.add_axes((0, 0, 1, 1))
-        self.draw(ax, scale, numbers)
+        for _ in range(SPREADS + 1):
+            w, h = self.size(scale)
+            fig = Figure(figsize=(w, h))
+            ax = fig.add_axes((0, 0, 1, 1))
+            if not self.draw(ax, scale, numbers):
+                break
+            self.spread()
         return fig
+
+    def spread(self, fx: float = 1.2, fy: float = 1.15):
+        """Move the nodes apart (more room for labels that collided)."""
+        for n in self.nodes.values():
+            n.x *= fx
+            n.y *= fy
 
     def size(self, scale=1.0):
         """Width and height in inches."""
@@ -114,36 +132,53 @@ class Circuit:
         for e in self.edges:
             lab = ""
             if e.value is not None:
-                lab = (f' [label=<<font color="{GREEN}">{short(e.value)}</font><br/>'
-                       f'<font color="{RED}">{short(e.grad)}</font>>]')
+                lab = (f' [label=<<font color="{GREEN}">{self.short(e.value)}</font><br/>'
+                       f'<font color="{RED}">{self.short(e.grad)}</font>>]')
             out.append(f'  "{e.src}" -> "{e.dst}"{lab};')
         out.append("}")
         return "\n".join(out) + "\n"
 
     # ---- drawing -------------------------------------------------------------------------
-    def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None):
+    def wire_texts(self, ks, numbers=True) -> tuple:
+        """(value, gradient) printed on the wires ``ks`` (wires side by side share them)."""
+        blank = "_____"
+        e = self.edges[ks[0]]
+        given = self.nodes[e.src].kind == "input"     # a worksheet gives the inputs
+        value = blank if numbers == "blanks" and not given else self.short(e.value)
+        out = self.nodes[e.dst].kind == "output"      # ... and the output's 1.00
+        grads = list(dict.fromkeys(self.short(self.edges[k].grad) for k in ks))
+        return value, blank if numbers == "blanks" and not out else ", ".join(grads)
+
+    def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None,
+             defer=None, pad: int = 0) -> int:
         """Draw on a matplotlib Axes. ``numbers``: True, False, or "blanks" (a worksheet: the
         inputs' values and the output's gradient given, blanks on every other wire).
         ``scale`` sizes fonts and lines (points), ``geom`` is the inches per data unit of the
-        axes (default ``scale``), used to keep labels apart."""
+        axes (default ``scale``), used to keep labels apart. Returns the number of wire labels
+        that could not be placed clear of everything else (0 when nothing collides).
+        ``defer(x, y, get, ha, va, size, color)`` (points on the page) takes the numbers instead
+        of drawing them, ``get(sheet)`` giving each one (a sheet template); ``pad``: room for
+        numbers of that many characters."""
         from matplotlib.patches import Circle
 
+        from derive.circuit_labels import MONO, SANS, fit_gate_label, place, text_size
+
         fs = 9.5 * scale
-        em = fs * 0.86 / 72 / (geom or scale)          # a label's font size in data units
+        pt = 1 / 72 / (geom or scale)                  # data units per point
         pos = {k: (n.x, n.y) for k, n in self.nodes.items()}
         wires, arrive = [], {}
         for e in self.edges:  # into a binary gate, the higher wire takes the upper point
             last = e.via[-1] if e.via else e.src
             arrive.setdefault(e.dst, []).append((-pos[last][1], e.slot, id(e)))
         slot = {k: i for v in arrive.values() for i, (_, _, k) in enumerate(sorted(v))}
-        for e in self.edges:
+        for k, e in enumerate(self.edges):
             src, dst = self.nodes[e.src], self.nodes[e.dst]
             pts = [pos[e.src]] + [pos[v] for v in e.via]
             if src.kind == "gate":
                 pts[0] = (pts[0][0] + RADIUS, pts[0][1])
             if len(pts) > 1:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], color=INK, lw=1.0 * scale,
-                        solid_joinstyle="round")
+                        solid_joinstyle="round", gid=f"wire:{k}:{e.src}:{e.dst}")
             (x0, y0), (x1, y1) = pts[-1], pos[e.dst]
             if dst.kind == "gate":
                 # binary gates: the wires arrive at two points on the left of the circle
@@ -152,103 +187,94 @@ class Circuit:
                 y1 += off
             else:
                 x1 -= 0.05
-            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0), gid=f"wire:{k}:{e.src}:{e.dst}",
                         arrowprops=dict(arrowstyle="-|>", color=INK, lw=1.0 * scale,
                                         mutation_scale=9 * scale, shrinkA=0, shrinkB=0))
-            wires.append((e, pts + [(x1, y1)]))
-        if numbers:
-            kw = dict(ha="center", fontsize=fs * 0.86, family="DejaVu Sans Mono")
-            blank = "_____"
-            for e, (lx, ly) in _place_labels(wires, self.nodes, pos, em):
-                given = self.nodes[e.src].kind == "input"     # a worksheet gives the inputs
-                value = blank if numbers == "blanks" and not given else short(e.value)
-                out = self.nodes[e.dst].kind == "output"      # ... and the output's 1.00
-                grad = blank if numbers == "blanks" and not out else short(e.grad)
-                ax.text(lx, ly + 0.06, value, va="bottom", color=GREEN, **kw)
-                ax.text(lx, ly - 0.06, grad, va="top", color=RED, **kw)
+            wires.append((k, pts + [(x1, y1)]))
+        fixed, legend, pending = [], [], []
+
+        def put(x, y, text, get, **kw):        # a number: drawn, or left to a template's slot
+            if defer is None:
+                ax.text(x, y, text, **kw)
+            else:
+                pending.append((x, y, get, kw))
+
         for n in self.nodes.values():
             x, y = pos[n.name]
             if n.kind == "gate":
                 ax.add_patch(Circle((x, y), RADIUS, facecolor="#fdfdf6", edgecolor=INK,
-                                    lw=1.2 * scale, zorder=3))
-                size = fs * (1.15 if len(n.label) <= 2 else 0.95 if len(n.label) <= 4 else 0.75)
-                ax.text(x, y, n.label, ha="center", va="center", fontsize=size, zorder=4,
-                        color=INK)
-                ax.text(x, y - RADIUS - 0.05, n.name, ha="center", va="top", color=GREY,
-                        fontsize=fs * 0.75, style="italic", zorder=4)
+                                    lw=1.2 * scale, zorder=3, gid=f"circle:{n.name}"))
+                label = n.label
+                size = fs * (1.15 if len(label) <= 2 else 0.95 if len(label) <= 4 else 0.75)
+                room = 2 * RADIUS * 0.78 / pt
+                fit = fit_gate_label(label, size, room, 5.0 * scale)
+                if fit is None:                          # abbreviated, spelled out in a legend
+                    label = f"g{len(legend) + 1}"
+                    legend.append(f"{label}: {n.label}")
+                    fit = fit_gate_label(label, size, room, 1.0)
+                ax.text(x, y, label, ha="center", va="center", fontsize=fit, zorder=4,
+                        color=INK, gid=f"gate:{n.name}")
+                nw, nh = text_size(n.name, fs * 0.75, SANS, "italic")
+                top = y - RADIUS - 0.05
+                ax.text(x, top, n.name, ha="center", va="top", color=GREY, fontsize=fs * 0.75,
+                        style="italic", zorder=4, gid=f"name:{n.name}")
+                fixed.append((x - RADIUS, y - RADIUS, x + RADIUS, y + RADIUS))
+                fixed.append((x - nw * pt / 2, top - nh * pt, x + nw * pt / 2, top))
             elif n.kind == "input":
+                w, h = text_size(n.label, fs * 1.05, MONO)
                 ax.text(x - 0.04, y, n.label, ha="right", va="center", fontsize=fs * 1.05,
-                        color=INK, family="DejaVu Sans Mono")
+                        color=INK, family=MONO, gid=f"input:{n.name}")
+                fixed.append((x - 0.04 - w * pt, y - h * pt / 2, x - 0.04, y + h * pt / 2))
                 if numbers is True and n.grad is not None \
                         and sum(e.src == n.name for e in self.edges) > 1:
-                    ax.text(x - 0.04, y - 0.22, short(n.grad), ha="right", va="top",
-                            fontsize=fs * 0.8, color=RED, family="DejaVu Sans Mono")
+                    g = self.short(n.grad)
+                    w, h = text_size(g.rjust(pad), fs * 0.8, MONO)
+                    top = y - h * pt / 2 - 0.04
+                    put(x - 0.04, top, g, lambda sh, m=n.name: sh.circuit.short(sh.circuit.nodes[m].grad),
+                        ha="right", va="top", fontsize=fs * 0.8, color=RED, family=MONO,
+                        gid=f"total:{n.name}")
+                    fixed.append((x - 0.04 - w * pt, top - h * pt, x - 0.04, top))
             elif n.kind == "output":
+                w, h = text_size(n.label, fs * 1.05, MONO)
                 ax.text(x + 0.04, y, n.label, ha="left", va="center", fontsize=fs * 1.05,
-                        color=INK, family="DejaVu Sans Mono")
+                        color=INK, family=MONO, gid=f"output:{n.name}")
+                fixed.append((x + 0.04, y - h * pt / 2, x + 0.04 + w * pt, y + h * pt / 2))
+        bad = 0
+        if numbers:
+            def texts(ks):
+                return tuple(t.center(pad) for t in self.wire_texts(ks, numbers))
+
+            groups = {}                   # wires side by side (x*x) share one pair of numbers
+            for k, q in wires:
+                e = self.edges[k]
+                if e.value is not None:
+                    groups.setdefault((e.src, e.dst), []).append((k, q))
+            lab = fs * 0.86
+            spots, bad = place([(tuple(k for k, _ in g), [q for _, q in g])
+                                for g in groups.values()], fixed, pt, lab, texts)
+            for ks, (lx, up, down) in spots.items():
+                value, grad = self.wire_texts(ks, numbers)
+                kw = dict(ha="center", fontsize=lab, family=MONO)
+                tag = ",".join(map(str, ks))
+                put(lx, up, value, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[0],
+                    va="bottom", color=GREEN, gid=f"value:{tag}", **kw)
+                put(lx, down, grad, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[1],
+                    va="top", color=RED, gid=f"grad:{tag}", **kw)
         ys = [n.y for n in self.nodes.values()]
+        if legend:
+            ax.text(-0.7, min(ys) - 0.55, "   ".join(legend), ha="left", va="top",
+                    fontsize=fs * 0.8, color=GREY, gid="legend")
         ax.set_xlim(-0.8, max(n.x for n in self.nodes.values()) + 0.8)
-        ax.set_ylim(min(ys) - 0.65, max(ys) + 0.6)
+        ax.set_ylim(min(ys) - 0.65 - (0.2 if legend else 0), max(ys) + 0.6)
         ax.set_aspect("equal", adjustable="datalim")
         ax.axis("off")
-        return ax
-
-
-def _overlap(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return w * h if w > 0 and h > 0 else 0.0
-
-
-def _clipped(seg, box) -> float:
-    """Length of the part of a segment inside a box (Liang-Barsky)."""
-    (x0, y0), (x1, y1) = seg
-    dx, dy = x1 - x0, y1 - y0
-    lo, hi = 0.0, 1.0
-    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
-        if p == 0:
-            if q < 0:
-                return 0.0
-            continue
-        r = q / p
-        if p < 0:
-            lo = max(lo, r)
-        else:
-            hi = min(hi, r)
-    return max(0.0, hi - lo) * math.hypot(dx, dy)
-
-
-def _place_labels(wires, nodes, pos, em):
-    """Put each wire's pair of numbers where it overlaps least with gates and earlier labels."""
-    taken = []
-    for n in nodes.values():
-        x, y = pos[n.name]
-        if n.kind == "gate":
-            taken.append((x - RADIUS, y - RADIUS - 1.1 * em, x + RADIUS, y + RADIUS))
-        elif n.kind in ("input", "output"):
-            w = (len(n.label) + 1) * 0.7 * em
-            taken.append((x - w, y - 0.9 * em, x, y + 0.9 * em) if n.kind == "input" else
-                         (x, y - 0.9 * em, x + w, y + 0.9 * em))
-    placed = []
-    for e, pts in wires:
-        if e.value is None:
-            continue
-        half_w = max(len(short(e.value)), len(short(e.grad))) * 0.62 * em / 2 + 0.05
-        half_h = 0.06 + 0.85 * em + 0.04
-        others = [seg for f, q in wires if f is not e for seg in zip(q, q[1:])]
-        best = None
-        for k, ((x0, y0), (x1, y1)) in enumerate(zip(pts, pts[1:])):
-            last = k == len(pts) - 2
-            for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78):
-                lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-                box = (lx - half_w, ly - half_h, lx + half_w, ly + half_h)
-                cost = 10 * sum(_overlap(box, o) for o in taken) + 0.002 * abs(t - 0.5) \
-                    + (0 if last else 0.001) + 0.03 * sum(_clipped(sg, box) for sg in others)
-                if best is None or cost < best[0] - 1e-12:
-                    best = (cost, (lx, ly), box)
-        taken.append(best[2])
-        placed.append((e, best[1]))
-    return placed
+        if defer is not None and pending:
+            ax.apply_aspect()
+            for x, y, get, kw in pending:
+                px, py = ax.transData.transform((x, y)) / ax.figure.dpi * 72
+                defer(px, py, get, kw.get("ha", "left"), kw.get("va", "baseline"),
+                     kw["fontsize"], kw["color"])
+        return bad
 
 
 def _esc(s: str) -> str:

@@ -219,11 +219,14 @@ def _rows(c: Layout):
     rank = {n.name: i for col in cols.values() for i, n in enumerate(col)}
 
     def crossings():
-        total = 0
+        """Crossings between columns; two wires fanning out of inputs count half (they cross
+        next to the inputs, away from the gates where the lesson is read)."""
+        total = 0.0
         for k in order[:-1]:
-            segs = [(rank[n.name], rank[m]) for n in cols[k] for m in succs.get(n.name, [])]
-            total += sum(1 for i, (a1, b1) in enumerate(segs) for a2, b2 in segs[i + 1:]
-                         if (a1 - a2) * (b1 - b2) < 0)
+            segs = [(rank[n.name], rank[m], n.kind == "input") for n in cols[k]
+                    for m in succs.get(n.name, [])]
+            total += sum(0.5 if i1 and i2 else 1.0 for i, (a1, b1, i1) in enumerate(segs)
+                         for a2, b2, i2 in segs[i + 1:] if (a1 - a2) * (b1 - b2) < 0)
         return total
 
     best = (crossings(), {k: list(v) for k, v in cols.items()})

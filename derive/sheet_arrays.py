@@ -32,6 +32,9 @@ class ArraySheet:
     blank: set = field(default_factory=set)
     notes: list = field(default_factory=list)
     symbolic: dict = field(default_factory=dict)   # the component-wise view (small sizes)
+    digits: int = 4
+    student: str = ""
+    student_id: str = ""
 
     @property
     def is_worksheet(self):
@@ -53,8 +56,12 @@ def as_arrays(prog, point: dict) -> dict:
     return out
 
 
-def build_array_sheet(prog, point: dict) -> ArraySheet:
-    """Run an array program at ``point`` and collect its sheet."""
+def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
+    """Run an array program at ``point`` and collect its sheet. A helper line that only names
+    a product before its sum (``dgamma_full``) is folded into the sum that uses it, so every
+    name on the sheet is defined on it."""
+    import re
+
     from derive.circuit import build
 
     arrays = as_arrays(prog, point)
@@ -63,19 +70,25 @@ def build_array_sheet(prog, point: dict) -> ArraySheet:
     vals, adjs = result.values, result.adjoints
     forward = [{"n": f"({ln.number})", "code": str(ln), "shape": _shape(ln.shape),
                 "value": np.asarray(vals.get(ln.target))} for ln in shaped.forward]
-    backward = []
+    backward, helpers = [], {}
     for bl in shaped.backward:
+        code = str(bl)
+        for name, rhs in helpers.items():
+            code = re.sub(rf"\b{re.escape(name)}\b", lambda _m, r=rhs: r, code)
         if bl.target.endswith("_full"):
+            helpers[bl.target] = code.split(" = ", 1)[1]
             continue
-        backward.append({"n": f"({bl.ref})", "code": str(bl), "shape": _shape(bl.shape),
+        backward.append({"n": f"({bl.ref})", "code": code, "shape": _shape(bl.shape),
                          "target": f"{bl.target} {'+=' if bl.accumulate else '='}",
                          "value": np.asarray(adjs.get(bl.target)), "fork": bl.accumulate,
                          "note": f"{bl.var} is used {bl.uses} times: gradients add"})
     grads = [(p, a, np.asarray(result.grad[p])) for p, a in shaped.grads.items()]
     sig = ", ".join(f"{p} {_shape(arrays[p].shape)}" for p in prog.param_names)
+    circuit = build(shaped)
     return ArraySheet(f"{prog.name}({sig})", arrays, forward, backward, grads,
-                      float(result.value), shaped.output, build(shaped),
-                      notes=list(result.notes or []), symbolic=componentwise(shaped, arrays))
+                      float(result.value), shaped.output, circuit,
+                      notes=list(result.notes or []), symbolic=componentwise(shaped, arrays),
+                      digits=digits)
 
 
 def componentwise(prog, arrays) -> dict:
@@ -86,7 +99,10 @@ def componentwise(prog, arrays) -> dict:
     from derive.jacobians import symbolic_value
     from derive.metrics import count_ops
 
-    lines = len(prog.forward) + len(prog.backward)
+    shown = [bl for bl in prog.backward if not bl.target.endswith("_full")]
+    lines = len(prog.forward) + len(shown)
+    matrix = next((str(bl) for bl in shown if len(bl.shape or ()) == 2 and "@" in str(bl)
+                   or "outer" in str(bl)), None)
     try:
         expr, symbols = symbolic_value(prog, arrays)
     except DeriveError as err:
@@ -100,41 +116,25 @@ def componentwise(prog, arrays) -> dict:
     text = (f"Written out in its {len(comps)} scalar components, the function is one expression "
             f"of {count_ops([expr])} operations and its {len(comps)} partial derivatives by "
             f"sympy.diff take {ops} operations; the staged program is {lines} lines of NumPy "
-            f"whatever the sizes, each gradient a whole matrix (as dW1 = np.outer(dW1x, x)).")
+            f"whatever the sizes" + (f", each gradient a whole matrix (as {matrix})." if matrix
+                                     else ", each gradient a whole array."))
     return {"text": text, "example": (short[comps[0]], derivs[0].xreplace(short)), "ops": ops,
             "components": len(comps)}
 
 
-def array_variants(prog, point: dict, n: int, seed: int) -> list:
-    """N different integer points with the shapes of ``point`` (class labels kept as given)."""
-    if n < 1 or n > 500:
-        raise DeriveError("--variants must be between 1 and 500")
-    base = as_arrays(prog, point)
-    rng = np.random.default_rng(seed)
-    out, seen = [], set()
-    for _ in range(200 * n):
-        pt = {p: (v if p in prog.labels else rng.integers(-2, 3, v.shape).astype(float))
-              for p, v in base.items()}
-        key = repr({k: v.tolist() for k, v in pt.items()})
-        if key in seen:
-            continue
-        try:
-            prog.run(**pt)
-        except DeriveError:
-            continue
-        seen.add(key)
-        out.append({k: v.tolist() for k, v in pt.items()})
-        if len(out) == n:
-            return out
-    raise DeriveError(f"could not find {n} different points; give fewer --variants")
-
-
 # ---- drawing (on sheet_mpl's page flow) --------------------------------------------------
 
-def _cells(a, blank):
+ENTRY_BLANK = 0.62     # inches (15.7 mm): room to write one matrix entry by hand
+ENTRY_ROW = 0.3        # inches between the rows of a blank matrix
+ENTRY_COLOR = "#8a8a8a"
+
+
+def _cells(a, blank, digits=4):
+    from derive.sheet_variants import fmt
+
     a = np.atleast_2d(a) if np.ndim(a) else np.array([[a]])
     rows = [list(r) for r in a[:MAX_SHOWN, :MAX_SHOWN]]
-    text = [["·" if blank else f"{float(v):.4g}" for v in r] for r in rows]  # a dot per entry
+    text = [["" if blank else fmt(v, digits) for v in r] for r in rows]
     if a.shape[1] > MAX_SHOWN:
         text = [r + ["…"] for r in text]
     if a.shape[0] > MAX_SHOWN:
@@ -142,30 +142,60 @@ def _cells(a, blank):
     return text
 
 
-def matrix_height(a) -> float:
-    return 0.16 * len(_cells(a, False)) + 0.06
+def _row_h(blank):
+    return ENTRY_ROW if blank else 0.16
 
 
-def draw_matrix(flow, x, a, color, blank=False, size=7.5):
-    """A value at (x, cursor): a number, or a bracketed grid of numbers (blank cells for a
-    worksheet). Returns its height in inches; the cursor does not move."""
+def matrix_height(a, blank=False) -> float:
+    if np.ndim(a) == 0:
+        return 0.3 if blank else 0.2
+    return _row_h(blank) * len(_cells(a, blank)) + 0.06
+
+
+def matrix_width(a, blank=False, size=7.5, digits=4) -> float:
+    if np.ndim(a) == 0:
+        return 1.8 if blank else 1.2
+    text = _cells(a, blank, digits)
+    return 0.18 + len(text[0]) * _cell_w(text, blank, size)
+
+
+def _cell_w(text, blank, size):
+    if blank:
+        return ENTRY_BLANK + 0.1
+    width = max((len(c) for r in text for c in r), default=1)
+    return width * size * 0.6 / 72 + 0.12
+
+
+def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
+    """A value at (x, cursor): a number, or a bracketed grid of numbers (a grid of lines to
+    write on, for a worksheet). Returns its height in inches; the cursor does not move."""
     from matplotlib.lines import Line2D
 
-    from derive.sheet_mpl import H, M, MONO, W
+    from derive.sheet_mpl import BLANK_COLOR, H, M, MONO, NUMBER_BLANK, W
+    from derive.sheet_variants import fmt
 
-    if np.ndim(a) == 0 and not blank:
-        flow.text(x, repr(float(a)), size + 0.5, family=MONO, color=color)
+    if np.ndim(a) == 0:
+        if blank:
+            y = (flow.y - 0.22) / H
+            flow.fig.add_artist(Line2D([(M + x) / W, (M + x + NUMBER_BLANK) / W], [y, y], lw=0.7,
+                                       color=BLANK_COLOR))
+            return 0.3
+        flow.text(x, fmt(float(a), digits), size + 0.5, family=MONO, color=color)
         return 0.2
-    text = _cells(a, blank)
-    color = "#9a9a9a" if blank else color
-    width = max(max((len(c) for r in text for c in r), default=1), 5 if blank else 1)
-    cw = width * size * 0.6 / 72 + 0.08
-    top, h = flow.y, 0.16 * len(text)
+    text = _cells(a, blank, digits)
+    cw, rh = _cell_w(text, blank, size), _row_h(blank)
+    top, h = flow.y, rh * len(text)
     for i, row in enumerate(text):
         for j, c in enumerate(row):
-            flow.fig.text((M + x + 0.08 + j * cw + cw - 0.08) / W, (top - 0.02 - i * 0.16) / H, c,
+            left = M + x + 0.09 + j * cw
+            if blank and c == "":
+                y = (top - (i + 1) * rh + 0.05) / H
+                flow.fig.add_artist(Line2D([(left + 0.05) / W, (left + 0.05 + ENTRY_BLANK) / W],
+                                           [y, y], lw=0.6, color=ENTRY_COLOR))
+                continue
+            flow.fig.text((left + cw - 0.06) / W, (top - 0.02 - i * rh) / H, c,
                           fontsize=size, family=MONO, color=color, ha="right", va="top")
-    right = x + 0.08 + len(text[0]) * cw + 0.02
+    right = x + 0.18 + len(text[0]) * cw
     for edge, tick in ((x, 0.05), (right, -0.05)):
         xs = [(M + edge + tick) / W, (M + edge) / W, (M + edge) / W, (M + edge + tick) / W]
         ys = [top / H, top / H, (top - h) / H, (top - h) / H]
@@ -174,36 +204,38 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5):
 
 
 def draw_array_sheet(pdf, s):
-    from derive.sheet_mpl import CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit
+    from derive.sheet_mpl import (CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit, name_line,
+                                  title_line)
 
-    flow = Flow(pdf, s.label)
-    flow.text(0, "Derivation sheet", 16, weight="bold")
-    if s.label:
-        flow.text(CW, s.label, 10, ha="right", color=RED if "key" in s.label else "#222222")
+    flow = Flow(pdf, s.label, s)
+    title_line(flow, s)
     flow.y -= 0.4
     flow.rule()
     _cell(flow, 0, s.title, CW, 10, family=MONO)
     flow.y -= ROW * 1.3
+    name_line(flow, s)
     if s.is_worksheet:
-        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
         flow.text(0, "Fill in each value (a matrix of the shape shown), then the backward pass "
                      "from the output back.", 8.5, color=GREY, dy=ROW)
     flow.heading("Inputs")
+    d = s.digits
     for p, v in s.point.items():
         h = matrix_height(v)
         flow.need(h + 0.1)
         flow.text(0.1, f"{p}  {_shape(v.shape)}", 8.5, family=MONO)
-        flow.y -= max(draw_matrix(flow, 1.4, v, "#222222"), ROW)
+        flow.y -= max(draw_matrix(flow, 1.4, v, "#222222", digits=d), ROW)
     _circuit(flow, s, "The circuit: the shape of each value (green) and of its gradient (red)",
              numbers=True)
+    blank = "values" in s.blank
     for title, rows, color, kind in (("Forward pass: one gate per line", s.forward, GREEN, "f"),
                                      ("Backward pass: each gradient has its value's shape",
                                       s.backward, RED, "b")):
         flow.heading(title)
         for r in rows:
-            blank = "values" in s.blank
             code = r["code"] if not (kind == "b" and "formulas" in s.blank) else r["target"] + " ____"
-            h = max(ROW, 0.2 if np.ndim(r["value"]) == 0 and not blank else matrix_height(r["value"]))
+            v = r["value"]
+            below = 4.3 + matrix_width(v, blank, digits=d) > CW    # too wide beside the code
+            h = max(ROW, matrix_height(v, blank)) + (ROW if below else 0)
             flow.need(h + 0.05)
             if r.get("fork"):
                 from matplotlib.patches import Rectangle
@@ -214,18 +246,22 @@ def draw_array_sheet(pdf, s):
             flow.text(0, r["n"], 8)
             _cell(flow, 0.45, code, 3.0, 8, family=MONO)
             flow.text(3.5, r["shape"], 8, family=MONO, color=GREY)
-            draw_matrix(flow, 4.3, r["value"], color, blank=blank)
-            flow.y -= h + 0.05
+            if below:
+                flow.y -= ROW
+            draw_matrix(flow, 0.45 if below else 4.3, v, color, blank=blank, digits=d)
+            flow.y -= h + 0.05 - (ROW if below else 0)
     flow.heading("The gradient: one array per input, each of its input's shape")
     for p, adj, g in s.gradient:
-        h = max(ROW, matrix_height(g))
+        h = max(ROW, matrix_height(g, blank))
         flow.need(h + 0.1)
         flow.text(0.1, f"{adj}  {_shape(g.shape)}", 8.5, family=MONO)
-        draw_matrix(flow, 1.4, g, RED, blank="values" in s.blank)
+        draw_matrix(flow, 1.4, g, RED, blank=blank, digits=d)
         flow.y -= h + 0.08
-    if "values" not in s.blank:
+    if not blank:
+        from derive.sheet_variants import fmt
+
         flow.need(ROW)
-        flow.text(0.1, f"value: {s.output} = {s.value!r}", 9, family=MONO, color=GREEN, dy=ROW)
+        flow.text(0.1, f"value: {s.output} = {fmt(s.value, d)}", 9, family=MONO, color=GREEN, dy=ROW)
     for note in s.notes:
         flow.text(0.1, f"kink at {note}", 7.5, color=GREY, dy=0.2)
     if s.symbolic and "formulas" not in s.blank:
@@ -236,7 +272,7 @@ def draw_array_sheet(pdf, s):
 def _symbolic(flow, s):
     import textwrap
 
-    from derive.naming import latex_name
+    from derive.sheet_tex import tex_name as latex_name
     from derive.sheet_mpl import CW, ROW, _math
     from derive.sheet_symbolic import INDENT, broken_lines
 
@@ -244,7 +280,7 @@ def _symbolic(flow, s):
     ex = s.symbolic.get("example")
     if ex is not None:
         comp, d = ex
-        lhs = rf"\frac{{\partial f}}{{\partial {latex_name(comp.name)}}}"
+        lhs = rf"\frac{{\partial {latex_name(s.output)}}}{{\partial {latex_name(comp.name)}}}"
         for text, is_math, size, indent in broken_lines(flow, lhs, d, CW - 0.2):
             flow.need(ROW * 1.6)
             if is_math:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import io
 import math
 
-from derive.circuit import GREEN, GREY, INK, RC, RED, quiet_fonts
-from derive.naming import latex_name
+from derive.circuit import GREEN, GREY, INK, RC, RED, SPREADS, quiet_fonts
+from derive.sheet_tex import tex_name as latex_name
 
 W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
 CW = W - 2 * M
 ROW = 0.28
 MONO = "DejaVu Sans Mono"
-BLANK = "_" * 14
+MIN_FONT = 0.75                       # circuit fonts never below 3/4 of their size
+CIRCUIT_H = 4.2                       # inches of page height a circuit may take
+NUMBER_BLANK = 1.8                    # inches (45.7 mm): room to write a number by hand
+BLANK_COLOR = "#707070"               # the colour of number blanks (the geometry tests find them)
+FORMULA_COLOR = "#7a7a7a"             # ... and of blanks for a formula
 PDF_META = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "derive",
             "Title": "derive derivation sheet"}
 
@@ -25,10 +29,12 @@ PDF_META = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": 
 class Flow:
     """A cursor running down A4 pages; ``need(h)`` starts a new page when h inches don't fit."""
 
-    def __init__(self, pdf, label):
+    def __init__(self, pdf, label, sheet=None, slots=None):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.pdf, self.label, self.page, self.fig = pdf, label, 0, None
+        self.sheet, self.slots = sheet, slots  # slots: a template, its numbers filled in later
+        self.later = []
         self._canvas = FigureCanvasAgg
         self.new_page()
 
@@ -41,12 +47,17 @@ class Flow:
         self.fig = Figure(figsize=(W, H))
         self.renderer = self._canvas(self.fig).get_renderer()
         self.y = H - M
-        foot = f"{self.label + '  ·  ' if self.label else ''}derive derivation sheet  ·  page {self.page}"
-        self.fig.text(W / 2 / W, 0.35 / H, foot, ha="center", fontsize=7.5, color=GREY)
+        y, self.y = self.y, 0.35
+        self.value(CW / 2, lambda s, n=self.page: footer(s.label if s else self.label, n), 7.5, ha="center",
+                   va="baseline", color=GREY)
+        self.y = y
 
     def finish(self):
         self.pdf.savefig(self.fig)
         self.fig = None
+        for draw in self.later:                # pages set apart (a landscape circuit)
+            draw()
+        self.later = []
 
     def need(self, h) -> bool:
         if self.y - h < M:
@@ -61,6 +72,18 @@ class Flow:
         if dy:
             self.y -= dy
         return t
+
+    def value(self, x, get, size=9.5, dy=None, **kw):
+        """Text that differs between variants (``get(sheet)``): drawn, or in a template
+        recorded as a slot (page, x and y in points, alignment, size, colour, getter)."""
+        if self.slots is None:
+            return self.text(x, get(self.sheet), size, dy=dy, **kw)
+        from derive.sheet_fill import Slot
+
+        self.slots.append(Slot(self.page - 1, (M + x) * 72, self.y * 72, kw.get("ha", "left"),
+                               kw.get("va", "top"), size, kw.get("color", INK), get))
+        if dy:
+            self.y -= dy
 
     def width(self, t) -> float:
         return t.get_window_extent(self.renderer).width / self.fig.dpi
@@ -90,6 +113,10 @@ class Flow:
         self.y -= 0.08
 
 
+def footer(label, page):
+    return f"{label + '  ·  ' if label else ''}derive derivation sheet  ·  page {page}"
+
+
 def _math(tex: str) -> str:
     """Mathtext draws \\left( \\right) too small around a plain line: use plain parentheses."""
     if r"\frac" not in tex:
@@ -112,11 +139,11 @@ def _cell(flow, x, s, width, size=8.5, math=False, color=INK, family=None, fallb
             flow.fit(t, width, 3.5)
 
 
-def _blank(flow, x, width):
+def _blank(flow, x, width, color=BLANK_COLOR):
     from matplotlib.lines import Line2D
 
     y = (flow.y - ROW * 0.72) / H
-    flow.fig.add_artist(Line2D([(M + x) / W, (M + x + width) / W], [y, y], lw=0.7, color=GREY))
+    flow.fig.add_artist(Line2D([(M + x) / W, (M + x + width) / W], [y, y], lw=0.7, color=color))
 
 
 def _table(flow, cols, rows, header, shade=None):
@@ -139,9 +166,15 @@ def _table(flow, cols, rows, header, shade=None):
         for key, x, w, style in cols:
             v = row.get(key)
             if v is None:
-                _blank(flow, x, w - 0.15)
+                if style in ("value", "grad"):
+                    _blank(flow, x, max(w - 0.15, NUMBER_BLANK))
+                else:                          # a formula's blank
+                    _blank(flow, x, w - 0.15, FORMULA_COLOR)
             elif style == "math":
                 _cell(flow, x, v, w - 0.1, 10.5, math=True, fallback=row.get(key + "_code"))
+            elif callable(v):                  # a number: filled in per variant
+                flow.value(x, v, 8, family=MONO,
+                           color=RED if style == "grad" else GREEN if key == "value" else INK)
             elif style == "value":
                 _cell(flow, x, v, w - 0.05, 8, family=MONO, color=GREEN if key == "value" else INK)
             elif style == "grad":
@@ -153,31 +186,29 @@ def _table(flow, cols, rows, header, shade=None):
 
 def _forward(flow, s):
     flow.heading("Forward pass: one gate per line")
-    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.45, "code"), ("tex", 2.9, 2.35, "math"),
-            ("value", 5.25, 1.82, "value")]
+    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.35, "code"), ("tex", 2.8, 2.3, "math"),
+            ("value", 5.1, 1.97, "value")]
     rows = []
-    for r in s.forward:
+    for k, r in enumerate(s.forward):
         c = dict(r.cells)
         c["tex_code"] = c["code"]
-        if "values" in s.blank:
-            c["value"] = None
+        c["value"] = None if "values" in s.blank else lambda sh, k=k: sh.forward[k].cells["value"]
         rows.append(c)
     _table(flow, cols, rows, ["line", "code", "expression", "value"])
 
 
 def _backward(flow, s):
     flow.heading("Backward pass: adjoint = local gradient × upstream")
-    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.75, "code"), ("local", 3.2, 1.6, "math"),
-            ("upstream", 4.8, 0.75, "code"), ("value", 5.55, 1.52, "grad")]
+    cols = [("n", 0, 0.45, "text"), ("code", 0.45, 2.45, "code"), ("local", 2.9, 1.5, "math"),
+            ("upstream", 4.4, 0.7, "code"), ("value", 5.1, 1.97, "grad")]
     rows = []
-    for r in s.backward:
+    for k, r in enumerate(s.backward):
         c = dict(r.cells)
         if "formulas" in s.blank:
             c["local"] = None
             up = "" if c["upstream"] == "1" else f" * {c['upstream']}"
             c["code"] = f"{c['target']} ____{up}"
-        if "values" in s.blank:
-            c["value"] = None
+        c["value"] = None if "values" in s.blank else lambda sh, k=k: sh.backward[k].cells["value"]
         rows.append(c)
     _table(flow, cols, rows, ["line", "code", "local gradient", "upstream", "value"],
            shade=[r.fork for r in s.backward])
@@ -194,17 +225,17 @@ def _gradient(flow, s):
     if not s.gradient:
         return
     flow.heading("The gradient")
-    for tex, code, value in s.gradient:
+    for i, (tex, code, value) in enumerate(s.gradient):
         flow.need(ROW * 1.3)
         _cell(flow, 0.1, rf"\frac{{\partial {latex_name(s.out)}}}{{\partial {tex}}} =", 1.6, 11, math=True,
               fallback=f"df/d{code} =")
         if "values" in s.blank:
             flow.y -= 0.1
-            _blank(flow, 1.3, 2.0)
+            _blank(flow, 1.3, NUMBER_BLANK + 0.2)
             flow.y += 0.1
         else:
             flow.y -= 0.07
-            _cell(flow, 1.3, f"{value}", 5.5, 9.5, family=MONO, color=RED)
+            flow.value(1.3, lambda sh, i=i: sh.gradient[i][2], 9.5, family=MONO, color=RED)
             flow.y += 0.07
         flow.y -= ROW * 1.5
 
@@ -213,48 +244,75 @@ def _paths(flow, s):
     if not s.paths:
         return
     flow.heading("Where a value forks: the total derivative is a sum over paths")
-    for block in s.paths:
+    for b, block in enumerate(s.paths):
         flow.need(ROW * 3)
         n = len(block["rows"]) + block["more"]
         flow.text(0, f"∂{s.out}/∂{block['var']} = the sum over the {n} paths from {block['var']} to {s.out} "
                      "of the product of the local gradients along the path:", 8.5, dy=ROW)
         rows = []
-        for path, tex, value in block["rows"]:
-            rows.append({"path": path, "tex": tex, "tex_code": "",
-                         "value": None if "values" in s.blank else f"{value:.10g}"})
+        for r, (path, tex, value) in enumerate(block["rows"]):
+            rows.append({"path": path, "tex": tex, "tex_code": "", "value": None
+                         if "values" in s.blank else lambda sh, b=b, r=r: _term(sh, b, r)})
             if "formulas" in s.blank:
                 rows[-1]["tex"] = None
-        cols = [("path", 0.2, 2.6, "code"), ("tex", 2.8, 2.9, "math"), ("value", 5.7, 1.37, "grad")]
+        cols = [("path", 0.2, 2.2, "code"), ("tex", 2.4, 2.7, "math"), ("value", 5.1, 1.97, "grad")]
         _table(flow, cols, rows, ["path", "product of local gradients", "term"])
         if block["more"]:
             flow.text(0.2, f"... and {block['more']} more paths", 8, color=GREY, dy=ROW)
         if "values" not in s.blank and block["total"] is not None:
-            total = math.fsum(r[2] for r in block["rows"])
-            flow.text(0.2, f"sum = {total:.10g}   (the backward pass gives d{block['var']} = "
-                      f"{block['total']!r})" if not block["more"] else
-                      f"the backward pass gives d{block['var']} = {block['total']!r}", 8,
-                      family=MONO, color=RED, dy=ROW * 0.9)
+            flow.value(0.2, lambda sh, b=b: _sum_line(sh, b), 8, family=MONO, color=RED,
+                       dy=ROW * 0.9)
         if not s.is_worksheet and block.get("agrees"):
             flow.text(0.2, "the sum of the terms, written out in the inputs, equals sympy.diff",
                       7.5, color=GREY, dy=ROW)
         flow.y -= 0.1
 
 
-def _header(flow, s):
+def _term(s, b, r):
+    from derive.sheet_variants import fmt
+
+    return fmt(s.paths[b]["rows"][r][2], s.digits)
+
+
+def _sum_line(s, b):
+    from derive.sheet_variants import fmt
+
+    block = s.paths[b]
+    total = fmt(math.fsum(r[2] for r in block["rows"]), s.digits)
+    given = f"the backward pass gives d{block['var']} = {fmt(block['total'], s.digits)}"
+    return given if block["more"] else f"sum = {total}   ({given})"
+
+
+def title_line(flow, s):
+    """The sheet's title and its label (variant, worksheet or key) at the right."""
     flow.text(0, "Derivation sheet", 16, weight="bold")
     if s.label:
-        flow.text(CW, s.label, 10, ha="right", color=RED if "key" in s.label else INK)
+        flow.value(CW, lambda sh: sh.label, 10, ha="right", color=RED if "key" in s.label else INK)
+
+
+def _header(flow, s):
+    title_line(flow, s)
     flow.y -= 0.4
     flow.rule()
     flow.y -= 0.05
     if not _fits_math(flow, s):
         flow.text(0, s.function_code, 9, family=MONO, dy=ROW)
     if s.point:
-        flow.text(0, "at " + s.point, 10, family=MONO, dy=ROW * 1.2)
+        flow.value(0, lambda sh: "at " + sh.point, 10, family=MONO, dy=ROW * 1.2)
+    name_line(flow, s)
     if s.is_worksheet:
-        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
         flow.text(0, "Fill in the blanks: values in the forward pass, then the backward pass line "
                      "by line from the output back.", 8.5, color=GREY, dy=ROW)
+
+
+def name_line(flow, s):
+    """The student's name (a roster) or a line to write it on (a worksheet)."""
+    if s.student:
+        flow.value(0, lambda sh: f"Name: {sh.student}" + (f"   (id {sh.student_id})"
+                                                          if sh.student_id != sh.student else ""),
+                   10, dy=ROW * 1.4)
+    elif s.is_worksheet:
+        flow.text(0, "Name: " + "_" * 30, 10, dy=ROW * 1.4)
 
 
 def _fits_math(flow, s):
@@ -268,6 +326,7 @@ def _fits_math(flow, s):
 
 
 def _circuit(flow, s, title=None, numbers=None):
+    """The circuit across the page; one too wide to be read there gets a landscape page."""
     c = s.circuit
     if c is None:
         return
@@ -275,22 +334,80 @@ def _circuit(flow, s, title=None, numbers=None):
                                            ": values in green above each wire, gradients in red below"))
     if numbers is None:
         numbers = "blanks" if s.is_worksheet else True
-    w, h = c.size()
-    scale = min(CW / w, 3.4 / h, 1.0)
-    flow.need(h * scale + 0.1)
-    left = M + (CW - w * scale) / 2
-    ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
-    c.draw(ax, scale=min(1.0, max(scale, 0.85)), numbers=numbers,
-           geom=scale)
-    flow.y -= h * scale + 0.1
+    for attempt in range(SPREADS + 1):
+        kept = len(flow.slots) if flow.slots is not None else 0
+        w, h = c.size()
+        scale = min(CW / w, CIRCUIT_H / h, 1.0)
+        flow.need(h * scale + 0.1)
+        left = M + (CW - w * scale) / 2
+        ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
+        bad = c.draw(ax, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale,
+                     **_slots(flow, flow.page - 1, s))
+        if not bad:
+            flow.y -= h * scale + 0.1
+            return
+        if flow.slots is not None:             # this attempt's numbers are not kept
+            del flow.slots[kept:]
+        ax.remove()
+        if scale < 1.0 and CW / w < CIRCUIT_H / h:   # width is short: more height
+            if attempt == SPREADS:                      # ... or a landscape page
+                flow.text(0, "(on its own landscape page, after this sheet)", 8.5, color=GREY,
+                          dy=ROW)
+                flow.later.append(lambda: _landscape(flow, c, numbers, s))
+                return
+            c.spread(1.0, 1.25)
+        else:
+            c.spread()
 
 
-def draw_sheet(pdf, s):
+def _slots(flow, page, s):
+    """Circuit.draw's arguments that turn its numbers into the template's slots."""
+    if flow.slots is None:
+        return {}
+    from derive.sheet_fill import Slot
+
+    def slot(x, y, get, ha, va, size, color):
+        flow.slots.append(Slot(page, x, y, ha, va, size, color, get))
+
+    return {"defer": slot, "pad": s.digits + 4}
+
+
+def _landscape(flow, c, numbers, s):
+    """The circuit alone on an A4 landscape page, spread until its labels are clear."""
+    from matplotlib.figure import Figure
+
+    for _ in range(SPREADS + 1):
+        fig = Figure(figsize=(H, W))
+        fig.text(M / H, 1 - M / W, "The circuit", fontsize=11.5, weight="bold", va="top")
+        w, h = c.size()
+        scale = min((H - 2 * M) / w, (W - 2 * M - 0.5) / h, 1.0)
+        ax = fig.add_axes(((H - w * scale) / 2 / H, (W - M - 0.4 - h * scale) / W,
+                           w * scale / H, h * scale / W))
+        kept = len(flow.slots) if flow.slots is not None else 0
+        if not c.draw(ax, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale,
+                      **_slots(flow, flow.page, s)):
+            break
+        if flow.slots is not None:
+            del flow.slots[kept:]
+        c.spread(1.0, 1.3)                     # width is what is short: more height
+    flow.page += 1
+    if flow.slots is None:
+        fig.text(0.5, 0.35 / W, footer(flow.label, flow.page), ha="center", fontsize=7.5, color=GREY)
+    else:
+        from derive.sheet_fill import Slot
+
+        flow.slots.append(Slot(flow.page - 1, H / 2 * 72, 0.35 * 72, "center", "baseline", 7.5,
+                               GREY, lambda sh, n=flow.page: footer(sh.label, n)))
+    flow.pdf.savefig(fig)
+
+
+def draw_sheet(pdf, s, slots=None):
+    """Draw one sheet's pages; ``slots`` (a list): record its numbers instead (a template)."""
     if not hasattr(s, "function_tex"):         # an ArraySheet
         from derive.sheet_arrays import draw_array_sheet
 
         return draw_array_sheet(pdf, s)
-    flow = Flow(pdf, s.label)
+    flow = Flow(pdf, s.label, s, slots)
     _header(flow, s)
     _circuit(flow, s)
     _forward(flow, s)
@@ -304,8 +421,9 @@ def draw_sheet(pdf, s):
     flow.finish()
 
 
-def pdf_bytes(sheets) -> bytes:
-    """One PDF holding every sheet (each starts on a new page); reproducible bytes."""
+def pdf_bytes(sheets, slots=None) -> bytes:
+    """One PDF holding every sheet (each starts on a new page); reproducible bytes. With
+    ``slots`` (a list, one sheet): a template, its numbers recorded there, not drawn."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
@@ -314,7 +432,7 @@ def pdf_bytes(sheets) -> bytes:
     with matplotlib.rc_context(RC):
         with PdfPages(buf, metadata=PDF_META) as pdf:
             for s in sheets:
-                draw_sheet(pdf, s)
+                draw_sheet(pdf, s, slots)
     return buf.getvalue()
 
 
@@ -334,3 +452,4 @@ def png_pages(sheets, dpi=80) -> list:
         for s in sheets:
             draw_sheet(_Collect(), s)
     return pages
+

@@ -14,8 +14,8 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from derive.errors import DeriveError
-from derive.naming import latex_name
 from derive.rules import RULES, derived
+from derive.sheet_tex import tex_name as latex_name
 
 #: SymPy class name -> Typst spelling, from the rows (others print as upright text).
 _TYPST = derived(lambda: {t.__name__: r.typst for r in RULES.values() for t in r.sympy_types if r.typst})
@@ -103,7 +103,7 @@ def latex_source(sheets, circuit_files=()) -> str:
 
 def _broken_align(tex, d, width=110, out="f"):
     """``\\partial f/\\partial x = ...`` as align* rows of at most ~width LaTeX characters."""
-    from derive.sheet import tex_tokens
+    from derive.sheet_tex import tex_tokens
 
     lines, cur = [], rf"\frac{{\partial {latex_name(out)}}}{{\partial {tex}}} &= "
     for tok in tex_tokens(d, 45):
@@ -230,7 +230,7 @@ def typst_source(sheets, circuit_files=()) -> str:
 def _typst_name(tex, tp):
     """The Typst spelling of an input given its LaTeX name (``w_{0}`` -> ``w_(0)``)."""
     m = re.fullmatch(r"(\w+)_\{(\d+)\}", tex)
-    return f"{m.group(1)}_({m.group(2)})" if m else tp.doprint(sp.Symbol(tex.replace(r"\mathit{", "").rstrip("}")))
+    return f"{m.group(1)}_({m.group(2)})" if m else tp.doprint(sp.Symbol(tex.replace(r"\mathit{", "").replace(r"\mathrm{", "").rstrip("}")))
 
 
 def _local(s, row):
@@ -269,7 +269,7 @@ def typst_pdf(sheets) -> bytes:
 
 def write_tex(sheets, path: str) -> list:
     """Write ``path`` (.tex) and one circuit PDF per sheet beside it; returns the files."""
-    from derive.sheet import write_bytes
+    from derive.circuit import write_bytes
 
     stem = os.path.splitext(path)[0]
     files, written = [], []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
-from derive.naming import latex_name
+from derive.sheet_tex import tex_name as latex_name
 from derive.sheet_mpl import CW, MONO, ROW, _math
 
 INDENT = 0.45          # continuation lines of a long derivative
@@ -19,7 +19,7 @@ def broken_lines(flow, lhs, d, maxw, size=12):
 
     The pieces come from ``tex_tokens``, each measured once and packed greedily; a piece too
     wide for a line alone is shrunk when drawn, and a piece mathtext cannot set becomes text."""
-    from derive.sheet import tex_tokens
+    from derive.sheet_tex import tex_tokens
 
     def width(tex):
         t = flow.text(0, _math(tex), size)

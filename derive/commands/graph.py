@@ -35,7 +35,7 @@ def run(args) -> int:
         if not out:
             print(text, end="")
             return 0
-        from derive.sheet import write_bytes
+        from derive.circuit import write_bytes
 
         write_bytes(out, text.encode("utf-8"))
     else:

@@ -19,8 +19,15 @@ def add_arguments(p):
     p.add_argument("--blanks", default="all", help="what a worksheet leaves blank: all (default), "
                    "values or formulas")
     p.add_argument("--variants", type=int, default=0, metavar="N",
-                   help="N versions with different input values, each with its key")
+                   help="N versions with different input values, each with its key "
+                        "(--at, if given, is variant 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed for --variants (default 0)")
+    p.add_argument("--digits", type=int, default=4, metavar="D",
+                   help="significant figures of every number printed (default 4)")
+    p.add_argument("--range", dest="value_range", metavar="LO,HI",
+                   help="--variants: every value and adjoint 0 or LO <= |v| <= HI (default 0.01,100)")
+    p.add_argument("--roster", metavar="CSV",
+                   help="one sheet per student (id,name,email[,seed]) with their name and values")
     p.add_argument("--split", action="store_true",
                    help="with --variants: one PDF per student (NAME-01.pdf, NAME-01-key.pdf, ...)")
     p.add_argument("--engine", default="matplotlib", help="matplotlib (default) or typst")
@@ -42,16 +49,32 @@ def run(args) -> int:
         except ImportError:
             raise DeriveError('--engine typst needs the typst package: '
                               'pip install "derive[typst]"') from None
+    from derive.sheet_variants import parse_range
+
     if args.variants < 0:
         raise DeriveError("--variants must be a positive number")
-    if args.at is None and not args.variants:
-        raise DeriveError("give the input values with --at, e.g. --at x=3,y=-4 (or use --variants N)")
+    roster = None
+    if args.roster:
+        from derive.roster import read_roster
+
+        if args.variants:
+            raise DeriveError("--roster gives one sheet per student: drop --variants")
+        roster = read_roster(args.roster)
+        if not roster:
+            raise DeriveError(f"roster {args.roster!r} has no students; add rows id,name,email")
+    if args.at is None and not args.variants and not roster:
+        raise DeriveError("give the input values with --at, e.g. --at x=3,y=-4 "
+                          "(or use --variants N or --roster CSV)")
+    if args.value_range is not None and not (args.variants or roster):
+        raise DeriveError("--range chooses the values of --variants or --roster; give one of them")
+    value_range = parse_range(args.value_range)
     _writable(args.output)
     prog = load_target(args.target, args.gates)
     point = parse_at(args.at) if args.at is not None else None
     written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
                     variants=args.variants, seed=args.seed, blanks=args.blanks,
-                    engine=args.engine, split=args.split, tex=args.tex)
+                    engine=args.engine, split=args.split, tex=args.tex, digits=args.digits,
+                    value_range=value_range, roster=roster)
     for path in written:
         print(f"wrote {path}")
     return 0

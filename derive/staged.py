@@ -20,6 +20,7 @@ from derive.parse import Graph, Node, parse_callable, parse_expression, parse_fu
 from derive.rules import RULES, apply, local_gradient
 from derive.vector import stage_arrays
 from derive.vector_parse import uses_arrays
+from derive.vector_program import ArrayProgram
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
     """
     if isinstance(f, Program):
         return f
-    if shapes is not None or hasattr(f, "with_shapes") or \
+    if shapes is not None or isinstance(f, ArrayProgram) or \
             (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and uses_arrays(f):
         return stage_arrays(f, gates, shapes)
     if isinstance(f, str):

@@ -52,7 +52,8 @@ def overhead(exercise, runs=20):
     from derive.exercises import get
 
     ex = get(exercise)
-    points = [{k: float(v) for k, v in p.items()} for p in ex.points(0, "bench")]
+    points = [{k: {"array": v.tolist()} if hasattr(v, "tolist") and getattr(v, "ndim", 0) else float(v)
+               for k, v in p.items()} for p in ex.points(0, "bench")]
     means = {}
     for layer in ("none", "landlock", "bwrap"):
         try:

@@ -8,13 +8,13 @@ Layers, strongest first (``derive doctor`` shows which work on this machine):
   private size-limited tmpfs as its working directory; inside, the child adds Landlock and
   seccomp where the kernel offers them.
 - ``landlock``: no namespaces: the child restricts itself with Landlock (read only the shared
-  libraries, the Python installation and NumPy, never derive itself; write only its own
-  temporary directory; no TCP, no signals out) and seccomp (no processes, no exec, no
-  sockets) and drops its capabilities.
+  libraries, the Python installation and NumPy, never derive itself; write nothing; no TCP,
+  no signals out) and seccomp (no processes, exec, sockets or signals out) and drops its
+  capabilities.
 - ``none``: rlimits and the audit hook only: for a container that already isolates.
 
-Every layer keeps rlimits (CPU, address space, file size, processes) and the grader's
-wall-clock kill. Probes run once per process and are cached.
+Every layer keeps rlimits (CPU, address space, file size, processes, open files) and the
+grader's wall-clock and output limits. Probes run once per process and are cached.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class Plan:
     def argv(self) -> list:
         return [*self.prefix, self.python, "-I", "-S", "-B", "-c", BOOT]
 
-    def job(self, workdir: str) -> dict:
+    def job(self) -> dict:
         """The child's part of the job: what to apply before any learner code runs."""
         return {"layer": self.layer, "site": self.site, "rules": [list(r) for r in self.rules],
                 "seccomp": self.seccomp, "landlock": bool(self.rules)}
@@ -102,7 +102,7 @@ def python_view() -> dict:
 
     exe = os.path.realpath(sys.executable)
     base = os.path.realpath(sys.base_prefix)
-    roots = [p for p in SYSTEM if os.path.lexists(p)] + [base]
+    roots = [p for p in SYSTEM if os.path.lexists(p)] + ([base] if base not in SYSTEM else [])
     if not any(_under(exe, os.path.realpath(r)) for r in roots):
         roots.append(os.path.dirname(exe))
     hidden = set()
@@ -190,7 +190,7 @@ def status() -> dict:
     version = landlock.abi() if sys.platform == "linux" else 0
     ll_why = landlock.why_not() if sys.platform == "linux" else "Landlock is Linux-only"
     sc_why = seccomp.supported()
-    out["seccomp"] = (not sc_why, sc_why or "no processes, exec, sockets, io_uring or ptrace")
+    out["seccomp"] = (not sc_why, sc_why or "no processes, exec, sockets, signals out, io_uring or ptrace")
     if version:
         what = "files" + (", TCP" if version >= 4 else "") + (", signals" if version >= 6 else "")
         why = _probe((), _rules(False))

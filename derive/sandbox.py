@@ -60,7 +60,7 @@ def run_submission(source: str, filename: str, function: str, params, points, li
         source=source, filename=filename, function=function, params=list(params), points=points,
         forbidden=list(limits.forbidden), time_limit=limits.time, memory_limit=limits.memory,
         output_limit=limits.output, workdir=workdir or isolation.WORK, result_fd=write_fd,
-        deny_dirs=[isolation.HERE], isolation=plan.job(workdir or isolation.WORK),
+        deny_dirs=[isolation.HERE], isolation=plan.job(),
         numpy="numpy" in source or any(isinstance(v, dict) for p in points for v in p.values()))
     env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}

@@ -9,10 +9,11 @@ before any learner code runs, it
   2. sets resource limits (CPU, address space, file size, processes, open files) and drops
      capabilities, so no hard limit can be raised again;
   3. enters the kernel layers the grader asked for: Landlock (``landlock.py``: read only the
-     Python installation and NumPy, write only the working directory, no TCP, no signals out)
-     and seccomp (``seccomp.py``: no processes, exec or sockets); if one fails, nothing runs;
+     libraries, the Python installation and NumPy; write only the working directory, and only
+     under bwrap, where it is a size-limited tmpfs; no TCP, no signals out) and seccomp
+     (``seccomp.py``: no processes, exec, sockets or signals out); if one fails, nothing runs;
   4. installs an audit hook for early, friendly messages (forbidden imports, subprocess,
-     sockets...); it is not what security rests on: everything it refuses, the kernel refuses;
+     sockets...); it is not what security rests on (the kernel layers are);
   5. executes the submission, calls the exercise's function at each point, reading its local
      variables at return with a profile hook;
   6. writes one JSON report to the result fd and leaves with ``os._exit`` (no atexit code).
@@ -199,8 +200,9 @@ def _isolate(iso, tmp, modules):
     mods = {n: _module(n, modules[n]) for n in ("landlock", "seccomp") if iso.get(n)}
     _drop_capabilities()
     if "landlock" in mods:
-        lock = mods["landlock"]
-        lock.restrict([tuple(r) for r in iso["rules"]] + lock.rules(write=[tmp]))
+        lock = mods["landlock"]  # writable: bwrap's size-limited tmpfs; a host directory: read only
+        own = lock.rules(write=[tmp]) if iso.get("layer") == "bwrap" else lock.rules(read=[tmp])
+        lock.restrict([tuple(r) for r in iso["rules"]] + own)
     if "seccomp" in mods:
         mods["seccomp"].install()
 

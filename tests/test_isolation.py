@@ -4,6 +4,8 @@ Each attack is a real submission file graded in a batch between correct ones, un
 that works here (a layer that does not work is skipped with the reason). Every attack first
 turns the audit hook off (frames and module globals are reachable: that is the point), then
 tries its escape; on success it raises ``LEAK ...`` or leaves a file outside the sandbox.
+``DERIVE_TEST_LAYERS=none pytest tests/test_isolation.py`` runs the same batch with no kernel
+layer: the attacks then succeed and these tests fail, which is what shows they can.
 """
 import json
 import os
@@ -316,6 +318,14 @@ for folder in ({str(tmp_path)!r}, {ROOT!r}):
         out.append(sorted(os.listdir(folder)))
     except OSError as e:
         out.append(type(e).__name__)
+written = 0
+try:
+    for i in range(40):  # 1 MB files: 40 MB in all
+        with open(f"big{{i}}.bin", "wb") as fh:
+            written += fh.write(b"x" * 2**20)
+except OSError as e:
+    out.append(type(e).__name__)
+out.append("WROTE %d MB" % (written >> 20))
 import resource
 for limit in (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE):
     try:
@@ -328,6 +338,8 @@ raise RuntimeError("SEEN " + repr(out))
     assert seen.startswith("RuntimeError: SEEN "), seen
     assert SECRET not in seen and "secret.txt" not in seen and "def " not in seen
     assert "'derive'" not in seen and "pyproject" not in seen and "RAISED" not in seen
+    wrote = int(seen.split("WROTE ")[1].split()[0])
+    assert wrote <= 16 if layer == "bwrap" else wrote == 0, seen  # the 16 MB tmpfs; read-only
 
 
 def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsys, tmp_path):
@@ -341,6 +353,9 @@ def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsy
     assert cli.main(["grade", "staged_fxy", str(good), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no kernel isolation works here" in err and "--isolation none" in err
+    assert cli.main(["grade", "staged_fxy", str(good), "--isolation", "bwrap"]) == 2
+    err = capsys.readouterr().err
+    assert err == "derive: error: --isolation bwrap does not work here: no user namespaces\n"
     assert cli.main(["grade", "staged_fxy", str(good), "--quiet", "--isolation", "none", "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)[0]["score"] == 3.0 and "isolation: none" not in out.err
@@ -435,3 +450,32 @@ def test_unreadable_file_is_zero_with_its_reason(tmp_path):
     path.chmod(0)
     g = grading.grade_one(exercises.get("staged_fxy"), str(path)).as_dict()
     assert g["score"] == 0 and "cannot read the file: Permission denied" in g["tests"][0]["output"]
+
+
+def test_seccomp_filter_allows_threads_and_self_signals_only(tmp_path):
+    works, why = isolation.status()["seccomp"]
+    if not works:
+        pytest.skip(f"seccomp does not work here: {why}")
+    code = f'''import os, signal, socket, sys, threading
+sys.path.insert(0, {os.path.join(ROOT, "derive")!r})
+import seccomp
+parent, got = os.getppid(), []
+signal.signal(signal.SIGUSR1, lambda *a: got.append(1))
+seccomp.install()
+t = threading.Thread(target=got.append, args=(2,))
+t.start()
+t.join()
+os.kill(os.getpid(), signal.SIGUSR1)
+refused = []
+for name, try_it in (("fork", os.fork), ("socket", socket.socket), ("kill parent", lambda: os.kill(parent, 0)),
+                     ("kill all", lambda: os.kill(-1, 0)), ("exec", lambda: os.execv("/bin/true", ["true"])),
+                     ("open for writing", lambda: open({str(tmp_path / "w.txt")!r}, "w"))):
+    try:
+        try_it()
+    except OSError:
+        refused.append(name)
+print(sorted(got), refused)
+'''
+    r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[1, 2] ['fork', 'socket', 'kill parent', 'kill all', 'exec']", r.stdout

@@ -16,7 +16,8 @@ from derive import codegen, evaluate, naming, printing
 from derive.circuit import circuit as draw_circuit
 from derive.errors import DeriveError
 from derive.naming import symbol
-from derive.parse import Graph, Node, parse_callable, parse_expression, parse_function, parse_sympy
+from derive.parse import Graph, Node, parse_expression, parse_sympy
+from derive.reader import parse_callable, parse_function
 from derive.rules import RULES, apply, local_gradient
 from derive.vector import stage_arrays
 from derive.vector_parse import uses_arrays

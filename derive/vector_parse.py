@@ -14,7 +14,8 @@ import inspect
 import textwrap
 
 from derive.errors import DeriveError
-from derive.parse import _BUILTINS, _CONSTRUCTS, BodyReader, Graph, _dotted, _syntax, number
+from derive.parse import _BUILTINS, _CONSTRUCTS, Graph, _dotted, _syntax, number
+from derive.reader import BodyReader
 from derive.rules import ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES
 
 
@@ -68,7 +69,7 @@ def parse_array_function(f, gates="grouped") -> Graph:
 
 
 class _Reader(BodyReader):
-    """An array function: the shared statement reader (``derive.parse.BodyReader``) with
+    """An array function: the shared statement reader (``derive.reader.BodyReader``) with
     array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls)."""
 
     def __init__(self, g, env, user=True):

@@ -1,12 +1,15 @@
-"""Time `derive grade` on 200 submissions, 2 workers; and what isolation costs per submission.
+"""Time a 200-student course run (grade + gradebook + class report, 2 workers); and what
+isolation costs per submission.
 
-python benchmarks/grade_200.py [EXERCISE] [--layers auto,none]
+python benchmarks/grade_200.py [EXERCISE] [--layers auto,none] [-n 200]
 
-The class: 200 staged_fxy submissions, a mix of correct ones and the known-wrong variants of
-tests/submissions.py (each in its own sandboxed process). Prints the wall time of the CLI run
-for each ``--isolation`` layer asked for (default: auto, the one `derive grade` uses), then the
-mean time of one sandboxed run (``run_submission``, one after another) under each layer that
-works here, and the overhead of each over ``none`` (no kernel layer).
+The class is an LMS download (subs/<id>/submission.py) with a roster: a mix of correct
+submissions and the known-wrong variants of tests/submissions.py, each graded in its own
+sandboxed process. For each ``--isolation`` layer asked for (default: auto, the one `derive
+grade` uses) it prints the wall time of `derive grade ... --roster --csv -o`, of `derive report`
+and of a rerun that finds every file unchanged; then the mean time of one sandboxed run
+(``run_submission``, one after another) under each layer that works here, and the overhead of
+each over ``none`` (no kernel layer).
 """
 import argparse
 import os
@@ -21,27 +24,40 @@ sys.path.insert(0, ROOT)
 from tests.submissions import CORRECT, WRONG  # noqa: E402
 
 
+def _run(args):
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "derive", *args], cwd=ROOT, capture_output=True, text=True)
+    if r.returncode:
+        print(r.stderr.strip())
+        return None, r.stderr
+    return time.perf_counter() - t, r.stderr
+
+
 def batch(n, workers, exercise, layer):
     kinds = [CORRECT[exercise]] + [src for _, src in WRONG[exercise]]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i in range(n):
-            path = os.path.join(tmp, f"student{i:03d}.py")
-            with open(path, "w") as fh:
-                fh.write(kinds[i % len(kinds)])
-            paths.append(path)
-        out = os.path.join(tmp, "results.json")
-        t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "derive", "grade", exercise, *paths, "-o", out,
-                            "--workers", str(workers), "--quiet", "--isolation", layer],
-                           cwd=ROOT, capture_output=True, text=True)
-        dt = time.perf_counter() - t
-    if r.returncode:
-        print(r.stderr.strip())
-        return None
-    print(f"{n} submissions of {exercise}, {workers} workers, --isolation {layer}: {dt:.1f} s "
-          f"({1000 * dt / n:.0f} ms per submission); {r.stderr.strip()}")
-    return dt
+        subs = os.path.join(tmp, "subs")
+        with open(os.path.join(tmp, "roster.csv"), "w") as fh:
+            fh.write("id,name,email\n")
+            for i in range(n):
+                sid = f"s{i:03d}"
+                fh.write(f"{sid},Student {i},{sid}@uni.edu\n")
+                os.makedirs(os.path.join(subs, sid))
+                with open(os.path.join(subs, sid, "submission.py"), "w") as out:
+                    out.write(kinds[i % len(kinds)])
+        res = os.path.join(tmp, "results.json")
+        grade = ["grade", exercise, subs, "--roster", os.path.join(tmp, "roster.csv"), "-o", res,
+                 "--csv", os.path.join(tmp, "grades.csv"), "--workers", str(workers), "--quiet",
+                 "--isolation", layer]
+        t_grade, err = _run(grade)
+        if t_grade is None:
+            return None
+        t_report, _ = _run(["report", res, "-o", os.path.join(tmp, "report.html")])
+        t_rerun, _ = _run(grade)
+    print(f"{n} submissions of {exercise}, {workers} workers, --isolation {layer}: grading "
+          f"{t_grade:.1f} s ({1000 * t_grade / n:.0f} ms each), class report {t_report:.1f} s, "
+          f"total {t_grade + t_report:.1f} s; rerun with nothing changed {t_rerun:.1f} s; {err.strip()}")
+    return t_grade + t_report
 
 
 def overhead(exercise, runs=20):

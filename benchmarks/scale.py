@@ -17,7 +17,8 @@ import time
 import tracemalloc
 
 from derive.errors import DeriveError
-from derive.parse import MAX_NODES, parse_expression, parse_function
+from derive.parse import MAX_NODES, parse_expression
+from derive.reader import parse_function
 from derive.staged import stage_graph
 
 GATES = ["{a} * {b}", "{a} + {b}", "sin({a}) * {b}", "{a} - 0.5 * {b}", "tanh({a} + {b})",

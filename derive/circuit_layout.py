@@ -24,7 +24,7 @@ def gate_label(line) -> str:
     """The label of a gate: the rule's label with constant arguments folded in (``+1``, ``1/x``)."""
     op, args = line.op, line.args
     lab = RULES[op].label
-    consts = [not a.is_Symbol for a in args]  # numbers and exact constants (E, sqrt(2))
+    consts = [a.is_Number for a in args]
     if len(args) != 2 or not any(consts):
         return lab
     if op == "pow":
@@ -114,7 +114,7 @@ def build(prog, result=None) -> Layout:
             layer[s.name] = 0
     for ln in lines:
         name = ln.target.name
-        srcs = [a.name for a in ln.args if a.is_Symbol]
+        srcs = [a.name for a in ln.args if a.is_Symbol]      # constants (even exp(1000)) fold in
         layer[name] = 1 + max([layer[s] for s in srcs], default=0)
         c.nodes[name] = Node(name, gate_label(ln), "gate", value=vals.get(name),
                              grad=adj.get(prog.adjoints[ln.target].name))

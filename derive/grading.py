@@ -114,15 +114,27 @@ def student_of(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def grade_one(ex, path: str, seed: int = 0, limits: Limits | None = None, student=None):
-    """Grade one submission file: a Grade, never an exception (a grader bug included)."""
+def grade_one(ex, path: str, seed: int = 0, limits: Limits | None = None, student=None,
+              student_seed=None):
+    """Grade one submission file: a Grade, never an exception (a grader bug included).
+
+    ``student`` is the id whose points are used (default: the file name); ``student_seed``
+    a roster's seed for that student. The Grade records student, points and exercise.
+    """
+    student = student if student is not None else student_of(path)
+    grade = _grade(ex, path, seed, limits, student, student_seed)
+    grade.student, grade.exercise = student, ex.name
+    return grade
+
+
+def _grade(ex, path, seed, limits, student, student_seed):
     try:
         source = load(path)
-        points = ex.points(seed, student if student is not None else student_of(path))
-        limits = replace(limits or Limits(), forbidden=tuple(ex.forbidden))
+        points = ex.points(seed, student, student_seed)
+        limits = replace(limits or ex.limits(), forbidden=tuple(ex.forbidden))
         report = run_submission(source, os.path.basename(path), "backward", ex.params,
                                 [_wire(p) for p in points], limits)
-        return assess(ex, points, report, submission=path)
+        return assess(ex, points, report, submission=path, source=source)
     except BadSubmission as err:
         return failed(ex, path, str(err))
     except Exception as err:  # a grader bug must not stop the batch
@@ -137,20 +149,17 @@ def _digest(path: str) -> str:
 
 
 def read_journal(path: str, exercise: str, seed: int) -> dict:
-    """{(submission, sha256): grade dict} from an interrupted run's output file."""
+    """{(submission, sha256): grade dict} from an interrupted run's output file, or from a
+    finished one (``-o FILE`` in JSON: every grade records its file's sha256 and the seed)."""
+    from derive.course import finished_results, journal_records
+
     done = {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if (isinstance(rec, dict) and rec.get("derive_journal") == 1
-                        and rec.get("exercise") == exercise and rec.get("seed") == seed):
-                    done[(rec["submission"], rec["sha256"])] = rec["grade"]
-    except OSError:
-        pass
+    for g in finished_results(path):
+        if g.get("exercise") == exercise and g.get("seed") == seed and g.get("sha256"):
+            done[(g["submission"], g["sha256"])] = g
+    for rec in journal_records(path):
+        if rec.get("exercise") == exercise and rec.get("seed") == seed:
+            done[(rec["submission"], rec["sha256"])] = rec["grade"]
     return done
 
 
@@ -176,13 +185,15 @@ class Progress:
 
 
 def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progress=True,
-                on_result=None) -> list:
+                on_result=None, students=None, regrade=False) -> list:
     """Grade many files in parallel; returns grade dicts in the order given.
 
     ``journal``: a file path; finished results are appended there as JSON lines (flushed)
-    and reused on a rerun with the same exercise and seed if the file is unchanged.
+    and reused on a rerun with the same exercise and seed if the file is unchanged (by
+    content hash), unless ``regrade``. ``students``: (id, roster seed or None) per path.
     """
-    done = read_journal(journal, ex.name, seed) if journal else {}
+    done = read_journal(journal, ex.name, seed) if journal and not regrade else {}
+    students = students or [(None, None)] * len(paths)
     digests = {p: _digest(p) for p in paths}
     results = [None] * len(paths)
     todo = []
@@ -206,10 +217,10 @@ def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progres
                 on_result(i, r)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(grade_one, ex, paths[i], seed, limits): i for i in todo}
+            futures = {pool.submit(grade_one, ex, paths[i], seed, limits, *students[i]): i for i in todo}
             for fut in as_completed(futures):
                 i = futures[fut]
-                grade = _as_dict(fut, ex, paths[i])
+                grade = dict(_as_dict(fut, ex, paths[i]), sha256=digests[paths[i]], seed=seed)
                 with lock:
                     results[i] = grade
                     if sink:

@@ -5,6 +5,7 @@ adjoint equals the value a variant computes, the variant's label names the mista
 are made by editing the reference program's lines (it is data), never by storing numbers:
 one line's ``+=`` made ``=``, one local gradient's sign flipped, one upstream factor dropped,
 the sigmoid's local gradient taken as sigma, the sigmoid's forward line written ``1/1 + exp(-x)``.
+Mistakes in single lines, several at once, are found line by line by ``derive.diagnosis``.
 """
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ LABELS = {
             "d(1/x)/dx = -1/x**2, not 1/x**2.",
     "transpose": "A gradient has the shape of its variable: for D = W @ X it is dW = dD @ X.T "
                  "and dX = W.T @ dD (use the shapes to find where the transpose goes).",
+    "multiply-swap": "For z = a * b the local gradient of a is b (and of b is a): the multiply gate "
+                     "swaps its inputs. Writing da = a * dz takes the swap backwards.",
+    "power-rule": "The power rule: d(x**n)/dx = n * x**(n-1), e.g. d(x**2)/dx = 2*x; not "
+                  "x**(n-1) and not n*x.",
+    "wrong-local-gradient": "One gate's local gradient is wrong (its upstream gradient is right): "
+                            "differentiate that gate's output with respect to this input again.",
+    "return-order": "The values are right but returned in the wrong order: return them in the "
+                    "order the exercise asks for.",
     "precedence": "Operator precedence: 1 / 1 + exp(-x) means (1/1) + exp(-x); the sigmoid "
                   "needs parentheses, 1 / (1 + exp(-x)).",
 }

@@ -1,7 +1,8 @@
 """Grading on the platforms classes use: Gradescope bundles and results, PrairieLearn results.
 
 ``derive gradescope EXERCISE -o autograder.zip`` builds a bundle with ``setup.sh`` (installs
-the derive source shipped inside it) and ``run_autograder`` (grades the file in
+its own Python >= 3.11 with uv's standalone builds, a venv, and the derive source shipped
+inside it), the exercise directory, and ``run_autograder`` (grades the file in
 ``/autograder/submission`` and always writes ``/autograder/results/results.json``, also on an
 internal error). ``python -m derive.platforms ROOT EXERCISE SEED`` is what it runs. The
 submission runs in the same sandbox as under ``derive grade`` (see ``isolation``).
@@ -17,19 +18,33 @@ import zipfile
 from derive.misconceptions import LABELS
 
 SETUP = """#!/usr/bin/env bash
-# Gradescope runs this once when building the autograder image.
-set -e
-if ! command -v pip3 >/dev/null; then apt-get update && apt-get install -y python3 python3-pip; fi
-pip3 install /autograder/source/derive_src
+# Gradescope runs this once (as root, with network) when building the autograder image.
+# derive needs Python >= 3.11: Ubuntu 22.04 images have 3.10, and PEP 668 blocks system pip on
+# 24.04, so this installs its own Python (uv's standalone build) and a venv of its own.
+set -euo pipefail
+ROOT="${DERIVE_AUTOGRADER_ROOT:-/autograder}"
+PY="${DERIVE_PYTHON:-}"
+if [ -z "$PY" ]; then
+  if ! command -v curl >/dev/null; then apt-get update && apt-get install -y curl ca-certificates; fi
+  export UV_INSTALL_DIR="$ROOT/uv" UV_PYTHON_INSTALL_DIR="$ROOT/python" INSTALLER_NO_MODIFY_PATH=1
+  curl -LsSf https://astral.sh/uv/install.sh | sh
+  "$ROOT/uv/uv" python install 3.12
+  PY="$("$ROOT/uv/uv" python find 3.12)"
+fi
+"$PY" -c 'import sys; assert sys.version_info >= (3, 11), "derive needs Python >= 3.11"'
+"$PY" -m venv "$ROOT/derive-venv"
+"$ROOT/derive-venv/bin/python" -m pip install --quiet "$ROOT/source/derive_src"
+"$ROOT/derive-venv/bin/python" -c 'import derive'
 """
 
 RUN = """#!/usr/bin/env bash
 # Gradescope runs this for each submission. It always leaves a results.json behind.
 ROOT="${{DERIVE_AUTOGRADER_ROOT:-/autograder}}"
-PY="${{DERIVE_PYTHON:-python3}}"
+PY="${{DERIVE_PYTHON:-$ROOT/derive-venv/bin/python}}"
+export DERIVE_LATE_PENALTY="${{DERIVE_LATE_PENALTY:-{penalty}}}"
 mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
-"$PY" -m derive.platforms "$ROOT" {exercise} {seed}
+"$PY" -m derive.platforms "$ROOT" "$ROOT/source/exercise" {seed}
 if [ ! -s "$ROOT/results/results.json" ]; then
   printf '%s\\n' '{{"score": 0, "output": "The autograder failed before grading (internal error); your submission was not graded. Please tell your instructor."}}' > "$ROOT/results/results.json"
 fi
@@ -37,46 +52,49 @@ exit 0
 """
 
 
-def gradescope_result(grade: dict) -> dict:
-    """Gradescope's results.json for one graded submission."""
+def gradescope_result(grade: dict, seconds: float | None = None) -> dict:
+    """Gradescope's results.json for one graded submission (hidden tests: after_published)."""
     out = [f"Score {grade['score']:g}/{grade['max_score']:g}."]
+    if grade.get("message") and not any(t.get("hidden") for t in grade["tests"]):
+        out.append(grade["message"])  # (with hidden tests it may speak of them: left out)
     out += [f"Misconception {m}: {LABELS[m]}" for m in grade["misconceptions"]]
-    return {"score": grade["score"], "output": "\n".join(out),
-            "tests": [{"name": t["name"], "score": t["score"], "max_score": t["max_score"],
-                       "output": t["output"]} for t in grade["tests"]],
-            "extra_data": {"misconceptions": grade["misconceptions"]}}
-
-
-def prairielearn_result(grade: dict) -> dict:
-    """PrairieLearn's external-grader results.json for one graded submission (score in [0, 1])."""
-    frac = grade["score"] / grade["max_score"] if grade["max_score"] else 0.0
-    msgs = [f"{m}: {LABELS[m]}" for m in grade["misconceptions"]]
-    return {"gradable": True, "score": round(frac, 4), "message": "\n".join(msgs),
-            "output": "", "tests": [{"name": t["name"], "description": t["name"],
-                                     "points": t["score"], "max_points": t["max_score"],
-                                     "message": t["output"], "output": ""} for t in grade["tests"]]}
-
-
-FORMATS = {"gradescope": gradescope_result, "prairielearn": prairielearn_result}
+    if grade.get("output"):
+        out.append("Your printed output (first lines):\n" + grade["output"])
+    res = {"score": grade["score"], "output": "\n".join(out), "visibility": "visible",
+           "stdout_visibility": "visible",
+           "tests": [{"name": t["name"], "score": t["score"], "max_score": t["max_score"],
+                      "output": t["output"],
+                      "visibility": "after_published" if t.get("hidden") else "visible"}
+                     for t in grade["tests"]],
+           "extra_data": {"misconceptions": grade["misconceptions"], "student": grade.get("student", ""),
+                          "points": grade.get("points", [])}}
+    if seconds is not None:
+        res["execution_time"] = round(seconds, 3)
+    return res
 
 
 def render(grades: list, fmt: str) -> str:
-    """The file for ``--format``: one submission -> its object; several -> {path: object}."""
+    """The file for ``--format``: json -> the array of grades; gradescope -> one submission's
+    results.json (several -> {path: object}). PrairieLearn: ``derive.prairielearn``."""
     if fmt == "json":
         return json.dumps(grades, indent=1) + "\n"
-    conv = FORMATS[fmt]
     if len(grades) == 1:
-        return json.dumps(conv(grades[0]), indent=1) + "\n"
-    return json.dumps({g["submission"]: conv(g) for g in grades}, indent=1) + "\n"
+        return json.dumps(gradescope_result(grades[0]), indent=1) + "\n"
+    return json.dumps({g["submission"]: gradescope_result(g) for g in grades}, indent=1) + "\n"
 
 
-def build_gradescope(exercise: str, out_path: str, seed: int = 0) -> list:
+
+def build_gradescope(exercise: str, out_path: str, seed: int = 0, late_penalty: float = 0.0) -> list:
     """Write the Gradescope autograder zip; returns the names it contains."""
+    from derive.exercises import get
+
     pkg = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(pkg)
     names = []
     with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN.format(exercise=exercise, seed=seed))):
+        names += add_exercise(zf, get(exercise).directory, "exercise")
+        run = RUN.format(seed=int(seed), penalty=float(late_penalty))
+        for name, text in (("setup.sh", SETUP), ("run_autograder", run)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16
             zf.writestr(info, text)
@@ -96,6 +114,17 @@ def build_gradescope(exercise: str, out_path: str, seed: int = 0) -> list:
     return names
 
 
+def add_exercise(zf, directory, arc_root) -> list:
+    """Put an exercise directory's files into a zip under ``arc_root``."""
+    names = []
+    for f in sorted(os.listdir(directory)):
+        full = os.path.join(directory, f)
+        if os.path.isfile(full) and not f.startswith("."):
+            zf.write(full, f"{arc_root}/{f}")
+            names.append(f"{arc_root}/{f}")
+    return names
+
+
 def _submission(root: str, exercise: str):
     folder = os.path.join(root, "submission")
     files = [os.path.join(d, f) for d, _, names in os.walk(folder) for f in names
@@ -107,13 +136,34 @@ def _submission(root: str, exercise: str):
     return files[0]
 
 
-def _student(root: str) -> str:
+def _metadata(root: str) -> dict:
     try:
         with open(os.path.join(root, "submission_metadata.json"), encoding="utf-8") as fh:
-            users = json.load(fh).get("users") or [{}]
-        return str(users[0].get("email") or users[0].get("id") or "")
-    except (OSError, ValueError, AttributeError, IndexError):
+            data = json.load(fh)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _student(meta: dict) -> str:
+    """The student id Gradescope gives: the first user's sid, else email, else id."""
+    try:
+        users = meta.get("users") or [{}]
+        return str(users[0].get("sid") or users[0].get("email") or users[0].get("id") or "")
+    except (AttributeError, IndexError, TypeError):
         return ""
+
+
+def _late(meta: dict, grade: dict, penalty: float) -> dict:
+    """Lateness from Gradescope's metadata (created_at against the assignment's due_date)."""
+    from derive.course import apply_late, parse_time
+
+    try:
+        due = (meta.get("users") or [{}])[0].get("assignment", {}).get("due_date") or \
+            meta.get("assignment", {}).get("due_date")
+        return apply_late(grade, parse_time(due), parse_time(meta["created_at"]), penalty)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return grade
 
 
 def isolation():
@@ -132,20 +182,26 @@ def isolation():
 
 def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
     """Grade the submission under ``root`` and write ``root/results/results.json``."""
+    import time
+    from dataclasses import replace
+
     from derive.exercises import get
     from derive.grading import grade_one
-    from derive.sandbox import Limits
 
     out = os.path.join(root, "results", "results.json")
+    start = time.monotonic()
     try:
         ex = get(exercise)
-        path = _submission(root, exercise)
+        path = _submission(root, ex.name)
+        meta = _metadata(root)
         if path is None:
             result = {"score": 0, "output": "No .py or .ipynb file was submitted."}
         else:
             layer = isolation()
-            grade = grade_one(ex, path, seed, Limits(isolation=layer.layer), student=_student(root))
-            result = gradescope_result(grade.as_dict())
+            limits = replace(ex.limits(), isolation=layer.layer)
+            grade = grade_one(ex, path, seed, limits, student=_student(meta)).as_dict()
+            grade = _late(meta, grade, float(os.environ.get("DERIVE_LATE_PENALTY", "0") or 0))
+            result = gradescope_result(grade, time.monotonic() - start)
             result["extra_data"]["isolation"] = layer.description
     except Exception as err:  # always leave a results file
         result = {"score": 0, "output": f"Internal autograder error ({type(err).__name__}: {err}); "

@@ -1,6 +1,7 @@
 """Who the students are: read a roster CSV and give each student id its own reproducible seed.
 
-A roster is a CSV file with the columns ``id,name,email`` and an optional ``seed``. Grading
+A roster is a CSV file with the columns ``id,name,email`` and optional ``seed`` and ``deadline``
+(a per-student extension, ISO date/time). Grading
 (``derive grade --roster``) and sheets (``derive sheet --roster``) read it the same way, so a
 student's sheet carries the values the grader will use for them: both draw from
 ``student_seed(id)`` (or the roster's ``seed`` column when it is filled in).
@@ -24,6 +25,7 @@ class Student:
     name: str = ""
     email: str = ""
     seed: int | None = None
+    deadline: str = ""          # an extension: ISO date/time replacing the course deadline
 
 
 def student_seed(student_id: str, seed: int | None = None, salt: int = 0) -> int:
@@ -68,5 +70,6 @@ def read_roster(path: str) -> list[Student]:
             seed_value = int(seed) if seed else None
         except ValueError:
             raise DeriveError(f"roster {path!r} line {n}: seed {seed!r} is not an integer") from None
-        students.append(Student(sid, row.get("name", ""), row.get("email", ""), seed_value))
+        students.append(Student(sid, row.get("name", ""), row.get("email", ""), seed_value,
+                                row.get("deadline", "")))
     return students

@@ -220,11 +220,36 @@ def _die_with_parent(seconds, pid_namespace):
     signal.alarm(int(math.ceil(seconds)) + 2)
 
 
+class _Printed:
+    """sys.stdout/stderr of the learner: keeps the first ``soft`` characters, drops the rest
+    (printing costs no points); past ``hard`` characters a flood ends the run, saying so."""
+
+    def __init__(self, stream, soft, hard):
+        self.stream, self.soft, self.hard, self.count = stream, soft, hard, 0
+
+    def write(self, text):
+        text = str(text)
+        self.count += len(text)
+        if self.count > self.hard:
+            raise OSError(errno.EFBIG, f"printed more than {self.hard // 2**20} MB")
+        room = self.soft - (self.count - len(text))
+        if room > 0:
+            self.stream.write(text[:room])
+        return len(text)
+
+    def flush(self):
+        self.stream.flush()
+
+    def isatty(self):
+        return False
+
+
 def _explain(err):
     if isinstance(err, MemoryError):
         return "memory limit exceeded (the submission tried to use too much memory)"
     if isinstance(err, OSError) and err.errno == errno.EFBIG:
-        return "output limit exceeded (the submission printed or wrote too much)"
+        return ("output flood: the submission printed or wrote more than the hard cap that "
+                "protects the grader; print less (printing itself costs no points)")
     if isinstance(err, SystemExit):
         return "the submission called sys.exit() / exit()"
     if isinstance(err, RecursionError):
@@ -269,7 +294,8 @@ def main(job):
     fd, tmp, iso = job["result_fd"], os.path.realpath(job["workdir"]), job.get("isolation") or {}
     os.chdir(tmp)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    sys.stdout = open(1, "w", buffering=1, closefd=False, errors="backslashreplace")
+    sys.stdout = _Printed(open(1, "w", buffering=1, closefd=False, errors="backslashreplace"),
+                          job["output_limit"] // 2, 64 * job["output_limit"])
     sys.stderr = sys.stdout
     if iso.get("site"):
         sys.path.append(iso["site"])

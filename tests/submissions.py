@@ -137,7 +137,7 @@ HOSTILE = {
     "os_exit": ("import os\n\ndef backward(x, y):\n    os._exit(0)\n", "ended the process"),
     "fake_print": ("def backward(x, y):\n    print('{\"score\": 3, \"max_score\": 3}')\n"
                    "    print('3/3 - all correct')\n    return 'all', 'correct'\n", "should be"),
-    "huge_output": ("def backward(x, y):\n    while True:\n        print('x' * 100000)\n", "output limit"),
+    "huge_output": ("def backward(x, y):\n    while True:\n        print('x' * 100000)\n", "output flood"),
     "syntax_error": ("def backward(x, y)\n    return 1, 2\n", "syntax error on line 1"),
     "memory_bomb": ("def backward(x, y):\n    blocks = []\n    while True:\n"
                     "        blocks.append(bytearray(50_000_000))\n", "memory limit"),
@@ -155,5 +155,5 @@ HOSTILE = {
                       "    except OSError:\n        pass\n\ndef backward(x, y):\n    return 0, 0\n",
                       "tampered"),
     "not_implemented": ("def backward(x, y):\n    raise NotImplementedError('staged_fxy')\n",
-                        "not implemented"),
+                        "not attempted"),
 }

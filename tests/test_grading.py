@@ -66,15 +66,17 @@ def batches(tmp_path_factory):
 def test_correct_submission_gets_full_marks(batches, name):
     g = batches[name]["correct"]
     assert g["score"] == g["max_score"] > 0 and g["misconceptions"] == []
-    assert set(g) == {"submission", "score", "max_score", "tests", "misconceptions"}
-    assert all(set(t) == {"name", "score", "max_score", "output"} for t in g["tests"])
+    assert {"submission", "student", "exercise", "points", "score", "max_score", "tests",
+            "misconceptions", "sha256", "seed"} <= set(g)
+    assert g["exercise"] == name and g["student"] == f"{name}_correct" and len(g["points"]) == 3
+    assert all({"name", "score", "max_score", "output"} <= set(t) for t in g["tests"])
 
 
 @pytest.mark.parametrize("name,label", [(n, lab) for n, c in WRONG.items() for lab, _ in c])
 def test_misconception_labelled_with_partial_marks(batches, name, label):
     g = batches[name][label]
     assert label in g["misconceptions"]
-    assert 0 < g["score"] < g["max_score"]
+    assert g["score"] < g["max_score"]
 
 
 @pytest.mark.parametrize("hostile", list(HOSTILE))
@@ -102,7 +104,7 @@ def test_resume_skips_finished_submissions(tmp_path, monkeypatch):
     paths = [_write(str(tmp_path), f"s{i}.py", CORRECT["staged_fxy"] + f"# {i}\n") for i in range(5)]
     graded = []
 
-    def fake(ex, path, seed=0, limits=None, student=None):
+    def fake(ex, path, seed=0, limits=None, student=None, student_seed=None):
         graded.append(path)
         return Grade(path, 1.0, 3.0, [{"name": "dx", "score": 1.0, "max_score": 1.0, "output": ""}])
 
@@ -145,18 +147,19 @@ def test_cli_json_in_order_and_writes_only_the_output(tmp_path):
     gs = json.loads(out.read_text())
     assert gs["score"] == 3.0 and {t["name"] for t in gs["tests"]} == {"dx", "dy", "lines"}
     assert sorted(os.listdir(tmp_path)) == sorted(before[0] + ["gs.json"])
-    pl = tmp_path / "pl.json"
+    pl = tmp_path / "pl"
     r = _cli("grade", "staged_fxy", a, b, "--format", "prairielearn", "-o", str(pl), "--quiet")
-    res = json.loads(pl.read_text())
-    assert res[a]["score"] == 1.0 and res[a]["gradable"] is True and 0 < res[b]["score"] < 1
-    assert "fork-overwrite" in res[b]["message"]
+    res = {f: json.loads((pl / f).read_text()) for f in os.listdir(pl) if f != "journal.jsonl"}
+    assert set(res) == {"ada.json", "bo.json"}  # one external-grader results file per submission
+    assert res["ada.json"]["score"] == 1.0 and res["ada.json"]["gradable"] is True
+    assert 0 < res["bo.json"]["score"] < 1 and "fork-overwrite" in res["bo.json"]["message"]
 
 
 BAD = [
     (["grade", "nope", "x.py"], "unknown exercise 'nope'"),
     (["grade", "staged_fxy", "missing.py"], "no such file: missing.py"),
-    (["grade", "staged_fxy", "exercises/staged_fxy.py", "--format", "gradescope"], "--format needs -o FILE"),
-    (["grade", "staged_fxy", "exercises/staged_fxy.py", "--workers", "0"], "--workers must be"),
+    (["grade", "staged_fxy", "exercises/staged_fxy/template.py", "--format", "gradescope"], "--format needs -o FILE"),
+    (["grade", "staged_fxy", "exercises/staged_fxy/template.py", "--workers", "0"], "--workers must be"),
     (["gradescope", "staged_fxy", "-o", "bundle.tar"], "-o must name a .zip file"),
 ]
 
@@ -232,10 +235,10 @@ def test_internal_error_on_one_file_is_that_files_zero_and_resume_goes_past(tmp_
     paths = [_write(str(tmp_path), f"s{i}.py", CORRECT["staged_fxy"]) for i in range(3)]
     real = grading.assess
 
-    def flaky(ex, points, report, submission=""):
+    def flaky(ex, points, report, submission="", source=None):
         if submission.endswith("s1.py"):
             raise KeyError("a grader bug")
-        return real(ex, points, report, submission=submission)
+        return real(ex, points, report, submission=submission, source=source)
 
     monkeypatch.setattr(grading, "assess", flaky)
     journal = str(tmp_path / "out.jsonl")

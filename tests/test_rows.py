@@ -31,14 +31,14 @@ def _wrap(rule, arg):
 def tables():
     import importlib
 
-    naming, numerics, printing, sheet, sheet_source, sympy_graph, vector_parse = (
-        importlib.import_module(f"derive.{m}") for m in ("naming", "numerics", "printing", "sheet",
+    naming, numerics, printing, sheet_tex, sheet_source, sympy_graph, vector_parse = (
+        importlib.import_module(f"derive.{m}") for m in ("naming", "numerics", "printing", "sheet_tex",
                                                        "sheet_source", "sympy_graph", "vector_parse"))
     from derive.circuit_layout import ARRAY_LABELS
     from derive.jacobians import SYMPY_NS
     from derive.vector_program import header
 
-    return dict(naming=naming, numerics=numerics, printing=printing, sheet=sheet,
+    return dict(naming=naming, numerics=numerics, printing=printing, sheet_tex=sheet_tex,
                 sheet_source=sheet_source, sympy_graph=sympy_graph, vector_parse=vector_parse,
                 ARRAY_LABELS=ARRAY_LABELS, SYMPY_NS=SYMPY_NS, header=header)
 
@@ -66,7 +66,7 @@ def test_every_row_is_in_every_table(rule):
             assert f"_print_{name}" in vars(t["printing"].LatexPrinter)
             assert name in t["numerics"].LAMBDIFY_NS
         if rule.latex_head:
-            assert t["sheet"]._HEADS[name] == rule.latex_head
+            assert t["sheet_tex"]._HEADS[name] == rule.latex_head
         if rule.typst:
             assert t["sheet_source"]._TYPST[name] == rule.typst
     spelling = rule.numpy or py
@@ -153,12 +153,13 @@ def softsign():
     rules.unregister("softsign")
 
 
-def test_registered_gate_goes_through_every_part(softsign, monkeypatch):
+def test_registered_gate_goes_through_every_part(softsign, tmp_path):
     from derive import exercises
     from derive.circuit import circuit
     from derive.jacobians import check_arrays
     from derive.printing import latex
-    from derive.sheet import sheets_for, tex_tokens
+    from derive.sheet import sheets_for
+    from derive.sheet_tex import tex_tokens
     from derive.sheet_source import typst_source
 
     # parse, stage, run, check (scalar): an expression string and a Python function
@@ -191,10 +192,11 @@ def test_registered_gate_goes_through_every_part(softsign, monkeypatch):
     assert np.allclose(ns["h_and_grad"](W, x)[1]["W"], aprog.run(W=W, x=x).grad["W"])
     assert "ss" in [n.label for n in circuit(aprog).nodes.values()]
     # the exercise checker grades a learner's derivative of the new gate
-    ex = exercises.Exercise("softsign_local", "Local gradient of softsign", ("x",), ("dsoftsign",),
-                            {"x": 0.5}, sources={"dsoftsign": "softsign(x)"})
-    monkeypatch.setitem(exercises.EXERCISES, ex.name, ex)
-    monkeypatch.setitem(exercises._SAMPLERS, ex.name, lambda rng: {"x": float(rng.uniform(-2, 2))})
+    folder = tmp_path / "softsign_local"  # an exercise is a directory: its exercise.toml
+    folder.mkdir()
+    (folder / "exercise.toml").write_text('title = "Local gradient of softsign"\n[outputs]\n'
+                                          'dsoftsign = "softsign(x)"\n[params.x]\nrange = [-2, 2]\n'
+                                          '[example]\nx = 0.5\n')
 
     def right(x):
         return 1 / (1 + abs(x)) ** 2
@@ -202,8 +204,8 @@ def test_registered_gate_goes_through_every_part(softsign, monkeypatch):
     def wrong(x):
         return 1 / (1 + abs(x))
 
-    assert exercises.check(ex.name, right).passed
-    assert not exercises.check(ex.name, wrong).passed
+    assert exercises.check(str(folder), right).passed
+    assert not exercises.check(str(folder), wrong).passed
 
 
 def test_registered_gate_is_gone_after_unregister():

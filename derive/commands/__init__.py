@@ -5,4 +5,5 @@ Modules whose names start with ``_`` are helpers, not commands.
 """
 
 #: The order commands are listed in ``derive --help``; others follow alphabetically.
-ORDER = ("demo", "stage", "compare", "swell", "graph", "sheet", "grade", "gradescope", "doctor")
+ORDER = ("demo", "stage", "compare", "swell", "graph", "sheet", "exercise", "grade", "report",
+         "gradescope", "prairielearn", "doctor")

@@ -10,7 +10,10 @@ HELP = "print a derivation sheet: circuit, forward and backward tables, gradient
 
 
 def add_arguments(p):
-    p.add_argument("target", help='an expression like "x*y + sin(x)" or path/to/file.py:func')
+    p.add_argument("target", nargs="?", help='an expression like "x*y + sin(x)" or path/to/file.py:func')
+    p.add_argument("--exercise", metavar="NAME|DIR", help="the forward function of an exercise "
+                   "(built-in name or directory), at its example point or --student's values")
+    p.add_argument("--student", metavar="ID", help="with --exercise: the values graded for this id")
     p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
     p.add_argument("-o", "--output", default="sheet.pdf", help="the PDF to write (default sheet.pdf)")
     p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
@@ -27,7 +30,8 @@ def add_arguments(p):
     p.add_argument("--range", dest="value_range", metavar="LO,HI",
                    help="--variants: every value and adjoint 0 or LO <= |v| <= HI (default 0.01,100)")
     p.add_argument("--roster", metavar="CSV",
-                   help="one sheet per student (id,name,email[,seed]) with their name and values")
+                   help="one sheet per student (id,name,email[,seed]) with their name and values "
+                        "(with --exercise: OUTPUT-<id>.pdf each, at the values graded for them)")
     p.add_argument("--split", action="store_true",
                    help="with --variants: one PDF per student (NAME-01.pdf, NAME-01-key.pdf, ...)")
     p.add_argument("--engine", default="matplotlib", help="matplotlib (default) or typst")
@@ -53,6 +57,20 @@ def run(args) -> int:
 
     if args.variants < 0:
         raise DeriveError("--variants must be a positive number")
+    if args.roster and args.exercise:
+        from derive.exercise_sheet import roster_sheets
+
+        _writable(args.output)
+        for path in roster_sheets(args.exercise, args.roster, args.output, args.seed, args.worksheet,
+                                  args.key, args.blanks):
+            print(f"wrote {path}")
+        return 0
+    if args.exercise:
+        from derive.exercise_sheet import exercise_target
+
+        prog, point = exercise_target(args.exercise, args.student, args.seed, parse_at(args.at) or None)
+    elif args.target is None:
+        raise DeriveError("give a function or expression to print, or --exercise NAME|DIR")
     roster = None
     if args.roster:
         from derive.roster import read_roster
@@ -62,15 +80,16 @@ def run(args) -> int:
         roster = read_roster(args.roster)
         if not roster:
             raise DeriveError(f"roster {args.roster!r} has no students; add rows id,name,email")
-    if args.at is None and not args.variants and not roster:
+    if args.at is None and not args.variants and not roster and not args.exercise:
         raise DeriveError("give the input values with --at, e.g. --at x=3,y=-4 "
                           "(or use --variants N or --roster CSV)")
     if args.value_range is not None and not (args.variants or roster):
         raise DeriveError("--range chooses the values of --variants or --roster; give one of them")
     value_range = parse_range(args.value_range)
     _writable(args.output)
-    prog = load_target(args.target, args.gates)
-    point = parse_at(args.at) if args.at is not None else None
+    if not args.exercise:
+        prog = load_target(args.target, args.gates)
+        point = parse_at(args.at) if args.at is not None else None
     written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
                     variants=args.variants, seed=args.seed, blanks=args.blanks,
                     engine=args.engine, split=args.split, tex=args.tex, digits=args.digits,

@@ -117,6 +117,8 @@ def test_numpy_exercise_from_a_function(tmp_path):
     ('name = "x"\n[function]\nname = "loss"\n[params.x]\nrange = [2, 1]\n', "low must be below high"),
     ('name = "x"\n[function]\nname = "loss"\n[grading]\nreturns = ["dq"]\n', "dq is not d<differentiable"),
     ('name = "x"\n[function\n', "not valid TOML"),
+    ('name = "x"\n[function]\nname = "loss"\n[grading]\nvariants = "nope"\n[example]\nx = 1\ny = 1\nz = 1\n',
+     "known-wrong set"),
 ])
 def test_bad_exercise_toml_is_one_line_exit_2(tmp_path, toml, msg):
     d = tmp_path / "bad"

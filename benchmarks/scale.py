@@ -11,7 +11,7 @@ import sys
 import time
 import tracemalloc
 
-from derive.parse import parse_function
+from derive.reader import parse_function
 from derive.staged import stage_graph
 
 GATES = ["{a} * {b}", "{a} + {b}", "sin({a}) * {b}", "{a} - 0.5 * {b}", "tanh({a} + {b})",

@@ -56,7 +56,7 @@ def short(v, digits: int = 3) -> str:
     if not math.isfinite(v):
         return str(v)
     if digits != 3:                            # a sheet's numbers, as its tables print them
-        from derive.sheet_variants import fmt
+        from derive.sheet_tex import fmt
 
         return fmt(v, digits)
     text = f"{v:#.3g}"

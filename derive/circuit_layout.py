@@ -114,7 +114,7 @@ def build(prog, result=None) -> Layout:
             layer[s.name] = 0
     for ln in lines:
         name = ln.target.name
-        srcs = [a.name for a in ln.args if not a.is_Number]
+        srcs = [a.name for a in ln.args if a.is_Symbol]      # constants (even exp(1000)) fold in
         layer[name] = 1 + max([layer[s] for s in srcs], default=0)
         c.nodes[name] = Node(name, gate_label(ln), "gate", value=vals.get(name),
                              grad=adj.get(prog.adjoints[ln.target].name))

@@ -104,7 +104,7 @@ BY_NAME = {e.name: e for e in CATALOGUE}
 
 def stage_example(example: Example, gates: str = "grouped"):
     """The staged program of a catalogue entry."""
-    from derive.parse import parse_function
+    from derive.reader import parse_function
     from derive.staged import stage, stage_graph
 
     if example.function:

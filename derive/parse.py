@@ -1,9 +1,11 @@
-"""Text, SymPy expressions and Python functions -> one expression graph; the safety whitelist.
+"""Expression strings and SymPy expressions -> the one expression graph; the safety whitelist.
 
 Expression strings and function sources are parsed with Python's ``ast`` and walked with an
 explicit stack; only whitelisted node types and the rule table's function names are
 accepted. Nothing the user writes is ever evaluated (no ``eval``, ``sympify``, ``parse_expr``,
 ``import``).
+
+Python function bodies are read by ``derive.reader`` into the same graph.
 
 The graph hash-conses nodes, so an identical subexpression is one node (forks show up), and
 applies the user's gate granularity: in ``grouped`` mode a spelled-out sigmoid
@@ -13,16 +15,14 @@ elementary ones (CS231n's negate, exp, add a constant, 1/x).
 from __future__ import annotations
 
 import ast
-import inspect
 import sys
-import textwrap
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from derive.errors import DeriveError
 from derive.naming import symbol
-from derive.rules import BINOPS, CALL_NAMES, FUNCTIONS, RULES, apply
+from derive.rules import ARRAY_RULES, BINOPS, CALL_NAMES, FUNCTIONS, RULES, apply
 from derive.sympy_graph import sympy_to_graph
 
 GATES = ("grouped", "primitive")
@@ -55,6 +55,10 @@ class Node:
     index: int = 0               # creation order (a topological order)
     user_name: str | None = None  # the name the user gave it (Python function input)
     lineno: int | None = None    # source line that created it
+    opts: tuple = ()             # an array gate's options ((("axis", 1), ("keepdims", True))
+
+    def opt(self, key, default=None):
+        return dict(self.opts).get(key, default)
 
     @property
     def is_const(self):
@@ -67,7 +71,8 @@ class Node:
 
 @dataclass
 class Graph:
-    """Hash-consed expression graph built by the parsers."""
+    """Hash-consed expression graph built by the readers, for scalars and arrays alike: nodes are
+    rows of ``RULES`` (elementwise on arrays) or of ``ARRAY_RULES`` (with options)."""
 
     gates: str = "grouped"
     nodes: list = field(default_factory=list)
@@ -77,20 +82,24 @@ class Graph:
     _memo: dict = field(default_factory=dict)
     lineno: int | None = None
     recognize: bool = True  # fold spelled-out grouped gates (off while building the patterns)
+    name: str = ""          # the function's name
+    body_template: object = None  # (graph, function body text, args) -> node: array expansions
 
     def __post_init__(self):
         if self.gates not in GATES:
             raise DeriveError(f"unknown gate granularity '{self.gates}'; use one of: {', '.join(GATES)}")
 
-    def _new(self, op, args=(), value=None):
-        key = (op, tuple(id(a) for a in args), value if op != "input" else str(value))
+    def new(self, op, args=(), value=None, opts=()):
+        key = (op, tuple(id(a) for a in args), value if op != "input" else str(value), opts)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno)
+        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno, opts=opts)
         self.nodes.append(node)
         self._memo[key] = node
         return node
+
+    _new = new
 
     def input(self, name: str) -> Node:
         if name not in self.inputs:
@@ -103,7 +112,12 @@ class Graph:
             raise DeriveError(f"constant {value} is not a finite real number")
         return self._new("const", value=value)
 
-    def op(self, name: str, *args: Node) -> Node:
+    def op(self, name: str, *args: Node, opts=()) -> Node:
+        if name in ARRAY_RULES:
+            rule = ARRAY_RULES[name]
+            if rule.expand and self.gates == "primitive":  # softmax_cross_entropy in primitive gates
+                return self.body_template(self, rule.expand, args)
+            return self.new(name, args, opts=opts)
         rule = RULES[name]
         if len(args) != rule.arity:
             raise DeriveError(f"{name} takes {rule.arity} argument{'s' * (rule.arity > 1)}, got {len(args)}")
@@ -328,136 +342,3 @@ def parse_expression(text: str, gates: str = "grouped") -> Graph:
 def parse_sympy(expr, gates: str = "grouped", inputs=None) -> Graph:
     """Turn a SymPy expression into a graph, undoing SymPy's normal form (a - b, not a + (-1)*b)."""
     return sympy_to_graph(expr, Graph(gates), inputs)
-
-
-def parse_function(source: str, name: str | None = None, gates: str = "grouped") -> Graph:
-    """Parse a straight-line Python function (from its source text) into a graph."""
-    try:
-        tree = _ast_parse(source, "exec")
-    except SyntaxError as err:
-        raise _syntax(source, "exec", err) from None
-    except (RecursionError, MemoryError):
-        raise DeriveError("source is nested too deeply") from None
-    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-    if name is not None:
-        defs = [d for d in defs if d.name == name]
-        if not defs:
-            raise DeriveError(f"no function named '{name}' in the file")
-    if not defs:
-        raise DeriveError("no function definition found")
-    return _FunctionReader(defs[-1], Graph(gates)).read()
-
-
-def parse_callable(func, gates: str = "grouped") -> Graph:
-    """Parse a Python function object by reading its source (it is never called)."""
-    if getattr(func, "__name__", "") == "<lambda>":
-        raise DeriveError("lambdas are not supported: write the function with def")
-    try:
-        source = textwrap.dedent(inspect.getsource(func))
-    except (OSError, TypeError):
-        raise DeriveError(f"cannot read the source of {func!r}; pass its source text instead") from None
-    return parse_function(source, func.__name__, gates)
-
-
-class _FunctionReader:
-    """Reads a def's body: assignments, augmented assignments, return; SSA by fresh nodes."""
-
-    def __init__(self, fn: ast.FunctionDef, graph: Graph):
-        self.fn, self.g, self.env = fn, graph, {}
-        args = fn.args
-        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-            raise DeriveError(f"function '{fn.name}': use plain positional parameters only")
-        self.params = [a.arg for a in args.args]
-        self.sizes = {p: None for p in self.params}
-        self.scalar_used = set()
-
-    def read(self) -> Graph:
-        g = self.g
-        for p in self.params:
-            self.env[p] = None  # bound lazily: scalar input or indexed list
-        body = list(self.fn.body)
-        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            body = body[1:]
-        builder = _ExprBuilder(g, self._lookup, strict=False, subscript=self._subscript)
-        for i, st in enumerate(body):
-            g.lineno = st.lineno
-            if isinstance(st, ast.Return):
-                if i != len(body) - 1:
-                    raise DeriveError(f"code after return at line {body[i + 1].lineno}")
-                if st.value is None:
-                    raise DeriveError(f"return without a value at line {st.lineno}")
-                if isinstance(st.value, ast.Tuple):
-                    raise DeriveError(f"return one value, not a tuple, at line {st.lineno}")
-                g.output = builder.build(st.value)
-            elif isinstance(st, (ast.Assign, ast.AnnAssign)):
-                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
-                if st.value is None:
-                    continue
-                for t in targets:
-                    if not isinstance(t, ast.Name):
-                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else \
-                            "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
-                        raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
-                value = builder.build(st.value)
-                for t in targets:
-                    self._bind(t.id, value)
-            elif isinstance(st, ast.AugAssign):
-                if not isinstance(st.target, ast.Name):
-                    raise DeriveError(f"unsupported construct: augmented assignment to a non-name at line {st.lineno}")
-                op = BINOPS.get(type(st.op).__name__)
-                if op is None:
-                    raise DeriveError(f"unsupported construct: the operator {_CONSTRUCTS.get(type(st.op).__name__, '?')}= at line {st.lineno}")
-                old = self._lookup(st.target.id)
-                value = builder.build(st.value)
-                self._bind(st.target.id, g.op(op, old, value))
-            elif isinstance(st, ast.Pass):
-                continue
-            elif isinstance(st, ast.Expr):
-                raise DeriveError(f"unsupported construct: an expression statement (its value is lost) at line {st.lineno}")
-            else:
-                what = _CONSTRUCTS.get(type(st).__name__, type(st).__name__)
-                raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
-        if g.output is None:
-            raise DeriveError(f"function '{self.fn.name}' has no return statement")
-        for p in self.params:
-            if self.sizes[p] is None:
-                g.input(p)
-        g.params = [(p, self.sizes[p]) for p in self.params]
-        # inputs in parameter order, elements in index order
-        order = []
-        for p, n in g.params:
-            order += [p] if n is None else [f"{p}[{i}]" for i in range(n)]
-        g.inputs = {k: g.input(k) for k in order}
-        return g
-
-    def _bind(self, name, node):
-        if node.is_input:  # g = x: a line of its own, so g's path stays visible (and its +=)
-            node = self.g.op("id", node)
-        if node.op not in ("input", "const") and node.user_name is None:
-            node.user_name = name
-        self.env[name] = node
-
-    def _lookup(self, name):
-        if name not in self.env:
-            raise DeriveError(f"undefined name '{name}' at line {self.g.lineno}")
-        node = self.env[name]
-        if node is None:  # a parameter used as a scalar
-            if self.sizes.get(name) is not None:
-                raise DeriveError(f"parameter '{name}' is used both as a number and as a list (line {self.g.lineno})")
-            self.scalar_used.add(name)
-            return self.g.input(name)
-        return node
-
-    def _subscript(self, n: ast.Subscript):
-        base = n.value
-        idx = n.slice
-        if not (isinstance(base, ast.Name) and base.id in self.params and self.env.get(base.id) is None
-                and isinstance(idx, ast.Constant) and isinstance(idx.value, int) and not isinstance(idx.value, bool)
-                and idx.value >= 0):
-            raise DeriveError(f"unsupported construct: indexing (only a parameter by a constant index, "
-                              f"like w[0]) at line {n.lineno}")
-        if base.id in self.scalar_used:
-            raise DeriveError(f"parameter '{base.id}' is used both as a number and as a list (line {n.lineno})")
-        self.sizes[base.id] = max(self.sizes[base.id] or 0, idx.value + 1)
-        return self.g.input(f"{base.id}[{idx.value}]")

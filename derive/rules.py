@@ -231,6 +231,7 @@ class ArrayRule:
     elementwise: bool = False  # broadcasts like + (a broadcast argument's adjoint is summed)
     symbolic: object = field(default=None, compare=False)  # the call on arrays of SymPy symbols
     impl: object = field(default=None, compare=False)      # NumPy function of a bare spelling
+    expand: str = ""          # the gate in primitive gates: a function body in a, b
 
 
 def _ex(params, body, **shapes):
@@ -245,6 +246,19 @@ def _sym_sce(z, labels):
     z = np.atleast_2d(z)
     labels = np.atleast_1d(labels)
     return sum(-z[i, k] + sp.log(sum(sp.exp(v) for v in z[i])) for i, k in enumerate(labels))
+
+
+#: The fused softmax-cross-entropy gate in primitive gates (args a = scores, b = labels),
+#: for learners who want to see why its backward line is probs - onehot(y).
+SOFTMAX_CE_EXPANSION = """\
+e = np.exp(a)
+s = np.sum(e, axis=-1, keepdims=True)
+logs = np.log(s)
+logp = a - logs
+Y = onehot(b, a.shape[-1])
+t = Y * logp
+return -np.sum(t)
+"""
 
 
 ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
@@ -295,7 +309,7 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
               "fused softmax + cross-entropy, summed over rows: dscores = probs - onehot(y)",
               (_ex("A, B, y", "softmax_cross_entropy(A @ B, y)", A=(3, 2), B=(2, 4), y=(3,)),
                _ex("A, y", "softmax_cross_entropy(A, y)", A=(3,), y=())), label="xent",
-              symbolic=_sym_sce, impl=primitives.softmax_cross_entropy),
+              symbolic=_sym_sce, impl=primitives.softmax_cross_entropy, expand=SOFTMAX_CE_EXPANSION),
     ArrayRule("clip", 3, "np.clip({0}, {1}, {2})",
               ("{g} * (({1} <= {0}) & ({0} <= {2}))", "{g} * (({0} < {1}) & ({1} <= {2}))",
                "{g} * (({0} > {2}) | ({1} > {2}))"),
@@ -307,17 +321,6 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
 ]}
 
 
-#: The fused softmax-cross-entropy gate in primitive gates (args a = scores, b = labels),
-#: for learners who want to see why its backward line is probs - onehot(y).
-SOFTMAX_CE_EXPANSION = """\
-e = np.exp(a)
-s = np.sum(e, axis=-1, keepdims=True)
-logs = np.log(s)
-logp = a - logs
-Y = onehot(b, a.shape[-1])
-t = Y * logp
-return -np.sum(t)
-"""
 
 
 # ---- tables built from the rows ---------------------------------------------------------------

@@ -9,7 +9,6 @@ per-student inputs of ``--variants N --seed S``.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 import re
@@ -21,8 +20,9 @@ from derive.circuit import write_bytes
 from derive.errors import DeriveError
 from derive.printing import CodePrinter
 from derive.sheet_arrays import build_array_sheet
-from derive.sheet_tex import _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
-from derive.sheet_variants import RANGE, array_variants, fmt, variant_points  # noqa: F401
+from derive.sheet_tex import _HEADS, _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
+from derive.sheet_tex import fmt  # noqa: F401
+from derive.sheet_variants import RANGE, array_variants, variant_points  # noqa: F401
 
 ENGINES = ("matplotlib", "typst")
 BLANKS = ("all", "values", "formulas")
@@ -216,8 +216,8 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
                 first = s = (build_array_sheet(prog, pt, digits) if arrays
                              else build_sheet(prog, result, digits=digits, static=static,
                                               known=known))
-            else:                              # the same content, its own circuit to lay out
-                s = dataclasses.replace(first, circuit=copy.deepcopy(first.circuit))
+            else:                              # the same content, another label
+                s = dataclasses.replace(first)
             s.label = " · ".join(x for x in (tag, kind) if x)
             s.blank = set(bl) if pt is not None else set()
             if roster:
@@ -263,7 +263,8 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     names = []
     for i, s in enumerate(sheets):  # one file per student, the key in its own file
         suffix = "-key" if s.label.endswith("Answer key") and per > 1 else ""
-        who = re.sub(r"[^A-Za-z0-9_.-]+", "_", s.student_id) if roster else f"{i // per + 1:02d}"
+        who = (re.sub(r"[^A-Za-z0-9_.-]+", "_", s.student_id) if roster
+               else f"{i // per + 1:0{max(2, len(str(students)))}d}")
         names.append(f"{stem}-{who}{suffix}{ext or '.pdf'}")
     return [write_bytes(n, data) for n, data in zip(names, render_each(sheets, engine))]
 
@@ -283,6 +284,6 @@ def render(sheets, engine="matplotlib") -> bytes:
         from derive.sheet_source import typst_pdf
 
         return typst_pdf(sheets)
-    from derive.sheet_mpl import pdf_bytes
+    from derive.sheet_pages import pdf_bytes
 
     return pdf_bytes(sheets)

@@ -130,7 +130,7 @@ ENTRY_COLOR = "#8a8a8a"
 
 
 def _cells(a, blank, digits=4):
-    from derive.sheet_variants import fmt
+    from derive.sheet_tex import fmt
 
     a = np.atleast_2d(a) if np.ndim(a) else np.array([[a]])
     rows = [list(r) for r in a[:MAX_SHOWN, :MAX_SHOWN]]
@@ -172,7 +172,7 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
     from matplotlib.lines import Line2D
 
     from derive.sheet_mpl import BLANK_COLOR, H, M, MONO, NUMBER_BLANK, W
-    from derive.sheet_variants import fmt
+    from derive.sheet_tex import fmt
 
     if np.ndim(a) == 0:
         if blank:
@@ -204,8 +204,8 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
 
 
 def draw_array_sheet(pdf, s):
-    from derive.sheet_mpl import (CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, _circuit, name_line,
-                                  title_line)
+    from derive.sheet_circuit import _circuit
+    from derive.sheet_mpl import CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, name_line, title_line
 
     flow = Flow(pdf, s.label, s)
     title_line(flow, s)
@@ -258,7 +258,7 @@ def draw_array_sheet(pdf, s):
         draw_matrix(flow, 1.4, g, RED, blank=blank, digits=d)
         flow.y -= h + 0.08
     if not blank:
-        from derive.sheet_variants import fmt
+        from derive.sheet_tex import fmt
 
         flow.need(ROW)
         flow.text(0.1, f"value: {s.output} = {fmt(s.value, d)}", 9, family=MONO, color=GREEN, dy=ROW)

@@ -11,24 +11,9 @@ template (a kink note, a name outside Latin-1) is drawn in full instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 COURIER_ADVANCE = 0.6         # every Courier glyph is 600/1000 em wide
 ASCENT, DESCENT = 0.76, 0.24  # of DejaVu Sans Mono, as matplotlib aligns its text boxes
-
-
-@dataclass
-class Slot:
-    """Where a number goes: page index, x and y in points from the page's lower left."""
-
-    page: int
-    x: float
-    y: float
-    ha: str
-    va: str
-    size: float
-    color: str
-    get: object                 # get(sheet) -> the text
 
 
 class Template:
@@ -109,7 +94,7 @@ def _show(slot, text: str) -> bytes:
 
 def template(sheet) -> Template:
     """Draw ``sheet`` once with its numbers left as slots."""
-    from derive.sheet_mpl import pdf_bytes
+    from derive.sheet_pages import pdf_bytes
 
     slots = []
     return Template(pdf_bytes([sheet], slots), slots)
@@ -127,18 +112,53 @@ def fillable(sheet) -> bool:
 
 
 def pdf_each(sheets) -> list:
-    """One PDF per sheet: sheets of the same kind share one drawn template."""
-    from derive.sheet_mpl import pdf_bytes
+    """One PDF per sheet: sheets of the same kind (worksheet, key) share one drawn template;
+    the kinds are drawn and filled in parallel, one process each (both cores)."""
+    global _JOBS
 
-    templates, out = {}, []
-    for s in sheets:
-        kind = (frozenset(s.blank), bool(s.student), bool(s.label))
+    kinds = {}
+    for i, s in enumerate(sheets):
+        kinds.setdefault((frozenset(s.blank), bool(s.student), bool(s.label)), []).append(i)
+    groups = list(kinds.values())
+    _JOBS = sheets
+    try:
+        if len(groups) > 1 and len(sheets) > 4 and _fork():
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(min(len(groups), 2)) as pool:
+                done = pool.map(_group, groups)
+        else:
+            done = [_group(g) for g in groups]
+    finally:
+        _JOBS = None
+    out = [None] * len(sheets)
+    for g, pdfs in zip(groups, done):
+        for i, pdf in zip(g, pdfs):
+            out[i] = pdf
+    return out
+
+
+_JOBS = None            # the sheets of a pdf_each call, shared with forked workers
+
+
+def _fork() -> bool:
+    import multiprocessing
+    import os
+
+    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+
+
+def _group(indices) -> list:
+    """PDFs of sheets of one kind: a template drawn once (if they fit one), then filled in."""
+    from derive.sheet_pages import pdf_bytes
+
+    t, out = None, []
+    for i in indices:
+        s = _JOBS[i]
         if not fillable(s):
             out.append(pdf_bytes([s]))
             continue
-        if kind not in templates:
-            templates[kind] = template(s)
-        t = templates[kind]
+        t = t or template(s)
         try:
             out.append(t.fill([slot.get(s) for slot in t.slots]))
         except UnicodeEncodeError:

@@ -7,10 +7,12 @@ reproducible: fixed PDF metadata, no dates.
 """
 from __future__ import annotations
 
-import io
+import functools
 import math
+from dataclasses import dataclass
 
-from derive.circuit import GREEN, GREY, INK, RC, RED, SPREADS, quiet_fonts
+from derive.circuit import GREEN, GREY, INK, RED
+from derive.sheet_tex import fmt
 from derive.sheet_tex import tex_name as latex_name
 
 W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
@@ -24,6 +26,20 @@ BLANK_COLOR = "#707070"               # the colour of number blanks (the geometr
 FORMULA_COLOR = "#7a7a7a"             # ... and of blanks for a formula
 PDF_META = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "derive",
             "Title": "derive derivation sheet"}
+
+
+@dataclass
+class Slot:
+    """Where a number goes: page index, x and y in points from the page's lower left."""
+
+    page: int
+    x: float
+    y: float
+    ha: str
+    va: str
+    size: float
+    color: str
+    get: object                 # get(sheet) -> the text
 
 
 class Flow:
@@ -78,14 +94,15 @@ class Flow:
         recorded as a slot (page, x and y in points, alignment, size, colour, getter)."""
         if self.slots is None:
             return self.text(x, get(self.sheet), size, dy=dy, **kw)
-        from derive.sheet_fill import Slot
-
         self.slots.append(Slot(self.page - 1, (M + x) * 72, self.y * 72, kw.get("ha", "left"),
                                kw.get("va", "top"), size, kw.get("color", INK), get))
         if dy:
             self.y -= dy
 
     def width(self, t) -> float:
+        text = t.get_text()
+        if "$" in text:          # mathtext: measured as the PDF sets it (one parse, shared)
+            return _math_parser().parse(text, 72, t.get_fontproperties()).width / 72
         return t.get_window_extent(self.renderer).width / self.fig.dpi
 
     def fit(self, t, maxw, min_size=5.5):
@@ -111,6 +128,13 @@ class Flow:
 
         self.fig.add_artist(Line2D([M / W, (W - M) / W], [self.y / H] * 2, lw=0.6, color=GREY))
         self.y -= 0.08
+
+
+@functools.lru_cache(maxsize=1)
+def _math_parser():
+    from matplotlib.mathtext import MathTextParser
+
+    return MathTextParser("path")
 
 
 def footer(label, page):
@@ -269,14 +293,10 @@ def _paths(flow, s):
 
 
 def _term(s, b, r):
-    from derive.sheet_variants import fmt
-
     return fmt(s.paths[b]["rows"][r][2], s.digits)
 
 
 def _sum_line(s, b):
-    from derive.sheet_variants import fmt
-
     block = s.paths[b]
     total = fmt(math.fsum(r[2] for r in block["rows"]), s.digits)
     given = f"the backward pass gives d{block['var']} = {fmt(block['total'], s.digits)}"
@@ -301,8 +321,10 @@ def _header(flow, s):
         flow.value(0, lambda sh: "at " + sh.point, 10, family=MONO, dy=ROW * 1.2)
     name_line(flow, s)
     if s.is_worksheet:
-        flow.text(0, "Fill in the blanks: values in the forward pass, then the backward pass line "
-                     "by line from the output back.", 8.5, color=GREY, dy=ROW)
+        what = ("the values in the forward pass, then the backward pass" if "values" in s.blank
+                else "the local gradients of the backward pass")
+        flow.text(0, f"Fill in the blanks: {what} line by line from the output back.", 8.5,
+                  color=GREY, dy=ROW)
 
 
 def name_line(flow, s):
@@ -323,133 +345,3 @@ def _fits_math(flow, s):
         return True
     t.remove()
     return False
-
-
-def _circuit(flow, s, title=None, numbers=None):
-    """The circuit across the page; one too wide to be read there gets a landscape page."""
-    c = s.circuit
-    if c is None:
-        return
-    flow.heading(title or "The circuit" + ("" if s.is_worksheet else
-                                           ": values in green above each wire, gradients in red below"))
-    if numbers is None:
-        numbers = "blanks" if s.is_worksheet else True
-    for attempt in range(SPREADS + 1):
-        kept = len(flow.slots) if flow.slots is not None else 0
-        w, h = c.size()
-        scale = min(CW / w, CIRCUIT_H / h, 1.0)
-        flow.need(h * scale + 0.1)
-        left = M + (CW - w * scale) / 2
-        ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
-        bad = c.draw(ax, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale,
-                     **_slots(flow, flow.page - 1, s))
-        if not bad:
-            flow.y -= h * scale + 0.1
-            return
-        if flow.slots is not None:             # this attempt's numbers are not kept
-            del flow.slots[kept:]
-        ax.remove()
-        if scale < 1.0 and CW / w < CIRCUIT_H / h:   # width is short: more height
-            if attempt == SPREADS:                      # ... or a landscape page
-                flow.text(0, "(on its own landscape page, after this sheet)", 8.5, color=GREY,
-                          dy=ROW)
-                flow.later.append(lambda: _landscape(flow, c, numbers, s))
-                return
-            c.spread(1.0, 1.25)
-        else:
-            c.spread()
-
-
-def _slots(flow, page, s):
-    """Circuit.draw's arguments that turn its numbers into the template's slots."""
-    if flow.slots is None:
-        return {}
-    from derive.sheet_fill import Slot
-
-    def slot(x, y, get, ha, va, size, color):
-        flow.slots.append(Slot(page, x, y, ha, va, size, color, get))
-
-    return {"defer": slot, "pad": s.digits + 4}
-
-
-def _landscape(flow, c, numbers, s):
-    """The circuit alone on an A4 landscape page, spread until its labels are clear."""
-    from matplotlib.figure import Figure
-
-    for _ in range(SPREADS + 1):
-        fig = Figure(figsize=(H, W))
-        fig.text(M / H, 1 - M / W, "The circuit", fontsize=11.5, weight="bold", va="top")
-        w, h = c.size()
-        scale = min((H - 2 * M) / w, (W - 2 * M - 0.5) / h, 1.0)
-        ax = fig.add_axes(((H - w * scale) / 2 / H, (W - M - 0.4 - h * scale) / W,
-                           w * scale / H, h * scale / W))
-        kept = len(flow.slots) if flow.slots is not None else 0
-        if not c.draw(ax, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale,
-                      **_slots(flow, flow.page, s)):
-            break
-        if flow.slots is not None:
-            del flow.slots[kept:]
-        c.spread(1.0, 1.3)                     # width is what is short: more height
-    flow.page += 1
-    if flow.slots is None:
-        fig.text(0.5, 0.35 / W, footer(flow.label, flow.page), ha="center", fontsize=7.5, color=GREY)
-    else:
-        from derive.sheet_fill import Slot
-
-        flow.slots.append(Slot(flow.page - 1, H / 2 * 72, 0.35 * 72, "center", "baseline", 7.5,
-                               GREY, lambda sh, n=flow.page: footer(sh.label, n)))
-    flow.pdf.savefig(fig)
-
-
-def draw_sheet(pdf, s, slots=None):
-    """Draw one sheet's pages; ``slots`` (a list): record its numbers instead (a template)."""
-    if not hasattr(s, "function_tex"):         # an ArraySheet
-        from derive.sheet_arrays import draw_array_sheet
-
-        return draw_array_sheet(pdf, s)
-    flow = Flow(pdf, s.label, s, slots)
-    _header(flow, s)
-    _circuit(flow, s)
-    _forward(flow, s)
-    _backward(flow, s)
-    _gradient(flow, s)
-    _paths(flow, s)
-    if "formulas" not in s.blank:
-        from derive.sheet_symbolic import draw_symbolic
-
-        draw_symbolic(flow, s)
-    flow.finish()
-
-
-def pdf_bytes(sheets, slots=None) -> bytes:
-    """One PDF holding every sheet (each starts on a new page); reproducible bytes. With
-    ``slots`` (a list, one sheet): a template, its numbers recorded there, not drawn."""
-    import matplotlib
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    buf = io.BytesIO()
-    quiet_fonts()
-    with matplotlib.rc_context(RC):
-        with PdfPages(buf, metadata=PDF_META) as pdf:
-            for s in sheets:
-                draw_sheet(pdf, s, slots)
-    return buf.getvalue()
-
-
-def png_pages(sheets, dpi=80) -> list:
-    """Each page as PNG bytes (for previews and thumbnails, where no pdftoppm is available)."""
-    import matplotlib
-
-    pages = []
-
-    class _Collect:
-        def savefig(self, fig):
-            b = io.BytesIO()
-            fig.savefig(b, format="png", dpi=dpi, metadata={"Software": None})
-            pages.append(b.getvalue())
-
-    with matplotlib.rc_context(RC):
-        for s in sheets:
-            draw_sheet(_Collect(), s)
-    return pages
-

@@ -6,6 +6,7 @@ expression into pieces that may be set on separate lines (mathtext has no line b
 """
 from __future__ import annotations
 
+import math
 import re
 
 import sympy as sp
@@ -100,3 +101,15 @@ def _factor_tex(f) -> str:
     return t if plain else rf"\left({t}\right)"
 
 
+def fmt(v, digits: int = 4) -> str:
+    """A number to ``digits`` significant figures (integers stay integers: ``3``, ``-4``)."""
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(fmt(x, digits) for x in v) + "]"
+    f = float(v)
+    if f == 0:
+        return "0"
+    if not math.isfinite(f):
+        return str(f)
+    if f.is_integer() and abs(f) < 10 ** digits:
+        return str(int(f))
+    return f"{f:.{digits}g}"

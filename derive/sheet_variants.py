@@ -33,20 +33,6 @@ def parse_range(text: str | None) -> tuple:
     return lo, hi
 
 
-def fmt(v, digits: int = 4) -> str:
-    """A number to ``digits`` significant figures (integers stay integers: ``3``, ``-4``)."""
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(fmt(x, digits) for x in v) + "]"
-    f = float(v)
-    if f == 0:
-        return "0"
-    if not math.isfinite(f):
-        return str(f)
-    if f.is_integer() and abs(f) < 10 ** digits:
-        return str(int(f))
-    return f"{f:.{digits}g}"
-
-
 def _flat(values):
     for v in values:
         if isinstance(v, (list, tuple)):

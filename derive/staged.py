@@ -16,10 +16,12 @@ from derive import codegen, evaluate, naming, printing
 from derive.circuit import circuit as draw_circuit
 from derive.errors import DeriveError
 from derive.naming import symbol
-from derive.parse import Graph, Node, parse_callable, parse_expression, parse_function, parse_sympy
+from derive.parse import Graph, Node, parse_expression, parse_sympy
+from derive.reader import parse_callable, parse_function
 from derive.rules import RULES, apply, local_gradient
 from derive.vector import stage_arrays
 from derive.vector_parse import uses_arrays
+from derive.vector_program import ArrayProgram
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
     """
     if isinstance(f, Program):
         return f
-    if shapes is not None or hasattr(f, "with_shapes") or \
+    if shapes is not None or isinstance(f, ArrayProgram) or \
             (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and uses_arrays(f):
         return stage_arrays(f, gates, shapes)
     if isinstance(f, str):

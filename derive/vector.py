@@ -126,8 +126,8 @@ class Staged:
         keep = _reachable([out] + [n for n in g.nodes if n.user_name])
         self.nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
         self.live = live
-        inputs = [g.inputs[p] for p in g.params]
-        self.names = naming.assign_names(inputs + self.nodes, out, g.params)
+        inputs = [g.inputs[p] for p, _ in g.params]
+        self.names = naming.assign_names(inputs + self.nodes, out, [p for p, _ in g.params])
         self.active = set()  # values a gradient flows to
         for n in inputs + self.nodes:
             if n.is_input:
@@ -145,7 +145,7 @@ class Staged:
             if id(n) in self.active:
                 self.adjoints[id(n)] = naming.adjoint_name(self.names[n], taken)
                 taken.add(self.adjoints[id(n)])
-        self.labels = [p for p in g.params if id(g.inputs[p]) not in self.active]
+        self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active]
 
     @staticmethod
     def vjp_exists(n, i):

@@ -12,68 +12,12 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from dataclasses import dataclass
-
-import sympy as sp
 
 from derive.errors import DeriveError
-from derive.parse import _BUILTINS, _CONSTRUCTS, Node, _dotted, _syntax, number
-from derive.rules import (ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES,
-                          SOFTMAX_CE_EXPANSION, apply)
+from derive.parse import _BUILTINS, _CONSTRUCTS, Graph, _dotted, _syntax, number
+from derive.reader import BodyReader
+from derive.rules import ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES
 
-GATES = ("grouped", "primitive")
-
-
-@dataclass(eq=False)
-class ANode(Node):
-    """A graph node with options (``(("axis", 1), ("keepdims", True))``)."""
-
-    opts: tuple = ()
-
-    def opt(self, key, default=None):
-        return dict(self.opts).get(key, default)
-
-
-class ArrayGraph:
-    """Hash-consed graph of array gates: elementwise rows of RULES and rows of ARRAY_RULES."""
-
-    def __init__(self, gates="grouped"):
-        if gates not in GATES:
-            raise DeriveError(f"unknown gate granularity '{gates}'; use one of: {', '.join(GATES)}")
-        self.gates, self.nodes, self.memo, self.inputs = gates, [], {}, {}
-        self.params, self.output, self.lineno = [], None, None
-
-    def new(self, op, args=(), value=None, opts=()):
-        key = (op, tuple(id(a) for a in args), str(value), opts)
-        if key not in self.memo:
-            node = ANode(op, tuple(args), value, len(self.nodes), lineno=self.lineno, opts=opts)
-            self.nodes.append(node)
-            self.memo[key] = node
-        return self.memo[key]
-
-    def input(self, name):
-        if name not in self.inputs:
-            self.inputs[name] = self.new("input", value=sp.Symbol(name))
-        return self.inputs[name]
-
-    def const(self, v):
-        return self.new("const", value=sp.Integer(v) if isinstance(v, int) else sp.Float(v))
-
-    def op(self, name, *args, opts=()):
-        if name in RULES and all(a.is_const for a in args):
-            try:
-                value = apply(name, *[a.value for a in args])
-            except (ZeroDivisionError, OverflowError, ValueError, TypeError) as err:
-                raise DeriveError(f"constant {name}{tuple(a.value for a in args)} cannot be computed: {err}") from None
-            if value.has(sp.zoo, sp.oo, sp.nan) or value.is_real is False:
-                raise DeriveError(f"constant {name}{tuple(a.value for a in args)} is not a finite real number")
-            return self.new("const", value=value)
-        if name == "softmax_cross_entropy" and self.gates == "primitive":
-            return _Reader.expand(self, SOFTMAX_CE_EXPANSION, args)
-        if name in RULES and RULES[name].expand and (RULES[name].sugar or self.gates == "primitive") \
-                and not any(a.is_const for a in args):  # sigmoid -> 1 / (1 + exp(-a)), as in parse
-            return _Reader.expand(self, "return " + RULES[name].expand, args)
-        return self.new(name, args, opts=opts)
 
 
 def uses_arrays(f) -> bool:
@@ -94,7 +38,7 @@ def uses_arrays(f) -> bool:
     return False
 
 
-def parse_array_function(f, gates="grouped") -> ArrayGraph:
+def parse_array_function(f, gates="grouped") -> Graph:
     """Read a Python function (object or source text) over NumPy arrays into a graph."""
     name = None
     if not isinstance(f, str):
@@ -117,16 +61,16 @@ def parse_array_function(f, gates="grouped") -> ArrayGraph:
     a = fn.args
     if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
         raise DeriveError(f"function '{fn.name}': use plain positional parameters only")
-    g = ArrayGraph(gates)
-    g.name = fn.name
-    g.params = [p.arg for p in a.args]
-    env = {p: g.input(p) for p in g.params}
-    g.output = _Reader(g, env).body(fn.body, fn.name)
+    g = Graph(gates, recognize=False, name=fn.name, body_template=_Reader.expand)
+    g.params = [(p.arg, None) for p in a.args]
+    env = {p: g.input(p) for p, _ in g.params}
+    g.output = _Reader(g, env).statements(fn.body, fn.name)
     return g
 
 
-class _Reader:
-    """Walks a function body; SSA by rebinding names to new nodes."""
+class _Reader(BodyReader):
+    """An array function: the shared statement reader (``derive.reader.BodyReader``) with
+    array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls)."""
 
     def __init__(self, g, env, user=True):
         self.g, self.env, self.user = g, env, user
@@ -136,49 +80,20 @@ class _Reader:
         """Build a template function body (a = args[0], b = args[1]) into the graph."""
         env = dict(zip("ab", args))
         lineno = g.lineno
-        out = cls(g, env, user=True).body(ast.parse(text).body, "expansion")
+        out = cls(g, env, user=False).statements(ast.parse(text).body, "expansion")
         g.lineno = lineno
         return out
+
+    def at(self, st):
+        if self.user:  # a template's lines keep the line of the user's call
+            self.g.lineno = st.lineno
+
+    def augmented(self, op):
+        return "matmul" if isinstance(op, ast.MatMult) else BINOPS.get(type(op).__name__)
 
     def fail(self, what, node=None):
         line = getattr(node, "lineno", None) or self.g.lineno
         raise DeriveError(f"unsupported construct: {what} at line {line}")
-
-    def body(self, stmts, fname):
-        if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant) \
-                and isinstance(stmts[0].value.value, str):
-            stmts = stmts[1:]
-        for i, st in enumerate(stmts):
-            self.g.lineno = st.lineno if self.user and fname != "expansion" else self.g.lineno
-            if isinstance(st, ast.Return):
-                if i != len(stmts) - 1:
-                    raise DeriveError(f"code after return at line {stmts[i + 1].lineno}")
-                if st.value is None or isinstance(st.value, ast.Tuple):
-                    raise DeriveError(f"return one value at line {st.lineno}")
-                return self.expr(st.value)
-            if isinstance(st, (ast.Assign, ast.AnnAssign)):
-                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
-                if st.value is None:
-                    continue
-                value = self.expr(st.value)
-                for t in targets:
-                    if not isinstance(t, ast.Name):
-                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else \
-                            "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
-                        self.fail(what, st)
-                    self.bind(t.id, value)
-            elif isinstance(st, ast.AugAssign):
-                if not isinstance(st.target, ast.Name):
-                    self.fail("augmented assignment to a non-name", st)
-                op = "matmul" if isinstance(st.op, ast.MatMult) else BINOPS.get(type(st.op).__name__)
-                if op is None:
-                    self.fail(f"the operator {_CONSTRUCTS.get(type(st.op).__name__, '?')}=", st)
-                self.bind(st.target.id, self.g.op(op, self.lookup(st.target.id, st), self.expr(st.value)))
-            elif not isinstance(st, ast.Pass):
-                what = "an expression statement (its value is lost)" if isinstance(st, ast.Expr) \
-                    else _CONSTRUCTS.get(type(st).__name__, type(st).__name__)
-                self.fail(what, st)
-        raise DeriveError(f"function '{fname}' has no return statement")
 
     def bind(self, name, node):
         if node.op not in ("input", "const") and node.user_name is None:

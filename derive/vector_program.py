@@ -48,8 +48,8 @@ class ArrayProgram:
         names = staged.names
         g = staged.g
         self.name = getattr(g, "name", "f")
-        self.param_names = list(g.params)
-        self.params = [(p, None) for p in g.params]
+        self.param_names = [p for p, _ in g.params]
+        self.params = list(g.params)
         self.labels = list(staged.labels)
         self.forward = staged.forward(shapes)
         self.backward = staged.backward(shapes)
@@ -58,7 +58,7 @@ class ArrayProgram:
                          if id(n) in staged.adjoints}
         self.adjoints.update({names[n]: staged.adjoints[id(n)] for n in staged.nodes
                               if id(n) in staged.adjoints})
-        self.grads = {p: self.adjoints[p] for p in g.params if p in self.adjoints}
+        self.grads = {p: self.adjoints[p] for p in self.param_names if p in self.adjoints}
         self._special, self._compiled = {}, None
 
     # ---- shapes --------------------------------------------------------------------------

@@ -31,14 +31,14 @@ def _wrap(rule, arg):
 def tables():
     import importlib
 
-    naming, numerics, printing, sheet, sheet_source, sympy_graph, vector_parse = (
-        importlib.import_module(f"derive.{m}") for m in ("naming", "numerics", "printing", "sheet",
+    naming, numerics, printing, sheet_tex, sheet_source, sympy_graph, vector_parse = (
+        importlib.import_module(f"derive.{m}") for m in ("naming", "numerics", "printing", "sheet_tex",
                                                        "sheet_source", "sympy_graph", "vector_parse"))
     from derive.circuit_layout import ARRAY_LABELS
     from derive.jacobians import SYMPY_NS
     from derive.vector_program import header
 
-    return dict(naming=naming, numerics=numerics, printing=printing, sheet=sheet,
+    return dict(naming=naming, numerics=numerics, printing=printing, sheet_tex=sheet_tex,
                 sheet_source=sheet_source, sympy_graph=sympy_graph, vector_parse=vector_parse,
                 ARRAY_LABELS=ARRAY_LABELS, SYMPY_NS=SYMPY_NS, header=header)
 
@@ -66,7 +66,7 @@ def test_every_row_is_in_every_table(rule):
             assert f"_print_{name}" in vars(t["printing"].LatexPrinter)
             assert name in t["numerics"].LAMBDIFY_NS
         if rule.latex_head:
-            assert t["sheet"]._HEADS[name] == rule.latex_head
+            assert t["sheet_tex"]._HEADS[name] == rule.latex_head
         if rule.typst:
             assert t["sheet_source"]._TYPST[name] == rule.typst
     spelling = rule.numpy or py
@@ -158,7 +158,8 @@ def test_registered_gate_goes_through_every_part(softsign, tmp_path):
     from derive.circuit import circuit
     from derive.jacobians import check_arrays
     from derive.printing import latex
-    from derive.sheet import sheets_for, tex_tokens
+    from derive.sheet import sheets_for
+    from derive.sheet_tex import tex_tokens
     from derive.sheet_source import typst_source
 
     # parse, stage, run, check (scalar): an expression string and a Python function

@@ -3,7 +3,7 @@ import math
 
 from benchmarks.scale import program
 from derive import stage
-from derive.parse import parse_function
+from derive.reader import parse_function
 from derive.staged import stage_graph
 
 

@@ -125,7 +125,7 @@ SHEETS = {
 
 def figures(sheets):
     """Each page of the sheets as a matplotlib Figure (drawn as for the PDF)."""
-    from derive.sheet_mpl import draw_sheet
+    from derive.sheet_pages import draw_sheet
 
     pages = []
 
@@ -204,3 +204,14 @@ def test_pdf_text_is_the_text_shown(drawn):
         assert "−" in text                   # a math minus is U+2212 in the text layer
     if name in ("fxy", "neuron"):
         assert "σ" in text and "∂" in text
+
+
+def test_a_label_too_long_for_its_gate_is_abbreviated_with_a_legend():
+    c = stage("x * y + x").circuit(x=2, y=3)
+    gate = next(n for n in c.nodes.values() if n.kind == "gate")
+    gate.label = "a_gate_label_far_too_long_for_a_circle"
+    fig = _figure(c)
+    texts = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts}
+    assert texts[f"gate:{gate.name}"] == "g1"
+    assert "g1: a_gate_label_far_too_long_for_a_circle" in texts["legend"]
+    assert circuit_problems(fig) == []

@@ -12,7 +12,7 @@ from derive import stage
 from derive.errors import DeriveError
 from derive.examples import BY_NAME, CS231N_FXY, stage_example
 from derive.sheet import build_sheet, render, sheet, sheets_for, variant_points
-from derive.sheet_variants import fmt
+from derive.sheet_tex import fmt
 from tests.conftest import assert_one_line_error
 
 FXY_AT = {"x": 3, "y": -4}
@@ -158,7 +158,7 @@ def test_neuron_sheet_has_its_numbers():
 
 
 def test_long_derivative_is_broken_and_stays_on_the_page():
-    from derive.sheet_mpl import draw_sheet
+    from derive.sheet_pages import draw_sheet
 
     prog = stage_example(BY_NAME["logistic-3"])
     s = sheets_for(prog, {"x": 0.3})[0]

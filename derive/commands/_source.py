@@ -21,7 +21,7 @@ def load_target(text: str, gates: str = "grouped", shapes=None):
     A function over NumPy arrays (or any function when ``shapes`` are given, as text
     ``W1=5x3,b=5`` or a dict) becomes an ArrayProgram.
     """
-    from derive.parse import parse_function
+    from derive.reader import parse_function
     from derive.staged import stage, stage_graph
     from derive.vector_source import array_target
 

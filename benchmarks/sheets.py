@@ -1,0 +1,121 @@
+"""Time derivation sheets: one sheet, and a class set of 200 variants split one PDF per student.
+
+python benchmarks/sheets.py [--variants 200] [--repeat 3]
+
+Measures, for each of the five sheets of issue 16 (the notes' f(x, y), the sigmoid neuron,
+log(1 + exp(x*y)) * tanh(x - y), a two-layer NumPy loss, a batchnorm layer):
+- ``derive sheet ... --key`` end to end as a user runs it (a fresh process, imports included);
+- the same sheet in a warm process (``derive.sheet``: content, then the PDF), best of --repeat;
+and, for the scalar functions, ``derive sheet EXPR --variants N --split`` end to end with the
+breakdown in-process: drawing the points, building the sheets, then the PDFs (two templates
+drawn in parallel, each student's numbers filled in). Prints a Markdown table.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.test_sheet_geometry import BATCHNORM, BATCHNORM_AT, LOGEXP, LOSS_AT  # noqa: E402
+
+FXY = "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)"
+NEURON = ("import math\n\ndef neuron(w, x):\n    dot = w[0]*x[0] + w[1]*x[1] + w[2]\n"
+          "    return 1.0 / (1 + math.exp(-dot))\n")
+
+
+def cases(tmp):
+    from derive.jacobians import SHEET
+
+    files = {"neuron.py": NEURON, "loss.py": "import numpy as np\n\n" + SHEET, "bn.py": BATCHNORM}
+    for name, text in files.items():
+        with open(os.path.join(tmp, name), "w") as fh:
+            fh.write(text)
+    return [("f(x, y) of the notes", FXY, "x=3,y=-4", {"x": 3, "y": -4}),
+            ("sigmoid neuron", "neuron.py:neuron", "w=[2,-3,-3],x=[-1,-2]",
+             {"w": [2, -3, -3], "x": [-1, -2]}),
+            ("log(1 + exp(x*y)) * tanh(x - y)", LOGEXP, "x=1,y=-0.5", {"x": 1, "y": -0.5}),
+            ("two-layer loss (NumPy)", "loss.py:loss", _at(LOSS_AT), LOSS_AT),
+            ("batchnorm (NumPy)", "bn.py:batchnorm", _at(BATCHNORM_AT), BATCHNORM_AT)]
+
+
+def _at(point):
+    return ",".join(f"{k}={v}".replace(" ", "") for k, v in point.items())
+
+
+def cli(tmp, *args):
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "derive", "sheet", *args], cwd=tmp,
+                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    if r.returncode:
+        raise SystemExit(r.stderr.strip())
+    return time.perf_counter() - t
+
+
+def warm(target, point, tmp, repeat):
+    from derive.commands._source import load_target
+    from derive.sheet import render, sheets_for
+
+    prog = load_target(os.path.join(tmp, target) if ".py:" in target else target, "grouped")
+    render(sheets_for(prog, point, key=True))           # fonts and mathtext loaded once
+    best = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        render(sheets_for(prog, point, key=True))
+        dt = time.perf_counter() - t
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def class_set(expr, n, tmp):
+    from derive import stage
+    from derive.sheet import render_each, sheets_for, variant_points
+
+    prog = stage(expr)
+    t0 = time.perf_counter()
+    variant_points(prog, n, 0)
+    t1 = time.perf_counter()
+    sheets = sheets_for(prog, variants=n)
+    t2 = time.perf_counter()
+    render_each(sheets)
+    t3 = time.perf_counter()
+    return t1 - t0, t2 - t1 - (t1 - t0), t3 - t2
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--variants", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        print("| sheet | `derive sheet --key` (fresh process) s | warm process s | pages |")
+        print("|---|---:|---:|---:|")
+        for title, target, at, point in cases(tmp):
+            out = os.path.join(tmp, "one.pdf")
+            dt = cli(tmp, target, "--at", at, "--key", "-o", out)
+            import pypdf
+
+            pages = len(pypdf.PdfReader(out).pages)
+            w = warm(target, point, tmp, args.repeat)
+            print(f"| {title} | {dt:.2f} | {w:.2f} | {pages} |")
+        print()
+        print(f"| class set, {args.variants} students | `--variants {args.variants} --split` s "
+              "| points s | sheets s | PDFs s | files |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for title, target, _, _ in cases(tmp)[:3]:
+            if target.endswith(":neuron"):
+                continue
+            folder = tempfile.mkdtemp(dir=tmp)
+            dt = cli(folder, target, "--variants", str(args.variants), "--split", "-o", "class.pdf")
+            files = len(os.listdir(folder))
+            pts, build, pdfs = class_set(target, args.variants, tmp)
+            print(f"| {title} | {dt:.1f} | {pts:.1f} | {build:.1f} | {pdfs:.1f} | {files} |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n{os.cpu_count()} cores, load average {load:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()

@@ -76,7 +76,7 @@ def write_exercise(path, func, out, name=None, at=None):
     if numpy:  # stage once now: an unsupported line is reported here, not at grading time
         array_target(source, func, "grouped", shapes)
     else:
-        from derive.parse import parse_function
+        from derive.reader import parse_function
         from derive.staged import stage_graph
 
         stage_graph(parse_function(source, func, "grouped"), func)

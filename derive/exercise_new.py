@@ -8,6 +8,7 @@ function its arrays fix the shapes); ``README.md`` tells learners what to return
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import os
 
@@ -33,7 +34,12 @@ def _parts(source, func, where):
         body.append(ast.get_source_segment(source, node))
     if not body and not isinstance(fn.body[-1], ast.Return):
         raise DeriveError(f"{where}: {func} has no body to give as the forward pass")
-    return imports, ast.get_source_segment(source, fn), body
+    known = {a.asname or a.name.split(".")[0] for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+             for a in n.names} | {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    helpers = sorted({c.func.id for c in ast.walk(fn) if isinstance(c, ast.Call)
+                      and isinstance(c.func, ast.Name) and c.func.id not in known
+                      and not hasattr(builtins, c.func.id)})
+    return imports, ast.get_source_segment(source, fn), body, helpers
 
 
 def _toml_value(v):
@@ -74,7 +80,7 @@ def write_exercise(path, func, out, name=None, at=None):
         from derive.staged import stage_graph
 
         stage_graph(parse_function(source, func, "grouped"), func)
-    imports, fn_src, body = _parts(source, func, where)
+    imports, fn_src, body, helpers = _parts(source, func, where)
     os.makedirs(out, exist_ok=True)
     written = []
 
@@ -98,7 +104,9 @@ def write_exercise(path, func, out, name=None, at=None):
     body_txt = "".join(f"    {ln.replace(chr(10), chr(10) + '    ')}\n" for ln in body)
     put("template.py", f'"""Exercise {name}: write the backward pass of {func}.\n\nReturn ({", ".join(returns)}), '
         f'the gradient of {func} with respect to each parameter.\n"""\n{head}'
-        f"def backward({', '.join(params)}):\n    # forward pass (given)\n{body_txt}"
+        + "".join(f"def {h}(z):  # used by the forward pass: write it\n"
+                  f"    raise NotImplementedError(\"{h}\")\n\n\n" for h in helpers)
+        + f"def backward({', '.join(params)}):\n    # forward pass (given)\n{body_txt}"
         f"    # backward pass: one line per forward line, in reverse order (+= where a value is used twice)\n"
         f'    raise NotImplementedError("{name}")\n')
     put("README.md", f"# {name}\n\n**Function:** `def backward({', '.join(params)})` **returns** "

@@ -283,6 +283,10 @@ def load(name_or_dir: str) -> Spec:
                 str(g.get("variants", "")), _number(path, "limits.time", lim.get("time", 10.0)),
                 int(_number(path, "limits.memory_mb", lim.get("memory_mb", 512))),
                 int(_number(path, "limits.output_kb", lim.get("output_kb", 1024))))
+    from derive.vector_reference import VARIANT_SETS
+
+    if spec.variants and (spec.kind != "numpy" or spec.variants not in VARIANT_SETS):
+        _fail(path, f"grading.variants names a NumPy exercise's known-wrong set: {', '.join(VARIANT_SETS)}")
     if not 1 <= spec.n_points <= 20:
         _fail(path, "grading.samples (points sampled per student) must be from 1 to 20")
     if not 0 < spec.time <= 3600 or not 16 <= spec.memory_mb <= 65536:

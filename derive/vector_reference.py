@@ -49,6 +49,9 @@ _FORMULAS = {"matmul": (_matmul, {"transpose": "transpose", "transpose-x": "tran
                                         ("sign", "transpose", "sigmoid-local-gradient", "missing-upstream")})}
 
 
+VARIANT_SETS = tuple(_FORMULAS)
+
+
 def variants(name: str, point: dict) -> list:
     """[(label, key)] for the known-wrong backward passes of a vector exercise."""
     fn, mistakes = _FORMULAS[name]

@@ -117,6 +117,8 @@ def test_numpy_exercise_from_a_function(tmp_path):
     ('name = "x"\n[function]\nname = "loss"\n[params.x]\nrange = [2, 1]\n', "low must be below high"),
     ('name = "x"\n[function]\nname = "loss"\n[grading]\nreturns = ["dq"]\n', "dq is not d<differentiable"),
     ('name = "x"\n[function\n', "not valid TOML"),
+    ('name = "x"\n[function]\nname = "loss"\n[grading]\nvariants = "nope"\n[example]\nx = 1\ny = 1\nz = 1\n',
+     "known-wrong set"),
 ])
 def test_bad_exercise_toml_is_one_line_exit_2(tmp_path, toml, msg):
     d = tmp_path / "bad"
@@ -305,3 +307,14 @@ def test_sheets_per_roster_student_carry_name_and_graded_values(tmp_path):
         assert f"x = {point['x']:g}" in text and f"y = {point['y']:g}" in text, text[:800]
     r = _cli("sheet", "--roster", roster, "-o", str(tmp_path / "s.pdf"))
     assert r.returncode == 2 and "give a function or expression to print, or --exercise" in r.stderr
+
+
+def test_new_exercise_stubs_helpers_the_forward_pass_calls(tmp_path):
+    out = str(tmp_path / "tl")
+    r = _cli("exercise", "new", os.path.join(ROOT, "exercises", "two_layer", "forward.py") + ":two_layer",
+             "-o", out, "--at", "W1=[[0.5,-1,0],[1,0.5,-0.5]],b=[0.1,-0.2],W2=[[1,-1]],x=[1,-2,0.5],y=[0.5]")
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(out, "template.py")) as fh:
+        assert 'def sigmoid(z):  # used by the forward pass: write it' in fh.read()
+    r = _cli("exercise", "check", out)
+    assert r.returncode == 0 and "not attempted" in r.stdout, r.stdout + r.stderr

@@ -136,8 +136,13 @@ def _enumerate(prog, start, limit):
     return found
 
 
-def paths(f, wrt=None, at=None, limit: int = MAX_PATHS, gates: str = "grouped") -> TotalDerivative:
-    """The total derivative of a staged program with respect to one input, path by path."""
+def paths(f, wrt=None, at=None, limit: int = MAX_PATHS, gates: str = "grouped",
+          symbolic: bool = True) -> TotalDerivative:
+    """The total derivative of a staged program with respect to one input, path by path.
+
+    ``symbolic=False`` skips ``sympy.diff`` of the whole function (it can swell without end):
+    ``diff`` and ``total`` are then NaN, each term is left unevaluated, and the sum is checked
+    by the terms' values at the point only."""
     from derive.staged import stage
 
     prog = stage(f, gates=gates)
@@ -156,11 +161,12 @@ def paths(f, wrt=None, at=None, limit: int = MAX_PATHS, gates: str = "grouped") 
     for edges in _enumerate(prog, s, limit):
         nodes = [s] + [by_ref[bl.ref] for bl in edges]
         factors = [bl.local for bl in edges]
-        term = sp.Mul(*[f.xreplace(env) for f in factors])
+        term = sp.Mul(*[f.xreplace(env) for f in factors], evaluate=symbolic)
         found.append(Path(nodes, edges, factors, term))
-    total = sp.Add(*[q.term for q in found]) if count <= limit else sp.nan
+    total = sp.Add(*[q.term for q in found]) if count <= limit and symbolic else sp.nan
     real = {x: sp.Symbol(x.name, real=True) for x in prog.inputs}
-    diff = sp.diff(env[prog.output].xreplace(real), real[s]).xreplace({v: k for k, v in real.items()})
+    diff = (sp.diff(env[prog.output].xreplace(real), real[s]).xreplace({v: k for k, v in real.items()})
+            if symbolic else sp.nan)
     point = _point(prog, at)
     value = None
     if point:
@@ -170,7 +176,7 @@ def paths(f, wrt=None, at=None, limit: int = MAX_PATHS, gates: str = "grouped") 
         numbers.update({x: _at(point, x.name) for x in prog.inputs})
         for q in found:
             q.value = float(sp.Mul(*[f.xreplace(numbers) for f in q.factors]))
-    agrees = count <= limit and _same(total, diff, found, value)
+    agrees = count <= limit and _same(total, diff, found, value, 2.0 if symbolic else None)
     return TotalDerivative(prog, s, found, total, diff, bool(agrees), point, value, count)
 
 
@@ -178,13 +184,14 @@ def _is_zero(e):
     return sp.simplify(e) == 0
 
 
-def _same(total, diff, found, value, seconds: float = 2.0) -> bool:
-    """sum of the terms == sympy.diff: symbolically if simplify answers within ``seconds``,
+def _same(total, diff, found, value, seconds: float | None = 2.0) -> bool:
+    """sum of the terms == sympy.diff: symbolically if simplify answers within ``seconds``
+    (``None``: not tried),
     else (or also) the terms' values at the point add up to the staged gradient."""
     from derive.budget import within
 
-    out = within(seconds, _is_zero, total - diff)
-    if out.ok:
+    out = within(seconds, _is_zero, total - diff) if seconds else None
+    if out is not None and out.ok:
         return bool(out.value)
     return value is not None and abs(sum(q.value for q in found) - value) <= 1e-9 * max(1, abs(value))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from derive.budget import DEFAULT_BUDGET, check_budget
 from derive.circuit import write_bytes
 from derive.errors import DeriveError
 from derive.printing import CodePrinter
@@ -28,6 +29,9 @@ ENGINES = ("matplotlib", "typst")
 BLANKS = ("all", "values", "formulas")
 MAX_PATHS = 12       # paths listed per forked input
 MAX_FORKS = 4        # forked inputs given a sum over paths
+MAX_EXPR_NODES = 20_000   # a function larger than this written out is not given to SymPy
+MAX_SHOWN_OPS = 1_500     # a symbolic derivative larger than this is measured, not printed
+MAX_SHOWN_NODES = 2_000   # a function larger than this written out is not printed in the header
 
 
 @dataclass
@@ -67,24 +71,51 @@ class Sheet:
         return bool(self.blank)
 
 
-def symbolic_side(prog):
+def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
     """[(input, d f/d input as SymPy gives it)] and the sizes beside the staged program's
-    (``derive.symbolic`` and ``derive.metrics``, measured as ``derive compare`` does)."""
-    from derive.metrics import count_ops, program_metrics
-    from derive.symbolic import gradient
+    (``derive.symbolic`` and ``derive.metrics``, measured as ``derive compare`` does).
 
-    grad = gradient(prog)
-    derivs = [(s, grad[s.name]) for s in prog.inputs]
-    sym_ops = count_ops(grad.values())
+    SymPy works in a killed worker under ``budget`` seconds (``derive.budget``), and not at
+    all when the function written out has more than ``MAX_EXPR_NODES`` nodes; a derivative
+    of more than ``MAX_SHOWN_OPS`` operations is measured but not printed. The sheet then says
+    so beside the staged program's size: that gap is the lesson (expression swell)."""
+    from derive.budget import within
+    from derive.metrics import program_metrics, tree_nodes
+
     staged = program_metrics(prog)
-    sizes = {"symbolic_ops": sym_ops, "staged_ops": staged["ops"],
+    sizes = {"symbolic_ops": None, "symbolic_status": "ok", "staged_ops": staged["ops"],
              **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
                                        "backward_lines")}}
+    parts = len(prog.inputs)
+    nodes = tree_nodes([prog.expr()])
+    if nodes > MAX_EXPR_NODES:
+        sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
+        out = None
+    else:
+        out = within(budget, _symbolic_gradient, prog)
+        if not out.ok:
+            sizes["symbolic_status"] = out.status
+    staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
+                   f"forward + {sizes['backward_ops']} backward) for the value and the whole "
+                   "gradient")
+    if out is None or not out.ok:
+        why = (f"SymPy's gradient was not computed: written out as one expression, the "
+               f"function alone has {nodes} nodes, too large to differentiate or print"
+               if out is None else f"SymPy's gradient {sizes['symbolic_status']}")
+        return [], sizes, (f"{why}, while {staged_text}. This is expression swell: the symbolic "
+                           "form writes shared subexpressions out again in every term instead "
+                           "of naming them once, and here it has swelled past printing.")
+    sym_ops, shown = out.value
+    sizes["symbolic_ops"] = sym_ops
+    derivs = list(zip(prog.inputs, shown)) if shown is not None else []
     ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
-    head = (f"SymPy's gradient takes {sym_ops} operations for {len(derivs)} partial "
-            f"derivative{'s' * (len(derivs) != 1)}, the staged program {staged['ops']} "
+    head = (f"SymPy's gradient takes {sym_ops} operations for {parts} partial "
+            f"derivative{'s' * (parts != 1)}, the staged program {staged['ops']} "
             f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
             f"and the whole gradient: ")
+    if shown is None:
+        sizes["symbolic_status"] = f"too large to print ({sym_ops} operations)"
+        head = f"SymPy's gradient is too large to print here ({sym_ops} operations). " + head
     if ratio > 1.15:
         swell = head + (f"the symbolic form is {ratio:.1f} times as large, because it writes "
                         "shared subexpressions out again in every term instead of naming them once.")
@@ -95,20 +126,34 @@ def symbolic_side(prog):
     return derivs, sizes, swell
 
 
-def sum_over_paths(prog, result, known=None):
+def _symbolic_gradient(prog):
+    """(operations, the partial derivatives or None if too large to print): in the worker."""
+    from derive.metrics import count_ops
+    from derive.symbolic import gradient
+
+    grad = gradient(prog)
+    ops = count_ops(grad.values())
+    return ops, ([grad[s.name] for s in prog.inputs] if ops <= MAX_SHOWN_OPS else None)
+
+
+def sum_over_paths(prog, result, known=None, symbolic=True):
     """For each input with more than one path to the output: d f/d input as a sum over the
     paths (``derive.paths``), each term a product of local gradients, with its value.
     ``known`` (a dict) keeps the paths found at one point, so that other points (variants)
-    only evaluate the terms again."""
-    from derive.paths import forks, paths
+    only evaluate the terms again. Only the first ``MAX_PATHS`` paths are listed (the count
+    comes from ``count_paths``, never by listing them); ``sympy.diff`` checks the sum only when
+    every path is listed and ``symbolic`` (the sheet's symbolic side was computed)."""
+    from derive.paths import count_paths, forks, paths
 
     known = {} if known is None else known
     numbers = {ln.target: result.values[ln.target.name] for ln in prog.forward}
     numbers.update({s: _input_value(result.point, s.name) for s in prog.inputs})
     found = []
+    counts = count_paths(prog)
     for v in forks(prog)[:MAX_FORKS]:
+        check = symbolic and counts[v] <= MAX_PATHS
         if v.name not in known:
-            known[v.name] = paths(prog, v.name, result.point, limit=MAX_PATHS)
+            known[v.name] = paths(prog, v.name, result.point, limit=MAX_PATHS, symbolic=check)
         td = known[v.name]
         rows = []
         for q in td.paths:
@@ -117,7 +162,7 @@ def sum_over_paths(prog, result, known=None):
             value = float(sp.Mul(*[f.xreplace(numbers) for f in q.factors]))
             rows.append((" → ".join(n.name for n in q.nodes), tex, value))
         total = result.adjoints.get(prog.adjoints[v].name, 0.0) if td.value is not None else None
-        found.append({"var": v.name, "total": total, "rows": rows, "agrees": td.agrees,
+        found.append({"var": v.name, "total": total, "rows": rows, "agrees": td.agrees and check,
                       "more": td.count - len(td.paths)})
     return found
 
@@ -137,9 +182,17 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
 
     p = CodePrinter()
     args = ", ".join(n for n, _ in prog.params)
+    from derive.metrics import tree_nodes
+
     expr = prog.expr()
     fname = prog.output.name
-    src = prog.source if prog.source and "\n" not in prog.source else p._print(expr)
+    nodes = tree_nodes([expr])
+    if nodes > MAX_SHOWN_NODES:       # printing it would not end: say so, the lines follow
+        function_tex = rf"\mathrm{{written\ out,\ {nodes}\ nodes:\ see\ the\ forward\ pass}}"
+        src = f"(written out as one expression: {nodes} nodes; see the forward pass)"
+    else:
+        function_tex = _tex(expr)
+        src = prog.source if prog.source and "\n" not in prog.source else p._print(expr)
     vals = result.values if result else {}
     forward = []
     for ln in prog.forward:
@@ -163,13 +216,14 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
             gradient.append((tex_name(s.name), s.name,
                              fmt(result.adjoints.get(prog.adjoints[s].name, 0.0), digits)))
     derivs, sizes, swell = static or symbolic_side(prog)
-    paths = sum_over_paths(prog, result, known) if result else []
+    symbolic = sizes.get("symbolic_ops") is not None
+    paths = sum_over_paths(prog, result, known, symbolic) if result else []
     point = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items()) if result else ""
     notes = list(getattr(result, "notes", []) or []) if result else []
     name = prog.source if prog.source and prog.source.isidentifier() else fname
     circuit = build_circuit(prog, result)
     circuit.digits = digits
-    return Sheet(title=title or f"{name}({args})", out=fname, function_tex=_tex(expr),
+    return Sheet(title=title or f"{name}({args})", out=fname, function_tex=function_tex,
                  function_code=f"{fname}({args}) = {src}", point=point, forward=forward,
                  backward=backward, gradient=gradient, paths=paths,
                  symbolic=[(tex_name(s.name), d) for s, d in derivs], sizes=sizes,
@@ -177,9 +231,11 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
 
 
 def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
-               blanks="all", digits: int = 4, value_range=RANGE, roster=None) -> list:
+               blanks="all", digits: int = 4, value_range=RANGE, roster=None,
+               budget: float = DEFAULT_BUDGET) -> list:
     """The list of sheets to print: [worksheet and/or key] for one point, for each variant
-    (``point`` is then variant 1) or for each student of a roster (``derive.roster``)."""
+    (``point`` is then variant 1) or for each student of a roster (``derive.roster``).
+    ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``)."""
     from derive.roster import student_seed
 
     if blanks not in BLANKS:
@@ -202,7 +258,7 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
             worksheet = key = True
     else:
         points = [point or None]
-    static = None if arrays else symbolic_side(prog)
+    static = None if arrays else symbolic_side(prog, check_budget(budget))
     known, out = {}, []
     for i, pt in enumerate(points):
         result = prog.run(exact=True, **pt) if pt is not None and not arrays else None
@@ -230,11 +286,12 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
 
 def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
           blanks="all", engine="matplotlib", split=False, gates="grouped", tex=False,
-          digits: int = 4, value_range=RANGE, roster=None):
+          digits: int = 4, value_range=RANGE, roster=None, budget: float = DEFAULT_BUDGET):
     """Write a derivation sheet PDF for ``f`` at ``at`` (a dict); returns the file names written.
 
     ``variants=N``: N points worked by hand (``at``, if given, is the first); ``roster``: a list
     of ``derive.roster.Student``, one sheet each with the student's name and own values.
+    ``budget``: seconds SymPy gets for the symbolic derivative before the sheet says it gave up.
 
     >>> sheet("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", at={"x": 3, "y": -4},
     ...       path="sheet.pdf")  # doctest: +SKIP
@@ -247,7 +304,7 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     if path is None:
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks, digits, value_range,
-                        roster)
+                        roster, budget)
     stem, ext = os.path.splitext(path)
     if hasattr(prog, "param_names") and (tex or engine != "matplotlib"):
         raise DeriveError("array sheets are drawn by the matplotlib engine only: "

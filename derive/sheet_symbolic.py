@@ -75,7 +75,9 @@ def draw_symbolic(flow, s):
         flow.y -= 0.1
     z = s.sizes
     flow.need(ROW * 4)
-    size = (f"Size: SymPy's gradient {z['symbolic_ops']} operations; the staged program "
+    sym = (f"{z['symbolic_ops']} operations" if z.get("symbolic_ops") is not None
+           else z.get("symbolic_status", "not computed"))
+    size = (f"Size: SymPy's gradient {sym}; the staged program "
             f"{z['staged_ops']} ({z['forward_lines']} forward lines, {z['forward_ops']} ops; "
             f"{z['backward_lines']} backward lines, {z['backward_ops']} ops).")
     for text in (size, s.swell):

@@ -1,6 +1,7 @@
 """``derive sheet``: a printable derivation sheet (PDF), worksheets with blanks, keys, variants."""
 from __future__ import annotations
 
+from derive.budget import DEFAULT_BUDGET, check_budget
 from derive.commands._source import load_target, parse_at
 from derive.errors import DeriveError
 from derive.parse import GATES
@@ -36,6 +37,9 @@ def add_arguments(p):
                    help="with --variants: one PDF per student (NAME-01.pdf, NAME-01-key.pdf, ...)")
     p.add_argument("--engine", default="matplotlib", help="matplotlib (default) or typst")
     p.add_argument("--tex", action="store_true", help="write LaTeX source (.tex) instead of a PDF")
+    p.add_argument("--budget", default=DEFAULT_BUDGET, metavar="S",
+                   help=f"seconds SymPy gets for the symbolic derivative before the sheet says it "
+                        f"gave up (default {DEFAULT_BUDGET:g})")
 
 
 def run(args) -> int:
@@ -55,6 +59,7 @@ def run(args) -> int:
                               'pip install "derive[typst]"') from None
     from derive.sheet_variants import parse_range
 
+    budget = check_budget(args.budget)
     if args.variants < 0:
         raise DeriveError("--variants must be a positive number")
     if args.roster and args.exercise:
@@ -93,7 +98,7 @@ def run(args) -> int:
     written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
                     variants=args.variants, seed=args.seed, blanks=args.blanks,
                     engine=args.engine, split=args.split, tex=args.tex, digits=args.digits,
-                    value_range=value_range, roster=roster)
+                    value_range=value_range, roster=roster, budget=budget)
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -322,8 +322,8 @@ def _diagnose(ex, points, keys, outs, locs, first, ok, notes, lines_of):
             explains = (explains or not wrong_outputs) and all(
                 first in getattr(vk, kind) and ok(loc[first], getattr(vk, kind)[first])
                 for vk, loc in zip(per_point, locs))
-        if explains and (wrong_outputs or first is not None):
-            labels.append(label)
+        if explains and (wrong_outputs or (first is not None and first in locs[0])):
+            labels.append(label)  # a label explains a wrong number, never a missing line
     if ex.vector:
         for n in wrong_outputs:
             if all(o is not None and as_array(o.get(n)) is not None

@@ -179,11 +179,10 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
     each printed to ``digits`` significant figures. ``static`` (``symbolic_side(prog)``) is
     computed once per program and shared by its variants."""
     from derive.circuit import build as build_circuit
+    from derive.metrics import tree_nodes
 
     p = CodePrinter()
     args = ", ".join(n for n, _ in prog.params)
-    from derive.metrics import tree_nodes
-
     expr = prog.expr()
     fname = prog.output.name
     nodes = tree_nodes([expr])
@@ -216,7 +215,7 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
             gradient.append((tex_name(s.name), s.name,
                              fmt(result.adjoints.get(prog.adjoints[s].name, 0.0), digits)))
     derivs, sizes, swell = static or symbolic_side(prog)
-    symbolic = sizes.get("symbolic_ops") is not None
+    symbolic = sizes.get("symbolic_status", "ok") == "ok"     # computed, and small enough
     paths = sum_over_paths(prog, result, known, symbolic) if result else []
     point = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items()) if result else ""
     notes = list(getattr(result, "notes", []) or []) if result else []

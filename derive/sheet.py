@@ -92,7 +92,7 @@ def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
         sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
         out = None
     else:
-        out = within(budget, _symbolic_gradient, prog)
+        out = within(budget, _symbolic_ops, prog)
         if not out.ok:
             sizes["symbolic_status"] = out.status
     staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
@@ -105,8 +105,13 @@ def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
         return [], sizes, (f"{why}, while {staged_text}. This is expression swell: the symbolic "
                            "form writes shared subexpressions out again in every term instead "
                            "of naming them once, and here it has swelled past printing.")
-    sym_ops, shown = out.value
-    sizes["symbolic_ops"] = sym_ops
+    sym_ops = sizes["symbolic_ops"] = out.value
+    shown = None
+    if sym_ops <= MAX_SHOWN_OPS:    # done within the budget in the worker: again here, to print
+        from derive.symbolic import gradient
+
+        grad = gradient(prog)
+        shown = [grad[s.name] for s in prog.inputs]
     derivs = list(zip(prog.inputs, shown)) if shown is not None else []
     ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
     head = (f"SymPy's gradient takes {sym_ops} operations for {parts} partial "
@@ -126,14 +131,13 @@ def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
     return derivs, sizes, swell
 
 
-def _symbolic_gradient(prog):
-    """(operations, the partial derivatives or None if too large to print): in the worker."""
+def _symbolic_ops(prog):
+    """The operations of SymPy's gradient (run in the worker: a number comes back, since
+    expressions of gates registered at run time cannot be pickled)."""
     from derive.metrics import count_ops
     from derive.symbolic import gradient
 
-    grad = gradient(prog)
-    ops = count_ops(grad.values())
-    return ops, ([grad[s.name] for s in prog.inputs] if ops <= MAX_SHOWN_OPS else None)
+    return count_ops(gradient(prog).values())
 
 
 def sum_over_paths(prog, result, known=None, symbolic=True):

@@ -6,3 +6,7 @@ class DeriveError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+    def _render_traceback_(self):
+        """In Jupyter (IPython), show the one line, not a traceback through derive's internals."""
+        return [f"DeriveError: {self}"]

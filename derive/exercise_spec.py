@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive.errors import DeriveError
+from derive.userfile import read_text
 
 MAX_TOML = 200_000
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exercises")
@@ -124,20 +125,6 @@ def _fail(path, msg):
     raise DeriveError(f"{path}: {msg}")
 
 
-def _read(path, limit=MAX_TOML) -> str:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(limit + 1)
-    except OSError as err:
-        raise DeriveError(f"cannot read {path}: {err.strerror or err}") from None
-    if len(raw) > limit:
-        _fail(path, f"larger than {limit} bytes")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        _fail(path, "not UTF-8 text")
-
-
 def _number(path, key, v):
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         _fail(path, f"{key} must be a number, got {v!r}")
@@ -212,7 +199,7 @@ def load(name_or_dir: str) -> Spec:
         raise DeriveError(f"{directory} has no exercise.toml; create one with "
                           "`derive exercise new FILE.py:FUNC -o DIR`")
     try:
-        data = tomllib.loads(_read(path))
+        data = tomllib.loads(read_text(path, MAX_TOML))
     except tomllib.TOMLDecodeError as err:
         raise DeriveError(f"{path}: not valid TOML ({err})") from None
     unknown = set(data) - _TOP_KEYS
@@ -238,7 +225,7 @@ def load(name_or_dir: str) -> Spec:
         fname = fn.get("file", "forward.py")
         if not isinstance(fname, str) or os.path.isabs(fname) or ".." in fname.split("/"):
             _fail(path, "function.file must be a file name inside the exercise directory")
-        source = _read(os.path.join(directory, fname), 1_000_000)
+        source = read_text(os.path.join(directory, fname), 1_000_000)
         func = fn.get("name", "")
         if not func:
             _fail(path, "function.name is missing: the forward function's name in " + fname)

@@ -70,34 +70,32 @@ class softplus(sp.Function):
         return self.args[0].is_real
 
 
-class maximum(sp.Function):
+class _Extremum(sp.Function):
+    """max or min of two arguments kept as written (SymPy's Max/Min reorder and merge them)."""
+
+    nargs = 2
+    _pick = None  # sp.Max or sp.Min: used for numbers, and sets the gradient's direction
+
+    def fdiff(self, argindex=1):
+        a, b = self.args if (self._pick is sp.Max) == (argindex == 1) else self.args[::-1]
+        return sp.Heaviside(a - b)
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return cls._pick(a, b)
+
+
+class maximum(_Extremum):
     """max(a, b) kept as written (SymPy's Max reorders and merges its arguments)."""
 
-    nargs = 2
-
-    def fdiff(self, argindex=1):
-        a, b = self.args
-        return sp.Heaviside(a - b) if argindex == 1 else sp.Heaviside(b - a)
-
-    @classmethod
-    def eval(cls, a, b):
-        if a.is_Number and b.is_Number:
-            return sp.Max(a, b)
+    _pick = sp.Max
 
 
-class minimum(sp.Function):
+class minimum(_Extremum):
     """min(a, b) kept as written."""
 
-    nargs = 2
-
-    def fdiff(self, argindex=1):
-        a, b = self.args
-        return sp.Heaviside(b - a) if argindex == 1 else sp.Heaviside(a - b)
-
-    @classmethod
-    def eval(cls, a, b):
-        if a.is_Number and b.is_Number:
-            return sp.Min(a, b)
+    _pick = sp.Min
 
 
 def gate_function(name: str, formula: sp.Expr, grads: tuple) -> type:

@@ -12,7 +12,8 @@ import csv
 import hashlib
 from dataclasses import dataclass
 
-from .errors import DeriveError
+from derive.errors import DeriveError
+from derive.userfile import read_text
 
 MAX_ROSTER_BYTES = 5_000_000
 
@@ -41,17 +42,7 @@ def student_seed(student_id: str, seed: int | None = None, salt: int = 0) -> int
 
 def read_roster(path: str) -> list[Student]:
     """Read ``id,name,email[,seed]`` rows; one-line ``DeriveError`` naming the problem otherwise."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_ROSTER_BYTES + 1)
-    except OSError as err:
-        raise DeriveError(f"cannot read roster {path!r}: {err.strerror or err}") from None
-    if len(raw) > MAX_ROSTER_BYTES:
-        raise DeriveError(f"roster {path!r} is larger than {MAX_ROSTER_BYTES:,} bytes")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DeriveError(f"roster {path!r} is not UTF-8 text; save it as UTF-8 CSV") from None
+    text = read_text(path, MAX_ROSTER_BYTES, f"roster {path!r}", "utf-8-sig", "; save it as UTF-8 CSV")
     rows = list(csv.DictReader(text.splitlines()))
     header = [h.strip().lower() for h in (csv.DictReader(text.splitlines()).fieldnames or [])]
     if "id" not in header:

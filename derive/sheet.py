@@ -79,65 +79,125 @@ def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
     all when the function written out has more than ``MAX_EXPR_NODES`` nodes; a derivative
     of more than ``MAX_SHOWN_OPS`` operations is measured but not printed. The sheet then says
     so beside the staged program's size: that gap is the lesson (expression swell)."""
-    from derive.budget import within
-    from derive.metrics import program_metrics, tree_nodes
+    return Symbolic(prog, budget).static()
 
-    staged = program_metrics(prog)
-    sizes = {"symbolic_ops": None, "symbolic_status": "ok", "staged_ops": staged["ops"],
-             **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
-                                       "backward_lines")}}
-    parts = len(prog.inputs)
-    nodes = tree_nodes([prog.expr()])
-    if nodes > MAX_EXPR_NODES:
-        sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
-        out = None
-    else:
-        out = within(budget, _symbolic_ops, prog)
-        if not out.ok:
-            sizes["symbolic_status"] = out.status
-    staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
-                   f"forward + {sizes['backward_ops']} backward) for the value and the whole "
-                   "gradient")
-    if out is None or not out.ok:
-        why = (f"SymPy's gradient was not computed: written out as one expression, the "
-               f"function alone has {nodes} nodes, too large to differentiate or print"
-               if out is None else f"SymPy's gradient {sizes['symbolic_status']}")
-        return [], sizes, (f"{why}, while {staged_text}. This is expression swell: the symbolic "
-                           "form writes shared subexpressions out again in every term instead "
-                           "of naming them once, and here it has swelled past printing.")
-    sym_ops = sizes["symbolic_ops"] = out.value
-    shown = None
-    if sym_ops <= MAX_SHOWN_OPS:    # done within the budget in the worker: again here, to print
-        from derive.symbolic import gradient
 
-        grad = gradient(prog)
-        shown = [grad[s.name] for s in prog.inputs]
-    derivs = list(zip(prog.inputs, shown)) if shown is not None else []
-    ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
-    head = (f"SymPy's gradient takes {sym_ops} operations for {parts} partial "
-            f"derivative{'s' * (parts != 1)}, the staged program {staged['ops']} "
-            f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
-            f"and the whole gradient: ")
-    if shown is None:
-        sizes["symbolic_status"] = f"too large to print ({sym_ops} operations)"
-        head = f"SymPy's gradient is too large to print here ({sym_ops} operations). " + head
-    if ratio > 1.15:
-        swell = head + (f"the symbolic form is {ratio:.1f} times as large, because it writes "
-                        "shared subexpressions out again in every term instead of naming them once.")
-    else:
-        swell = head + (f"here the symbolic form is no larger ({ratio:.1f} times), because this "
-                        "function is small and shares little; the gap opens as functions get "
-                        "deeper and values fork more.")
-    return derivs, sizes, swell
+class Symbolic:
+    """The symbolic side of one program and its paths' ``sympy.diff`` checks, each in a killed
+    worker started at once (``derive.budget.start``): the caller goes on with the numbers and
+    the drawing on the other core, and ``static()`` / ``checks()`` wait for the answers."""
+
+    def __init__(self, prog, budget: float = DEFAULT_BUDGET):
+        from derive.budget import start
+        from derive.metrics import tree_nodes
+
+        self.prog, self.budget = prog, check_budget(budget)
+        self.nodes = tree_nodes([prog.expr()])
+        self.job = None if self.nodes > MAX_EXPR_NODES else start(self.budget, _symbolic_ops, prog)
+        self.paths_job, self._static = None, None
+
+    def check_paths(self, point):
+        """Start checking each forked input's sum over paths against ``sympy.diff`` at ``point``."""
+        from derive.budget import start
+
+        if self.job is not None and self.paths_job is None:
+            self.paths_job = start(self.budget, _path_checks, self.prog, point, daemon=False)
+
+    def cancel(self):
+        for job in (self.job, self.paths_job):
+            if job is not None:
+                job.cancel()
+
+    def checks(self) -> dict:
+        """{input name: the sum over its paths equals sympy.diff} for the inputs checked."""
+        if self.paths_job is None or "ok" != self.static()[1]["symbolic_status"]:
+            return {}
+        out = self.paths_job.wait()
+        return out.value if out.ok else {}
+
+    def static(self):
+        if self._static is None:
+            self._static = self._finish()
+        return self._static
+
+    def _finish(self):
+        from derive.metrics import program_metrics
+
+        prog, nodes = self.prog, self.nodes
+        staged = program_metrics(prog)
+        sizes = {"symbolic_ops": None, "symbolic_status": "ok", "staged_ops": staged["ops"],
+                 **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
+                                           "backward_lines")}}
+        parts = len(prog.inputs)
+        if self.job is None:
+            sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
+            out = None
+        else:
+            out = self.job.wait()
+            if not out.ok:
+                sizes["symbolic_status"] = out.status
+        staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
+                       f"forward + {sizes['backward_ops']} backward) for the value and the whole "
+                       "gradient")
+        if out is None or not out.ok:
+            why = (f"SymPy's gradient was not computed: written out as one expression, the "
+                   f"function alone has {nodes} nodes, too large to differentiate or print"
+                   if out is None else f"SymPy's gradient {sizes['symbolic_status']}")
+            return [], sizes, (f"{why}, while {staged_text}. This is expression swell: the symbolic "
+                               "form writes shared subexpressions out again in every term instead "
+                               "of naming them once, and here it has swelled past printing.")
+        sym_ops, shown = out.value
+        sizes["symbolic_ops"] = sym_ops
+        if sym_ops <= MAX_SHOWN_OPS and shown is None:  # did not pickle: again here, to print
+            from derive.symbolic import gradient
+
+            grad = gradient(prog)
+            shown = [grad[s.name] for s in prog.inputs]
+        derivs = list(zip(prog.inputs, shown)) if shown is not None else []
+        ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
+        head = (f"SymPy's gradient takes {sym_ops} operations for {parts} partial "
+                f"derivative{'s' * (parts != 1)}, the staged program {staged['ops']} "
+                f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
+                f"and the whole gradient: ")
+        if sym_ops > MAX_SHOWN_OPS:
+            sizes["symbolic_status"] = f"too large to print ({sym_ops} operations)"
+            head = f"SymPy's gradient is too large to print here ({sym_ops} operations). " + head
+        if ratio > 1.15:
+            swell = head + (f"the symbolic form is {ratio:.1f} times as large, because it writes "
+                            "shared subexpressions out again in every term instead of naming them once.")
+        else:
+            swell = head + (f"here the symbolic form is no larger ({ratio:.1f} times), because this "
+                            "function is small and shares little; the gap opens as functions get "
+                            "deeper and values fork more.")
+        return derivs, sizes, swell
 
 
 def _symbolic_ops(prog):
-    """The operations of SymPy's gradient (run in the worker: a number comes back, since
-    expressions of gates registered at run time cannot be pickled)."""
+    """In the worker: the operations of SymPy's gradient, and the partials to print when they
+    are small and pickle (expressions of gates registered at run time do not)."""
+    import pickle
+
     from derive.metrics import count_ops
     from derive.symbolic import gradient
 
-    return count_ops(gradient(prog).values())
+    grad = gradient(prog)
+    ops = count_ops(grad.values())
+    shown = [grad[s.name] for s in prog.inputs] if ops <= MAX_SHOWN_OPS else None
+    try:
+        pickle.dumps(shown)
+    except Exception:
+        shown = None
+    return ops, shown
+
+
+def _path_checks(prog, point):
+    """In the worker: {forked input: its sum over paths equals sympy.diff} (``derive.paths``,
+    which gives ``simplify`` a budgeted worker of its own)."""
+    from derive.paths import count_paths, forks, paths
+
+    counts = count_paths(prog)
+    return {v.name: paths(prog, v.name, point, limit=MAX_PATHS, symbolic=True).agrees
+            for v in forks(prog)[:MAX_FORKS] if counts[v] <= MAX_PATHS}
 
 
 def sum_over_paths(prog, result, known=None, symbolic=True):
@@ -181,7 +241,8 @@ def _input_value(point, name):
 def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, known=None) -> Sheet:
     """Collect a sheet's content; ``result`` (``prog.run(exact=True, ...)``) gives the numbers,
     each printed to ``digits`` significant figures. ``static`` (``symbolic_side(prog)``) is
-    computed once per program and shared by its variants."""
+    computed once per program and shared by its variants; a ``Symbolic`` still under way
+    leaves it to ``fill``."""
     from derive.circuit import build as build_circuit
     from derive.metrics import tree_nodes
 
@@ -218,8 +279,13 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
         for s in prog.inputs:
             gradient.append((tex_name(s.name), s.name,
                              fmt(result.adjoints.get(prog.adjoints[s].name, 0.0), digits)))
-    derivs, sizes, swell = static or symbolic_side(prog)
-    symbolic = sizes.get("symbolic_status", "ok") == "ok"     # computed, and small enough
+    if isinstance(static, Symbolic):       # under way: ``fill`` puts it in, checks included
+        if result:
+            static.check_paths(result.point)
+        (derivs, sizes, swell), symbolic = ([], {}, ""), False
+    else:
+        derivs, sizes, swell = static or symbolic_side(prog)
+        symbolic = sizes.get("symbolic_status", "ok") == "ok"     # computed, and small enough
     paths = sum_over_paths(prog, result, known, symbolic) if result else []
     point = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items()) if result else ""
     notes = list(getattr(result, "notes", []) or []) if result else []
@@ -235,10 +301,11 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
 
 def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
                blanks="all", digits: int = 4, value_range=RANGE, roster=None,
-               budget: float = DEFAULT_BUDGET) -> list:
+               budget: float = DEFAULT_BUDGET, meanwhile=None) -> list:
     """The list of sheets to print: [worksheet and/or key] for one point, for each variant
     (``point`` is then variant 1) or for each student of a roster (``derive.roster``).
-    ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``)."""
+    ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``), which works in
+    workers while the numbers are computed and ``meanwhile()`` runs (the renderer's set-up)."""
     from derive.roster import student_seed
 
     if blanks not in BLANKS:
@@ -261,7 +328,22 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
             worksheet = key = True
     else:
         points = [point or None]
-    static = None if arrays else symbolic_side(prog, check_budget(budget))
+    static = None if arrays else Symbolic(prog, check_budget(budget))
+    try:
+        out = _build_all(prog, points, static, worksheet, key, variants, seed, blank, digits,
+                         roster, arrays)
+        if meanwhile is not None:
+            meanwhile()
+        if static is not None:
+            fill(out, static)
+    finally:
+        if static is not None:
+            static.cancel()
+    return out
+
+
+def _build_all(prog, points, static, worksheet, key, variants, seed, blank, digits, roster,
+               arrays) -> list:
     known, out = {}, []
     for i, pt in enumerate(points):
         result = prog.run(exact=True, **pt) if pt is not None and not arrays else None
@@ -287,6 +369,17 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
     return out
 
 
+def fill(sheets, job: Symbolic):
+    """Put the symbolic side and the paths' checks, once done, into sheets built without."""
+    derivs, sizes, swell = job.static()
+    checks = job.checks()
+    symbolic = [(tex_name(v.name), d) for v, d in derivs]
+    for s in sheets:
+        s.symbolic, s.sizes, s.swell = symbolic, sizes, swell
+        for block in s.paths:
+            block["agrees"] = bool(checks.get(block["var"], False))
+
+
 def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
           blanks="all", engine="matplotlib", split=False, gates="grouped", tex=False,
           digits: int = 4, value_range=RANGE, roster=None, budget: float = DEFAULT_BUDGET):
@@ -306,8 +399,9 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     prog = stage(f, gates=gates)
     if path is None:
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
+    draws = engine == "matplotlib" and not tex
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks, digits, value_range,
-                        roster, budget)
+                        roster, budget, meanwhile=_warm_matplotlib if draws else None)
     stem, ext = os.path.splitext(path)
     if hasattr(prog, "param_names") and (tex or engine != "matplotlib"):
         raise DeriveError("array sheets are drawn by the matplotlib engine only: "
@@ -327,6 +421,12 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
                else f"{i // per + 1:0{max(2, len(str(students)))}d}")
         names.append(f"{stem}-{who}{suffix}{ext or '.pdf'}")
     return [write_bytes(n, data) for n, data in zip(names, render_each(sheets, engine))]
+
+
+def _warm_matplotlib():
+    from derive.sheet_pages import warm
+
+    warm()
 
 
 def render_each(sheets, engine="matplotlib") -> list:

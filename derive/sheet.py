@@ -193,6 +193,8 @@ def _symbolic_ops(prog):
 def _path_checks(prog, point):
     """In the worker: {forked input: its sum over paths equals sympy.diff} (``derive.paths``,
     which gives ``simplify`` a budgeted worker of its own)."""
+    import sympy.physics.units  # noqa: F401  simplify imports it at first use (0.25 s): once here,
+                                # not again in each check's worker
     from derive.paths import count_paths, forks, paths
 
     counts = count_paths(prog)

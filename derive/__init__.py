@@ -10,7 +10,8 @@ from derive.errors import DeriveError
 from derive.primitives import relu, sigmoid
 from derive.sheet import sheet
 from derive.staged import BackLine, Line, Program, stage
-from derive.vector import ArrayProgram, onehot, softmax, softmax_cross_entropy, stage_arrays
+from derive.vector import onehot, softmax, softmax_cross_entropy, stage_arrays
+from derive.vector import ArrayProgram  # the old name of Program, kept for old code (deprecated)
 from derive import exercises  # noqa: E402  derive.exercises.check(name, backward): instant feedback
 
 __all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu",

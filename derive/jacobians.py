@@ -1,7 +1,8 @@
 """The vector chain rule: per-line Jacobians (SymPy) multiplied, against the staged VJP lines.
 
 At small sizes every array value can be written out component by component as SymPy
-expressions (the printed forward lines run on object arrays of Symbols). That gives two
+expressions (each forward line's gate applied to object arrays of Symbols: an elementwise
+gate's SymPy form element by element, an array gate's row on arrays of SymPy expressions). That gives two
 references for an array program's gradient: ``sympy_gradient`` (``sympy.diff`` of the whole
 function, component by component) and ``jacobian_gradient`` (each line's full Jacobian
 matrix, multiplied along the chain: the vector chain rule as written in the discussion
@@ -20,7 +21,7 @@ from derive.central import central_gradient
 from derive.errors import DeriveError
 from derive.numerics import ARRAY_NS
 from derive.rules import ARRAY_RULES, RULES, apply, derived
-from derive.vector_program import _arrays
+from derive.vector_program import _arrays, call_value
 
 MAX_COMPONENTS = 400
 
@@ -46,13 +47,13 @@ SYMPY_NS = derived(_sympy_ns)
 
 
 def _run_line(ln, env):
-    """One forward line on arrays of SymPy expressions: an elementwise gate from its row (the
-    SymPy form, element by element), an array gate by its printed NumPy call."""
+    """One forward line on arrays of SymPy expressions (``env`` by name): an elementwise gate from
+    its row (the SymPy form, element by element), an array gate by its row's ``symbolic``."""
+    args = [env[a.name] if a.is_Symbol else a for a in ln.args]
     if ln.op in RULES:
-        args = [env[str(v)] if isinstance(v, sp.Symbol) else v for v in ln.values]
-        env[ln.target] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
+        env[ln.target.name] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
     else:
-        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
+        env[ln.target.name] = call_value(ln.rhs, args, SYMPY_NS)
 
 
 def _symbols(name, shape):
@@ -81,8 +82,8 @@ def symbolic_value(prog, arrays):
     for ln in spec.forward:
         _run_line(ln, env)
     symbols = {p: env[p] for p in spec.param_names if p not in spec.labels}
-    return sp.sympify(env[spec.output][()] if isinstance(env[spec.output], np.ndarray)
-                      else env[spec.output]), symbols
+    value = env[spec.output.name]
+    return sp.sympify(value[()] if isinstance(value, np.ndarray) else value), symbols
 
 
 def _point(symbols, arrays):
@@ -111,19 +112,19 @@ def line_jacobians(prog, arrays):
     out = []
     for ln in spec.forward:
         env = dict(SYMPY_NS)
-        for a in ln.args:
+        names = [a.name for a in ln.args if a.is_Symbol]
+        for a in names:
             if a in spec.labels:
                 env[a] = arrays[a]
             elif a in env_num and a not in env:
                 env[a] = _symbols(a, np.shape(env_num[a]))
         _run_line(ln, env)
-        y = sp.Matrix(np.ravel(np.asarray(env[ln.target], dtype=object)).tolist())
+        y = sp.Matrix(np.ravel(np.asarray(env[ln.target.name], dtype=object)).tolist())
         jac = {}
-        for a in dict.fromkeys(ln.args):
-            if a in spec.adjoints and a not in spec.labels and any(b.ref == ln.number and b.var == a
-                                                                  for b in spec.backward):
+        for a in dict.fromkeys(names):
+            if a not in spec.labels and any(b.ref == ln.number and b.var.name == a for b in spec.backward):
                 xs = list(np.ravel(env[a]))
-                point = {s: float(v) for b in ln.args if b in env_num and b not in spec.labels
+                point = {s: float(v) for b in names if b in env_num and b not in spec.labels
                          for s, v in zip(np.ravel(env[b]), np.ravel(env_num[b]))}
                 J = y.jacobian(xs)
                 jac[a] = (J, np.array(J.xreplace(point).tolist(), dtype=float))
@@ -134,12 +135,12 @@ def line_jacobians(prog, arrays):
 def jacobian_gradient(prog, arrays) -> dict:
     """The gradient as a product of the lines' full Jacobians (reverse order, row vector first)."""
     spec, arrays = _specialise(prog, arrays)
-    rows = {spec.output: np.ones((1, 1))}
+    rows = {spec.output.name: np.ones((1, 1))}
     for ln, jac in reversed(line_jacobians(spec, arrays)):
-        if ln.target not in rows:
+        if ln.target.name not in rows:
             continue
         for a, (_, J) in jac.items():
-            rows[a] = rows.get(a, 0) + rows[ln.target] @ J
+            rows[a] = rows.get(a, 0) + rows[ln.target.name] @ J
     return {p: rows.get(p, np.zeros((1, np.size(arrays[p])))).reshape(np.shape(arrays[p]))
             for p in spec.grads}
 
@@ -148,7 +149,7 @@ def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
     """The gradient by central differences of the program's value (an independent reference)."""
     point = _arrays(prog, arrays)
     spec = prog.with_shapes({k: v.shape for k, v in point.items()})
-    fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)
+    fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)  # Symbols
     return central_gradient(lambda pt: fn(*[pt[q] for q in prog.param_names])[k], point, list(prog.grads), h)
 
 

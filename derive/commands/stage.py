@@ -38,9 +38,7 @@ def run(args) -> int:
     budget = check_budget(args.budget)
     prog = load_target(args.target, args.gates, args.shapes)
     point = parse_at(args.at)
-    from derive.vector_program import ArrayProgram
-
-    arrays = isinstance(prog, ArrayProgram)
+    arrays = prog.arrays
     if arrays and point:
         import numpy as np
 

@@ -73,8 +73,9 @@ def _specialise(prog, arrays):
     return spec, arrays
 
 
-def symbolic_value(prog, arrays):
-    """The program's value as one SymPy expression in the components (labels stay numbers)."""
+def symbolic_value(prog, arrays, upstream=None):
+    """The program's value as one SymPy expression in the components (labels stay numbers);
+    an array output is dotted with its ``upstream`` gradient (the scalar its VJPs differentiate)."""
     spec, arrays = _specialise(prog, arrays)
     env = dict(SYMPY_NS)
     for p in spec.param_names:
@@ -83,7 +84,16 @@ def symbolic_value(prog, arrays):
         _run_line(ln, env)
     symbols = {p: env[p] for p in spec.param_names if p not in spec.labels}
     value = env[spec.output.name]
+    if spec.upstream is not None:
+        weights = np.asarray(_need_upstream(spec, upstream), dtype=float)
+        return sp.Add(*[v * sp.Float(float(u)) for v, u in zip(np.ravel(value), np.ravel(weights))]), symbols
     return sp.sympify(value[()] if isinstance(value, np.ndarray) else value), symbols
+
+
+def _need_upstream(spec, upstream):
+    if upstream is None:
+        raise DeriveError(f"the output {spec.output} is an array: give its upstream gradient (upstream=)")
+    return upstream
 
 
 def _point(symbols, arrays):
@@ -91,9 +101,10 @@ def _point(symbols, arrays):
             for s, v in zip(np.ravel(arr), np.ravel(np.asarray(arrays[p], dtype=float)))}
 
 
-def sympy_gradient(prog, arrays) -> dict:
-    """Component-wise ``sympy.diff`` of the whole function, evaluated at ``arrays``."""
-    expr, symbols = symbolic_value(prog, arrays)
+def sympy_gradient(prog, arrays, upstream=None) -> dict:
+    """Component-wise ``sympy.diff`` of the whole function (dotted with ``upstream`` for an
+    array output), evaluated at ``arrays``."""
+    expr, symbols = symbolic_value(prog, arrays, upstream)
     point = _point(symbols, arrays)
     out = {}
     for p, arr in symbols.items():
@@ -106,7 +117,8 @@ def line_jacobians(prog, arrays):
     """For each forward line and each argument with a gradient: the line's Jacobian matrix
     (SymPy, rows = output components, columns = argument components) at ``arrays``."""
     spec, arrays = _specialise(prog, arrays)
-    values = spec.run(**arrays).values
+    values = spec.run(**arrays, upstream=np.zeros(spec.shapes[spec.output.name])
+                      if spec.upstream is not None else None).values
     env_num = {**{p: np.asarray(arrays[p], dtype=float) for p in spec.param_names
                   if p not in spec.labels}, **values}
     out = []
@@ -132,10 +144,13 @@ def line_jacobians(prog, arrays):
     return out
 
 
-def jacobian_gradient(prog, arrays) -> dict:
-    """The gradient as a product of the lines' full Jacobians (reverse order, row vector first)."""
+def jacobian_gradient(prog, arrays, upstream=None) -> dict:
+    """The gradient as a product of the lines' full Jacobians (reverse order, row vector first:
+    1, or the upstream gradient of an array output)."""
     spec, arrays = _specialise(prog, arrays)
-    rows = {spec.output.name: np.ones((1, 1))}
+    seed = np.ones((1, 1)) if spec.upstream is None else \
+        np.asarray(_need_upstream(spec, upstream), dtype=float).reshape(1, -1)
+    rows = {spec.output.name: seed}
     for ln, jac in reversed(line_jacobians(spec, arrays)):
         if ln.target.name not in rows:
             continue
@@ -145,12 +160,19 @@ def jacobian_gradient(prog, arrays) -> dict:
             for p in spec.grads}
 
 
-def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
-    """The gradient by central differences of the program's value (an independent reference)."""
+def central_differences(prog, arrays: dict, h: float = 1e-6, upstream=None) -> dict:
+    """The gradient by central differences of the program's value (an independent reference);
+    an array output is dotted with its ``upstream`` gradient."""
     point = _arrays(prog, arrays)
     spec = prog.with_shapes({k: v.shape for k, v in point.items()})
     fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)  # Symbols
-    return central_gradient(lambda pt: fn(*[pt[q] for q in prog.param_names])[k], point, list(prog.grads), h)
+    extra = [np.zeros(spec.shapes[spec.output.name])] if spec.upstream is not None else []
+    weights = None if spec.upstream is None else np.asarray(_need_upstream(spec, upstream), dtype=float)
+
+    def value(pt):
+        out = fn(*[pt[q] for q in prog.param_names], *extra)[k]
+        return out if weights is None else float(np.sum(out * weights))
+    return central_gradient(value, point, list(prog.grads), h)
 
 
 @dataclass
@@ -188,10 +210,12 @@ def check_arrays(prog, shapes=None, seed: int = 0) -> ArrayCheck:
     rng = np.random.default_rng(seed)
     arrays = {p: np.zeros(shapes[p], dtype=int) if p in prog.labels
               else np.asarray(rng.normal(size=shapes[p])) for p in prog.param_names}
-    staged = prog.run(**arrays).grad
-    numeric = _rel(staged, central_differences(prog, arrays))
+    spec = prog.with_shapes({p: arrays[p].shape for p in prog.param_names})
+    up = None if spec.upstream is None else rng.normal(size=spec.shapes[spec.output.name])
+    staged = prog.run(**arrays, upstream=up).grad
+    numeric = _rel(staged, central_differences(prog, arrays, upstream=up))
     small = sum(a.size for p, a in arrays.items() if p not in prog.labels) <= 60
-    sym = _rel(staged, sympy_gradient(prog, arrays)) if small else None
+    sym = _rel(staged, sympy_gradient(prog, arrays, up)) if small else None
     return ArrayCheck({p: tuple(shapes[p]) for p in prog.param_names}, numeric, sym)
 
 

@@ -109,7 +109,7 @@ class Program:
     """A staged program: forward lines, backward lines, and how to run and print them."""
 
     def __init__(self, inputs, params, forward, backward, output, adjoints, gates, source="",
-                 *, arrays=False, shapes=None, labels=(), name="f", staged=None):
+                 *, arrays=False, shapes=None, labels=(), name="f", staged=None, upstream=None):
         self.inputs = list(inputs)            # input Symbols (list elements flattened: w[0], ...)
         self.params = list(params)            # [(name, length or None)] as the user passes them
         self.forward = list(forward)
@@ -123,6 +123,8 @@ class Program:
         self.labels = list(labels)            # arrays: integer inputs with no gradient (classes)
         self.name = name
         self.staged = staged                  # arrays: the stager, to specialise to shapes
+        self.upstream = upstream              # arrays: adjoint Symbol of a non-scalar output (dout),
+        #                                       a parameter of the backward pass (run(upstream=...))
         self.grads = {p: adjoints[symbol(p)] for p, size in self.params
                       if size is None and symbol(p) in adjoints}   # parameter -> adjoint Symbol
         self._compiled = {}
@@ -135,15 +137,20 @@ class Program:
         return [p for p, _ in self.params]
 
     # ---- numbers -------------------------------------------------------------------------
-    def run(self, exact: bool = False, **values):
+    def run(self, exact: bool = False, upstream=None, **values):
         """Evaluate at a point: ``prog.run(x=3, y=-4)`` -> Result (value, grad, every line).
 
         ``exact=True`` evaluates with 50-digit arithmetic and rounds each number once, giving
         the correctly rounded values (what the CS231n notes print). Array programs take NumPy
-        arrays and run in float64 (``exact`` is ignored).
+        arrays and run in float64 (``exact`` is ignored); a function whose output is an array
+        takes its upstream gradient ``upstream=`` (``dout`` in CS231n's layers), and ``grad``
+        holds the vector-Jacobian products.
         """
         if self.arrays:
-            return vector_program.run(self, values)
+            return vector_program.run(self, values, upstream)
+        if upstream is not None:
+            raise DeriveError("upstream= is for functions whose output is an array; this one "
+                              "returns a number (its upstream gradient is 1)")
         return evaluate.run(self, values, exact=exact)
 
     def gradient_function(self, mode: str = "math"):

@@ -122,9 +122,11 @@ class Staged:
         inputs = [self.sym(g.inputs[p]) for p, _ in g.params]
         adjoints = {self.sym(n): self.adjoints[id(n)] for n in list(g.inputs.values()) + self.nodes
                     if id(n) in self.adjoints}
+        seeded = shapes is not None and shapes[self.names[self.out]] != () and id(self.out) in self.adjoints
         return Program(inputs, g.params, self.forward(shapes), self.backward(shapes), self.sym(self.out),
                        adjoints, self.gates, self.source, arrays=True, shapes=shapes,
-                       labels=self.labels, name=getattr(g, "name", "f"), staged=self)
+                       labels=self.labels, name=getattr(g, "name", "f"), staged=self,
+                       upstream=self.adjoints[id(self.out)] if seeded else None)
 
     def forward(self, shapes=None):
         out = []
@@ -141,7 +143,9 @@ class Staged:
         for n in reversed(self.nodes):
             if id(n) not in self.live or id(n) not in self.active:
                 continue
-            up = None if n is self.out else self.adjoints[id(n)]
+            up = self.adjoints[id(n)]
+            if n is self.out and (shapes is None or shapes[self.names[n]] == ()):
+                up = None  # the output is one number: its adjoint is 1
             rule = RULES.get(n.op) or ARRAY_RULES[n.op]
             args = tuple(self.sym(x) for x in n.args)
             variant = None if n.op in RULES else _variant(n, rule, shapes, self.names)

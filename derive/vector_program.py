@@ -34,7 +34,8 @@ class ArrayResult(Result):
 
     def __repr__(self):
         grads = ", ".join(f"{k}: {np.shape(v)}" for k, v in self.grad.items())
-        return f"ArrayResult(value={float(self.value)!r}, grad shapes {{{grads}}})"
+        value = repr(float(self.value)) if np.ndim(self.value) == 0 else f"shape {np.shape(self.value)}"
+        return f"ArrayResult(value={value}, grad shapes {{{grads}}})"
 
 
 def _shape_text(shape):
@@ -56,27 +57,53 @@ def with_shapes(prog, shapes):
     return base._special[key]
 
 
-def run(prog, arrays) -> ArrayResult:
-    """Evaluate at arrays: ``prog.run(W1=W1, b=b, ...)`` -> value, gradient arrays, every line."""
+def run(prog, arrays, upstream=None) -> ArrayResult:
+    """Evaluate at arrays: ``prog.run(W1=W1, b=b, ...)`` -> value, gradient arrays, every line
+    (and ``upstream=``: the output's upstream gradient, when the output is an array)."""
     point = _arrays(prog, arrays)
     spec = prog.with_shapes({k: v.shape for k, v in point.items()})
+    args = [point[p] for p in prog.param_names] + _upstream(spec, upstream)
     fn, fwd, adj = compiled(spec)
     with np.errstate(all="ignore"):
-        out = fn(*[point[p] for p in prog.param_names])
+        out = fn(*args)
     values = dict(zip(fwd, out[:len(fwd)]))
     adjoints = dict(zip(adj, out[len(fwd):]))
-    if spec.output in spec.adjoints:
-        adjoints.setdefault(spec.adjoints[spec.output].name, 1.0)  # the output's own adjoint
+    if spec.output in spec.adjoints:  # the output's own adjoint: 1, or the upstream given
+        adjoints.setdefault(spec.adjoints[spec.output].name, args[-1] if spec.upstream else 1.0)
     grad = {p: adjoints[a.name] for p, a in spec.grads.items()}
     value = values[spec.output.name]
     if not np.all(np.isfinite(value)):
         raise DeriveError(f"the value is not finite ({value}): an overflow, log of 0 or division by 0")
-    return ArrayResult(value=float(value), grad=grad, values=values, adjoints=adjoints,
-                       point=dict(arrays), notes=_kinks(spec, {**point, **values}))
+    return ArrayResult(value=float(value) if np.ndim(value) == 0 else np.asarray(value), grad=grad,
+                       values=values, adjoints=adjoints, point=dict(arrays),
+                       notes=_kinks(spec, {**point, **values}))
+
+
+def _upstream(spec, upstream):
+    """The upstream gradient as the backward pass's last argument ([] for a scalar output)."""
+    shape = spec.shapes[spec.output.name]
+    if spec.upstream is None:
+        if upstream is not None:
+            raise DeriveError("upstream= is for functions whose output is an array; this one "
+                              "returns one number (its upstream gradient is 1)")
+        return []
+    if upstream is None:
+        raise DeriveError(f"the function returns an array of shape {_shape_text(shape)}, not one number: "
+                          f"give its upstream gradient {spec.upstream} of that shape (run(..., upstream=array); "
+                          f"on the command line --upstream)")
+    u = np.asarray(upstream)
+    if u.dtype.kind not in "fiu" or u.shape != shape:
+        raise DeriveError(f"upstream must be a real array of shape {_shape_text(shape)} (the output's), "
+                          f"got {u.dtype} of shape {_shape_text(u.shape)}")
+    u = u.astype(float)
+    if not np.all(np.isfinite(u)):
+        raise DeriveError("upstream must be finite")
+    return [u]
 
 
 def compiled(prog):
-    """The printed program compiled once: (function, forward names, adjoint names)."""
+    """The printed program compiled once: (function, forward names, adjoint names). It takes the
+    parameters, then the upstream gradient when the output is an array."""
     if prog.shapes is None:
         raise DeriveError("shapes are unknown: call run() with arrays or with_shapes() first")
     if "arrays" not in prog._compiled:
@@ -85,12 +112,16 @@ def compiled(prog):
                                  if not bl.target.name.endswith("_full")))
         adj += [a.name for a in prog.grads.values() if a.name not in adj]
         body = [str(ln) for ln in prog.forward] + _inits(prog) + [str(b) for b in prog.backward]
-        src = f"def _derive_run({', '.join(prog.param_names)}):\n" + "".join(
+        src = f"def _derive_run({', '.join(_signature(prog))}):\n" + "".join(
             f"    {s}\n" for s in body) + f"    return ({', '.join(fwd + adj)},)\n"
         ns = dict(ARRAY_NS)
         exec(compile(src, _FILE, "exec"), ns)  # derive's own generated code, never user text
         prog._compiled["arrays"] = (ns["_derive_run"], fwd, adj)
     return prog._compiled["arrays"]
+
+
+def _signature(prog):
+    return prog.param_names + ([prog.upstream.name] if prog.upstream is not None else [])
 
 
 def call_value(call, args, ns):
@@ -142,7 +173,7 @@ def to_python(prog, name: str | None = None) -> str:
     body += backward_code(prog).split("\n")
     grads = ", ".join(f"{p!r}: {a}" for p, a in prog.grads.items())
     body.append(f"return {prog.output}, {{{grads}}}")
-    return (header() + "\n\n" + f"def {name}({', '.join(prog.param_names)}):\n"
+    return (header() + "\n\n" + f"def {name}({', '.join(_signature(prog))}):\n"
             + "".join(f"    {b}\n" for b in body))
 
 
@@ -186,6 +217,8 @@ def to_text(prog, result=None) -> str:
     head = f"{prog.name}({', '.join(prog.param_names)})"
     if prog.shapes is not None:
         head += "  with " + ", ".join(f"{p} {_shape_text(prog.shapes[p])}" for p in prog.param_names)
+        if prog.upstream is not None:
+            head += f"; upstream {prog.upstream} {_shape_text(prog.shapes[prog.output.name])}"
     else:
         head += "  (shapes unknown: 2-D templates, no broadcast sums; pass shapes= or run it)"
     ind = lambda s: "\n".join("  " + x for x in s.split("\n"))  # noqa: E731
@@ -219,11 +252,15 @@ def _kinks(prog, env):
 def _result_text(prog, result):
     if result is None:
         return []
-    out = ["", "value", f"  {prog.output} = {float(result.value)!r}", "", "gradient"]
     with np.printoptions(precision=6, suppress=True, threshold=50):
+        value = repr(float(result.value)) if np.ndim(result.value) == 0 else \
+            np.array2string(np.asarray(result.value), prefix=f"  {prog.output} = ")
+        out = ["", "value", f"  {prog.output} = {value}", "",
+               "gradient" if prog.upstream is None else f"gradient (vector-Jacobian products with {prog.upstream})"]
         for k, v in result.grad.items():
-            text = np.array2string(np.asarray(v), prefix=f"  d{prog.output}/d{k} = ")
-            out.append(f"  d{prog.output}/d{k} = {text}")
+            lhs = f"d{prog.output}/d{k}" if prog.upstream is None else f"{prog.grads[k]}"
+            text = np.array2string(np.asarray(v), prefix=f"  {lhs} = ")
+            out.append(f"  {lhs} = {text}")
     return out + [f"note: {n}" for n in getattr(result, "notes", [])]
 
 
@@ -273,16 +310,14 @@ def _forward_shapes(prog, shapes):
         if len(out[t]) > MAX_NDIM:
             raise DeriveError(f"forward line ({ln.number}) `{ln}` makes a {len(out[t])}-D array "
                               f"{out[t]}; only 1-D and 2-D arrays are supported")
-    last = prog.forward[-1]
-    if out[prog.output.name] != ():
-        raise DeriveError(f"the function must return one number, but line ({last.number}) `{last}` "
-                          f"has shape {_shape_text(out[prog.output.name])}")
     return out
 
 
 def _check_backward(prog):
     """Run the backward lines on zeros: each adjoint must have its variable's shape."""
     env = dict(ARRAY_NS, **_zeros(prog, prog.shapes))
+    if prog.upstream is not None:
+        env[prog.upstream.name] = np.zeros(prog.shapes[prog.output.name])
     fwd = {ln.number: ln for ln in prog.forward}
     with np.errstate(all="ignore"):
         for ln in prog.forward:

@@ -349,8 +349,8 @@ def test_other_run_errors():
         prog.run(**{k: v for k, v in arrays.items() if k != "b2"})
     with pytest.raises(DeriveError, match="unknown input z"):
         prog.run(z=np.ones(2), **arrays)
-    with pytest.raises(DeriveError, match="must return one number"):
-        stage("def f(W, x):\n    return W @ x\n", shapes=dict(W=(2, 2), x=(2,)))
+    with pytest.raises(DeriveError, match=r"returns an array of shape \(2,\), not one number: give its upstream"):
+        stage("def f(W, x):\n    return W @ x\n").run(W=np.ones((2, 2)), x=np.ones(2))
     with pytest.raises(DeriveError, match="missing shape for x"):
         stage(sheet_tanh).with_shapes(W1=(2, 2), b=(2,), W2=(2, 2), y=(2,))
 

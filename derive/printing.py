@@ -270,16 +270,27 @@ class NumpyPrinter(CodePrinter):
     array gates (``ArrayCall``, ``Vjp``) are spelled by their rows' NumPy templates."""
 
     def _print_ArrayCall(self, c):
-        return c.rule.forward.format(*[self._print(a) for a in c.args], kw=kw_text(c.axis, c.keepdims),
-                                     axis=c.axis)
+        args = [self._print(a) for a in c.args]
+        return c.rule.forward.format(*args, kw=kw_text(c.axis, c.keepdims), axis=c.axis,
+                                     index=c.subscript.format(*args))
 
-    def _print_Vjp(self, v):
+    def _print_Vjp(self, v, target=None):
         up = "1.0" if v.upstream is None else self._print(v.upstream)
-        text = v.template.format(*[self._print(a) for a in v.args], g=up, y=self._print(v.out),
-                                 kw=kw_text(v.axis, v.keepdims), axis=v.axis)
+        args = [self._print(a) for a in v.args]
+        index = v.subscript.format(*args)
+        text = v.template.format(*args, g=up, y=self._print(v.out), kw=kw_text(v.axis, v.keepdims),
+                                 axis=v.axis, index=index, d=target,
+                                 indices=f"({index})" if "," in index else index)
         return text[len("1.0 * "):] if v.upstream is None and text.startswith("1.0 * ") else text
 
+    def _print_BackLine(self, bl):
+        if bl.vjp is not None and bl.vjp.scatter:  # np.add.at(dW, x, dout): a statement
+            return self._print_Vjp(bl.vjp, self._print(bl.target))
+        return super()._print_BackLine(bl)
+
     def backward_rhs(self, bl) -> str:
+        if bl.vjp is None and bl.local is None:
+            return f"np.zeros_like({self._print(bl.var)})"
         if bl.vjp is not None:
             text = self._print(bl.vjp)
         elif bl.upstream is None:

@@ -35,6 +35,7 @@ class ArrayCall:
     args: tuple              # Symbols of names, SymPy numbers of constants
     axis: object = None
     keepdims: bool = False
+    subscript: str = ""      # indexing: the subscript, its index arguments as {1}, {2}
 
     @property
     def rule(self):
@@ -54,11 +55,17 @@ class Vjp:
     upstream: sp.Symbol | None  # the output's adjoint (``{g}``); None for the program's output
     axis: object = None
     keepdims: bool = False
+    subscript: str = ""      # indexing: the subscript, its index arguments as {1}, {2}
 
     @property
     def template(self) -> str:
         rule = ARRAY_RULES[self.op]
         return dict(rule.variants).get(self.variant, rule.vjps)[self.index]
+
+    @property
+    def scatter(self) -> bool:
+        """A statement that adds into the adjoint ``{d}`` in place (``np.add.at(dW, x, dout)``)."""
+        return "{d}" in self.template
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,8 @@ class BackLine:
 
     target: sp.Symbol        # the adjoint being written, d<var>
     var: sp.Symbol           # the forward variable it belongs to
-    local: sp.Expr | None    # local gradient d(out of line ref)/d(var); None with a vjp
+    local: sp.Expr | None    # local gradient d(out of line ref)/d(var); None with a vjp (or,
+    #                          with neither, the zeros a scatter adds into)
     upstream: sp.Symbol | None  # adjoint of the line's output; None for the output (it is 1)
     accumulate: bool         # += (the variable forks and an earlier line already wrote it)
     ref: int                 # forward line number

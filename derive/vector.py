@@ -34,6 +34,8 @@ def _variant(node, rule, shapes, names):
         key = ",".join(str(len(shapes[names[a]])) for a in node.args)
     elif node.opt("axis") is not None:
         key = "keepdims" if node.opt("keepdims") else "axis"
+    elif node.opt("advanced"):
+        key = "advanced"
     else:
         key = ""
     return key if key in table else ""
@@ -114,7 +116,7 @@ class Staged:
         args = tuple(self.sym(a) for a in n.args)
         if n.op in RULES:
             return RULES[n.op].build(*args)
-        return ArrayCall(n.op, args, n.opt("axis"), bool(n.opt("keepdims")))
+        return ArrayCall(n.op, args, n.opt("axis"), bool(n.opt("keepdims")), n.opt("subscript", ""))
 
     def program(self, shapes=None) -> Program:
         """The program's lines, specialised to ``shapes`` (every value's shape) when given."""
@@ -156,7 +158,8 @@ class Staged:
                 if variant is None:
                     local = local_gradient(rule, i, args, self.sym(n))
                 else:
-                    vjp = Vjp(n.op, i, variant, args, self.sym(n), up, n.opt("axis"), bool(n.opt("keepdims")))
+                    vjp = Vjp(n.op, i, variant, args, self.sym(n), up, n.opt("axis"), bool(n.opt("keepdims")),
+                              n.opt("subscript", ""))
                 red, note = None, ""
                 if shapes is not None and (n.op in RULES or ARRAY_RULES[n.op].elementwise):
                     red, note = _reduction(shapes[self.names[a]], shapes[self.names[n]])
@@ -184,6 +187,13 @@ class Staged:
                     out.append(BackLine(tmp, var, local, up, False, ref, n_uses, vjp,
                                         shape=shapes[self.names[self.nodes[ref - 1]]], note="before the sum"))
                     local, up, vjp = sp.S.One, tmp, None
+            if vjp is not None and vjp.scatter:  # a statement adding into the adjoint in place
+                if k == 1:
+                    out.append(BackLine(adj, var, None, None, False, ref, n_uses, shape=shape,
+                                        note="zeros to scatter into"))
+                note = f"{var} is used {n_uses} times: gradients add" if k > 1 else ""
+                out.append(BackLine(adj, var, None, up, True, ref, n_uses, vjp, shape=shape, note=note))
+                continue
             line = BackLine(adj, var, local, up, k > 1, ref, n_uses, vjp, red, shape=shape)
             rhs = _P.backward_rhs(line)
             if k == 1 and total[id(a)] > 1 and (rhs.isidentifier() or rhs.endswith(".T")):

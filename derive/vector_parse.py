@@ -136,10 +136,39 @@ class _Reader(BodyReader):
                     k = ast.Constant(-k.operand.value)
                 if isinstance(k, ast.Constant) and isinstance(k.value, int) and not isinstance(k.value, bool):
                     return g.op("shape", self.expr(n.value.value), opts=(("axis", k.value),))
-            self.fail("indexing (only sizes like X.shape[0])", n)
+            return self.subscript(n)
         if isinstance(n, ast.Call):
             return self.call(n)
         self.fail(_CONSTRUCTS.get(type(n).__name__, type(n).__name__), n)
+
+    def subscript(self, n):
+        """``a[:, :H]``, ``x[0]``, ``W[x]``, ``x[np.arange(N), y]``: one ``index`` gate whose
+        index arguments are nodes ({1}, {2}, ...); an index that is not a slice or an integer
+        constant (an integer array) makes it advanced indexing (scattered back by np.add.at)."""
+        base, args, advanced = self.expr(n.value), [], False
+        parts = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+
+        def piece(e):
+            if e is None:
+                return ""
+            k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
+            if isinstance(k, ast.Constant) and type(k.value) is int:
+                return str(-k.value if k is not e else k.value)
+            args.append(self.expr(e))
+            return "{%d}" % len(args)
+        texts = []
+        for p in parts:
+            if isinstance(p, ast.Slice):
+                if p.step is not None:
+                    self.fail("a slice with a step (write a[lo:hi])", n)
+                texts.append(f"{piece(p.lower)}:{piece(p.upper)}")
+            else:
+                text = piece(p)
+                advanced = advanced or text.startswith("{")
+                texts.append(text)
+        if len(args) > ARRAY_RULES["index"].arity - 1:
+            self.fail("indexing with more than four index arrays", n)
+        return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
 
     def call(self, n):
         g, fname = self.g, _dotted(n.func)

@@ -127,8 +127,9 @@ def _signature(prog):
 def call_value(call, args, ns):
     """An array gate's value at ``args`` (NumPy arrays, or arrays of SymPy expressions with the
     namespace ``derive.jacobians.SYMPY_NS``): its row's forward template, compiled once."""
-    text = call.rule.forward.format(*[f"_a{i}" for i in range(len(args))],
-                                    kw=kw_text(call.axis, call.keepdims), axis=call.axis)
+    names = [f"_a{i}" for i in range(len(args))]
+    text = call.rule.forward.format(*names, kw=kw_text(call.axis, call.keepdims), axis=call.axis,
+                                    index=call.subscript.format(*names))
     code = _TEMPLATES.get(text)
     if code is None:
         code = _TEMPLATES[text] = compile(text, "<derive array gate>", "eval")

@@ -46,11 +46,15 @@ def _sympy_ns():
 SYMPY_NS = derived(_sympy_ns)
 
 
-def _run_line(ln, env):
+def _run_line(ln, env, point):
     """One forward line on arrays of SymPy expressions (``env`` by name): an elementwise gate from
-    its row (the SymPy form, element by element), an array gate by its row's ``symbolic``."""
+    its row (the SymPy form, element by element), an array gate by its row's ``symbolic``; a
+    comparison (a mask) by its numbers at ``point`` (it is constant near the point)."""
     args = [env[a.name] if a.is_Symbol else a for a in ln.args]
-    if ln.op in RULES:
+    if ln.op in ARRAY_RULES and ARRAY_RULES[ln.op].mask:
+        num = np.vectorize(lambda e: float(sp.sympify(e).xreplace(point)), otypes=[float])
+        env[ln.target.name] = call_value(ln.rhs, [num(a) for a in args], ARRAY_NS)
+    elif ln.op in RULES:
         env[ln.target.name] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
     else:
         env[ln.target.name] = call_value(ln.rhs, args, SYMPY_NS)
@@ -80,9 +84,10 @@ def symbolic_value(prog, arrays, upstream=None):
     env = dict(SYMPY_NS)
     for p in spec.param_names:
         env[p] = arrays[p] if p in spec.labels else _symbols(p, arrays[p].shape)
-    for ln in spec.forward:
-        _run_line(ln, env)
     symbols = {p: env[p] for p in spec.param_names if p not in spec.labels}
+    point = _point(symbols, arrays)
+    for ln in spec.forward:
+        _run_line(ln, env, point)
     value = env[spec.output.name]
     if spec.upstream is not None:
         weights = np.asarray(_need_upstream(spec, upstream), dtype=float)
@@ -122,15 +127,20 @@ def line_jacobians(prog, arrays):
     env_num = {**{p: np.asarray(arrays[p], dtype=float) for p in spec.param_names
                   if p not in spec.labels}, **values}
     out = []
+    masks = {ln.target.name for ln in spec.forward if ln.op in ARRAY_RULES and ARRAY_RULES[ln.op].mask}
     for ln in spec.forward:
         env = dict(SYMPY_NS)
         names = [a.name for a in ln.args if a.is_Symbol]
         for a in names:
-            if a in spec.labels:
-                env[a] = arrays[a]
+            if a in spec.labels or a in masks:
+                env[a] = arrays[a] if a in spec.labels else env_num[a]
             elif a in env_num and a not in env:
                 env[a] = _symbols(a, np.shape(env_num[a]))
-        _run_line(ln, env)
+        _run_line(ln, env, {s: float(v) for b in names if b in env_num and b not in spec.labels
+                            for s, v in zip(np.ravel(env[b]), np.ravel(env_num[b]))})
+        if ln.target.name in masks:  # a boolean mask: no Jacobian (no gradient flows through it)
+            out.append((ln, {}))
+            continue
         y = sp.Matrix(np.ravel(np.asarray(env[ln.target.name], dtype=object)).tolist())
         jac = {}
         for a in dict.fromkeys(names):

@@ -232,6 +232,7 @@ class ArrayRule:
     symbolic: object = field(default=None, compare=False)  # the call on arrays of SymPy symbols
     impl: object = field(default=None, compare=False)      # NumPy function of a bare spelling
     expand: str = ""          # the gate in primitive gates: a function body in a, b
+    mask: bool = False        # a comparison: a boolean array, constant near the point (no gradient)
 
 
 def _ex(params, body, **shapes):
@@ -322,6 +323,11 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
               "0, 1, ..., n - 1: row numbers for a gather such as x[np.arange(N), y]; no gradient",
               (_ex("A, y", "np.sum(A[np.arange(3), y] ** 2)", A=(3, 2), y=(3,)),),
               symbolic=lambda n: np.arange(int(n))),
+    *[ArrayRule(name, 2, f"{{0}} {sym} {{1}}", (None, None), f"{{0}}{short}{{1}}", (), (),
+                f"a comparison (a boolean mask, as in x[x {sym} 0]): no gradient",
+                (_ex("A", f"np.sum(np.sin(A[A {sym} 0.25]) ** 2)", A=(3, 2)),), label=sym, mask=True)
+      for name, sym, short in (("greater", ">", "gt"), ("less", "<", "lt"), ("greater_equal", ">=", "ge"),
+                               ("less_equal", "<=", "le"))],
     ArrayRule("clip", 3, "np.clip({0}, {1}, {2})",
               ("{g} * (({1} <= {0}) & ({0} <= {2}))", "{g} * (({0} < {1}) & ({1} <= {2}))",
                "{g} * (({0} > {2}) | ({1} > {2}))"),

@@ -68,6 +68,9 @@ def parse_array_function(f, gates="grouped") -> Graph:
     return g
 
 
+_COMPARE = {"Gt": "greater", "Lt": "less", "GtE": "greater_equal", "LtE": "less_equal"}
+
+
 class _Reader(BodyReader):
     """An array function: the shared statement reader (``derive.reader.BodyReader``) with
     array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls)."""
@@ -129,6 +132,8 @@ class _Reader(BodyReader):
             if n.attr == "T":
                 return g.op("transpose", self.expr(n.value))
             self.fail(f"attribute access '{_dotted(n)}'", n)
+        if isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]).__name__ in _COMPARE:
+            return g.op(_COMPARE[type(n.ops[0]).__name__], self.expr(n.left), self.expr(n.comparators[0]))
         if isinstance(n, ast.Subscript):
             if isinstance(n.value, ast.Attribute) and n.value.attr == "shape":
                 k = n.slice
@@ -163,8 +168,8 @@ class _Reader(BodyReader):
                     self.fail("a slice with a step (write a[lo:hi])", n)
                 texts.append(f"{piece(p.lower)}:{piece(p.upper)}")
             else:
-                text = piece(p)
-                advanced = advanced or text.startswith("{")
+                text = piece(p)  # an integer array may repeat (np.add.at); a mask may not (+=)
+                advanced = advanced or text.startswith("{") and not getattr(ARRAY_RULES.get(args[-1].op), "mask", False)
                 texts.append(text)
         if len(args) > ARRAY_RULES["index"].arity - 1:
             self.fail("indexing with more than four index arrays", n)

@@ -39,6 +39,9 @@ class ArrayResult(Result):
 
 
 def _shape_text(shape):
+    """``(2, 3)``; a size that depends on the data (a boolean mask's gather) prints as ``?``."""
+    if any(n < 0 for n in shape):
+        return "(" + ", ".join("?" if n < 0 else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
     return "()" if shape == () else str(tuple(shape))
 
 
@@ -294,23 +297,30 @@ def _zeros(prog, shapes):
 
 
 def _forward_shapes(prog, shapes):
-    """Every value's shape, by running the forward lines on zeros; errors name the line."""
-    env = dict(ARRAY_NS, **_zeros(prog, shapes))
+    """Every value's shape, by running the forward lines on zeros (errors name the line) and
+    again on other numbers: a size that differs depends on the data (a mask), and is -1."""
     out = dict(shapes)
+    rng = np.random.default_rng(0)
+    runs = [_zeros(prog, shapes), {p: v if p in prog.labels else rng.normal(size=np.shape(v))
+                                   for p, v in _zeros(prog, shapes).items()}]
+    envs = [dict(ARRAY_NS, **point) for point in runs]
     for ln in prog.forward:
-        try:
-            with np.errstate(all="ignore"):
-                exec(compile(str(ln), _FILE, "exec"), env)  # derive's printed line
-        except (ValueError, IndexError, TypeError) as err:
-            args = ", ".join(f"{a} has shape {_shape_text(out[a.name])}" for a in dict.fromkeys(ln.args)
-                             if a.is_Symbol and a.name in out)
-            raise DeriveError(f"shape error in forward line ({ln.number}) `{ln}`: {args} "
-                              f"({_numpy_reason(err)})") from None
+        for env in envs:
+            try:
+                with np.errstate(all="ignore"):
+                    exec(compile(str(ln), _FILE, "exec"), env)  # derive's printed line
+            except (ValueError, IndexError, TypeError) as err:
+                args = ", ".join(f"{a} has shape {_shape_text(out[a.name])}" for a in dict.fromkeys(ln.args)
+                                 if a.is_Symbol and a.name in out)
+                raise DeriveError(f"shape error in forward line ({ln.number}) `{ln}`: {args} "
+                                  f"({_numpy_reason(err)})") from None
         t = ln.target.name
-        out[t] = tuple(np.shape(env[t]))
+        first, second = (tuple(np.shape(env[t])) for env in envs)
+        out[t] = first if len(first) != len(second) else \
+            tuple(a if a == b else -1 for a, b in zip(first, second))
         if len(out[t]) > MAX_NDIM:
             raise DeriveError(f"forward line ({ln.number}) `{ln}` makes a {len(out[t])}-D array "
-                              f"{out[t]}; only 1-D and 2-D arrays are supported")
+                              f"{_shape_text(out[t])}; only 1-D and 2-D arrays are supported")
     return out
 
 
@@ -330,7 +340,7 @@ def _check_backward(prog):
             except (ValueError, IndexError, TypeError) as err:
                 raise DeriveError(f"shape error in {where}: {_numpy_reason(err)}") from None
             got = tuple(np.shape(env[bl.target.name]))
-            if got != bl.shape:
+            if len(got) != len(bl.shape) or any(b >= 0 and a != b for a, b in zip(got, bl.shape)):
                 raise DeriveError(f"shape error in {where}: it gives shape {_shape_text(got)} but "
                                   f"{bl.var} has shape {_shape_text(bl.shape)}")
 

@@ -88,3 +88,29 @@ def test_printed_code_runs_and_agrees(src, shapes):
     fd = central_differences(prog, arrays, upstream=res.adjoints.get(prog.upstream.name) if extra else None)
     for k in fd:
         np.testing.assert_allclose(grad[k], fd[k], rtol=1e-6, atol=1e-8, err_msg=k)
+
+
+MASKED = '''def masked(x, w):
+    h = x * w
+    mask = h > 0
+    return np.sum(h[mask] ** 2) + np.sum(x[x <= 0.5])
+'''
+
+
+def test_boolean_masks_scatter_with_plus_equals():
+    """A mask never repeats an element: dh[mask] += ...; its gather's size depends on the data."""
+    prog = stage(MASKED, shapes={"x": (3, 4), "w": (3, 4)})
+    back = [str(bl) for bl in prog.backward]
+    assert "dh[mask] += dhi" in back and not any("np.add.at" in s for s in back)
+    line = next(ln for ln in prog.forward_code().split("\n") if ln.startswith("hi = h[mask] "))
+    assert line.endswith("# (3) shape (?,)")
+    arrays = {"x": _rng(6).normal(size=(3, 4)), "w": _rng(7).normal(size=(3, 4))}
+    res = prog.run(**arrays)
+    h = arrays["x"] * arrays["w"]
+    assert res.value == pytest.approx(np.sum(h[h > 0] ** 2) + np.sum(arrays["x"][arrays["x"] <= 0.5]))
+    fd = central_differences(prog, arrays)
+    by_diff = sympy_gradient(prog, arrays)
+    for k in arrays:
+        np.testing.assert_allclose(res.grad[k], fd[k], rtol=1e-6, atol=1e-8, err_msg=k)
+        np.testing.assert_allclose(res.grad[k], by_diff[k], rtol=1e-10, atol=1e-12, err_msg=k)
+    assert check_arrays(prog, seed=8).ok

@@ -83,7 +83,7 @@ class Line:
     shape: tuple | None = None  # arrays: the value's shape, once known
 
     def __str__(self):
-        return printing.NumpyPrinter()._print(self)
+        return _NUMPY._print(self)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,10 @@ class BackLine:
         return self.local if self.upstream is None else sp.Mul(self.local, self.upstream, evaluate=False)
 
     def __str__(self):
-        return printing.NumpyPrinter()._print(self)
+        return _NUMPY._print(self)
+
+
+_NUMPY = printing.NumpyPrinter()  # lines print as NumPy code (the printer keeps no state)
 
 
 class Program:

@@ -8,6 +8,7 @@ the value, the gradient arrays, every intermediate and every adjoint.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -280,6 +281,12 @@ def _aligned(rows, comments):
     return "\n".join(f"{s.ljust(width)}{n}".rstrip() if n else s for s, n in rows)
 
 
+@functools.lru_cache(maxsize=4096)
+def _code(line: str):
+    """One printed line compiled (once: the shape checks run each line on two fills)."""
+    return compile(line, _FILE, "exec")
+
+
 def _check_shape(name, shape):
     if isinstance(shape, int):
         shape = (shape,)
@@ -300,15 +307,14 @@ def _forward_shapes(prog, shapes):
     """Every value's shape, by running the forward lines on zeros (errors name the line) and
     again on other numbers: a size that differs depends on the data (a mask), and is -1."""
     out = dict(shapes)
-    rng = np.random.default_rng(0)
-    runs = [_zeros(prog, shapes), {p: v if p in prog.labels else rng.normal(size=np.shape(v))
+    runs = [_zeros(prog, shapes), {p: v if p in prog.labels else np.sin(np.arange(1.0, v.size + 1)).reshape(v.shape)
                                    for p, v in _zeros(prog, shapes).items()}]
     envs = [dict(ARRAY_NS, **point) for point in runs]
     for ln in prog.forward:
         for env in envs:
             try:
                 with np.errstate(all="ignore"):
-                    exec(compile(str(ln), _FILE, "exec"), env)  # derive's printed line
+                    exec(_code(str(ln)), env)  # derive's printed line
             except (ValueError, IndexError, TypeError) as err:
                 args = ", ".join(f"{a} has shape {_shape_text(out[a.name])}" for a in dict.fromkeys(ln.args)
                                  if a.is_Symbol and a.name in out)
@@ -332,11 +338,11 @@ def _check_backward(prog):
     fwd = {ln.number: ln for ln in prog.forward}
     with np.errstate(all="ignore"):
         for ln in prog.forward:
-            exec(compile(str(ln), _FILE, "exec"), env)
+            exec(_code(str(ln)), env)  # derive's printed line
         for bl in prog.backward:
             where = f"backward line `{bl}` (for forward line ({bl.ref}) `{fwd[bl.ref]}`)"
             try:
-                exec(compile(str(bl), _FILE, "exec"), env)
+                exec(_code(str(bl)), env)  # derive's printed line
             except (ValueError, IndexError, TypeError) as err:
                 raise DeriveError(f"shape error in {where}: {_numpy_reason(err)}") from None
             got = tuple(np.shape(env[bl.target.name]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from derive import stage
-from derive.jacobians import central_differences, check_arrays, sympy_gradient
+from derive.symbolic.jacobians import central_differences, check_arrays, sympy_gradient
 
 EMBEDDING = '''def word_embedding_forward(x, W):
     out = W[x]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from derive import DeriveError, stage
-from derive.jacobians import central_differences, check_arrays, jacobian_gradient, sympy_gradient
+from derive.symbolic.jacobians import central_differences, check_arrays, jacobian_gradient, sympy_gradient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,0 +1,134 @@
+"""Staging: graph -> forward lines (one gate each, named), and the reverse sweep -> backward lines.
+
+``stage`` is the entry point for every input kind; scalar graphs are staged here
+(``stage_graph``), NumPy functions by ``derive.staging.arrays``; both give a ``derive.staging.program.Program``
+whose lines hold SymPy expressions (and array gates as structured calls), so one program
+prints as Python, LaTeX or Markdown (``derive.printing.printers``), evaluates numerically
+(``derive.staging.evaluate``) and can be compared with ``sympy.diff`` (``derive.check``). Both
+passes are single loops over the lines: no recursion, linear in the number of stages.
+"""
+from __future__ import annotations
+
+import inspect
+
+import sympy as sp
+
+from derive.core import naming
+from derive.core.errors import DeriveError
+from derive.core.naming import symbol
+from derive.frontend.parse import Graph, Node, parse_expression, parse_sympy
+from derive.staging.program import BackLine, Line, Program  # noqa: F401 (API)
+from derive.frontend.reader import parse_callable, parse_function
+from derive.core.rules import RULES, local_gradient
+from derive.staging.arrays import stage_arrays
+from derive.frontend.arrays import uses_arrays
+
+
+def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
+    """Stage an expression string, a SymPy expression, or a straight-line Python function.
+
+    A function over NumPy arrays (it uses ``@``, ``.T``, ``np.sum``, ...), or any function
+    given with ``shapes={...}``, is staged by the array engine (``derive.staging.arrays``).
+
+    >>> prog = stage("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)")
+    >>> prog.run(x=3, y=-4, exact=True).grad["x"]
+    2.059569795572165
+    """
+    if isinstance(f, Program):
+        return f.with_shapes(shapes) if shapes is not None and f.arrays else f
+    if shapes is not None or \
+            (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and uses_arrays(f):
+        return stage_arrays(f, gates, shapes)
+    if isinstance(f, str):
+        text = f.strip()
+        if text.startswith("def ") or "\ndef " in text or "\n" in text and "return" in text:
+            g = parse_function(text, None, gates)
+            source = text
+        else:
+            g = parse_expression(text, gates)
+            source = text
+    elif isinstance(f, sp.Basic):
+        g = parse_sympy(f, gates, inputs)
+        source = str(f)
+    elif inspect.isfunction(f):
+        g = parse_callable(f, gates)
+        source = f.__name__
+    else:
+        raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "
+                          "a SymPy expression or a Python function")
+    return stage_graph(g, source)
+
+
+def _reachable(roots):
+    seen, stack = set(), list(roots)
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        stack.extend(n.args)
+    return seen
+
+
+def stage_graph(g: Graph, source: str = "") -> Program:
+    """Forward staging (names, one gate per line) and the reverse sweep over it."""
+    out = g.output
+    if out.is_input or out.is_const:  # f = x: one identity line so there is something to stage
+        out = Node("id", (out,), index=len(g.nodes))
+        g.nodes.append(out)
+    live = _reachable([out])
+    named = [n for n in g.nodes if n.user_name and not n.is_input and not n.is_const]
+    keep = _reachable([out] + named)
+    nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
+    input_nodes = list(g.inputs.values())
+    names = naming.assign_names(input_nodes + nodes, out, [str(n.value) for n in input_nodes])
+
+    syms = {}
+
+    def sym(n):  # one Symbol per node (SymPy's Symbol constructor is slow; a walk calls this often)
+        s = syms.get(n)
+        if s is None:
+            s = syms[n] = n.value if n.is_const else symbol(names[n])
+        return s
+
+    forward, line_of = [], {}
+    for k, n in enumerate(nodes, 1):
+        args = tuple(sym(a) for a in n.args)
+        forward.append(Line(k, sym(n), n.op, args, RULES[n.op].build(*args),
+                            user=bool(n.user_name), used=id(n) in live, source_line=n.lineno))
+        line_of[id(n)] = k
+    inputs = [sym(n) for n in input_nodes]
+    taken = set(names.values())
+    adjoints = {}
+    for n in input_nodes + nodes:
+        s = sym(n)
+        adjoints[s] = symbol(naming.adjoint_name(s.name, taken))
+        taken.add(adjoints[s].name)
+
+    uses = {}
+    for n in nodes:
+        if id(n) in live:
+            for a in n.args:
+                uses[id(a)] = uses.get(id(a), 0) + 1
+    backward, written = [], set()
+    out_sym = sym(out)
+    for n in reversed(nodes):
+        if id(n) not in live:
+            continue
+        rule = RULES[n.op]
+        args = tuple(sym(a) for a in n.args)
+        up = None if n is out else adjoints[sym(n)]
+        for i, a in enumerate(n.args):
+            if a.is_const:
+                continue
+            local = local_gradient(rule, i, args, sym(n))
+            if local.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):  # (-2)**x: log(-2) in d/dx
+                raise DeriveError(f"line ({line_of[id(n)]}) `{forward[line_of[id(n)] - 1].target} = "
+                                  f"{forward[line_of[id(n)] - 1].rhs}` has no real derivative with "
+                                  f"respect to {sym(a)} (its local gradient is {local}); "
+                                  "use a positive constant base")
+            backward.append(BackLine(adjoints[sym(a)], sym(a), local, up, id(a) in written,
+                                     line_of[id(n)], uses.get(id(a), 1)))
+            written.add(id(a))
+    params = g.params or [(s.name, None) for s in inputs]
+    return Program(inputs, params, forward, backward, out_sym, adjoints, g.gates, source)

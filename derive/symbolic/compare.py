@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
-from derive.oracle.central import central_difference
+from derive.oracle.central import central_columns, central_difference
 from derive.core.errors import DeriveError
 from derive.symbolic.metrics import METRICS, program_metrics
 from derive.symbolic.paths import total_derivative  # noqa: F401  (public: derive.total_derivative)
@@ -66,44 +66,26 @@ def staged_gradients(prog, points) -> list:
 
 
 def central_differences(prog, point, h: float = 1e-6, batch: int = 128) -> list:
-    """Central differences of the function value, one input at a time.
+    """Central differences of the function value, one input at a time (``central_columns``).
 
-    The moved points are evaluated together with NumPy, ``batch`` inputs per call, so the cost
-    is a few passes over the program rather than two runs per input (linear, not inputs x lines).
-    An input whose differences are not finite is redone with ``run`` (which names the problem).
+    The moved points are evaluated together with NumPy, so the cost is a few passes over the
+    program rather than two runs per input. An input whose difference is not finite is redone
+    with ``run`` (which names the problem).
     """
-    import numpy as np
-
     from derive.staging.evaluate import run_many
 
     coords = [(name, i) for name, size in prog.params for i in ([None] if size is None else range(size))]
+    base = [float(point[name] if i is None else point[name][i]) for name, i in coords]
 
-    def base(name, i):
-        return point[name] if i is None else point[name][i]
-
-    out = []
-    for start in range(0, len(coords), batch):
-        chunk = coords[start:start + batch]
-        k = len(chunk)
-        cols = {}
+    def f_many(X):
+        cols, row = {}, 0
         for name, size in prog.params:
-            v = point[name]
-            cols[name] = np.full(2 * k, float(v)) if size is None else [np.full(2 * k, float(x)) for x in v]
-        steps = []
-        for j, (name, i) in enumerate(chunk):
-            step = h * max(1.0, abs(base(name, i)))
-            col = cols[name] if i is None else cols[name][i]
-            col[2 * j] += step
-            col[2 * j + 1] -= step
-            steps.append(step)
-        try:
-            values = run_many(prog, cols)[0]
-        except (TypeError, ValueError, ArithmeticError):  # e.g. sin(10**30): an int NumPy can't take
-            values = np.full(2 * k, np.nan)
-        for j, (name, i) in enumerate(chunk):
-            d = (values[2 * j] - values[2 * j + 1]) / (2 * steps[j])
-            out.append(float(d) if np.isfinite(d) else _one_difference(prog, point, name, i, h))
-    return out
+            cols[name] = X[row] if size is None else list(X[row:row + size])
+            row += 1 if size is None else size
+        return run_many(prog, cols)[0]
+
+    return [_one_difference(prog, point, name, i, h) if d is None else d
+            for (name, i), d in zip(coords, central_columns(f_many, base, h, batch))]
 
 
 def _one_difference(prog, point, name, i, h):

@@ -12,6 +12,7 @@ import numpy as np
 
 def backward(X, W1, b1, W2, b2, y):
     # forward pass (given)
+    X, W1, b1, W2, b2, y = (np.asarray(v) for v in (X, W1, b1, W2, b2, y))
     N = X.shape[0]
     h = X @ W1 + b1
     a = np.maximum(h, 0)
@@ -21,5 +22,5 @@ def backward(X, W1, b1, W2, b2, y):
     z = np.sum(e, axis=1, keepdims=True)
     logp = scores - np.log(z)
     loss = -np.sum(Y * logp) / N
-    # backward pass: dlogp, dscores, db2, dW2, da, dh, db1, dW1, dX
+    # backward pass: dloss = 1.0, dlogp, dscores, db2, dW2, da, dh, db1, dW1, dX
     raise NotImplementedError("two_layer_batch")

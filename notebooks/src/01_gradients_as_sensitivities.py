@@ -1,7 +1,7 @@
 md(r"""
 # 1. Gradients as sensitivities
 
-*The derive course, notebook 1 of 9.* You know what a derivative is. This notebook is about what a
+*The derive course, notebook 1.* You know what a derivative is. This notebook is about what a
 derivative **tells you** when a function has several inputs, and about three tiny functions,
 `x * y`, `x + y` and `max(x, y)`, that turn out to be the main characters of backpropagation.
 

@@ -1,7 +1,7 @@
 md(r"""
 # 2. The chain rule as staged computation
 
-*The derive course, notebook 2 of 9.* In notebook 1 each function was a single gate. Real functions
+*The derive course, notebook 2.* In notebook 1 each function was a single gate. Real functions
 are compositions of many gates. This notebook shows how the **chain rule** lets every gate compute
 its part of the gradient locally, and how that turns into a *staged program*: a forward pass, then a
 backward pass written line by line in reverse.

@@ -37,6 +37,22 @@ def _id(path):
     return os.path.relpath(path, os.path.join(ROOT, "notebooks"))
 
 
+def revealed(cell):
+    """An answer cell of the learner's build: shipped without its output (run after predicting)."""
+    return "reveal" in cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("path", BOTH, ids=_id)
+def test_answer_cells_ship_without_answers_to_learners(path):
+    cells = code_cells(load(path))
+    answers = [c for c in cells if revealed(c)]
+    if "/solutions/" in path.replace(os.sep, "/"):
+        assert not answers
+    else:
+        assert all(not c["outputs"] and not text(c).startswith(MARK) for c in answers)
+        assert len(answers) == (0 if os.path.basename(path).startswith("11") else 1)
+
+
 def test_notebooks_in_order():
     names = [os.path.basename(p) for p in NOTEBOOKS]
     assert [n[:2] for n in names] == [f"{k:02d}" for k in (*range(1, 10), 11)], names
@@ -49,7 +65,7 @@ def test_committed_with_outputs_in_order(path):
     counts = [c["execution_count"] for c in cells]
     assert counts == list(range(1, len(cells) + 1)), "execute the notebook top to bottom before committing"
     assert all(c["outputs"] or text(c).lstrip().startswith(("import", "from")) or "def " in text(c)
-               for c in cells if not text(c).startswith(MARK))
+               for c in cells if not text(c).startswith(MARK) and not revealed(c))
     errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
     assert not errors, errors[0].get("ename")
 

@@ -279,7 +279,7 @@ print("2.", stage("max(x, y) + x").run(x=1, y=3).grad, "and at x = 4:",
       stage("max(x, y) + x").run(x=4, y=3).grad)
 print("3.", patterns.run(x=3, y=-4, z=2, w=5).grad)
 print("4.", stage("x + y + x*y").run(x=1, y=2).grad)
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 ### Your turn: write the backward lines, derive checks them

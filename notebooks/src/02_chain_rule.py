@@ -177,7 +177,7 @@ print("2.", stage("(x - y) * z").run(x=-2, y=5, z=-4).grad)
 three = stage("(x*y + z)**2")
 print("3.", three.run(x=1, y=2, z=3).grad)
 print(three.to_text())
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 ### Your turn: write the backward pass, derive checks it

@@ -420,7 +420,7 @@ print("2. tanh'(0.5) =", stage("tanh(t)").run(t=0.5).grad["t"],
       "| leaky'(-1) =", stage(LEAKY).run(x=-1).grad["x"])
 r3 = neuron.run(w=[1, 1, 0], x=[0.5, -0.5])
 print("3. dot =", r3.values["dot"], "f =", r3.value, "dw =", r3.grad["w"], "dx =", r3.grad["x"])
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 4: the negate gate has local gradient $-1$, so it flips the sign of whatever passes through it.

@@ -299,7 +299,7 @@ print("3.", sum(bl.accumulate for bl in g.backward), "+= lines, for",
 for src in ["x * x * x", "x**3"]:
     p4 = stage(src)
     print(f"4. {src}: {sum(bl.accumulate for bl in p4.backward)} += lines")
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 4: the number of `+=` lines depends only on how many times each value is *used*, not on its value:

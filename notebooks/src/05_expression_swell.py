@@ -308,7 +308,7 @@ print(stage(build("product", 5).text).to_text())
 for gates in ["grouped", "primitive"]:
     p = stage(build("nested-sigmoid", 3).text, gates=gates)
     print(f"3. {gates}: {len(p.forward)} forward lines, {p.forward_ops + p.backward_ops} ops")
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 4: expanding a polynomial (the logistic map) collects like terms, so it shrinks; expanding a

@@ -319,7 +319,7 @@ def f(w):
 print("3.", sum(bl.accumulate for bl in p3.backward if bl.var.name == "w"), "+= lines for w")
 p4 = stage(logistic_source(3))
 print("4.", count_paths(p4)[p4.inputs[0]], "paths,", len(p4.backward), "backward lines")
-''', check=True)
+''', check=True, reveal=True)
 
 md(r"""
 1: two paths with terms $-2\cos t \sin t$ and $+2 \sin t \cos t$ that cancel exactly: $x^2 + y^2 = 1$

@@ -284,7 +284,7 @@ print(matmul.with_shapes(W=(3, 7), X=(7, 2), G=(3, 2)).backward_code())
 tanh_prog = stage(sheet_loss.replace("sigmoid(z1)", "np.tanh(z1)"))
 print("3.", [ln for ln in tanh_prog.with_shapes(W1=(d, d), b=(d,), W2=(d, d), x=(d,), y=(d,))
              .backward_code().split("\n") if ln.startswith("dz1 ")])
-''', check=True)
+''', check=True, reveal=True)
 
 md(r"""
 4: `W` is multiplied by the whole batch in one matrix product, and the matrix product already sums

@@ -374,7 +374,7 @@ print(f"2. rate 5.0: loss {big[0]:.3f} -> max {max(big):.3f} -> {big[-1]:.3f}")
 tanh_net = stage(NETWORK.replace("np.maximum(X @ W1 + b1, 0)", "np.tanh(X @ W1 + b1)"))
 print("3.", [str(ln) for ln in tanh_net.with_shapes(shapes).backward if ln.target == "dXW1pb1"],
       f"final loss {train(tanh_net, 0.5)[-1]:.4f}")
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 2: with too large a step, gradient descent overshoots the minimum: the loss first jumps *up*

@@ -338,7 +338,7 @@ print("   h near 1e-9:", ", ".join(f"{rel_err(numeric_gradient('exp(x)', {'x': 1
                                   for h in [1.1e-9, 1.3e-9, 1.7e-9, 2.3e-9]))
 print("3. staged", stage("max(x, y)").run(x=1, y=1).grad,
       "numeric", {k: round(v, 6) for k, v in numeric_gradient("max(x, y)", {"x": 1, "y": 1}).items()})
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 2: $h = 10^{-2}$ errs by the truncation, about $h^2 f^{(3)}/(6 f') \approx 2 \times 10^{-5}$. At

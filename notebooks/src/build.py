@@ -4,8 +4,10 @@ Usage (from the repository root):
     python notebooks/src/build.py            # every notebook, both builds, executed
     python notebooks/src/build.py 03 04      # the ones whose name starts so
 
-Each source ``NN_name.py`` calls ``md(text)``, ``code(text, check=False)`` and ``graded(text)`` in
-order; ``check=True`` marks a cell ``# NBVAL_CHECK_OUTPUT`` (its printed numbers are the lesson).
+Each source ``NN_name.py`` calls ``md(text)``, ``code(text, check=False, reveal=False)`` and
+``graded(text)`` in order; ``check=True`` marks a cell ``# NBVAL_CHECK_OUTPUT`` (its printed numbers
+are the lesson). ``reveal=True`` marks the answers to predict-then-run questions: the learner's build
+ships that cell without its output (run it after predicting), the solutions build with it.
 A graded cell is one the learner completes: the lines between ``# BEGIN SOLUTION`` and
 ``# END SOLUTION`` are the answer. The learner's build (``notebooks/NN-name.ipynb``) replaces them
 with ``raise NotImplementedError``, so its check says "not attempted"; the solutions build
@@ -28,6 +30,7 @@ ROOT = os.path.dirname(NOTEBOOKS)
 SOLUTIONS = os.path.join(NOTEBOOKS, "solutions")
 MARK = "# NBVAL_CHECK_OUTPUT"
 GRADED = "graded"
+REVEAL = "reveal"
 BLOCK = re.compile(r"^([ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n", re.M | re.S)
 MARKER = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION\n", re.M)
 
@@ -49,9 +52,14 @@ def cells(path, solution=False):
     def md(text):
         out.append(nbformat.v4.new_markdown_cell(textwrap.dedent(text).strip("\n")))
 
-    def code(text, check=False):
+    def code(text, check=False, reveal=False):
         src = textwrap.dedent(text).strip("\n")
-        out.append(nbformat.v4.new_code_cell(MARK + "\n" + src if check else src))
+        if reveal and not solution:  # the learner runs it after predicting: no output, not compared
+            cell = nbformat.v4.new_code_cell(src)
+            cell.metadata["tags"] = [REVEAL]
+        else:
+            cell = nbformat.v4.new_code_cell(MARK + "\n" + src if check else src)
+        out.append(cell)
 
     def graded(text):
         src = textwrap.dedent(text).strip("\n")
@@ -94,6 +102,9 @@ def build(path, solution=False):
     NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": os.path.dirname(out)}}).execute()
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:  # answer cells ship without their output in the learner's build
+        if REVEAL in cell.get("metadata", {}).get("tags", []):
+            cell["outputs"] = []
     nbformat.validate(nb)
     nbformat.write(nb, out)
     print(f"{os.path.relpath(out, ROOT)}: {len(nb.cells)} cells, {time.perf_counter() - start:.1f} s")

@@ -6,7 +6,8 @@ md(r"""
 measures that claim. derive can produce the **symbolic** gradient (SymPy's `diff` of the whole
 function) in four forms (raw, simplified, expanded, and with common subexpressions eliminated)
 and set each beside the **staged** program, measured the same way: number of operations, size of
-the expression tree, distinct subexpressions, characters.
+the expression tree, distinct subexpressions, characters (the **ops**, **tree**, **dag** and
+**chars** columns, explained under the first table).
 
 The famous example is the logistic map from Baydin et al. (2018), *Automatic differentiation in
 machine learning: a survey*: its symbolic derivative grows exponentially with depth, its staged

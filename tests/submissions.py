@@ -152,6 +152,8 @@ WRONG = {
         ("transpose", _edit("two_layer", "dW2 = np.outer(dz2, a)", "dW2 = np.outer(a, dz2)")),
         ("sign", _edit("two_layer", "dr = r", "dr = -r")),
     ],
+    # no known-wrong variants yet (no [grading] variants for the batch network): correct only
+    "two_layer_batch": [],
 }
 
 # A shape error in a vector exercise: 0 points, but the label says why.

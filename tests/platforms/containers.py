@@ -171,7 +171,7 @@ class Gradescope:
                          os.path.join(self.root, "run_autograder"))
         return r
 
-    def grade(self, files: dict, metadata: dict | None = None, timeout=300) -> tuple:
+    def grade(self, files: dict, metadata: dict | None = None, timeout=300, env=None) -> tuple:
         """(results.json as parsed, the run's stdout+stderr) for one submission."""
         for sub in ("submission", "results"):
             shutil.rmtree(os.path.join(self.root, sub), ignore_errors=True)
@@ -182,7 +182,8 @@ class Gradescope:
         meta = os.path.join(self.root, "submission_metadata.json")
         with open(meta, "w") as fh:
             json.dump(metadata or {}, fh)
-        cmd = self._cmd(True, "--chdir", "/autograder", "/autograder/run_autograder")
+        extra = [a for k, v in (env or {}).items() for a in ("--setenv", k, v)]
+        cmd = self._cmd(True, *extra, "--chdir", "/autograder", "/autograder/run_autograder")
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         with open(os.path.join(self.root, "results", "results.json")) as fh:
             return json.load(fh), r.stdout + r.stderr

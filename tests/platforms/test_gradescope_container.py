@@ -50,8 +50,8 @@ def image(tmp_path_factory):
     return img
 
 
-def _grade(image, files, meta):
-    res, out = image.grade(files, meta)
+def _grade(image, files, meta, env=None):
+    res, out = image.grade(files, meta, env=env)
     assert spec.gradescope(res) == [], (res, out)
     return res, out
 
@@ -116,3 +116,12 @@ def test_hostile_submissions_cannot_forge_results_or_read_the_grader(image):
         res, _ = _grade(image, {"staged_fxy.py": source}, _meta(name))
         assert res["score"] == 0 and words in res["output"], (name, res["output"])
     assert json.loads(json.dumps(res)) == res
+
+
+def test_where_the_container_is_the_only_isolation_results_are_still_the_graders(image):
+    """DERIVE_ISOLATION=none (a platform image without Landlock): the submission's own write to
+    results.json is replaced by the grader's, written after the submission's process is gone."""
+    res, out = _grade(image, {"staged_fxy.py": FORGE}, _meta("mal6"), env={"DERIVE_ISOLATION": "none"})
+    assert res["score"] == 0 and res["extra_data"]["isolation"].startswith("none: rlimits only")
+    res, _ = _grade(image, {"staged_fxy.py": CORRECT["staged_fxy"]}, _meta("mal6"), env={"DERIVE_ISOLATION": "none"})
+    assert res["score"] == 3

@@ -132,11 +132,12 @@ def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
 
 
 def _student(root):
-    """The user's id from /grade/data/data.json when PrairieLearn provides one, else ''."""
+    """Whose values to use: the variant's seed from /grade/data/data.json (PrairieLearn passes
+    the question's data object, which names no user), else ''."""
     try:
         with open(os.path.join(root, "data", "data.json"), encoding="utf-8") as fh:
             data = json.load(fh)
-        return str(data.get("options", {}).get("user_uid") or data.get("variant_seed") or "")
+        return str(data.get("variant_seed") or "")
     except (OSError, ValueError, AttributeError):
         return ""
 

@@ -130,7 +130,7 @@ def build_gradescope(exercise: str, out_path: str, seed: int = 0, late_penalty: 
     """Write the Gradescope autograder zip; returns the names it contains."""
     from derive.exercises import get
 
-    pkg = os.path.dirname(os.path.abspath(__file__))
+    pkg = package_dir()
     repo = os.path.dirname(pkg)
     names = []
     with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -154,6 +154,11 @@ def build_gradescope(exercise: str, out_path: str, seed: int = 0, late_penalty: 
                 zf.write(os.path.join(repo, f), os.path.join("derive_src", f))
                 names.append(os.path.join("derive_src", f))
     return names
+
+
+def package_dir() -> str:
+    """The directory of the ``derive`` package (wherever this module sits inside it)."""
+    return os.path.dirname(os.path.abspath(sys.modules[__name__.split(".")[0]].__file__))
 
 
 def add_exercise(zf, directory, arc_root) -> list:

@@ -76,9 +76,10 @@ def write_results(grades, folder) -> list:
 def build_course_files(exercise, out, seed: int = 0, timeout: int = 60) -> list:
     """Write ``out/serverFilesCourse/derive_grader`` and ``out/info.json``; the paths written."""
     from derive.exercises import get
+    from derive.platforms import package_dir
 
     ex = get(exercise)
-    pkg = os.path.dirname(os.path.abspath(__file__))
+    pkg = package_dir()
     grader = os.path.join(out, "serverFilesCourse", "derive_grader")
     if os.path.exists(grader):
         shutil.rmtree(grader)

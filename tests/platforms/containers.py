@@ -36,7 +36,7 @@ CA = "/etc/ssl/certs/ca-certificates.crt"
 
 def bwrap() -> str | None:
     """A bwrap that can make a user namespace here, or None."""
-    from derive.isolation import bwrap_binaries
+    from derive.teach.grading.isolation import bwrap_binaries
 
     for path, _ in bwrap_binaries():
         try:

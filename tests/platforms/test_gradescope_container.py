@@ -110,7 +110,7 @@ def test_hostile_submissions_cannot_forge_results_or_read_the_grader(image):
     res, _ = _grade(image, {"staged_fxy.py": FORGE}, _meta("eve5"))
     assert res["score"] == 0 and "READ" not in res["output"] and "refused" in res["output"]
     with open(os.path.join(image.root, "run_autograder")) as fh:
-        assert "derive.platforms" in fh.read()
+        assert "derive.teach.grading.platforms" in fh.read()
     for name in ("crash", "memory_bomb", "forge_channel", "huge_output"):
         source, words = HOSTILE[name]
         res, _ = _grade(image, {"staged_fxy.py": source}, _meta(name))

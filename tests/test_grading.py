@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from derive.cli import main as cli
+from derive.cli.main import main as cli_main
 from derive.teach import exercises
 from derive.teach.grading import batch as grading
 from derive.teach.feedback import Grade
@@ -18,7 +18,7 @@ from tests.submissions import CORRECT, HOSTILE, SHAPE_ERROR, WRONG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
-LIMITS = Limits(time=1.5, memory=256 * 2**20, output=2**20)
+LIMITS = Limits(time=3.0, memory=256 * 2**20, output=2**20)
 PWNED = "/tmp/derive-pwned.txt"
 
 
@@ -177,7 +177,7 @@ def test_cli_bad_input_one_line_exit_2(args, msg):
 @pytest.mark.parametrize("args,msg", BAD[2:])
 def test_cli_bad_options_one_line_exit_2(args, msg, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert cli.main(args) == 2
+    assert cli_main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and msg in err
 

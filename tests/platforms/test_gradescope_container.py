@@ -40,7 +40,10 @@ def image(tmp_path_factory):
                         "--late-penalty", "0.1"], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": ROOT})
     assert r.returncode == 0, r.stderr
-    img = containers.Gradescope(scratch, bundle, box)
+    try:
+        img = containers.Gradescope(scratch, bundle, box)
+    except LookupError as err:  # no CPython 3.10 here to stand for Ubuntu 22.04's python3
+        pytest.skip(str(err))
     start = time.monotonic()
     r = img.setup()
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]

@@ -226,7 +226,7 @@ def test_gradescope_results_fields_and_bundle_ships_the_exercise(tmp_path, exdir
     g = exercises.check("staged_fxy", _fn(CORRECT["staged_fxy"])).as_dict()
     g["tests"][2]["hidden"] = True
     res = gradescope_result(g, 1.25)
-    assert res["visibility"] == "visible" and res["stdout_visibility"] == "visible"
+    assert res["visibility"] == "visible" and res["stdout_visibility"] == "hidden"
     assert res["execution_time"] == 1.25
     assert [t["visibility"] for t in res["tests"]] == ["visible", "visible", "after_published"]
     z = tmp_path / "b.zip"
@@ -235,7 +235,8 @@ def test_gradescope_results_fields_and_bundle_ships_the_exercise(tmp_path, exdir
     with zipfile.ZipFile(z) as zf:
         names, setup = zf.namelist(), zf.read("setup.sh").decode()
     assert "exercise/exercise.toml" in names and "exercise/forward.py" in names
-    assert "uv\" python install 3.12" in setup and "-m venv" in setup and "pip3 install" not in setup
+    assert "DERIVE_PYTHON_VERSION:-3.12}" in setup and "python install \"$VERSION\"" in setup
+    assert "-m venv" in setup and "pip3 install" not in setup
 
 
 def test_gradescope_setup_makes_its_own_venv(tmp_path):
@@ -248,7 +249,7 @@ def test_gradescope_setup_makes_its_own_venv(tmp_path):
     os.symlink(ROOT, root / "source" / "derive_src")
     script = root / "setup.sh"
     offline = SETUP.replace('-m pip install --quiet "$ROOT/source/derive_src"', '-m pip --version')
-    offline = offline.replace("-c 'import derive'", "-c 'import sys; assert sys.prefix.endswith(\"derive-venv\")'")
+    offline = offline.replace("import sys, derive;", "import sys; assert sys.prefix.endswith(\"derive-venv\");")
     assert offline != SETUP
     script.write_text(offline)
     env = {"PATH": os.environ["PATH"], "DERIVE_AUTOGRADER_ROOT": str(root), "DERIVE_PYTHON": PY}

@@ -1,4 +1,5 @@
 """Batch grading: sandboxed submissions (correct, misconceptions, hostile), resume, CLI, platforms."""
+import csv
 import json
 import os
 import subprocess
@@ -8,7 +9,7 @@ import zipfile
 
 import pytest
 
-from derive.cli import main as cli
+from derive.cli.main import main as cli_main
 from derive.teach import exercises
 from derive.teach.grading import batch as grading
 from derive.teach.feedback import Grade
@@ -17,7 +18,7 @@ from tests.submissions import CORRECT, HOSTILE, SHAPE_ERROR, WRONG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
-LIMITS = Limits(time=1.5, memory=256 * 2**20, output=2**20)
+LIMITS = Limits(time=3.0, memory=256 * 2**20, output=2**20)
 PWNED = "/tmp/derive-pwned.txt"
 
 
@@ -176,7 +177,7 @@ def test_cli_bad_input_one_line_exit_2(args, msg):
 @pytest.mark.parametrize("args,msg", BAD[2:])
 def test_cli_bad_options_one_line_exit_2(args, msg, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert cli.main(args) == 2
+    assert cli_main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and msg in err
 
@@ -251,3 +252,74 @@ def test_internal_error_on_one_file_is_that_files_zero_and_resume_goes_past(tmp_
     monkeypatch.setattr(grading, "grade_one", lambda *a, **k: pytest.fail("regraded"))
     again = grading.grade_batch(ex, paths, journal=journal, progress=False)
     assert [g["score"] for g in again] == [3.0, 0.0, 3.0]
+
+
+def test_missing_path_or_empty_folder_is_a_zero_with_its_reason_not_a_stop(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "ada").mkdir(parents=True)
+    (subs / "bo").mkdir()
+    _write(str(subs / "ada"), "x.py", CORRECT["staged_fxy"])
+    gone = str(subs / "zed" / "x.py")
+    r = _cli("grade", "staged_fxy", str(subs / "ada"), gone, str(subs / "bo"), "--json", "-o",
+             str(tmp_path / "r.json"), "--csv", str(tmp_path / "g.csv"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    got = {g["submission"]: g for g in json.loads(r.stdout)}
+    assert got[str(subs / "ada" / "x.py")]["score"] == 3
+    assert got[gone]["score"] == 0 and got[gone]["message"] == f"no such file: {gone}"
+    assert got[str(subs / "bo")]["message"].startswith("no .py or .ipynb files under")
+    assert [got[p]["student"] for p in (gone, str(subs / "bo"))] == ["x", "bo"]
+    rows = {row[-1]: row for row in csv.reader(open(tmp_path / "g.csv"))}
+    assert rows[gone][2] == "0.0" and rows[str(subs / "bo")][2] == "0.0"  # in the gradebook too
+    r = _cli("grade", "staged_fxy", gone, str(subs / "bo"))  # nothing at all to grade: usage error
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "no such file" in r.stderr and "nothing to grade" in r.stderr
+
+
+def _screen(data: str) -> list:
+    """The lines a terminal shows for ``data`` (\\r, ESC[K and \\n are what the grader writes)."""
+    lines, line, col = [], [], 0
+    i = 0
+    while i < len(data):
+        if data.startswith("\x1b[K", i):
+            del line[col:]
+            i += 3
+            continue
+        ch = data[i]
+        if ch == "\n":
+            lines.append("".join(line))
+            line, col = [], 0
+        elif ch == "\r":
+            col = 0
+        else:
+            line[col:col + 1] = [ch]
+            col += 1
+        i += 1
+    return lines + (["".join(line)] if line else [])
+
+
+def test_progress_bar_stays_below_the_result_lines_on_a_terminal(tmp_path):
+    import pty
+
+    for i, src in enumerate([CORRECT["staged_fxy"], dict(WRONG["staged_fxy"])["sign"], "x = (\n"] * 2):
+        _write(str(tmp_path), f"s{i}.py", src)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([PY, "-m", "derive", "grade", "staged_fxy", str(tmp_path), "--workers", "2"],
+                            stdout=slave, stderr=slave, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=120) == 0
+    os.close(master)
+    screen = [ln for ln in _screen(b"".join(chunks).decode().replace("\r\n", "\n")) if ln.strip()]
+    results = [ln for ln in screen if ln.startswith(str(tmp_path))]
+    assert [ln.split(":")[0] for ln in results] == [str(tmp_path / f"s{i}.py") for i in range(6)]
+    assert not any("grading [" in ln for ln in results)  # no bar mixed into a result line
+    assert screen[-1].startswith("grading [") and "6/6" in screen[-1]
+    assert sum("grading [" in ln for ln in screen) == 1

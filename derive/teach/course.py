@@ -32,11 +32,16 @@ class Submission:
     deadline: datetime | None = None
     submitted: datetime | None = None
     flags: list = field(default_factory=list)
+    problem: str = ""  # why there is nothing to grade at this path (graded 0 with it)
 
 
 def expand(args) -> list:
-    """Files named, and the .py/.ipynb files under folders named (sorted); DeriveError for a
-    name that does not exist or a folder without submissions."""
+    """[(path, problem)]: files named, and the .py/.ipynb files under folders named (sorted).
+
+    A name that does not exist, or a folder without submissions, stays in the list with its
+    problem (graded 0 with that reason: one bad entry never stops a batch); DeriveError only
+    when there is nothing at all to grade.
+    """
     from derive.teach.grading.child_report import printable
 
     out = []
@@ -44,13 +49,15 @@ def expand(args) -> list:
         if os.path.isdir(a) and not a.endswith(SUFFIXES):  # a folder named x.py is graded 0
             found = sorted(os.path.join(d, f) for d, dirs, files in os.walk(a) for f in files
                            if f.endswith(SUFFIXES) and ".ipynb_checkpoints" not in d)
-            if not found:
-                raise DeriveError(f"no .py or .ipynb files under {printable(a)}")
-            out += found
+            out += [(f, "") for f in found] or [(a, f"no .py or .ipynb files under {printable(a)}")]
         elif os.path.lexists(a):  # other non-files (FIFOs, devices...) are graded 0 with the reason
-            out.append(a)
+            out.append((a, ""))
         else:
-            raise DeriveError(f"no such file: {printable(a)}")
+            out.append((a, f"no such file: {printable(a)}"))
+    bad = [why for _, why in out if why]
+    if len(bad) == len(out):
+        more = f" (and {len(bad) - 1} more): nothing to grade" if len(bad) > 1 else ""
+        raise DeriveError(bad[0] + more)
     return out
 
 
@@ -78,12 +85,16 @@ def ids_from(paths, how="auto") -> list:
             for r, p in zip(rel, paths)]
 
 
-def submissions(paths, roster=None, how="auto", deadline=None) -> list:
-    """[Submission] for ``paths``: ids, roster names and seeds, duplicates flagged."""
+def submissions(found, roster=None, how="auto", deadline=None) -> list:
+    """[Submission] for ``expand``'s [(path, problem)]: ids, roster names and seeds, duplicates
+    flagged. Paths with a problem keep their own name as id and do not change the others'."""
     people = {s.id: s for s in read_roster(roster)} if roster else None
+    good = [p for p, why in found if not why]
+    ids = dict(zip(good, ids_from(good, how)))
     subs = []
-    for path, sid in zip(paths, ids_from(paths, how)):
-        sub = Submission(path, sid, deadline=deadline)
+    for path, problem in found:
+        sid = ids.get(path) if not problem else os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
+        sub = Submission(path, sid, deadline=deadline, problem=problem)
         try:
             sub.submitted = datetime.fromtimestamp(os.lstat(path).st_mtime, timezone.utc)
         except OSError:

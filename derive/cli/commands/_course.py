@@ -35,8 +35,7 @@ def check_course_arguments(args) -> list:
             if not os.path.isdir(folder):
                 raise DeriveError(f"--{opt} {target}: no such folder {folder}")
     deadline = parse_time(args.deadline) if args.deadline else None
-    paths = expand(args.submissions)
-    return submissions(paths, args.roster, args.ids, deadline)
+    return submissions(expand(args.submissions), args.roster, args.ids, deadline)
 
 
 def finish(args, ex, subs, grades) -> list:

@@ -94,7 +94,8 @@ def run(args) -> int:
             raise DeriveError(f"cannot write {journal}: {err.strerror}") from None
     grades = grade_batch(ex, args.submissions, args.seed, args.workers, limits, journal=journal,
                          progress=not args.quiet, on_result=show, regrade=args.regrade,
-                         students=[(s.student, s.seed) for s in subs])
+                         students=[(s.student, s.seed) for s in subs],
+                         problems={s.path: s.problem for s in subs if s.problem})
     grades = finish(args, ex, subs, grades)
     if args.output and per_file:
         from derive.teach.grading.prairielearn import write_results

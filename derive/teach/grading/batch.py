@@ -164,7 +164,8 @@ def read_journal(path: str, exercise: str, seed: int) -> dict:
 
 
 class Progress:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr, kept below the result lines: a caller that prints a
+    line clears the bar first (``clear``); the next ``step`` draws it again; ``finish`` ends it."""
 
     def __init__(self, total, enabled=True, stream=None):
         self.total, self.done, self.enabled = total, 0, enabled and total > 0
@@ -179,18 +180,22 @@ class Progress:
             fill = int(width * self.done / self.total)
             self.stream.write(f"\rgrading [{'#' * fill}{'.' * (width - fill)}] "
                               f"{self.done}/{self.total}  ({self.zero} at 0)")
-            if self.done == self.total:
-                self.stream.write("\n")
+            self.stream.flush()
+
+    def finish(self):
+        if self.enabled and self.done:
+            self.stream.write("\n")
             self.stream.flush()
 
 
 def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progress=True,
-                on_result=None, students=None, regrade=False) -> list:
+                on_result=None, students=None, regrade=False, problems=None) -> list:
     """Grade many files in parallel; returns grade dicts in the order given.
 
     ``journal``: a file path; finished results are appended there as JSON lines (flushed)
     and reused on a rerun with the same exercise and seed if the file is unchanged (by
     content hash), unless ``regrade``. ``students``: (id, roster seed or None) per path.
+    ``problems``: {path: why there is nothing to grade there}; those get 0 with the reason.
     """
     done = read_journal(journal, ex.name, seed) if journal and not regrade else {}
     students = students or [(None, None)] * len(paths)
@@ -212,12 +217,13 @@ def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progres
                 _journal(sink, ex, seed, paths[i], digests[paths[i]], r)
     for i, r in enumerate(results):
         if r is not None:
-            bar.step(r)
             if on_result:
                 on_result(i, r)
+            bar.step(r)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(grade_one, ex, paths[i], seed, limits, *students[i]): i for i in todo}
+            futures = {pool.submit(_grade_or_fail, ex, paths[i], seed, limits, students[i], problems): i
+                       for i in todo}
             for fut in as_completed(futures):
                 i = futures[fut]
                 grade = dict(_as_dict(fut, ex, paths[i]), sha256=digests[paths[i]], seed=seed)
@@ -225,13 +231,22 @@ def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progres
                     results[i] = grade
                     if sink:
                         _journal(sink, ex, seed, paths[i], digests[paths[i]], grade)
-                    bar.step(grade)
                     if on_result:
                         on_result(i, grade)
+                    bar.step(grade)
     finally:
+        bar.finish()
         if sink:
             sink.close()
     return results
+
+
+def _grade_or_fail(ex, path, seed, limits, student, problems):
+    if problems and problems.get(path):
+        grade = failed(ex, path, problems[path])
+        grade.student, grade.exercise = student[0] or student_of(path), ex.name
+        return grade
+    return grade_one(ex, path, seed, limits, *student)
 
 
 def _as_dict(fut, ex, path) -> dict:

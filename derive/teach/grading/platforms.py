@@ -17,28 +17,63 @@ import zipfile
 
 from derive.teach.misconceptions import LABELS
 
-SETUP = """#!/usr/bin/env bash
+SETUP = r"""#!/usr/bin/env bash
 # Gradescope runs this once (as root, with network) when building the autograder image.
 # derive needs Python >= 3.11: Ubuntu 22.04 images have 3.10, and PEP 668 blocks system pip on
-# 24.04, so this installs its own Python (uv's standalone build) and a venv of its own.
+# 24.04, so this installs uv, its own Python (uv's standalone build) and a venv of its own.
 set -euo pipefail
 ROOT="${DERIVE_AUTOGRADER_ROOT:-/autograder}"
+VERSION="${DERIVE_PYTHON_VERSION:-3.12}"
 PY="${DERIVE_PYTHON:-}"
-if [ -z "$PY" ]; then
-  if ! command -v curl >/dev/null; then apt-get update && apt-get install -y curl ca-certificates; fi
-  export UV_INSTALL_DIR="$ROOT/uv" UV_PYTHON_INSTALL_DIR="$ROOT/python" INSTALLER_NO_MODIFY_PATH=1
-  curl -LsSf https://astral.sh/uv/install.sh | sh
-  "$ROOT/uv/uv" python install 3.12
-  PY="$("$ROOT/uv/uv" python find 3.12)"
+VENV="$ROOT/derive-venv"
+UV="$ROOT/uv/uv"
+
+get_uv() {  # uv's installer; else uv's wheel from PyPI, unpacked by the system python3 (no pip)
+  mkdir -p "$ROOT/uv"
+  if ! command -v curl >/dev/null && ! command -v python3 >/dev/null; then
+    apt-get update && apt-get install -y curl ca-certificates
+  fi
+  if command -v curl >/dev/null && curl -LsSf https://astral.sh/uv/install.sh -o "$ROOT/uv/install.sh" \
+      && UV_INSTALL_DIR="$ROOT/uv" INSTALLER_NO_MODIFY_PATH=1 sh "$ROOT/uv/install.sh"; then
+    return 0
+  fi
+  echo "uv's installer failed; taking uv's wheel from PyPI" >&2
+  python3 - "$ROOT/uv" <<'EOF'
+import hashlib, io, json, os, platform, sys, urllib.parse, urllib.request, zipfile
+index = "https://pypi.org/pypi/uv/json"
+arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
+with urllib.request.urlopen(index, timeout=120) as r:
+    wheel = next(f for f in json.load(r)["urls"] if f["filename"].endswith(arch + ".whl")
+                 and "manylinux" in f["filename"])
+with urllib.request.urlopen(urllib.parse.urljoin(index, wheel["url"]), timeout=600) as r:
+    data = r.read()
+if hashlib.sha256(data).hexdigest() != wheel["digests"]["sha256"]:
+    sys.exit("uv's wheel does not match PyPI's checksum")
+with zipfile.ZipFile(io.BytesIO(data)) as z:
+    exe = os.path.join(sys.argv[1], "uv")
+    with open(exe, "wb") as fh:
+        fh.write(z.read(next(n for n in z.namelist() if n.endswith(".data/scripts/uv"))))
+os.chmod(exe, 0o755)
+EOF
+}
+
+if [ -n "$PY" ]; then  # a given interpreter: the standard library's venv and pip
+  "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "derive needs Python >= 3.11"'
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet "$ROOT/source/derive_src"
+else
+  [ -x "$UV" ] || get_uv
+  export UV_PYTHON_INSTALL_DIR="$ROOT/python" UV_PYTHON_PREFERENCE=only-managed UV_NO_CACHE=1 UV_LINK_MODE=copy
+  "$UV" python install "$VERSION"
+  "$UV" venv --python "$VERSION" "$VENV"
+  "$UV" pip install --python "$VENV/bin/python" "$ROOT/source/derive_src"
 fi
-"$PY" -c 'import sys; assert sys.version_info >= (3, 11), "derive needs Python >= 3.11"'
-"$PY" -m venv "$ROOT/derive-venv"
-"$ROOT/derive-venv/bin/python" -m pip install --quiet "$ROOT/source/derive_src"
-"$ROOT/derive-venv/bin/python" -c 'import derive'
+"$VENV/bin/python" -c 'import sys, derive; assert sys.version_info >= (3, 11); print("derive on Python", sys.version.split()[0])'
 """
 
 RUN = """#!/usr/bin/env bash
 # Gradescope runs this for each submission. It always leaves a results.json behind.
+export DERIVE_STARTED="$(date +%s.%N)"
 ROOT="${{DERIVE_AUTOGRADER_ROOT:-/autograder}}"
 PY="${{DERIVE_PYTHON:-$ROOT/derive-venv/bin/python}}"
 export DERIVE_LATE_PENALTY="${{DERIVE_LATE_PENALTY:-{penalty}}}"
@@ -53,23 +88,30 @@ exit 0
 
 
 def gradescope_result(grade: dict, seconds: float | None = None) -> dict:
-    """Gradescope's results.json for one graded submission (hidden tests: after_published)."""
+    """Gradescope's results.json for one graded submission (its autograder specification:
+    score, output, visibility, stdout_visibility, execution_time, tests with score, max_score,
+    status, output and visibility; hidden tests are ``after_published``)."""
+    hidden = any(t.get("hidden") for t in grade["tests"])
     out = [f"Score {grade['score']:g}/{grade['max_score']:g}."]
-    if grade.get("message") and not any(t.get("hidden") for t in grade["tests"]):
+    if grade.get("message") and not hidden:
         out.append(grade["message"])  # (with hidden tests it may speak of them: left out)
     out += [f"Misconception {m}: {LABELS[m]}" for m in grade["misconceptions"]]
+    if grade.get("late_days"):
+        out.append(f"Submitted {grade['late_days']} day(s) late: {grade['late_penalty']:g} points off.")
     if grade.get("output"):
         out.append("Your printed output (first lines):\n" + grade["output"])
     res = {"score": grade["score"], "output": "\n".join(out), "visibility": "visible",
-           "stdout_visibility": "visible",
+           # run_autograder's stdout is for the instructor (a one-line summary); feedback is in output
+           "stdout_visibility": "hidden",
            "tests": [{"name": t["name"], "score": t["score"], "max_score": t["max_score"],
+                      "status": "passed" if t["score"] >= t["max_score"] else "failed",
                       "output": t["output"],
                       "visibility": "after_published" if t.get("hidden") else "visible"}
                      for t in grade["tests"]],
            "extra_data": {"misconceptions": grade["misconceptions"], "student": grade.get("student", ""),
                           "points": grade.get("points", [])}}
     if seconds is not None:
-        res["execution_time"] = round(seconds, 3)
+        res["execution_time"] = round(seconds, 2)
     return res
 
 
@@ -88,7 +130,7 @@ def build_gradescope(exercise: str, out_path: str, seed: int = 0, late_penalty: 
     """Write the Gradescope autograder zip; returns the names it contains."""
     from derive.teach.exercises import get
 
-    pkg = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # derive/
+    pkg = package_dir()
     repo = os.path.dirname(pkg)
     names = []
     with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -114,6 +156,11 @@ def build_gradescope(exercise: str, out_path: str, seed: int = 0, late_penalty: 
     return names
 
 
+def package_dir() -> str:
+    """The directory of the ``derive`` package (wherever this module sits inside it)."""
+    return os.path.dirname(os.path.abspath(sys.modules[__name__.split(".")[0]].__file__))
+
+
 def add_exercise(zf, directory, arc_root) -> list:
     """Put an exercise directory's files into a zip under ``arc_root``."""
     names = []
@@ -125,8 +172,9 @@ def add_exercise(zf, directory, arc_root) -> list:
     return names
 
 
-def _submission(root: str, exercise: str):
-    folder = os.path.join(root, "submission")
+def pick_submission(folder: str, exercise: str):
+    """The file to grade among a platform's submitted files: one named after the exercise
+    first, then .py before .ipynb, shallow before deep; None if there is no .py or .ipynb."""
     files = [os.path.join(d, f) for d, _, names in os.walk(folder) for f in names
              if f.endswith((".py", ".ipynb")) and ".ipynb_checkpoints" not in d]
     if not files:
@@ -134,6 +182,16 @@ def _submission(root: str, exercise: str):
     files.sort(key=lambda f: (exercise not in os.path.basename(f), f.endswith(".ipynb"),
                               f.count(os.sep), f))
     return files[0]
+
+
+def elapsed(start: float) -> float:
+    """Seconds since run_autograder started (``DERIVE_STARTED``, epoch seconds), else since ``start``."""
+    import time
+
+    try:
+        return max(0.0, time.time() - float(os.environ["DERIVE_STARTED"]))
+    except (KeyError, ValueError):
+        return time.monotonic() - start
 
 
 def _metadata(root: str) -> dict:
@@ -192,7 +250,7 @@ def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
     start = time.monotonic()
     try:
         ex = get(exercise)
-        path = _submission(root, ex.name)
+        path = pick_submission(os.path.join(root, "submission"), ex.name)
         meta = _metadata(root)
         if path is None:
             result = {"score": 0, "output": "No .py or .ipynb file was submitted."}
@@ -201,12 +259,15 @@ def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
             limits = replace(ex.limits(), isolation=layer.layer)
             grade = grade_one(ex, path, seed, limits, student=_student(meta)).as_dict()
             grade = _late(meta, grade, float(os.environ.get("DERIVE_LATE_PENALTY", "0") or 0))
-            result = gradescope_result(grade, time.monotonic() - start)
+            result = gradescope_result(grade, elapsed(start))
             result["extra_data"]["isolation"] = layer.description
+            print(f"{grade.get('student') or '?'}: {grade['score']:g}/{grade['max_score']:g} "
+                  f"{grade['misconceptions']} in {result['execution_time']} s; isolation: {layer.description}")
     except Exception as err:  # always leave a results file
         result = {"score": 0, "output": f"Internal autograder error ({type(err).__name__}: {err}); "
-                  "please tell your instructor.",
+                  "please tell your instructor.", "stdout_visibility": "hidden",
                   "extra_data": {"traceback": traceback.format_exc()[-2000:]}}
+        print(result["extra_data"]["traceback"])
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=1)

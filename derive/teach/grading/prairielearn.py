@@ -23,6 +23,8 @@ from derive.teach.misconceptions import LABELS
 #: and have numpy and sympy; check the image's Python version before the term starts).
 IMAGE = "prairielearn/grader-python"
 ENTRYPOINT = "/grade/serverFilesCourse/derive_grader/run.sh"
+#: The grader's messages for a file that does not parse (PrairieLearn: not gradable).
+UNPARSABLE = ("syntax error on line", "not a readable Jupyter notebook")
 
 RUN = """#!/usr/bin/env bash
 # PrairieLearn runs this in the grading container. It always leaves results.json behind.
@@ -36,17 +38,24 @@ fi
 
 
 def prairielearn_result(grade: dict, seconds: float | None = None) -> dict:
-    """PrairieLearn's external-grader results for one graded submission (score in [0, 1])."""
+    """PrairieLearn's external-grader results for one graded submission: score in [0, 1],
+    message, output and tests (name, description, points, max_points, message, output). A file
+    that does not parse is ``gradable: false`` with ``format_errors`` (the attempt is not used
+    up); a hidden test shows its points but not its message."""
+    if grade["score"] == 0 and grade.get("message", "").startswith(UNPARSABLE):
+        return {"gradable": False, "format_errors": [grade["message"]]}
+    hidden = any(t.get("hidden") for t in grade["tests"])
     frac = grade["score"] / grade["max_score"] if grade["max_score"] else 0.0
-    msgs = ([grade["message"]] if grade.get("message") else []) + [
+    msgs = ([grade["message"]] if grade.get("message") and not hidden else []) + [
         f"{m}: {LABELS[m]}" for m in grade["misconceptions"]]
     res = {"gradable": True, "score": round(frac, 4), "message": "\n".join(msgs),
            "output": grade.get("output", ""),
            "tests": [{"name": t["name"], "description": t["name"], "points": t["score"],
-                      "max_points": t["max_score"], "message": t["output"], "output": ""}
+                      "max_points": t["max_score"], "output": "",
+                      "message": "hidden test: its feedback is not shown" if t.get("hidden") else t["output"]}
                      for t in grade["tests"]]}
     if seconds is not None:
-        res["execution_time"] = round(seconds, 3)
+        res["execution_time"] = round(seconds, 2)
     return res
 
 
@@ -67,9 +76,10 @@ def write_results(grades, folder) -> list:
 def build_course_files(exercise, out, seed: int = 0, timeout: int = 60) -> list:
     """Write ``out/serverFilesCourse/derive_grader`` and ``out/info.json``; the paths written."""
     from derive.teach.exercises import get
+    from derive.teach.grading.platforms import package_dir
 
     ex = get(exercise)
-    pkg = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # derive/
+    pkg = package_dir()
     grader = os.path.join(out, "serverFilesCourse", "derive_grader")
     if os.path.exists(grader):
         shutil.rmtree(grader)
@@ -97,22 +107,22 @@ def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
 
     from derive.teach.exercises import get
     from derive.teach.grading.batch import grade_one
-    from derive.teach.grading.platforms import isolation
+    from derive.teach.grading.platforms import isolation, pick_submission
 
     out = os.path.join(root, "results", "results.json")
     start = time.monotonic()
     try:
         ex = get(exercise)
-        folder = os.path.join(root, "student")
-        files = sorted(os.path.join(d, f) for d, _, names in os.walk(folder) for f in names
-                       if f.endswith((".py", ".ipynb")))
-        if not files:
-            result = {"gradable": False, "format_errors": "No .py or .ipynb file was submitted."}
+        path = pick_submission(os.path.join(root, "student"), ex.name)
+        if path is None:
+            result = {"gradable": False, "format_errors": ["No .py or .ipynb file was submitted."]}
         else:
             layer = isolation()  # as on Gradescope: the strongest that works in the container
             limits = replace(ex.limits(), isolation=layer.layer)
-            grade = grade_one(ex, files[0], seed, limits, student=_student(root)).as_dict()
+            grade = grade_one(ex, path, seed, limits, student=_student(root)).as_dict()
             result = prairielearn_result(grade, time.monotonic() - start)
+            print(f"{grade['score']:g}/{grade['max_score']:g} {grade['misconceptions']}; "
+                  f"isolation: {layer.description}")
     except Exception as err:  # always leave a results file
         result = {"gradable": False, "format_errors": f"Internal autograder error ({type(err).__name__}: "
                   f"{err}); please tell your instructor."}
@@ -123,11 +133,12 @@ def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
 
 
 def _student(root):
-    """The user's id from /grade/data/data.json when PrairieLearn provides one, else ''."""
+    """Whose values to use: the variant's seed from /grade/data/data.json (PrairieLearn passes
+    the question's data object, which names no user), else ''."""
     try:
         with open(os.path.join(root, "data", "data.json"), encoding="utf-8") as fh:
             data = json.load(fh)
-        return str(data.get("options", {}).get("user_uid") or data.get("variant_seed") or "")
+        return str(data.get("variant_seed") or "")
     except (OSError, ValueError, AttributeError):
         return ""
 

@@ -60,6 +60,7 @@ class Node:
     user_name: str | None = None  # the name the user gave it (Python function input)
     lineno: int | None = None    # source line that created it
     opts: tuple = ()             # an array gate's options ((("axis", 1), ("keepdims", True))
+    label: str = ""              # the helper function whose (inlined) line made it
 
     def opt(self, key, default=None):
         return dict(self.opts).get(key, default)
@@ -88,6 +89,9 @@ class Graph:
     recognize: bool = True  # fold spelled-out grouped gates (off while building the patterns)
     name: str = ""          # the function's name
     body_template: object = None  # (graph, function body text, args) -> node: array expansions
+    notes: list = field(default_factory=list)  # what staging resolved or left out (branches, writes)
+    label: str = ""         # the helper being inlined while nodes are made
+    handwritten: dict = field(default_factory=dict)  # parameter -> the learner's own gradient node
 
     def __post_init__(self):
         if self.gates not in GATES:
@@ -102,7 +106,7 @@ class Graph:
             raise DeriveError(f"too large: more than {MAX_NODES:,} gates, inputs and constants in one "
                               "function (derive's limit, which keeps every command within seconds); "
                               "stage a smaller instance")
-        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno, opts=opts)
+        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno, opts=opts, label=self.label)
         self.nodes.append(node)
         self._memo[key] = node
         return node

@@ -11,12 +11,14 @@ import ast
 import inspect
 import textwrap
 
+from derive.config import NotStatic, Pack, Poison, Static, describe, static
 from derive.errors import DeriveError
+from derive.inline import MAX_DEPTH, bind_arguments
 from derive.parse import _CONSTRUCTS, Graph, _ast_parse, _ExprBuilder, _syntax
 from derive.rules import BINOPS
 
 
-def parse_function(source: str, name: str | None = None, gates: str = "grouped") -> Graph:
+def parse_function(source: str, name: str | None = None, gates: str = "grouped", output=None) -> Graph:
     """Parse a straight-line Python function (from its source text) into a graph."""
     try:
         tree = _ast_parse(source, "exec")
@@ -31,10 +33,10 @@ def parse_function(source: str, name: str | None = None, gates: str = "grouped")
             raise DeriveError(f"no function named '{name}' in the file")
     if not defs:
         raise DeriveError("no function definition found")
-    return _FunctionReader(defs[-1], Graph(gates)).read()
+    return _FunctionReader(defs[-1], Graph(gates)).read(output)
 
 
-def parse_callable(func, gates: str = "grouped") -> Graph:
+def parse_callable(func, gates: str = "grouped", output=None) -> Graph:
     """Parse a Python function object by reading its source (it is never called)."""
     if getattr(func, "__name__", "") == "<lambda>":
         raise DeriveError("lambdas are not supported: write the function with def")
@@ -42,19 +44,29 @@ def parse_callable(func, gates: str = "grouped") -> Graph:
         source = textwrap.dedent(inspect.getsource(func))
     except (OSError, TypeError):
         raise DeriveError(f"cannot read the source of {func!r}; pass its source text instead") from None
-    return parse_function(source, func.__name__, gates)
+    return parse_function(source, func.__name__, gates, output)
 
 
 class BodyReader:
     """The one reader of Python function bodies, for scalars and arrays alike.
 
     It walks the statements: assignments (a rebound name gets a new node: static single
-    assignment), augmented assignments (``x += y`` is ``x = x + y``), ``pass`` and one final
-    ``return``; anything else is an error naming the construct and its line. Subclasses say
-    how an expression is built (``expr``), how names are looked up and bound, and which
-    operators an augmented assignment may use (``augmented``)."""
+    assignment), tuple assignments (``N, D = x.shape``, ``out, cache = helper(...)``),
+    augmented assignments (``x += y`` is ``x = x + y``), ``pass``, configuration branches
+    (``if mode == 'train':``, resolved now, with a note naming the branch not taken) and
+    ``return``. Names may hold graph nodes, configuration (``config.Static``: ``None``,
+    ``bn_param``), tuples (``config.Pack``: ``cache = (x, w, b)``) or a statement that could not
+    be staged (``config.Poison``: its error is raised only if the output needs it). Calls to
+    helper functions of the same file or a sibling module are inlined (``derive.inline``).
+    Subclasses say how an expression is built (``expr``), how names are bound (``bind``), and
+    which operators an augmented assignment may use (``augmented``)."""
 
     g = None
+    env: dict = None
+    module = None    # derive.inline.Module of the function's file (helpers, constants)
+    label = ""       # the helper being inlined ("" for the staged function itself)
+    depth = 0
+    tolerant = False  # a line that cannot be staged is an error only if the output needs it
 
     def at(self, st):
         self.g.lineno = st.lineno
@@ -62,11 +74,125 @@ class BodyReader:
     def augmented(self, op) -> str | None:
         return BINOPS.get(type(op).__name__)
 
+    def note(self, text):
+        notes = self.g.notes
+        if text not in notes:
+            notes.append(text)
+
+    def where(self, lineno):
+        return f"line {lineno}" + (f" of {self.label}" if self.label else "")
+
+    # ---- names ----------------------------------------------------------------------------
+    def peek(self, name):
+        """What ``name`` holds (node, Static, Pack, Poison), or None if it is unknown."""
+        if name in self.env:
+            return self.env[name]
+        return self.module.constant(name) if self.module is not None else None
+
+    def resolve(self, name, n):
+        """The graph node ``name`` stands for in an expression (a number becomes a constant)."""
+        v = self.peek(name)
+        line = self.where(getattr(n, "lineno", None) or self.g.lineno)
+        if isinstance(v, Poison):
+            raise v.error
+        if isinstance(v, Static):
+            if isinstance(v.value, (int, float)) and not isinstance(v.value, bool):
+                return self.g.const(v.value)
+            if v.value is None:
+                raise DeriveError(f"'{name}' is None at {line}: give it a value before using it")
+            raise DeriveError(f"'{name}' is configuration ({describe(v.value)}), not a number, at {line}")
+        if isinstance(v, Pack):
+            raise DeriveError(f"'{name}' is a tuple at {line}: unpack it first (a, b = {name})")
+        return v
+
+    # ---- values ---------------------------------------------------------------------------
+    def value(self, n):
+        """Any value of an expression: a node, a Static (configuration, None) or a Pack (tuple)."""
+        if isinstance(n, ast.Tuple):
+            return Pack(tuple(self.value(e) for e in n.elts))
+        if isinstance(n, ast.Name):
+            v = self.peek(n.id)
+            if isinstance(v, Poison):
+                raise v.error
+            if isinstance(v, (Static, Pack)):
+                return v
+        if isinstance(n, ast.Call) and self.helper(n) is not None:
+            return self.inline(n)
+        if isinstance(n, ast.Subscript) and isinstance(n.value, (ast.Name, ast.Call)):
+            base = self.value(n.value) if not isinstance(n.value, ast.Name) or \
+                isinstance(self.peek(n.value.id), Pack) else None
+            if isinstance(base, Pack):
+                try:
+                    k = static(self, n.slice)
+                    return base.items[k]
+                except (NotStatic, TypeError, IndexError):
+                    raise DeriveError(f"a tuple indexed by something other than a constant position "
+                                      f"at {self.where(n.lineno)}") from None
+        if isinstance(n, ast.Constant) and (n.value is None or isinstance(n.value, (str, bool))):
+            return Static(n.value)
+        if not isinstance(n, (ast.Name, ast.Constant)):
+            try:
+                return Static(static(self, n))
+            except NotStatic:
+                pass
+        return self.expr(n)
+
+    def static_node(self, n):
+        """The constant node of an expression known at staging time (``bn_param['eps']``), or None."""
+        try:
+            v = static(self, n)
+        except NotStatic:
+            return None
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return self.g.const(v)
+        return None
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def helper(self, n: ast.Call):
+        if self.module is None or not isinstance(n.func, ast.Name) or n.func.id in self.env:
+            return None
+        return self.module.helper(n.func.id)
+
+    def inline(self, n: ast.Call):
+        """The value a helper returns, its body read here with its parameters bound (never run)."""
+        fdef, module = self.helper(n)
+        if self.depth >= MAX_DEPTH:
+            raise DeriveError(f"helpers call each other more than {MAX_DEPTH} deep (recursion?) at "
+                              f"{self.where(n.lineno)}")
+        env = bind_arguments(self, fdef, n)
+        child = self.child(env)
+        child.module, child.label, child.depth = module, fdef.name, self.depth + 1
+        outer_label, lineno = self.g.label, self.g.lineno
+        self.g.label = fdef.name
+        try:
+            return child.statements(list(fdef.body), fdef.name)
+        except DeriveError as err:
+            msg = str(err)
+            raise DeriveError(msg if "called at line" in msg else
+                              f"{msg} (in {fdef.name}, called at {self.where(n.lineno)})") from None
+        finally:
+            self.g.label, self.g.lineno = outer_label, lineno
+
+    def child(self, env):
+        """A reader of the same kind over ``env`` (a helper's body)."""
+        raise DeriveError("helper functions are read only in array functions")
+
+    # ---- statements -------------------------------------------------------------------------
     def statements(self, stmts, fname):
-        """Read ``stmts`` (a function body); the node the function returns."""
+        """Read ``stmts`` (a function body); the value the function returns."""
         if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant) \
                 and isinstance(stmts[0].value.value, str):
             stmts = stmts[1:]  # the docstring
+        self.poisons = []
+        done = self.block(stmts)
+        if done is None:
+            raise DeriveError(f"function '{fname}' has no return statement")
+        for p in self.poisons:
+            self.note(f"{self.where(p.lineno)} is not staged (it does not reach the output): {p.error}")
+        return done[0]
+
+    def block(self, stmts):
+        """Read statements; ``(value,)`` once a ``return`` is read, else None."""
         for i, st in enumerate(stmts):
             self.at(st)
             if isinstance(st, ast.Return):
@@ -74,35 +200,177 @@ class BodyReader:
                     raise DeriveError(f"code after return at line {stmts[i + 1].lineno}")
                 if st.value is None:
                     raise DeriveError(f"return without a value at line {st.lineno}")
-                if isinstance(st.value, ast.Tuple):
-                    raise DeriveError(f"return one value, not a tuple, at line {st.lineno}")
-                return self.expr(st.value)
-            if isinstance(st, (ast.Assign, ast.AnnAssign)):
-                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
-                if st.value is None:
-                    continue
-                for t in targets:
-                    if not isinstance(t, ast.Name):
-                        what = "tuple unpacking" if isinstance(t, ast.Tuple) else \
-                            "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
-                        raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
-                value = self.expr(st.value)
-                for t in targets:
-                    self.bind(t.id, value)
+                self.returned = st.value
+                return (self.value(st.value),)
+            if isinstance(st, ast.If):
+                done = self.branch(st)
+                if done is not None:
+                    return done
+            elif isinstance(st, (ast.Assign, ast.AnnAssign)):
+                self.assign(st)
             elif isinstance(st, ast.AugAssign):
-                if not isinstance(st.target, ast.Name):
-                    raise DeriveError(f"unsupported construct: augmented assignment to a non-name at line {st.lineno}")
-                op = self.augmented(st.op)
-                if op is None:
-                    raise DeriveError(f"unsupported construct: the operator "
-                                      f"{_CONSTRUCTS.get(type(st.op).__name__, '?')}= at line {st.lineno}")
-                old = self.lookup(st.target.id, st)
-                self.bind(st.target.id, self.g.op(op, old, self.expr(st.value)))
+                self.augassign(st)
+            elif isinstance(st, ast.Raise):
+                what = ast.unparse(st.exc)[:80] if st.exc is not None else "raise"
+                raise DeriveError(f"the function raises at {self.where(st.lineno)} with these constants "
+                                  f"({what}): give other values in constants=")
+            elif isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant) and isinstance(st.value.value, str):
+                continue  # a string used as a comment
             elif not isinstance(st, ast.Pass):
                 what = "an expression statement (its value is lost)" if isinstance(st, ast.Expr) \
                     else _CONSTRUCTS.get(type(st).__name__, type(st).__name__)
                 raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
-        raise DeriveError(f"function '{fname}' has no return statement")
+        return None
+
+    def branch(self, st: ast.If):
+        try:
+            cond = bool(static(self, st.test))
+        except NotStatic:
+            raise DeriveError(f"unsupported construct: an if statement at line {st.lineno} whose condition "
+                              f"depends on the inputs; derive resolves only conditions on configuration "
+                              f"(give those values in constants=); write np.where(...) or np.maximum(...) "
+                              f"for the rest") from None
+        taken, other = (st.body, st.orelse) if cond else (st.orelse, st.body)
+        test = ast.unparse(st.test)
+        if len(test) > 50:
+            test = test[:47] + "..."
+        if other:
+            self.note(f"{self.where(st.lineno)}: `{test}` is {cond}, so the branch at line "
+                      f"{other[0].lineno} is not staged")
+        return self.block(taken)
+
+    def assign(self, st):
+        targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+        if st.value is None:
+            return
+        for t in targets:
+            if isinstance(t, ast.Subscript):
+                self.write_into(t, st)
+                return
+            if not isinstance(t, (ast.Name, ast.Tuple)) or isinstance(t, ast.Tuple) and \
+                    not all(isinstance(e, ast.Name) for e in t.elts):
+                what = "nested tuple unpacking" if isinstance(t, ast.Tuple) else \
+                    "assignment to " + _CONSTRUCTS.get(type(t).__name__, type(t).__name__)
+                raise DeriveError(f"unsupported construct: {what} at line {st.lineno}")
+        try:
+            value = self.value(st.value) if not _unpacks_shape(targets, st.value) else \
+                self.shape_of(st.value.value, len(targets[0].elts))
+        except DeriveError as err:
+            value = self.poison(err, st.lineno)
+        for t in targets:
+            if isinstance(t, ast.Name):
+                self.bind_value(t.id, value)
+                continue
+            items = value.items if isinstance(value, Pack) else None
+            if isinstance(value, Static) and isinstance(value.value, (tuple, list)):
+                items = tuple(Static(v) for v in value.value)
+            if isinstance(value, Poison):
+                items = (value,) * len(t.elts)
+            if items is None or len(items) != len(t.elts):
+                got = f"{len(items)} values" if items is not None else "one value"
+                raise DeriveError(f"cannot unpack {got} into {len(t.elts)} names at {self.where(st.lineno)}")
+            for e, v in zip(t.elts, items):
+                self.bind_value(e.id, v)
+
+    def shape_of(self, x, k):
+        """``N, D = x.shape``: the sizes of ``x`` as ``shape`` nodes."""
+        node = self.expr(x)
+        return Pack(tuple(self.g.op("shape", node, opts=(("axis", i),)) for i in range(k)))
+
+    def bind_value(self, name, value):
+        if isinstance(value, (Static, Pack, Poison)):
+            self.env[name] = value
+        else:
+            self.bind(name, value)
+
+    def augassign(self, st):
+        if isinstance(st.target, ast.Subscript):
+            self.write_into(st.target, st)
+            return
+        if not isinstance(st.target, ast.Name):
+            raise DeriveError(f"unsupported construct: augmented assignment to a non-name at line {st.lineno}")
+        op = self.augmented(st.op)
+        if op is None:
+            raise DeriveError(f"unsupported construct: the operator "
+                              f"{_CONSTRUCTS.get(type(st.op).__name__, '?')}= at line {st.lineno}")
+        try:
+            value = self.g.op(op, self.lookup(st.target.id, st), self.expr(st.value))
+        except DeriveError as err:
+            value = self.poison(err, st.lineno)
+        self.bind_value(st.target.id, value)
+
+    def write_into(self, t, st):
+        """``bn_param['running_mean'] = ...``: a write into configuration is ignored (noted);
+        an in-place update of an array is not supported yet."""
+        base = t.value
+        while isinstance(base, ast.Subscript):
+            base = base.value
+        held = self.peek(base.id) if isinstance(base, ast.Name) else None
+        if isinstance(held, Static) and isinstance(held.value, dict):
+            self.note(f"{self.where(st.lineno)}: the write into {ast.unparse(t)[:40]} is ignored: "
+                      f"configuration does not reach the output")
+            return
+        err = DeriveError(f"unsupported construct: an in-place update {ast.unparse(t)[:40]}"
+                          f"{' +' if isinstance(st, ast.AugAssign) else ' '}= ... at line {st.lineno}; "
+                          f"build a new array instead (np.where(mask, value, x), x * mask, ...)")
+        if not isinstance(base, ast.Name):
+            raise err
+        self.env[base.id] = self.poison(err, st.lineno)
+
+    def poison(self, err, lineno):
+        """A line that cannot be staged: its error, raised now, or (course code, ``tolerant``)
+        only when the output needs the name it assigns."""
+        if not self.tolerant:
+            raise err
+        p = Poison(err, lineno)
+        self.poisons.append(p)
+        return p
+
+
+    # ---- the output -------------------------------------------------------------------------
+    def function_output(self, value, output=None):
+        """The node to differentiate: what the function returns, the first item of a returned
+        tuple (``return out, cache``), or the item named ``output``. Returned ``d<param>`` items
+        (``return loss, dW``) are the learner's own gradients: kept, to compare when run."""
+        ret = self.returned
+        elts = ret.elts if isinstance(ret, ast.Tuple) else [ret]
+        names = [e.id if isinstance(e, ast.Name) else None for e in elts]
+        items = value.items if isinstance(value, Pack) else (value,)
+        shown = ", ".join(n or "..." for n in names)
+        if output is None:
+            chosen, cname = items[0], names[0]
+        elif output in names:
+            chosen, cname = items[names.index(output)], output
+        elif output in self.env:
+            chosen, cname = self.env[output], output
+        else:
+            raise DeriveError(f"output={output!r}: no such value; the function returns ({shown})")
+        if isinstance(chosen, Poison):
+            raise chosen.error
+        if isinstance(chosen, (Static, Pack)):
+            what = "a tuple" if isinstance(chosen, Pack) else describe(chosen.value)
+            raise DeriveError(f"the output {cname or 'value'} is {what}, not a number or array: pick "
+                              f"another with output=\"name\" (the function returns ({shown}))")
+        params = getattr(self, "params", None) or [p for p, _ in self.g.params]
+        for name, item in zip(names, items):
+            if not name or name == cname or not name.startswith("d") or name[1:] not in params:
+                continue
+            if isinstance(item, Poison):
+                self.note(f"your own gradient {name} (returned) is not staged, so it is not compared: {item.error}")
+            elif not isinstance(item, (Static, Pack)):
+                self.g.handwritten[name[1:]] = item
+        if len(items) > 1:
+            self.note(f"the function returns ({shown}); derive differentiates {cname or 'the first item'}"
+                      + (" (output= picks another)" if output is None else ""))
+        return chosen
+
+
+def _unpacks_shape(targets, value):
+    return len(targets) == 1 and isinstance(targets[0], ast.Tuple) and isinstance(value, ast.Attribute) \
+        and value.attr == "shape"
+
+
+_LAZY = object()  # a scalar function's parameter not used yet (a number, or a list: w[0])
 
 
 class _FunctionReader(BodyReader):
@@ -127,11 +395,11 @@ class _FunctionReader(BodyReader):
     def bind(self, name, node):
         self._bind(name, node)
 
-    def read(self) -> Graph:
+    def read(self, output=None) -> Graph:
         g = self.g
         for p in self.params:
-            self.env[p] = None  # bound lazily: scalar input or indexed list
-        g.output = self.statements(list(self.fn.body), self.fn.name)
+            self.env[p] = _LAZY  # bound lazily: scalar input or indexed list
+        g.output = self.function_output(self.statements(list(self.fn.body), self.fn.name), output)
         for p in self.params:
             if self.sizes[p] is None:
                 g.input(p)
@@ -151,10 +419,12 @@ class _FunctionReader(BodyReader):
         self.env[name] = node
 
     def _lookup(self, name):
-        if name not in self.env:
+        node = self.peek(name)
+        if node is None:
             raise DeriveError(f"undefined name '{name}' at line {self.g.lineno}")
-        node = self.env[name]
-        if node is None:  # a parameter used as a scalar
+        if node is not _LAZY:
+            return self.resolve(name, None)
+        if node is _LAZY:  # a parameter used as a scalar
             if self.sizes.get(name) is not None:
                 raise DeriveError(f"parameter '{name}' is used both as a number and as a list (line {self.g.lineno})")
             self.scalar_used.add(name)
@@ -164,7 +434,7 @@ class _FunctionReader(BodyReader):
     def _subscript(self, n: ast.Subscript):
         base = n.value
         idx = n.slice
-        if not (isinstance(base, ast.Name) and base.id in self.params and self.env.get(base.id) is None
+        if not (isinstance(base, ast.Name) and base.id in self.params and self.env.get(base.id) is _LAZY
                 and isinstance(idx, ast.Constant) and isinstance(idx.value, int) and not isinstance(idx.value, bool)
                 and idx.value >= 0):
             raise DeriveError(f"unsupported construct: indexing (only a parameter by a constant index, "

@@ -19,7 +19,7 @@ from derive import naming
 from derive.printing import NumpyPrinter
 from derive.rules import ARRAY_RULES, RULES, local_gradient
 from derive.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
-from derive.vector_parse import parse_array_function
+from derive.vector_parse import numbers_unless_shaped, parse_array_function
 from derive.vector_program import ArrayProgram  # noqa: F401 (API)
 
 
@@ -242,7 +242,7 @@ def _reachable(roots):
     return seen
 
 
-def stage_arrays(f, gates: str = "grouped", shapes=None):
+def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=None, name=None, path=None):
     """Stage a straight-line NumPy function: ``ArrayProgram`` (specialised if ``shapes`` given).
 
     ``stage_arrays("def f(W, x):\\n    return np.sum(np.tanh(W @ x))\\n", shapes={"W": (2, 3),
@@ -253,5 +253,6 @@ def stage_arrays(f, gates: str = "grouped", shapes=None):
     if isinstance(f, ArrayProgram):
         return f if shapes is None else f.with_shapes(shapes)
     source = f if isinstance(f, str) else getattr(f, "__name__", "")
-    prog = ArrayProgram(Staged(parse_array_function(f, gates)), gates, source)
-    return prog if shapes is None else prog.with_shapes(shapes)
+    g = parse_array_function(f, gates, constants, output, name, path)
+    prog = ArrayProgram(Staged(g), gates, source)
+    return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))

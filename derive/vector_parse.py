@@ -13,7 +13,9 @@ import ast
 import inspect
 import textwrap
 
+from derive.config import Pack, Static, check_value, describe
 from derive.errors import DeriveError
+from derive.inline import Module
 from derive.parse import _BUILTINS, _CONSTRUCTS, Graph, _dotted, _syntax, number
 from derive.reader import BodyReader
 from derive.rules import ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES
@@ -28,6 +30,7 @@ def uses_arrays(f) -> bool:
         tree = ast.parse(textwrap.dedent(text))
     except (OSError, TypeError, SyntaxError, RecursionError, MemoryError):
         return False
+    helpers = {d.name for d in tree.body if isinstance(d, ast.FunctionDef)}
     for n in ast.walk(tree):
         if isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, ast.MatMult):
             return True
@@ -35,15 +38,25 @@ def uses_arrays(f) -> bool:
             return True
         if isinstance(n, ast.Call) and _dotted(n.func) in ARRAY_CALLS:
             return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and "." + n.func.attr in ARRAY_CALLS:
+            return True  # x.sum(axis=0), w.dot(x)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in helpers:
+            return True  # a helper function of the same source, inlined by the array reader
     return False
 
 
-def parse_array_function(f, gates="grouped") -> Graph:
-    """Read a Python function (object or source text) over NumPy arrays into a graph."""
-    name = None
+def parse_array_function(f, gates="grouped", constants=None, output=None, name=None, path=None) -> Graph:
+    """Read a Python function (object or source text) over NumPy arrays into a graph.
+
+    ``constants`` fixes configuration parameters (``{"bn_param": {"mode": "train"}}``);
+    ``output`` names the returned value to differentiate (default: the first of a tuple);
+    ``name`` picks the function in a text of several, whose other functions (and, with
+    ``path``, the sibling modules it imports from) are helpers it may call."""
+    module = None
     if not isinstance(f, str):
         if getattr(f, "__name__", "") == "<lambda>":
             raise DeriveError("lambdas are not supported: write the function with def")
+        module = Module.of(f)
         try:
             f, name = textwrap.dedent(inspect.getsource(f)), f.__name__
         except (OSError, TypeError):
@@ -58,22 +71,57 @@ def parse_array_function(f, gates="grouped") -> Graph:
     if not defs:
         raise DeriveError(f"no function named '{name}' in the source" if name else "no function definition found")
     fn = defs[-1]
+    if module is None or fn.name not in module.defs:
+        module = Module(f, path, tree)
     a = fn.args
-    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
+    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
         raise DeriveError(f"function '{fn.name}': use plain positional parameters only")
     g = Graph(gates, recognize=False, name=fn.name, body_template=_Reader.expand)
-    g.params = [(p.arg, None) for p in a.args]
-    env = {p: g.input(p) for p, _ in g.params}
-    g.output = _Reader(g, env).statements(fn.body, fn.name)
+    names = [p.arg for p in a.args]
+    constants = _constants(constants, names, fn, module)
+    g.params = [(p, None) for p in names if p not in constants]
+    env = {p: Static(constants[p]) if p in constants else g.input(p) for p in names}
+    reader = _Reader(g, env)
+    reader.module = module
+    g.output = reader.function_output(reader.statements(fn.body, fn.name), output)
     return g
+
+
+def _constants(constants, names, fn, module) -> dict:
+    """``constants=`` checked against the function: parameters (or module constants) by name;
+    parameters with defaults that are not given keep their defaults as configuration."""
+    constants = dict(constants or {})
+    for k, v in constants.items():
+        check_value(k, v)
+        if k not in names:
+            if k in module.constants:
+                module.constants[k] = Static(v)
+                continue
+            raise DeriveError(f"constants: {fn.name}() has no parameter {k!r}; its parameters are "
+                              f"{', '.join(names)}")
+    out = {k: v for k, v in constants.items() if k in names}
+    defaults = fn.args.defaults
+    for p, d in zip(names[len(names) - len(defaults):], defaults):
+        if p not in out:
+            try:
+                out[p] = ast.literal_eval(d)
+            except (ValueError, TypeError, SyntaxError):
+                raise DeriveError(f"the default of {p!r} in {fn.name}() is not a constant: "
+                                  f"give {p} in constants=") from None
+    return out
 
 
 class _Reader(BodyReader):
     """An array function: the shared statement reader (``derive.reader.BodyReader``) with
-    array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls)."""
+    array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls and their method spellings)."""
+
+    tolerant = True  # course code: lines that do not reach the output may stay unstaged (noted)
 
     def __init__(self, g, env, user=True):
         self.g, self.env, self.user = g, env, user
+
+    def child(self, env):
+        return _Reader(self.g, env, user=self.user)
 
     @classmethod
     def expand(cls, g, text, args):
@@ -101,11 +149,11 @@ class _Reader(BodyReader):
         self.env[name] = node
 
     def lookup(self, name, n):
-        if name not in self.env:
+        if self.peek(name) is None:
             if name in CALL_NAMES or name in ARRAY_CALLS:
                 raise DeriveError(f"'{name}' is a function: call it as {name}(...) (line {n.lineno})")
-            raise DeriveError(f"undefined name '{name}' at line {n.lineno}")
-        return self.env[name]
+            raise DeriveError(f"undefined name '{name}' at {self.where(n.lineno)}")
+        return self.resolve(name, n)
 
     def expr(self, n):
         g = self.g
@@ -125,6 +173,10 @@ class _Reader(BodyReader):
             if not isinstance(n.op, ast.USub):
                 self.fail(_CONSTRUCTS.get(type(n.op).__name__, "this operator"), n)
             return g.op("neg", a)
+        if isinstance(n, (ast.Subscript, ast.Call, ast.Compare, ast.BoolOp)):
+            node = self.static_node(n)
+            if node is not None:
+                return node
         if isinstance(n, ast.Attribute):
             if n.attr == "T":
                 return g.op("transpose", self.expr(n.value))
@@ -143,17 +195,28 @@ class _Reader(BodyReader):
 
     def call(self, n):
         g, fname = self.g, _dotted(n.func)
+        if self.helper(n) is not None:
+            out = self.inline(n)
+            if isinstance(out, Pack):
+                raise DeriveError(f"{fname}() returns a tuple (line {n.lineno}): unpack it first "
+                                  f"(out, cache = {fname}(...))")
+            return out if not isinstance(out, Static) else self.resolve_static(out, fname, n)
         base = n.func
         while isinstance(base, ast.Attribute):
             base = base.value
-        if isinstance(n.func, ast.Attribute) and (not isinstance(base, ast.Name) or base.id in self.env):
-            self.fail(f"the method call {ast.unparse(n.func)}() (write it as np.{n.func.attr}(...))", n)
+        receiver = None
+        if isinstance(n.func, ast.Attribute) and (not isinstance(base, ast.Name) or self.peek(base.id) is not None):
+            fname, receiver = "." + n.func.attr, n.func.value  # a method: x.sum(axis=0), z.relu()
+            if fname not in ARRAY_CALLS and fname not in CALL_NAMES:
+                methods = sorted(c for c in list(ARRAY_CALLS) + list(CALL_NAMES) if c.startswith("."))
+                self.fail(f"the method call {ast.unparse(n.func)[:40]}() (supported methods: "
+                          f"{', '.join(m[1:] for m in methods)}; or write np.{n.func.attr}(...))", n)
         if any(isinstance(a, ast.Starred) for a in n.args):
             self.fail(f"star arguments in {fname}()", n)
         if fname == "len" and len(n.args) == 1 and not n.keywords:
             return g.op("shape", self.expr(n.args[0]), opts=(("axis", 0),))
         rule = ARRAY_CALLS.get(fname)
-        if rule is None and (fname.startswith(("np.", "numpy.", "derive.")) or "." not in fname):
+        if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
             if fname in _BUILTINS:
                 rule = None
@@ -161,17 +224,28 @@ class _Reader(BodyReader):
             known = ", ".join(_supported())
             kind = "NumPy call" if fname.startswith(("np.", "numpy.")) else "function"
             raise DeriveError(f"unsupported {kind} '{fname}' at line {n.lineno}; supported: {known}")
-        args = [self.expr(a) for a in n.args]
-        opts = self.options(n, rule, fname, args)
+        shown = fname if receiver is None else ast.unparse(n.func)[:40]
+        raw = ([receiver] if receiver is not None else []) + list(n.args)
+        if rule == "reshape":
+            raw = _sizes(raw, shown, n)
+        args = [self.expr(a) for a in raw]
+        opts = self.options(n, rule, shown, args)
         arity = ARRAY_RULES[rule].arity if rule in ARRAY_RULES else RULES[rule].arity
         if len(args) != arity:
-            raise DeriveError(f"{fname}() takes {arity} argument{'s' * (arity > 1)}, got {len(args)} "
+            given, want = len(args) - (receiver is not None), arity - (receiver is not None)
+            raise DeriveError(f"{shown}() takes {want} argument{'s' * (want != 1)}, got {given} "
                               f"(line {n.lineno})")
         if rule == "max" and args[1].is_const and args[1].value == 0:
             return g.op("relu", args[0])
         if rule == "max" and args[0].is_const and args[0].value == 0:
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
+
+    def resolve_static(self, value, fname, n):
+        v = value.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return self.g.const(v)
+        raise DeriveError(f"{fname}() returns {describe(v)}, not a number or array (line {n.lineno})")
 
     def options(self, n, rule, fname, args):
         allowed = ARRAY_RULES[rule].options if rule in ARRAY_RULES else ()
@@ -198,9 +272,29 @@ class _Reader(BodyReader):
         return tuple(opts)
 
 
+def _sizes(raw, shown, n):
+    """``x.reshape(N, -1)`` / ``np.reshape(x, (N, -1))``: the array and two sizes."""
+    if len(raw) == 2 and isinstance(raw[1], ast.Tuple):
+        raw = [raw[0]] + list(raw[1].elts)
+    if len(raw) != 3:
+        raise DeriveError(f"{shown}() at line {n.lineno}: give two sizes, as in x.reshape(N, -1) "
+                          f"(derive handles 1-D and 2-D arrays)")
+    return raw
+
+
 def _supported() -> list:
     """The calls an array function may make: NumPy spellings, then derive's own names."""
     numpy = sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES) if a.startswith("np."))
     ours = [n for n, r in RULES.items() if r.called and not any(a.startswith("np.") for a in r.aliases)
             and n not in _BUILTINS]
     return numpy + ours + [c for r in ARRAY_RULES.values() for c in r.calls if "." not in c]
+
+
+def numbers_unless_shaped(g, shapes) -> dict:
+    """``shapes`` with ``()`` for the parameters it leaves out (``reg``: a number), noted."""
+    missing = [p for p, _ in g.params if p not in shapes]
+    if missing:
+        note = f"no shape given for {', '.join(missing)}: staged as a number (shape ())"
+        if note not in g.notes:
+            g.notes.append(note)
+    return {**{p: () for p in missing}, **shapes}

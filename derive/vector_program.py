@@ -17,6 +17,7 @@ import sympy as sp
 from derive.errors import DeriveError
 from derive.evaluate import Result
 from derive.numerics import ARRAY_NS, array_imports
+from derive.outputs import handwritten_notes
 from derive.rules import RULES, A, B
 
 _FILE = "<derive array program>"
@@ -60,6 +61,7 @@ class ArrayProgram:
                               if id(n) in staged.adjoints})
         self.grads = {p: self.adjoints[p] for p in self.param_names if p in self.adjoints}
         self._special, self._compiled = {}, None
+        self.notes = list(g.notes)  # staging notes (branches resolved, lines left out)
 
     # ---- shapes --------------------------------------------------------------------------
     def with_shapes(self, shapes=None, **kw):
@@ -95,7 +97,8 @@ class ArrayProgram:
         if not np.all(np.isfinite(value)):
             raise DeriveError(f"the value is not finite ({value}): an overflow, log of 0 or division by 0")
         return ArrayResult(value=float(value), grad=grad, values=values, adjoints=adjoints,
-                           point=dict(arrays), notes=_kinks(prog, {**point, **values}))
+                           point=dict(arrays), notes=self.notes + _kinks(prog, {**point, **values})
+                           + handwritten_notes(prog, values, grad))
 
     def compiled(self):
         """The printed program compiled once: (function, forward names, adjoint names)."""
@@ -320,6 +323,8 @@ def _arrays(prog, arrays):
     out = {}
     for p in prog.param_names:
         v = arrays[p]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):  # a number: reg=0.1
+            v = np.asarray(v)
         if not isinstance(v, np.ndarray):
             raise DeriveError(f"input {p} must be a NumPy array, got {type(v).__name__} "
                               f"(wrap it: np.array(...))")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from derive.budget import check_budget
-from derive.commands._source import load_target, parse_at
+from derive.commands._source import is_config, load_target, parse_at
 from derive.errors import DeriveError
 from derive.parse import GATES
 
@@ -36,8 +36,10 @@ def run(args) -> int:
     if args.format not in FORMATS:
         raise DeriveError(f"unknown --format '{args.format}'; use one of: {', '.join(FORMATS)}")
     budget = check_budget(args.budget)
-    prog = load_target(args.target, args.gates, args.shapes)
     point = parse_at(args.at)
+    constants = {k: v for k, v in point.items() if is_config(v)}
+    point = {k: v for k, v in point.items() if k not in constants}
+    prog = load_target(args.target, args.gates, args.shapes, constants or None)
     from derive.vector_program import ArrayProgram
 
     arrays = isinstance(prog, ArrayProgram)
@@ -46,7 +48,8 @@ def run(args) -> int:
 
         point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
         prog = prog.with_shapes({k: v.shape for k, v in point.items()})  # print what runs here
-    result = prog.run(exact=not args.float, **point) if args.at is not None else None
+    ran = args.at is not None and (point or not constants)  # --at with configuration only: no run
+    result = prog.run(exact=not args.float, **point) if ran else None
     if args.json:
         print(json.dumps(to_json(prog, result) if not arrays else _array_json(prog, result), indent=2))
     elif args.format == "python":

@@ -94,6 +94,8 @@ def static(reader, n):
         v = reader.peek(n.id)
         if isinstance(v, Static):
             return v.value
+        if isinstance(v, Poison):  # mode = bn_param['mode'] failed: that is the reason
+            raise v.error
         raise NotStatic
     if isinstance(n, ast.Subscript):
         base, key = static(reader, n.value), static(reader, n.slice)

@@ -66,6 +66,7 @@ class BodyReader:
     module = None    # derive.inline.Module of the function's file (helpers, constants)
     label = ""       # the helper being inlined ("" for the staged function itself)
     depth = 0
+    call_site = ""   # where the helper being read was called ("line 12")
     tolerant = False  # a line that cannot be staged is an error only if the output needs it
 
     def at(self, st):
@@ -100,6 +101,9 @@ class BodyReader:
                 return self.g.const(v.value)
             if v.value is None:
                 raise DeriveError(f"'{name}' is None at {line}: give it a value before using it")
+            if type(v.value).__name__ == "ndarray":
+                raise DeriveError(f"'{name}' is an array from constants= at {line}: derive uses arrays "
+                                  f"only as parameters of the function")
             raise DeriveError(f"'{name}' is configuration ({describe(v.value)}), not a number, at {line}")
         if isinstance(v, Pack):
             raise DeriveError(f"'{name}' is a tuple at {line}: unpack it first (a, b = {name})")
@@ -109,7 +113,7 @@ class BodyReader:
     def value(self, n):
         """Any value of an expression: a node, a Static (configuration, None) or a Pack (tuple)."""
         if isinstance(n, ast.Tuple):
-            return Pack(tuple(self.value(e) for e in n.elts))
+            return Pack(tuple(self.item(e) for e in n.elts))
         if isinstance(n, ast.Name):
             v = self.peek(n.id)
             if isinstance(v, Poison):
@@ -137,6 +141,12 @@ class BodyReader:
                 pass
         return self.expr(n)
 
+    def item(self, n):
+        """One item of a tuple: a name that could not be staged stays a Poison (``return loss,
+        dx`` with an unstaged ``dx`` still returns ``loss``)."""
+        v = self.peek(n.id) if isinstance(n, ast.Name) else None
+        return v if isinstance(v, Poison) else self.value(n)
+
     def static_node(self, n):
         """The constant node of an expression known at staging time (``bn_param['eps']``), or None."""
         try:
@@ -162,14 +172,13 @@ class BodyReader:
         env = bind_arguments(self, fdef, n)
         child = self.child(env)
         child.module, child.label, child.depth = module, fdef.name, self.depth + 1
+        child.call_site = self.where(n.lineno)
         outer_label, lineno = self.g.label, self.g.lineno
         self.g.label = fdef.name
         try:
             return child.statements(list(fdef.body), fdef.name)
         except DeriveError as err:
-            msg = str(err)
-            raise DeriveError(msg if "called at line" in msg else
-                              f"{msg} (in {fdef.name}, called at {self.where(n.lineno)})") from None
+            raise child.in_context(err) from None
         finally:
             self.g.label, self.g.lineno = outer_label, lineno
 
@@ -317,12 +326,19 @@ class BodyReader:
             raise err
         self.env[base.id] = self.poison(err, st.lineno)
 
+    def in_context(self, err):
+        """An error inside an inlined helper names the helper and the line that called it."""
+        msg = str(err)
+        if not self.label or "called at line" in msg:
+            return err
+        return DeriveError(f"{msg} (in {self.label}, called at {self.call_site})")
+
     def poison(self, err, lineno):
         """A line that cannot be staged: its error, raised now, or (course code, ``tolerant``)
         only when the output needs the name it assigns."""
         if not self.tolerant:
             raise err
-        p = Poison(err, lineno)
+        p = Poison(self.in_context(err), lineno)
         self.poisons.append(p)
         return p
 

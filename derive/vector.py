@@ -39,6 +39,7 @@ class ALine:
     user: bool = False
     used: bool = True
     values: tuple = ()    # the arguments as SymPy: Symbols of names, numbers of constants
+    label: str = ""       # the helper function the line was inlined from
 
     def __str__(self):
         return f"{self.target} = {self.rhs}"
@@ -169,7 +170,7 @@ class Staged:
             name = self.names[n]
             out.append(ALine(k, name, n.op, tuple(self.text(a) for a in n.args), self.rhs(n),
                              None if shapes is None else shapes[name], bool(n.user_name),
-                             id(n) in self.live, tuple(self.sym(a) for a in n.args)))
+                             id(n) in self.live, tuple(self.sym(a) for a in n.args), n.label))
         return out
 
     def contributions(self, shapes=None):

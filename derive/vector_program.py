@@ -126,8 +126,9 @@ class ArrayProgram:
         return self.forward_code(comments).split("\n") + self.backward_code(comments).split("\n")
 
     def forward_code(self, comments=True) -> str:
-        return _aligned([(str(ln), _note(ln.number, ln.shape, "" if ln.used else "not used by the output"))
-                         for ln in self.forward], comments)
+        return _aligned([(str(ln), _note(ln.number, ln.shape, "; ".join(
+            filter(None, [f"in {ln.label}" if ln.label else "", "" if ln.used else "not used by the output"]))))
+            for ln in self.forward], comments)
 
     def backward_code(self, comments=True) -> str:
         rows = [(str(b), _note(b.ref, b.shape, b.note)) for b in self.backward]

@@ -1,0 +1,285 @@
+"""Real course code as written: the CS231n-style corpus (tests/data/cs231n) read, never run, by
+derive; its gradients against central differences of the Python functions themselves.
+
+The corpus functions are inlined into scalar wrappers (checks.py: ``np.sum(out * G)``) until
+upstream gradients let layers with array outputs be checked directly.
+"""
+import importlib
+import os
+
+import numpy as np
+import pytest
+
+from derive import DeriveError
+from derive.central import central_difference
+from derive.jacobians import check_arrays
+from derive.vector import stage_arrays
+
+HERE = os.path.join(os.path.dirname(__file__), "data", "cs231n")
+N, D, M, H, V = 4, 3, 2, 3, 5
+
+
+def corpus(module, name, shapes=None, constants=None, **kw):
+    """Stage function ``name`` of corpus file ``module``.py as the CLI does (read, never run)."""
+    path = os.path.join(HERE, module + ".py")
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    return stage_arrays(source, shapes=shapes, constants=constants, name=name, path=path, **kw)
+
+
+def reference(module, name):
+    """The corpus function itself, imported by the test (our own test data) to run it."""
+    return getattr(importlib.import_module(f"tests.data.cs231n.{module}"), name)
+
+
+STAGES = {  # wrapper -> (shapes, constants)
+    "check_affine": (dict(x=(N, D), w=(D, M), b=(M,), G=(N, M)), None),
+    "check_relu": (dict(x=(N, M), G=(N, M)), None),
+    "check_affine_relu": (dict(x=(N, D), w=(D, M), b=(M,), G=(N, M)), None),
+    "check_batchnorm": (dict(x=(N, D), gamma=(D,), beta=(D,), G=(N, D)), {"bn_param": {"mode": "train"}}),
+    "check_batchnorm_staged": (dict(x=(N, D), gamma=(D,), beta=(D,), G=(N, D)), {"bn_param": {"eps": 1e-3}}),
+    "check_layernorm": (dict(x=(N, D), gamma=(D,), beta=(D,), G=(N, D)), {"ln_param": {}}),
+    "check_rnn_step": (dict(x=(N, D), prev_h=(N, H), Wx=(D, H), Wh=(H, H), b=(H,), G=(N, H)), None),
+}
+
+#: Corpus functions that do not stage yet, and the one line that says why (gathers/scatters).
+REFUSED = {
+    "check_lstm_step": (dict(x=(N, D), prev_h=(N, H), prev_c=(N, H), Wx=(D, 4 * H), Wh=(H, 4 * H),
+                             b=(4 * H,), G=(N, H)), "indexing"),
+    "check_word_embedding": (dict(x=(N,), W=(V, H), G=(N, H)), "indexing"),
+    "check_svm": (dict(x=(N, M), y=(N,)), "in-place update margins[np.arange(N), y]"),
+    "check_softmax": (dict(x=(N, M), y=(N,)), "indexing"),
+}
+
+
+def _point(shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return {k: rng.normal(size=s) for k, s in shapes.items()}
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_corpus_layer_gradient_matches_central_differences_of_the_real_function(name):
+    shapes, constants = STAGES[name]
+    prog = corpus("checks", name, shapes, constants)
+    point = _point(shapes)
+    result = prog.run(**point)
+    real = reference("checks", name)
+    extra = dict(constants or {})
+    assert result.value == pytest.approx(real(**point, **extra), rel=1e-12)
+    for p in shapes:
+        fd = central_difference(lambda pt: real(**pt, **extra), point, p)
+        np.testing.assert_allclose(result.grad[p], fd, rtol=1e-6, atol=1e-7, err_msg=f"{name}: d{p}")
+
+
+@pytest.mark.parametrize("name", ["check_affine", "check_relu", "check_batchnorm", "check_layernorm"])
+def test_small_corpus_layers_match_sympy_diff(name):
+    shapes, constants = STAGES[name]
+    small = {k: (2,) * len(s) if len(s) == 1 else (2, 2) for k, s in shapes.items()}
+    report = check_arrays(corpus("checks", name, small, constants), seed=4)
+    assert report.ok and report.max_err_sympy is not None, report
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_corpus_functions_not_staged_yet_refuse_with_one_line(name):
+    shapes, fragment = REFUSED[name]
+    with pytest.raises(DeriveError) as err:
+        corpus("checks", name, shapes)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+    assert "called at line" in str(err.value)  # names the helper the construct is in
+
+
+@pytest.mark.parametrize("module, name, constants", [
+    ("layers", "affine_forward", None), ("layers", "relu_forward", None),
+    ("layer_utils", "affine_relu_forward", None),
+    ("layers", "batchnorm_forward", {"bn_param": {"mode": "train"}}),
+    ("layers", "batchnorm_forward_staged", {"bn_param": {}}),
+    ("layers", "layernorm_forward", {"ln_param": {"eps": 1e-5}}),
+    ("rnn_layers", "rnn_step_forward", None),
+])
+def test_corpus_functions_stage_as_written(module, name, constants):
+    """The layers themselves, unchanged, stage (without shapes: their outputs are arrays)."""
+    prog = corpus(module, name, constants=constants)
+    assert prog.forward and prog.backward
+    assert any("returns (" in n for n in prog.notes)  # out, cache: the first item is differentiated
+
+
+def test_batchnorm_notes_the_branch_not_taken_and_the_ignored_writes():
+    prog = corpus("layers", "batchnorm_forward", constants={"bn_param": {"mode": "train"}})
+    notes = "\n".join(prog.notes)
+    assert "`mode == 'train'` is True, so the branch at line 74 is not staged" in notes
+    assert "the write into bn_param['running_mean'] is ignored" in notes
+    assert "not staged (it does not reach the output)" in notes  # running_mean's np.zeros default
+    with pytest.raises(DeriveError, match=r"bn_param\['running_mean'\] is not given .*constants="):
+        corpus("layers", "batchnorm_forward", constants={"bn_param": {"mode": "test"}})
+    with pytest.raises(DeriveError, match=r"raises at line 78 of batchnorm_forward .*give other values in constants="):
+        corpus("checks", "check_batchnorm", constants={"bn_param": {"mode": "eval"}})
+    with pytest.raises(DeriveError, match=r"bn_param has no key 'mode' .*constants="):
+        corpus("checks", "check_batchnorm", constants={"bn_param": {}})
+
+
+def test_inlined_lines_are_labelled_with_the_helper():
+    prog = corpus("checks", "check_affine_relu", STAGES["check_affine_relu"][0])
+    code = prog.forward_code()
+    assert "in affine_forward" in code and "in relu_forward" in code
+    assert {ln.label for ln in prog.forward} == {"affine_forward", "relu_forward", ""}
+
+
+def test_hand_written_gradient_is_compared():
+    shapes = dict(W=(D, M), X=(N, D), t=(N, M))
+    prog = corpus("linear_classifiers", "l2_regression_loss", shapes)
+    point = _point(shapes, seed=2)
+    result = prog.run(**point, reg=0.3)
+    assert any("your dW_1 agrees with the generated gradient of W" in n for n in result.notes)
+    real = reference("linear_classifiers", "l2_regression_loss")
+    assert result.value == pytest.approx(real(**point, reg=0.3)[0], rel=1e-12)
+    fd = central_difference(lambda pt: real(**pt)[0], {**point, "reg": 0.3}, "reg")
+    assert float(result.grad["reg"]) == pytest.approx(fd, rel=1e-6)  # reg: a differentiable number
+    np.testing.assert_allclose(result.grad["W"], real(**point, reg=0.3)[1], rtol=1e-10)
+
+
+def test_wrong_hand_written_gradient_is_reported():
+    src = ("def loss(W, X):\n    s = X.dot(W)\n    loss = 0.5 * np.sum(s * s)\n"
+           "    dW = X.dot(s)\n    return loss, dW\n")  # should be X.T.dot(s)
+    prog = stage_arrays(src, shapes=dict(W=(3, 3), X=(3, 3)))
+    notes = prog.run(**_point(dict(W=(3, 3), X=(3, 3)))).notes
+    assert any("your dW differs from the generated gradient of W" in n for n in notes)
+
+
+def test_unstaged_hand_written_gradient_is_noted_not_compared():
+    src = ("def loss(W, X):\n    s = X.dot(W)\n    dW = np.zeros_like(W)\n    dW[0] = 1\n"
+           "    return np.sum(s * s), dW\n")
+    prog = stage_arrays(src, shapes=dict(W=(2, 2), X=(2, 2)))
+    assert any("your own gradient dW (returned) is not staged" in n for n in prog.notes)
+
+
+# ---- constructs, one at a time ----------------------------------------------------------------
+TUPLE = "def f(x, w):\n    out = None\n    out = np.tanh(x.dot(w))\n    s = np.sum(out)\n    cache = (x, w)\n    return s, out, cache\n"
+
+
+def test_tuple_return_differentiates_the_first_item_and_output_picks_another():
+    shapes = dict(x=(2, 3), w=(3,))
+    prog = stage_arrays(TUPLE, shapes=shapes)
+    assert prog.output == "s"
+    other = stage_arrays(TUPLE, output="out")
+    assert other.output == "out"
+    with pytest.raises(DeriveError, match=r"the output cache is a tuple, not a number or array"):
+        stage_arrays(TUPLE, output="cache")
+    with pytest.raises(DeriveError, match=r"output='z': no such value; the function returns \(s, out, cache\)"):
+        stage_arrays(TUPLE, output="z")
+
+
+def test_none_used_before_it_is_assigned_is_one_line():
+    with pytest.raises(DeriveError, match="'out' is None at line 3: give it a value"):
+        stage_arrays("def f(x):\n    out = None\n    return np.sum(out * x)\n")
+
+
+def test_a_tuple_used_as_a_number_is_one_line():
+    with pytest.raises(DeriveError, match=r"'c' is a tuple at line 3: unpack it first"):
+        stage_arrays("def f(x):\n    c = (x, x)\n    return np.sum(c)\n")
+
+
+@pytest.mark.parametrize("body, shapes", [
+    ("return x.sum()", dict(x=(3, 2))),
+    ("return np.sum(x.sum(axis=0) * x.mean(axis=1).sum())", dict(x=(3, 2))),
+    ("return np.sum(x.var(axis=0)) + x.mean()", dict(x=(3, 2))),
+    ("return np.sum(x - x.max(axis=1, keepdims=True))", dict(x=(3, 2))),
+    ("return np.sum(np.exp(x - np.max(x, axis=1, keepdims=True)))", dict(x=(3, 2))),
+    ("return np.sum(x.reshape(x.shape[0], -1).dot(w).T)", dict(x=(3, 2), w=(2, 2))),
+    ("return np.sum(np.square(x) * np.multiply(x, w))", dict(x=(3, 2), w=(3, 2))),
+    ("return np.sum(x.relu() * w.tanh() + w.exp())", dict(x=(3, 2), w=(3, 2))),
+    ("return np.sum(np.zeros_like(x) + x.transpose().dot(w))", dict(x=(2, 2), w=(2, 2))),
+])
+def test_method_calls_and_new_rows_match_sympy_diff_and_central_differences(body, shapes):
+    params = ", ".join(shapes)
+    prog = stage_arrays(f"def f({params}):\n    {body}\n", shapes=shapes)
+    report = check_arrays(prog, seed=1)
+    assert report.ok and report.max_err_sympy is not None, report
+
+
+def test_shape_unpacking_dict_parameters_and_module_constants():
+    src = ("EPS = 1e-3\n\ndef f(x, p):\n    N, D = x.shape\n    scale = p.get('scale', 2.0)\n"
+           "    k = p['k']\n    return np.sum(x * scale * k) / (N * D) + EPS\n")
+    prog = stage_arrays(src, shapes=dict(x=(3, 2)), constants={"p": {"k": 3}})
+    x = _point(dict(x=(3, 2)))["x"]
+    result = prog.run(x=x)
+    assert result.value == pytest.approx(np.sum(x * 6.0) / 6 + 1e-3)
+    np.testing.assert_allclose(result.grad["x"], np.full((3, 2), 1.0))
+    assert prog.param_names == ["x"]  # p is configuration, not an input
+    overridden = stage_arrays(src, shapes=dict(x=(3, 2)), constants={"p": {"k": 1}, "EPS": 0.0})
+    assert overridden.run(x=x).value == pytest.approx(np.sum(x * 2.0) / 6)
+
+
+def test_a_configuration_branch_is_resolved_with_a_note():
+    src = ("def f(x, mode):\n    if mode == 'square':\n        y = x * x\n    elif mode == 'cube':\n"
+           "        y = x * x * x\n    else:\n        raise ValueError(mode)\n    return np.sum(y)\n")
+    prog = stage_arrays(src, shapes=dict(x=(2,)), constants={"mode": "cube"})
+    x = np.array([0.5, -2.0])
+    np.testing.assert_allclose(prog.run(x=x).grad["x"], 3 * x ** 2)
+    assert "`mode == 'square'` is False, so the branch at line 3 is not staged" in prog.notes[0]
+    with pytest.raises(DeriveError, match="raises at line 7"):
+        stage_arrays(src, constants={"mode": "sin"})
+
+
+def test_a_branch_on_the_inputs_stays_refused():
+    with pytest.raises(DeriveError, match="an if statement at line 2 whose condition depends on the inputs"):
+        stage_arrays("def f(x):\n    if np.sum(x) > 0:\n        x = -x\n    return np.sum(x)\n")
+
+
+def test_in_place_update_reaching_the_output_is_refused():
+    src = "def f(x):\n    y = x * 2\n    y[0] = 1\n    return np.sum(y)\n"
+    with pytest.raises(DeriveError, match=r"in-place update y\[0\] = \.\.\. at line 3; build a new array"):
+        stage_arrays(src)
+
+
+def test_reg_is_a_differentiable_number_and_constants_are_checked():
+    src = "def f(W, reg):\n    return 0.5 * reg * np.sum(W * W)\n"
+    prog = stage_arrays(src, shapes=dict(W=(2, 2)))
+    W = np.array([[1.0, 2.0], [3.0, -1.0]])
+    result = prog.run(W=W, reg=0.1)
+    assert float(result.grad["reg"]) == pytest.approx(0.5 * np.sum(W * W))
+    assert any("no shape given for reg" in n for n in prog.notes)
+    with pytest.raises(DeriveError, match="constants: f\\(\\) has no parameter 'lam'"):
+        stage_arrays(src, constants={"lam": 1.0})
+    with pytest.raises(DeriveError, match="must be a number, string"):
+        stage_arrays(src, constants={"reg": object()})
+
+
+def test_helpers_of_this_test_module_are_inlined_from_its_source():
+    prog = stage_arrays(_uses_helpers, shapes=dict(x=(3,), w=(3,)))
+    x, w = np.array([0.3, -1.2, 2.0]), np.array([1.5, 0.5, -0.7])
+    result = prog.run(x=x, w=w)
+    assert result.value == pytest.approx(_uses_helpers(x, w))
+    fd = central_difference(lambda pt: _uses_helpers(**pt), {"x": x, "w": w}, "x")
+    np.testing.assert_allclose(result.grad["x"], fd, rtol=1e-6)
+    assert "in _scaled_tanh" in prog.forward_code()
+
+
+SCALE = 2.0
+
+
+def _scaled_tanh(z, k=SCALE):
+    h = np.tanh(z) * k
+    return h, z
+
+
+def _uses_helpers(x, w):
+    h, _ = _scaled_tanh(x * w)
+    return np.sum(h * h)
+
+
+def test_parameter_called_dout_keeps_names_readable():
+    prog = stage_arrays("def f(x, dout):\n    out = x * dout\n    return np.sum(out)\n", shapes=dict(x=(2,), dout=(2,)))
+    names = [b.target for b in prog.backward]
+    assert "ddout" in names and "d_out" in names and not any(n.startswith("ddd") for n in names)
+
+
+def test_cli_at_takes_configuration(tmp_path, capsys):
+    from derive.cli import main
+
+    code = main(["stage", os.path.join(HERE, "checks.py") + ":check_batchnorm", "--shapes",
+                 "x=4x3,gamma=3,beta=3,G=4x3", "--at", "bn_param={'mode': 'train'}"])
+    out = capsys.readouterr().out
+    assert code == 0 and "x_hat = num/den" in out and "in batchnorm_forward" in out
+    code = main(["stage", os.path.join(HERE, "checks.py") + ":check_relu",
+                 "--at", "x=[[1.0, -2.0]],G=[[0.5, 3.0]]"])
+    assert code == 0 and "dx/" not in capsys.readouterr().err

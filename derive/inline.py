@@ -120,3 +120,23 @@ def bind_arguments(reader, fdef: ast.FunctionDef, call: ast.Call) -> dict:
             raise DeriveError(f"the default of {p!r} in {fdef.name}() is not a constant: pass it "
                               f"(line {call.lineno})") from None
     return env
+
+
+def inline_call(reader, n: ast.Call):
+    """The value a helper returns, its body read here with its parameters bound (never run)."""
+    fdef, module = reader.helper(n)
+    if reader.depth >= MAX_DEPTH:
+        raise DeriveError(f"helpers call each other more than {MAX_DEPTH} deep (recursion?) at "
+                          f"{reader.where(n.lineno)}")
+    env = bind_arguments(reader, fdef, n)
+    child = reader.child(env)
+    child.module, child.label, child.depth = module, fdef.name, reader.depth + 1
+    child.call_site = reader.where(n.lineno)
+    outer_label, lineno = reader.g.label, reader.g.lineno
+    reader.g.label = fdef.name
+    try:
+        return child.statements(list(fdef.body), fdef.name)
+    except DeriveError as err:
+        raise child.in_context(err) from None
+    finally:
+        reader.g.label, reader.g.lineno = outer_label, lineno

@@ -13,7 +13,8 @@ import textwrap
 
 from derive.config import NotStatic, Pack, Poison, Static, describe, static
 from derive.errors import DeriveError
-from derive.inline import MAX_DEPTH, bind_arguments
+from derive.inline import inline_call
+from derive.outputs import select_output
 from derive.parse import _CONSTRUCTS, Graph, _ast_parse, _ExprBuilder, _syntax
 from derive.rules import BINOPS
 
@@ -165,22 +166,7 @@ class BodyReader:
 
     def inline(self, n: ast.Call):
         """The value a helper returns, its body read here with its parameters bound (never run)."""
-        fdef, module = self.helper(n)
-        if self.depth >= MAX_DEPTH:
-            raise DeriveError(f"helpers call each other more than {MAX_DEPTH} deep (recursion?) at "
-                              f"{self.where(n.lineno)}")
-        env = bind_arguments(self, fdef, n)
-        child = self.child(env)
-        child.module, child.label, child.depth = module, fdef.name, self.depth + 1
-        child.call_site = self.where(n.lineno)
-        outer_label, lineno = self.g.label, self.g.lineno
-        self.g.label = fdef.name
-        try:
-            return child.statements(list(fdef.body), fdef.name)
-        except DeriveError as err:
-            raise child.in_context(err) from None
-        finally:
-            self.g.label, self.g.lineno = outer_label, lineno
+        return inline_call(self, n)
 
     def child(self, env):
         """A reader of the same kind over ``env`` (a helper's body)."""
@@ -343,44 +329,6 @@ class BodyReader:
         return p
 
 
-    # ---- the output -------------------------------------------------------------------------
-    def function_output(self, value, output=None):
-        """The node to differentiate: what the function returns, the first item of a returned
-        tuple (``return out, cache``), or the item named ``output``. Returned ``d<param>`` items
-        (``return loss, dW``) are the learner's own gradients: kept, to compare when run."""
-        ret = self.returned
-        elts = ret.elts if isinstance(ret, ast.Tuple) else [ret]
-        names = [e.id if isinstance(e, ast.Name) else None for e in elts]
-        items = value.items if isinstance(value, Pack) else (value,)
-        shown = ", ".join(n or "..." for n in names)
-        if output is None:
-            chosen, cname = items[0], names[0]
-        elif output in names:
-            chosen, cname = items[names.index(output)], output
-        elif output in self.env:
-            chosen, cname = self.env[output], output
-        else:
-            raise DeriveError(f"output={output!r}: no such value; the function returns ({shown})")
-        if isinstance(chosen, Poison):
-            raise chosen.error
-        if isinstance(chosen, (Static, Pack)):
-            what = "a tuple" if isinstance(chosen, Pack) else describe(chosen.value)
-            raise DeriveError(f"the output {cname or 'value'} is {what}, not a number or array: pick "
-                              f"another with output=\"name\" (the function returns ({shown}))")
-        params = getattr(self, "params", None) or [p for p, _ in self.g.params]
-        for name, item in zip(names, items):
-            if not name or name == cname or not name.startswith("d") or name[1:] not in params:
-                continue
-            if isinstance(item, Poison):
-                self.note(f"your own gradient {name} (returned) is not staged, so it is not compared: {item.error}")
-            elif not isinstance(item, (Static, Pack)):
-                self.g.handwritten[name[1:]] = item
-        if len(items) > 1:
-            self.note(f"the function returns ({shown}); derive differentiates {cname or 'the first item'}"
-                      + (" (output= picks another)" if output is None else ""))
-        return chosen
-
-
 def _unpacks_shape(targets, value):
     return len(targets) == 1 and isinstance(targets[0], ast.Tuple) and isinstance(value, ast.Attribute) \
         and value.attr == "shape"
@@ -415,7 +363,7 @@ class _FunctionReader(BodyReader):
         g = self.g
         for p in self.params:
             self.env[p] = _LAZY  # bound lazily: scalar input or indexed list
-        g.output = self.function_output(self.statements(list(self.fn.body), self.fn.name), output)
+        g.output = select_output(self, self.statements(list(self.fn.body), self.fn.name), output)
         for p in self.params:
             if self.sizes[p] is None:
                 g.input(p)

@@ -16,6 +16,7 @@ import textwrap
 from derive.config import Pack, Static, check_value, describe
 from derive.errors import DeriveError
 from derive.inline import Module
+from derive.outputs import select_output
 from derive.parse import _BUILTINS, _CONSTRUCTS, Graph, _dotted, _syntax, number
 from derive.reader import BodyReader
 from derive.rules import ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES
@@ -83,7 +84,7 @@ def parse_array_function(f, gates="grouped", constants=None, output=None, name=N
     env = {p: Static(constants[p]) if p in constants else g.input(p) for p in names}
     reader = _Reader(g, env)
     reader.module = module
-    g.output = reader.function_output(reader.statements(fn.body, fn.name), output)
+    g.output = select_output(reader, reader.statements(fn.body, fn.name), output)
     return g
 
 

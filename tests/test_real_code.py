@@ -268,7 +268,8 @@ def _uses_helpers(x, w):
 
 
 def test_parameter_called_dout_keeps_names_readable():
-    prog = stage_arrays("def f(x, dout):\n    out = x * dout\n    return np.sum(out)\n", shapes=dict(x=(2,), dout=(2,)))
+    src = "def f(x, dout):\n    out = x * dout\n    return np.sum(out)\n"
+    prog = stage_arrays(src, shapes=dict(x=(2,), dout=(2,)))
     names = [b.target for b in prog.backward]
     assert "ddout" in names and "d_out" in names and not any(n.startswith("ddd") for n in names)
 

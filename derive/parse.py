@@ -278,7 +278,7 @@ class _ExprBuilder:
     def _precheck(self, n):
         """Reject an unknown function before looking at its arguments."""
         if isinstance(n, ast.Call):
-            fname = _dotted(n.func)
+            fname = _method(n, self.strict) or _dotted(n.func)
             if fname not in CALL_NAMES and (self.strict or fname not in _BUILTINS):
                 known = ", ".join(FUNCTIONS)
                 where = f" at line {n.lineno}" if not self.strict else ""
@@ -290,7 +290,7 @@ class _ExprBuilder:
         if isinstance(n, ast.UnaryOp):
             return [n.operand]
         if isinstance(n, ast.Call):
-            return list(n.args)
+            return ([n.func.value] if _method(n, self.strict) else []) + list(n.args)
         return []
 
     def _make(self, n, kids):
@@ -315,7 +315,7 @@ class _ExprBuilder:
             a = kids[0]
             return g.const(-a.value) if a.is_const else g.op("neg", a)
         if isinstance(n, ast.Call):
-            fname = _dotted(n.func)
+            fname = _method(n, self.strict) or _dotted(n.func)
             if n.keywords or any(isinstance(a, ast.Starred) for a in n.args):
                 self.fail(f"keyword or star arguments in {fname}()", n)
             rule = CALL_NAMES.get(fname) or (_BUILTINS.get(fname) if not self.strict else None)
@@ -336,6 +336,18 @@ class _ExprBuilder:
 
 
 _BUILTINS = {"abs": "abs", "max": "max", "min": "min"}
+_MODULES = ("math", "np", "numpy", "derive")
+
+
+def _method(n: ast.Call, strict) -> str | None:
+    """micrograd's ``z.relu()``, ``a.exp()``: the row's method spelling (``.relu``), or None.
+    The receiver is the gate's first argument (a value, not a module such as ``math``)."""
+    f = n.func
+    if strict or not isinstance(f, ast.Attribute) or _dotted(f) in CALL_NAMES:
+        return None
+    if isinstance(f.value, ast.Name) and f.value.id in _MODULES:
+        return None
+    return "." + f.attr if "." + f.attr in CALL_NAMES else None
 
 
 def number(n: ast.Constant, fail):

@@ -284,3 +284,33 @@ def test_cli_at_takes_configuration(tmp_path, capsys):
     code = main(["stage", os.path.join(HERE, "checks.py") + ":check_relu",
                  "--at", "x=[[1.0, -2.0]],G=[[0.5, 3.0]]"])
     assert code == 0 and "dx/" not in capsys.readouterr().err
+
+
+# ---- scalar functions read by the same statement reader ------------------------------------------
+def test_scalar_tuple_return_and_output():
+    from derive import check, stage
+
+    src = "def f(x, y):\n    s = None\n    s = x * y + y\n    t = s * s\n    return t, s\n"
+    prog = stage(src)
+    assert prog.run(x=2.0, y=3.0).value == pytest.approx(81.0)
+    assert stage(src, output="s").run(x=2.0, y=3.0).grad == pytest.approx({"x": 3.0, "y": 3.0})
+    assert check(prog).ok
+
+
+def test_micrograd_methods_in_a_scalar_function_match_sympy_diff():
+    from derive import check, stage
+
+    src = "def f(a, b):\n    c = a * b + b**3\n    d = c.relu() + c.tanh() + a.exp()\n    return d\n"
+    report = check(stage(src))
+    assert report.ok, report
+    with pytest.raises(DeriveError, match="unknown function 'x.foo' at line 2"):
+        stage("def g(x):\n    return x.foo()\n")
+
+
+def test_stage_takes_constants_and_output():
+    from derive import stage
+
+    src = "def f(x, p):\n    y = np.tanh(x) * p['k']\n    return np.sum(y), y\n"
+    prog = stage(src, shapes=dict(x=(2,)), constants={"p": {"k": 2.0}})
+    np.testing.assert_allclose(prog.run(x=np.array([0.0, 1.0])).grad["x"], 2.0 * (1 - np.tanh([0.0, 1.0]) ** 2))
+    assert stage(src, constants={"p": {"k": 2.0}}, output="y").output == "y"

@@ -94,8 +94,9 @@ class Module:
         return self._siblings[dotted]
 
 
-def bind_arguments(reader, fdef: ast.FunctionDef, call: ast.Call) -> dict:
-    """The callee's parameters bound to the caller's values (positional, keyword, defaults)."""
+def bind_arguments(reader, callee, fdef: ast.FunctionDef, call: ast.Call) -> dict:
+    """The callee's parameters bound to the caller's values (positional, keyword); defaults are
+    read in the callee's module (``callee``: its reader, before its parameters are bound)."""
     a = fdef.args
     if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
         raise DeriveError(f"helper {fdef.name}() (line {fdef.lineno}) takes *args, **kwargs or keyword-only "
@@ -115,7 +116,7 @@ def bind_arguments(reader, fdef: ast.FunctionDef, call: ast.Call) -> dict:
         if p not in defaults:
             raise DeriveError(f"{fdef.name}() is missing its argument {p!r} (line {call.lineno})")
         try:
-            env[p] = Static(static(reader, defaults[p]))
+            env[p] = Static(static(callee, defaults[p]))
         except NotStatic:
             raise DeriveError(f"the default of {p!r} in {fdef.name}() is not a constant: pass it "
                               f"(line {call.lineno})") from None
@@ -128,9 +129,9 @@ def inline_call(reader, n: ast.Call):
     if reader.depth >= MAX_DEPTH:
         raise DeriveError(f"helpers call each other more than {MAX_DEPTH} deep (recursion?) at "
                           f"{reader.where(n.lineno)}")
-    env = bind_arguments(reader, fdef, n)
-    child = reader.child(env)
+    child = reader.child({})
     child.module, child.label, child.depth = module, fdef.name, reader.depth + 1
+    child.env.update(bind_arguments(reader, child, fdef, n))
     child.call_site = reader.where(n.lineno)
     outer_label, lineno = reader.g.label, reader.g.lineno
     reader.g.label = fdef.name

@@ -21,6 +21,8 @@ def select_output(reader, value, output=None):
     """The node to differentiate: what the function returns, the first item of a returned
     tuple (``return out, cache``), or the item named ``output``. Returned ``d<param>`` items
     (``return loss, dW``) are the learner's own gradients: kept, to compare when run."""
+    if output is not None and not isinstance(output, str):
+        raise DeriveError(f"output= names a returned value (a string like 'loss'), not {type(output).__name__}")
     ret = reader.returned
     elts = ret.elts if isinstance(ret, ast.Tuple) else [ret]
     names = [e.id if isinstance(e, ast.Name) else None for e in elts]

@@ -91,6 +91,9 @@ def parse_array_function(f, gates="grouped", constants=None, output=None, name=N
 def _constants(constants, names, fn, module) -> dict:
     """``constants=`` checked against the function: parameters (or module constants) by name;
     parameters with defaults that are not given keep their defaults as configuration."""
+    if constants is not None and not (isinstance(constants, dict) and all(isinstance(k, str) for k in constants)):
+        raise DeriveError("constants= must be a dict from parameter names to values, like "
+                          "{'bn_param': {'mode': 'train'}}")
     constants = dict(constants or {})
     for k, v in constants.items():
         check_value(k, v)

@@ -314,3 +314,49 @@ def test_stage_takes_constants_and_output():
     prog = stage(src, shapes=dict(x=(2,)), constants={"p": {"k": 2.0}})
     np.testing.assert_allclose(prog.run(x=np.array([0.0, 1.0])).grad["x"], 2.0 * (1 - np.tanh([0.0, 1.0]) ** 2))
     assert stage(src, constants={"p": {"k": 2.0}}, output="y").output == "y"
+
+
+# ---- the generated backward equals the course's hand-written backward ------------------------------
+@pytest.mark.parametrize("wrapper, forward, backward, module, constants", [
+    ("check_affine", "affine_forward", "affine_backward", "layers", None),
+    ("check_relu", "relu_forward", "relu_backward", "layers", None),
+    ("check_batchnorm", "batchnorm_forward", "batchnorm_backward_alt", "layers", {"bn_param": {"mode": "train"}}),
+    ("check_rnn_step", "rnn_step_forward", "rnn_step_backward", "rnn_layers", None),
+])
+def test_generated_gradient_equals_the_hand_written_backward(wrapper, forward, backward, module, constants):
+    """With upstream G (the wrapper returns np.sum(out * G)), derive's gradient of each input is
+    the course's backward(dout=G, cache), to 1e-10."""
+    shapes = STAGES[wrapper][0]
+    point = _point(shapes, seed=5)
+    grad = corpus("checks", wrapper, shapes, constants).run(**point).grad
+    inputs = {k: v for k, v in point.items() if k != "G"}
+    out, cache = reference(module, forward)(**inputs, **{k: dict(v) for k, v in (constants or {}).items()})
+    theirs = reference(module, backward)(point["G"], cache)
+    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+    for name, value in zip([p for p in inputs if p in grad], theirs):
+        np.testing.assert_allclose(grad[name], value, rtol=1e-10, atol=1e-12, err_msg=f"{backward}: d{name}")
+
+
+@pytest.mark.parametrize("kw, fragment", [
+    (dict(constants=[("p", 1)]), "constants= must be a dict"),
+    (dict(constants={"p": {"k": object()}}), "constants: p['k'] must be a number"),
+    (dict(output=3), "output= names a returned value"),
+])
+def test_bad_options_are_one_line(kw, fragment):
+    with pytest.raises(DeriveError) as err:
+        stage_arrays("def f(x, p):\n    return np.sum(x)\n", **kw)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_recursive_helper_is_refused():
+    src = "def h(x):\n    return h(x * 2)\n\ndef f(x):\n    return np.sum(h(x))\n"
+    with pytest.raises(DeriveError, match="helpers call each other more than 20 deep"):
+        stage_arrays(src, name="f")
+
+
+def test_helper_defaults_are_read_in_the_helpers_own_module(tmp_path):
+    (tmp_path / "lib.py").write_text("K = 3.0\n\ndef scale(z, k=K):\n    return z * k\n")
+    (tmp_path / "main.py").write_text("from lib import scale\nK = 100.0\n\n"
+                                      "def f(x):\n    return np.sum(scale(x))\n")
+    prog = stage_arrays((tmp_path / "main.py").read_text(), name="f", path=str(tmp_path / "main.py"))
+    assert prog.run(x=np.array([1.0, 2.0])).value == pytest.approx(9.0)

@@ -101,7 +101,7 @@ def static(reader, n):
         base, key = static(reader, n.value), static(reader, n.slice)
         if isinstance(base, (dict, list, tuple)) and isinstance(key, (str, int)) and not isinstance(key, bool):
             try:
-                return base[key]
+                return _read(base[key])
             except (KeyError, IndexError):
                 raise DeriveError(f"{ast.unparse(n.value)} has no {'key' if isinstance(base, dict) else 'item'} "
                                   f"{key!r} (line {n.lineno}): give it in constants=") from None
@@ -112,7 +112,7 @@ def static(reader, n):
         if not isinstance(base, dict):
             raise NotStatic
         if key in base:
-            return base[key]
+            return _read(base[key])
         if len(n.args) == 1:
             return None
         try:
@@ -157,6 +157,13 @@ def static(reader, n):
     if isinstance(n, ast.Tuple):
         return tuple(static(reader, e) for e in n.elts)
     raise NotStatic
+
+
+def _read(v):
+    """A configuration value read: a key the function wrote (``bn_param[k] = ...``) raises."""
+    if isinstance(v, Poison):
+        raise v.error
+    return v
 
 
 def _number(v):

@@ -12,7 +12,7 @@ import ast
 import inspect
 import os
 
-from derive.config import Static, module_constants, static, NotStatic
+from derive.config import NotStatic, Pack, Poison, Static, module_constants, static
 from derive.errors import DeriveError
 from derive.userfile import read_text
 
@@ -132,6 +132,7 @@ def inline_call(reader, n: ast.Call):
     child = reader.child({})
     child.module, child.label, child.depth = module, fdef.name, reader.depth + 1
     child.env.update(bind_arguments(reader, child, fdef, n))
+    child.shared = frozenset(k for k, v in child.env.items() if not isinstance(v, (Static, Pack, Poison)))
     child.call_site = reader.where(n.lineno)
     outer_label, lineno = reader.g.label, reader.g.lineno
     reader.g.label = fdef.name

@@ -13,6 +13,7 @@ import textwrap
 
 from derive.config import NotStatic, Pack, Poison, Static, describe, static
 from derive.errors import DeriveError
+from derive import inplace
 from derive.inline import inline_call
 from derive.outputs import select_output
 from derive.parse import _CONSTRUCTS, Graph, _ast_parse, _ExprBuilder, _syntax
@@ -68,6 +69,7 @@ class BodyReader:
     label = ""       # the helper being inlined ("" for the staged function itself)
     depth = 0
     call_site = ""   # where the helper being read was called ("line 12")
+    shared = frozenset()  # a helper's parameters still holding the caller's arrays
     tolerant = False  # a line that cannot be staged is an error only if the output needs it
 
     def at(self, st):
@@ -273,6 +275,8 @@ class BodyReader:
         return Pack(tuple(self.g.op("shape", node, opts=(("axis", i),)) for i in range(k)))
 
     def bind_value(self, name, value):
+        if name in self.shared:
+            self.shared = self.shared - {name}
         if isinstance(value, (Static, Pack, Poison)):
             self.env[name] = value
         else:
@@ -288,29 +292,29 @@ class BodyReader:
         if op is None:
             raise DeriveError(f"unsupported construct: the operator "
                               f"{_CONSTRUCTS.get(type(st.op).__name__, '?')}= at line {st.lineno}")
+        name = st.target.id
+        shared = self.sharing(name)
+        if shared:  # NumPy's x += ... changes the array in place: every name for it sees the change
+            sym = _SYMBOLS[op]
+            self.in_place(shared, name, DeriveError(
+                f"unsupported construct: `{name} {sym}= ...` at line {st.lineno} changes in place the array "
+                f"that {shared[0] if shared[0] != name else 'the caller'} also names (NumPy updates both): "
+                f"write {name} = {name} {sym} ..."), st.lineno)
+            return
         try:
-            value = self.g.op(op, self.lookup(st.target.id, st), self.expr(st.value))
+            value = self.g.op(op, self.lookup(name, st), self.expr(st.value))
         except DeriveError as err:
             value = self.poison(err, st.lineno)
-        self.bind_value(st.target.id, value)
+        self.bind_value(name, value)
+
+    def sharing(self, name):
+        return inplace.sharing(self, name)
+
+    def in_place(self, names, name, err, lineno):
+        inplace.in_place(self, names, name, err, lineno)
 
     def write_into(self, t, st):
-        """``bn_param['running_mean'] = ...``: a write into configuration is ignored (noted);
-        an in-place update of an array is not supported yet."""
-        base = t.value
-        while isinstance(base, ast.Subscript):
-            base = base.value
-        held = self.peek(base.id) if isinstance(base, ast.Name) else None
-        if isinstance(held, Static) and isinstance(held.value, dict):
-            self.note(f"{self.where(st.lineno)}: the write into {ast.unparse(t)[:40]} is ignored: "
-                      f"configuration does not reach the output")
-            return
-        err = DeriveError(f"unsupported construct: an in-place update {ast.unparse(t)[:40]}"
-                          f"{' +' if isinstance(st, ast.AugAssign) else ' '}= ... at line {st.lineno}; "
-                          f"build a new array instead (np.where(mask, value, x), x * mask, ...)")
-        if not isinstance(base, ast.Name):
-            raise err
-        self.env[base.id] = self.poison(err, st.lineno)
+        inplace.write_into(self, t, st)
 
     def in_context(self, err):
         """An error inside an inlined helper names the helper and the line that called it."""
@@ -327,6 +331,9 @@ class BodyReader:
         p = Poison(self.in_context(err), lineno)
         self.poisons.append(p)
         return p
+
+
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 
 
 def _unpacks_shape(targets, value):

@@ -10,6 +10,7 @@ the call or construct and its line.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import textwrap
 
@@ -94,7 +95,7 @@ def _constants(constants, names, fn, module) -> dict:
     if constants is not None and not (isinstance(constants, dict) and all(isinstance(k, str) for k in constants)):
         raise DeriveError("constants= must be a dict from parameter names to values, like "
                           "{'bn_param': {'mode': 'train'}}")
-    constants = dict(constants or {})
+    constants = copy.deepcopy(dict(constants or {}))  # the function's writes go into this copy
     for k, v in constants.items():
         check_value(k, v)
         if k not in names:

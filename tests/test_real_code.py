@@ -312,7 +312,8 @@ def test_stage_takes_constants_and_output():
 
     src = "def f(x, p):\n    y = np.tanh(x) * p['k']\n    return np.sum(y), y\n"
     prog = stage(src, shapes=dict(x=(2,)), constants={"p": {"k": 2.0}})
-    np.testing.assert_allclose(prog.run(x=np.array([0.0, 1.0])).grad["x"], 2.0 * (1 - np.tanh([0.0, 1.0]) ** 2))
+    x = np.array([0.0, 1.0])
+    np.testing.assert_allclose(prog.run(x=x).grad["x"], 2.0 * (1 - np.tanh(x) ** 2))
     assert stage(src, constants={"p": {"k": 2.0}}, output="y").output == "y"
 
 
@@ -360,3 +361,34 @@ def test_helper_defaults_are_read_in_the_helpers_own_module(tmp_path):
                                       "def f(x):\n    return np.sum(scale(x))\n")
     prog = stage_arrays((tmp_path / "main.py").read_text(), name="f", path=str(tmp_path / "main.py"))
     assert prog.run(x=np.array([1.0, 2.0])).value == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize("src, fragment", [
+    # y += 1 also changes x (one array): staging y = y + 1 alone would give a wrong number
+    ("def f(x):\n    y = x\n    y += 1\n    return np.sum(x * y)\n", "changes in place the array that x also names"),
+    ("def f(x):\n    y = x * 2\n    z = y\n    z[0] = 1\n    return np.sum(y)\n", "in-place update z[0]"),
+    ("def h(a):\n    a *= 2\n    return a\n\n"
+     "def f(x):\n    y = x * 1\n    z = h(y)\n    return np.sum(y * z)\n",
+     "changes in place the array that the caller also names"),
+    ("def f(x, p):\n    p['k'] = 2.0\n    return np.sum(x) * p['k']\n", "p['k'] is read after line 2 wrote it"),
+])
+def test_in_place_changes_never_give_a_silently_wrong_number(src, fragment):
+    with pytest.raises(DeriveError) as err:
+        stage_arrays(src, name="f", constants={"p": {"k": 1.0}} if "p)" in src else None)
+    assert fragment in str(err.value)
+
+
+def test_in_place_change_of_a_fresh_array_is_staged():
+    src = ("def f(x):\n    s = x * 2\n    s -= np.max(s, axis=1, keepdims=True)\n    loss = 0.0\n"
+           "    loss += np.sum(s * s)\n    return loss\n")
+    report = check_arrays(stage_arrays(src, shapes=dict(x=(2, 3))), seed=3)
+    assert report.ok, report
+
+
+def test_a_helpers_write_into_configuration_is_seen_by_the_caller():
+    src = ("def h(x, p):\n    p['k'] = 5.0\n    return x\n\n"
+           "def f(x, p):\n    y = h(x, p)\n    return np.sum(y) * p['k']\n")
+    given = {"p": {"k": 1.0}}
+    with pytest.raises(DeriveError, match=r"p\['k'\] is read after line 2 wrote it"):
+        stage_arrays(src, name="f", constants=given)
+    assert given == {"p": {"k": 1.0}}  # the caller's constants are not changed

@@ -153,7 +153,8 @@ def test_unstaged_hand_written_gradient_is_noted_not_compared():
 
 
 # ---- constructs, one at a time ----------------------------------------------------------------
-TUPLE = "def f(x, w):\n    out = None\n    out = np.tanh(x.dot(w))\n    s = np.sum(out)\n    cache = (x, w)\n    return s, out, cache\n"
+TUPLE = ("def f(x, w):\n    out = None\n    out = np.tanh(x.dot(w))\n    s = np.sum(out)\n"
+         "    cache = (x, w)\n    return s, out, cache\n")
 
 
 def test_tuple_return_differentiates_the_first_item_and_output_picks_another():

@@ -113,7 +113,7 @@ def _np(*names):
 
 RULES: dict[str, Rule] = {r.name: r for r in [
     Rule("id", 1, lambda a: a, (sp.S.One,), "=", "{0}", infix=True, short="id",
-         evaluate=lambda a: a),
+         evaluate=lambda a: a, aliases=(".copy",)),
     Rule("add", 2, lambda a, b: sp.Add(a, b, evaluate=False), (sp.S.One, sp.S.One),
          "+", "{0} + {1}", infix=True, evaluate=lambda a, b: a + b),
     Rule("sub", 2, _sub, (sp.S.One, sp.S.NegativeOne), "-", "{0} - {1}", infix=True,

@@ -220,6 +220,8 @@ class _Reader(BodyReader):
             self.fail(f"star arguments in {fname}()", n)
         if fname == "len" and len(n.args) == 1 and not n.keywords:
             return g.op("shape", self.expr(n.args[0]), opts=(("axis", 0),))
+        if fname in ("np.prod", "numpy.prod") and len(n.args) == 1 and _rest_of_shape(n.args[0]):
+            return g.op("row_size", self.expr(n.args[0].value.value))  # np.prod(x.shape[1:])
         rule = ARRAY_CALLS.get(fname)
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
@@ -275,6 +277,13 @@ class _Reader(BodyReader):
             if v.value is not False:
                 opts.append((key, v.value))
         return tuple(opts)
+
+
+def _rest_of_shape(a):
+    """Is ``a`` the expression ``X.shape[1:]``?"""
+    return isinstance(a, ast.Subscript) and isinstance(a.value, ast.Attribute) and a.value.attr == "shape" \
+        and isinstance(a.slice, ast.Slice) and a.slice.upper is None and a.slice.step is None \
+        and isinstance(a.slice.lower, ast.Constant) and a.slice.lower.value == 1
 
 
 def _sizes(raw, shown, n):

@@ -186,6 +186,7 @@ def test_a_tuple_used_as_a_number_is_one_line():
     ("return np.sum(x - x.max(axis=1, keepdims=True))", dict(x=(3, 2))),
     ("return np.sum(np.exp(x - np.max(x, axis=1, keepdims=True)))", dict(x=(3, 2))),
     ("return np.sum(x.reshape(x.shape[0], -1).dot(w).T)", dict(x=(3, 2), w=(2, 2))),
+    ("return np.sum(x.reshape(x.shape[0], np.prod(x.shape[1:])).dot(w))", dict(x=(3, 2), w=(2, 2))),
     ("return np.sum(np.square(x) * np.multiply(x, w))", dict(x=(3, 2), w=(3, 2))),
     ("return np.sum(x.relu() * w.tanh() + w.exp())", dict(x=(3, 2), w=(3, 2))),
     ("return np.sum(np.zeros_like(x) + x.transpose().dot(w))", dict(x=(2, 2), w=(2, 2))),

@@ -125,16 +125,9 @@ class BodyReader:
                 return v
         if isinstance(n, ast.Call) and self.helper(n) is not None:
             return self.inline(n)
-        if isinstance(n, ast.Subscript) and isinstance(n.value, (ast.Name, ast.Call)):
-            base = self.value(n.value) if not isinstance(n.value, ast.Name) or \
-                isinstance(self.peek(n.value.id), Pack) else None
-            if isinstance(base, Pack):
-                try:
-                    k = static(self, n.slice)
-                    return base.items[k]
-                except (NotStatic, TypeError, IndexError):
-                    raise DeriveError(f"a tuple indexed by something other than a constant position "
-                                      f"at {self.where(n.lineno)}") from None
+        item = self.pack_item(n)
+        if item is not None:
+            return item
         if isinstance(n, ast.Constant) and (n.value is None or isinstance(n.value, (str, bool))):
             return Static(n.value)
         if not isinstance(n, (ast.Name, ast.Constant)):
@@ -150,15 +143,30 @@ class BodyReader:
         v = self.peek(n.id) if isinstance(n, ast.Name) else None
         return v if isinstance(v, Poison) else self.value(n)
 
+    def pack_item(self, n):
+        """``cache[0]``, ``affine_forward(x, w, b)[0]``: an item of a tuple, or None."""
+        if not isinstance(n, ast.Subscript) or not isinstance(n.value, (ast.Name, ast.Call)):
+            return None
+        base = self.value(n.value) if not isinstance(n.value, ast.Name) or \
+            isinstance(self.peek(n.value.id), Pack) else None
+        if not isinstance(base, Pack):
+            return None
+        try:
+            return base.items[static(self, n.slice)]
+        except (NotStatic, TypeError, IndexError):
+            raise DeriveError(f"a tuple of {len(base.items)} indexed by something other than a constant "
+                              f"position at {self.where(n.lineno)}") from None
+
     def static_node(self, n):
         """The constant node of an expression known at staging time (``bn_param['eps']``), or None."""
         try:
             v = static(self, n)
         except NotStatic:
             return None
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return self.g.const(v)
-        return None
+        if isinstance(v, (int, float)):
+            return self.g.const(int(v) if isinstance(v, bool) else v)
+        raise DeriveError(f"{ast.unparse(n)[:40]} is {describe(v)} (configuration), not a number, at "
+                          f"{self.where(n.lineno)}")
 
     # ---- helpers ----------------------------------------------------------------------------
     def helper(self, n: ast.Call):

@@ -14,7 +14,7 @@ import copy
 import inspect
 import textwrap
 
-from derive.config import Pack, Static, check_value, describe
+from derive.config import Pack, Poison, Static, check_value, describe
 from derive.errors import DeriveError
 from derive.inline import Module
 from derive.outputs import select_output
@@ -187,6 +187,9 @@ class _Reader(BodyReader):
                 return g.op("transpose", self.expr(n.value))
             self.fail(f"attribute access '{_dotted(n)}'", n)
         if isinstance(n, ast.Subscript):
+            item = self.pack_item(n)
+            if item is not None:
+                return item if not isinstance(item, (Static, Pack, Poison)) else self.resolve_item(item, n)
             if isinstance(n.value, ast.Attribute) and n.value.attr == "shape":
                 k = n.slice
                 if isinstance(k, ast.UnaryOp) and isinstance(k.op, ast.USub) and isinstance(k.operand, ast.Constant):
@@ -247,6 +250,16 @@ class _Reader(BodyReader):
         if rule == "max" and args[0].is_const and args[0].value == 0:
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
+
+    def resolve_item(self, item, n):
+        """A tuple's item used in an expression: a number, or a one-line error."""
+        if isinstance(item, Poison):
+            raise item.error
+        v = getattr(item, "value", None)
+        if isinstance(item, Static) and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return self.g.const(v)
+        what = "a tuple" if isinstance(item, Pack) else describe(v)
+        raise DeriveError(f"{ast.unparse(n)[:40]} is {what}, not a number or array, at line {n.lineno}")
 
     def resolve_static(self, value, fname, n):
         v = value.value

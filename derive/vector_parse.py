@@ -32,7 +32,10 @@ def uses_arrays(f) -> bool:
         tree = ast.parse(textwrap.dedent(text))
     except (OSError, TypeError, SyntaxError, RecursionError, MemoryError):
         return False
+    module = None if isinstance(f, str) else Module.of(f)
     helpers = {d.name for d in tree.body if isinstance(d, ast.FunctionDef)}
+    helpers |= {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                and module is not None and module.helper(n.func.id) is not None}
     for n in ast.walk(tree):
         if isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, ast.MatMult):
             return True

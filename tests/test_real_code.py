@@ -394,3 +394,20 @@ def test_a_helpers_write_into_configuration_is_seen_by_the_caller():
     with pytest.raises(DeriveError, match=r"p\['k'\] is read after line 2 wrote it"):
         stage_arrays(src, name="f", constants=given)
     assert given == {"p": {"k": 1.0}}  # the caller's constants are not changed
+
+
+def _square(a):
+    return a * a
+
+
+def _scalar_with_helper(x, y):
+    return _square(x) * y + 1
+
+
+def test_a_scalar_function_calling_a_helper_of_its_module():
+    from derive import stage
+
+    result = stage(_scalar_with_helper).run(x=1.5, y=-2.0)
+    assert result.value == pytest.approx(_scalar_with_helper(1.5, -2.0))
+    assert float(result.grad["x"]) == pytest.approx(2 * 1.5 * -2.0)
+    assert float(result.grad["y"]) == pytest.approx(1.5 ** 2)

@@ -193,7 +193,8 @@ class BodyReader:
         if done is None:
             raise DeriveError(f"function '{fname}' has no return statement")
         for p in self.poisons:
-            self.note(f"{self.where(p.lineno)} is not staged (it does not reach the output): {p.error}")
+            why = str(p.error).split("; supported:")[0]  # the reason, without the list of calls
+            self.note(f"{self.where(p.lineno)} is not staged (it does not reach the output): {why}")
         return done[0]
 
     def block(self, stmts):

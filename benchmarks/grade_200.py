@@ -62,10 +62,10 @@ def batch(n, workers, exercise, layer):
 
 def overhead(exercise, runs=20):
     """Mean wall time of one run_submission per layer, sequential; and each layer minus none."""
-    from derive import isolation
-    from derive.errors import DeriveError
-    from derive.sandbox import Limits, run_submission
-    from derive.exercises import get
+    from derive.teach.grading import isolation
+    from derive.core.errors import DeriveError
+    from derive.teach.grading.sandbox import Limits, run_submission
+    from derive.teach.exercises import get
 
     ex = get(exercise)
     points = [{k: {"array": v.tolist()} if hasattr(v, "tolist") and getattr(v, "ndim", 0) else float(v)

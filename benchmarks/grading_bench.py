@@ -3,7 +3,7 @@
 Runs the grader as a learner's instructor does, ``python -m derive grade sigmoid_neuron
 SUBMISSION... --json --workers N``, on a batch of correct submissions written here (the
 notes' 2-D sigmoid neuron, whose backward pass is short enough to write out). Skipped with
-a note while the grader (``derive/commands/grade.py``, issue 6) is not on this branch.
+a note while the grader (``derive/cli/commands/grade.py``, issue 6) is not on this branch.
 """
 from __future__ import annotations
 

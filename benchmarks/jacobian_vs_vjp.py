@@ -14,7 +14,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a checkout
 
-from derive.jacobian_costs import cost_table, format_table, plot_costs
+from derive.symbolic.jacobian_costs import cost_table, format_table, plot_costs
 
 args = sys.argv[1:]
 plot = None

@@ -17,8 +17,8 @@ import numpy as np
 import sympy as sp
 
 from benchmarks import micrograd
-from derive.printing import CodePrinter
-from derive.rules import sigmoid
+from derive.printing.printers import CodePrinter
+from derive.core.rules import sigmoid
 
 def optional(name):
     """The module if it is installed, else None (an absent optional peer is skipped, not failed)."""

@@ -2,7 +2,7 @@
 
 derive and the runtime tapes are measured in this process. Everything SymPy does (``diff``,
 ``cse``, ``lambdify`` and evaluating what ``lambdify`` made) runs in a forked worker under a
-time cap (``derive.budget.within``), so a derivative that swells past the cap is reported as
+time cap (``derive.symbolic.budget.within``), so a derivative that swells past the cap is reported as
 "gave up" instead of hanging the run; the worker times itself, so forking is not counted.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from sympy.core.cache import clear_cache
 
 from benchmarks import peers
 from benchmarks.timing import interleaved, once, per_call, summary
-from derive.budget import within
-from derive.families import build
-from derive.staged import stage
+from derive.symbolic.budget import within
+from derive.symbolic.families import build
+from derive.staging.staged import stage
 
 TAPES = ("micrograd", "autograd")  # JAX runs last, in its own pass (see jax_evaluation)
 

@@ -16,10 +16,10 @@ import sys
 import time
 import tracemalloc
 
-from derive.errors import DeriveError
-from derive.parse import MAX_NODES, parse_expression
-from derive.reader import parse_function
-from derive.staged import stage_graph
+from derive.core.errors import DeriveError
+from derive.frontend.parse import MAX_NODES, parse_expression
+from derive.frontend.reader import parse_function
+from derive.staging.staged import stage_graph
 
 GATES = ["{a} * {b}", "{a} + {b}", "sin({a}) * {b}", "{a} - 0.5 * {b}", "tanh({a} + {b})",
          "{a} / (1 + {b}**2)"]
@@ -65,7 +65,7 @@ def expression(kind: str, n: int) -> str:
 
 
 def measure_expression(kind: str, n: int) -> dict:
-    from derive.compare import central_differences
+    from derive.symbolic.compare import central_differences
 
     text = expression(kind, n)
     cpu = time.process_time

@@ -28,7 +28,7 @@ NEURON = ("import math\n\ndef neuron(w, x):\n    dot = w[0]*x[0] + w[1]*x[1] + w
 
 
 def cases(tmp):
-    from derive.jacobians import SHEET
+    from derive.symbolic.jacobians import SHEET
 
     files = {"neuron.py": NEURON, "loss.py": "import numpy as np\n\n" + SHEET, "bn.py": BATCHNORM}
     for name, text in files.items():
@@ -56,8 +56,8 @@ def cli(tmp, *args):
 
 
 def warm(target, point, tmp, repeat):
-    from derive.commands._source import load_target
-    from derive.sheet import render, sheets_for
+    from derive.cli.commands._source import load_target
+    from derive.sheets.sheet import render, sheets_for
 
     prog = load_target(os.path.join(tmp, target) if ".py:" in target else target, "grouped")
     render(sheets_for(prog, point, key=True))           # fonts and mathtext loaded once
@@ -72,7 +72,7 @@ def warm(target, point, tmp, repeat):
 
 def class_set(expr, n, tmp):
     from derive import stage
-    from derive.sheet import render_each, sheets_for, variant_points
+    from derive.sheets.sheet import render_each, sheets_for, variant_points
 
     prog = stage(expr)
     t0 = time.perf_counter()

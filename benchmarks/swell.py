@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 import time
 
-from derive.chainrule import numeric_cost, slope, text_table, vector_table
-from derive.compare import swell
-from derive.plots import cost_plot
+from derive.symbolic.chainrule import numeric_cost, slope, text_table, vector_table
+from derive.symbolic.compare import swell
+from derive.symbolic.plots import cost_plot
 
 
 def main(argv):

@@ -22,7 +22,7 @@ NAMES = ("W1", "b1", "W2", "b2")
 
 
 def data(seed=0):
-    from derive.iris import load_iris
+    from derive.teach.iris import load_iris
 
     X, y = load_iris()
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
@@ -49,8 +49,8 @@ def hand_grads(X, W1, b1, W2, b2, y):
 
 
 def derive_grads_fn(X, y, params):
-    from derive.iris import NETWORK
-    from derive.staged import stage
+    from derive.teach.iris import NETWORK
+    from derive.staging.staged import stage
 
     prog = stage(NETWORK).with_shapes({"X": X.shape, "y": y.shape, **{k: v.shape for k, v in params.items()}})
     fn, fwd, adj = prog.compiled()
@@ -69,7 +69,7 @@ def proposed_grads_fn(prog):
     backward line reuses it instead of computing softmax again; (2) no gradient for the data
     ``X`` (no ``dX`` line). None if the printed lines are not the ones this rewrite expects.
     """
-    from derive.numerics import ARRAY_NS
+    from derive.core.numerics import ARRAY_NS
 
     lines, seen = [], 0
     for ln in [str(x) for x in prog.forward] + prog._inits() + [str(b) for b in prog.backward]:

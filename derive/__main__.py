@@ -1,4 +1,4 @@
 """``python -m derive``: the command line."""
-from derive.cli import main
+from derive.cli.main import main
 
 raise SystemExit(main())

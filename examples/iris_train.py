@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a checkout
 
-from derive.iris import NETWORK, plot_losses, train
+from derive.teach.iris import NETWORK, plot_losses, train
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 out = sys.argv[2] if len(sys.argv) > 2 else "iris_loss.png"

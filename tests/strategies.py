@@ -1,7 +1,7 @@
 """Hypothesis strategies: random expressions from derive's grammar (all table functions)."""
 from hypothesis import strategies as st
 
-from derive.rules import RULES
+from derive.core.rules import RULES
 
 NAMES = ["x", "y", "z"]
 UNARY = [n for n, r in RULES.items() if r.called and r.arity == 1]

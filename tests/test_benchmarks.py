@@ -13,8 +13,8 @@ import pytest
 import sympy as sp
 
 from benchmarks import micrograd, peers
-from derive.families import build
-from derive.staged import stage
+from derive.symbolic.families import build
+from derive.staging.staged import stage
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [("logistic", 4), ("nested-sigmoid", 3), ("mlp", 2), ("product", 5), ("cs231n", 2)]

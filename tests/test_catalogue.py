@@ -1,9 +1,9 @@
 """Every catalogue example: staged gradient == sympy.diff and central differences; seeds exact."""
 import pytest
 
-from derive.check import check
-from derive.examples import CATALOGUE, stage_example
-from derive.parse import GATES
+from derive.oracle.check import check
+from derive.symbolic.examples import CATALOGUE, stage_example
+from derive.frontend.parse import GATES
 
 
 @pytest.mark.parametrize("gates", GATES)

@@ -5,8 +5,8 @@ import pytest
 import sympy as sp
 
 from derive import stage
-from derive.circuit import DY, circuit, gate_label
-from derive.examples import BY_NAME, CS231N_FXY, stage_example
+from derive.circuit.draw import DY, circuit, gate_label
+from derive.symbolic.examples import BY_NAME, CS231N_FXY, stage_example
 from tests.conftest import assert_one_line_error
 
 

@@ -20,7 +20,7 @@ def test_stage_prints_the_notes_numbers():
 
 def test_stage_json(tmp_path):
     src = tmp_path / "neuron.py"
-    from derive.examples import NEURON_CODE
+    from derive.symbolic.examples import NEURON_CODE
 
     src.write_text(NEURON_CODE)
     p = run_cli("stage", f"{src}:neuron", "--at", "w=[2,-3,-3],x=[-1,-2]", "--json")

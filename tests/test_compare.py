@@ -8,13 +8,13 @@ import pytest
 import sympy as sp
 
 from derive import stage
-from derive.baydin import X, logistic, table
-from derive.commands._source import load_target
-from derive.compare import compare, swell
-from derive.errors import DeriveError
-from derive.families import FAMILIES, build, family
-from derive.metrics import program_metrics
-from derive.symbolic import form
+from derive.symbolic.baydin import X, logistic, table
+from derive.cli.commands._source import load_target
+from derive.symbolic.compare import compare, swell
+from derive.core.errors import DeriveError
+from derive.symbolic.families import FAMILIES, build, family
+from derive.symbolic.metrics import program_metrics
+from derive.symbolic.derivatives import form
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORM_NAMES = ["raw", "simplified", "expanded", "cse", "staged"]
@@ -218,7 +218,7 @@ def test_cli_compare(tmp_path):
 
 
 def test_compare_text_in_process(capsys):
-    from derive.cli import main
+    from derive.cli.main import main
 
     assert main(["compare", "x*sin(x)"]) == 0
     out = capsys.readouterr().out
@@ -247,7 +247,7 @@ def test_cli_bad_input_subprocess(args, text):
     (("compare", "x*y", "--at", "x=1"), "missing value for y"),
 ])
 def test_cli_bad_input(args, text, capsys):
-    from derive.cli import main
+    from derive.cli.main import main
 
     assert main(list(args)) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -255,7 +255,7 @@ def test_cli_bad_input(args, text, capsys):
 
 
 def test_cli_missing_function(tmp_path, capsys):
-    from derive.cli import main
+    from derive.cli.main import main
 
     src = tmp_path / "f.py"
     src.write_text("def f(x):\n    return x\n")

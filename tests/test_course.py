@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from derive import course, exercises
+from derive.teach import course
+from derive.teach import exercises
 from tests.submissions import CORRECT, WRONG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -220,7 +221,7 @@ def test_ids_from_file_names_when_all_in_one_folder():
 
 
 def test_gradescope_results_fields_and_bundle_ships_the_exercise(tmp_path, exdir):
-    from derive.platforms import gradescope_result
+    from derive.teach.grading.platforms import gradescope_result
 
     g = exercises.check("staged_fxy", _fn(CORRECT["staged_fxy"])).as_dict()
     g["tests"][2]["hidden"] = True
@@ -240,7 +241,7 @@ def test_gradescope_results_fields_and_bundle_ships_the_exercise(tmp_path, exdir
 def test_gradescope_setup_makes_its_own_venv(tmp_path):
     """setup.sh with a given Python >= 3.11 (no network here, so pip only shows it works; the
     install itself is untested here): its own venv, and a refusal of an old Python."""
-    from derive.platforms import SETUP
+    from derive.teach.grading.platforms import SETUP
 
     root = tmp_path / "ag"
     (root / "source").mkdir(parents=True)
@@ -272,7 +273,7 @@ def test_prairielearn_course_files_and_job(tmp_path):
     assert (grader / "exercise" / "exercise.toml").exists() and os.access(grader / "run.sh", os.X_OK)
     job = tmp_path / "job"
     _write(str(job / "student" / "answer.py"), dict(WRONG["staged_fxy"])["fork-overwrite"])
-    r = subprocess.run([PY, "-m", "derive.prairielearn", str(job), str(grader / "exercise"), "0"],
+    r = subprocess.run([PY, "-m", "derive.teach.grading.prairielearn", str(job), str(grader / "exercise"), "0"],
                        env={**os.environ, "PYTHONPATH": str(grader / "derive_src")},
                        capture_output=True, text=True, timeout=120)
     res = json.loads((job / "results" / "results.json").read_text())

@@ -1,7 +1,7 @@
 """Fair grading and diagnosis: credit only for the learner's own right lines, every mistake named."""
 import pytest
 
-from derive import exercises
+from derive.teach import exercises
 from tests.submissions import CORRECT
 
 TOTAL_HEAD = '''def backward(x):
@@ -96,7 +96,7 @@ def test_entirely_wrong_answer_gets_nothing():
 
 
 def test_first_wrong_line_is_named_by_line_number_with_the_point(tmp_path):
-    from derive import feedback
+    from derive.teach import feedback
 
     src = CORRECT["staged_fxy"].replace("dx += (1) * dnum", "dx = (1) * dnum")
     lines = feedback.assignments(src)
@@ -112,7 +112,7 @@ def test_hidden_tests_stay_hidden_until_released(name):
     ex = exercises.get(name)
     g = exercises.check(name, _fn(CORRECT[name])).as_dict()
     g["tests"][-1]["hidden"] = True
-    from derive.feedback import grade_text
+    from derive.teach.feedback import grade_text
 
     assert g["tests"][-1]["name"] in grade_text(g, released=True)
     shown = grade_text(g, released=False)

@@ -1,7 +1,7 @@
 """An untouched exercise template (it raises NotImplementedError) scores 0 with no misconception."""
 import pytest
 
-from derive.exercises import EXERCISES, check
+from derive.teach.exercises import EXERCISES, check
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import exercises
-from derive.errors import DeriveError
-from derive.misconceptions import LABELS
+from derive.teach import exercises
+from derive.core.errors import DeriveError
+from derive.teach.misconceptions import LABELS
 from tests.submissions import CORRECT, SHAPE_ERROR, WRONG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

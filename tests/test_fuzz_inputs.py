@@ -1,7 +1,7 @@
 """Fuzzed inputs (issue 11, item 6): every bad input is one line and exit 2, the API raises only
 DeriveError, and inputs at the size limit answer (or are refused) without hanging.
 
-Most cases call ``derive.cli.main`` in this process under an alarm (a hang fails the test);
+Most cases call ``derive.cli.main.main`` in this process under an alarm (a hang fails the test);
 the size cases run the real command in a subprocess with a timeout.
 """
 import contextlib
@@ -13,9 +13,9 @@ import signal
 import pytest
 
 from derive import DeriveError, stage
-from derive.cli import main
-from derive.commands._source import parse_at
-from derive.parse import MAX_NODES
+from derive.cli.main import main
+from derive.cli.commands._source import parse_at
+from derive.frontend.parse import MAX_NODES
 from tests.conftest import assert_one_line_error, run_cli
 
 
@@ -150,7 +150,7 @@ def test_expression_of_a_sum_is_built_in_linear_work(monkeypatch):
 
 
 def test_expression_of_a_chain_is_the_fold():
-    from derive.rules import apply
+    from derive.core.rules import apply
 
     for text in ["x - y + 2*x - (x + y)*3 + 1/x", "x*y*x*(x + 1)*2*y", "(x + 1)**2 * 2 / (x + 1) * y",
                  "x*y - x - sigmoid(x*y) + x*y*y"]:
@@ -187,7 +187,7 @@ def test_many_inputs_compare_answers_within_budget():
 
 
 def test_check_gives_up_within_its_budget():
-    from derive.families import family
+    from derive.symbolic.families import family
 
     text = family("logistic").build(40).text
     line = one_line_error(["stage", text, "--check", "--budget", "1"], "--check gave up after 1 s", seconds=60)

@@ -1,6 +1,6 @@
 """Golden strings: the notes' staged code stages to the notes' own lines."""
-from derive.examples import BY_NAME, stage_example
-from derive.printing import code_lines
+from derive.symbolic.examples import BY_NAME, stage_example
+from derive.printing.printers import code_lines
 
 FXY_GOLDEN = """\
 sigy = sigmoid(y)  # (1)

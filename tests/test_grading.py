@@ -8,9 +8,11 @@ import zipfile
 
 import pytest
 
-from derive import cli, exercises, grading
-from derive.feedback import Grade
-from derive.sandbox import Limits
+from derive.cli import main as cli
+from derive.teach import exercises
+from derive.teach.grading import batch as grading
+from derive.teach.feedback import Grade
+from derive.teach.grading.sandbox import Limits
 from tests.submissions import CORRECT, HOSTILE, SHAPE_ERROR, WRONG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -188,7 +190,7 @@ def test_gradescope_bundle_runs_locally(tmp_path):
         names = zf.namelist()
         zf.extractall(root / "source")
     assert {"setup.sh", "run_autograder", "derive_src/pyproject.toml"} <= set(names)
-    assert "derive_src/derive/sandbox_child.py" in names
+    assert "derive_src/derive/teach/grading/sandbox_child.py" in names
     (root / "submission").mkdir()
     _write(str(root / "submission"), "staged_fxy.py", CORRECT["staged_fxy"])
     (root / "submission_metadata.json").write_text(json.dumps({"users": [{"email": "ada@uni.edu"}]}))

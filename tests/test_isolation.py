@@ -19,9 +19,11 @@ import time
 
 import pytest
 
-from derive import exercises, grading, isolation
-from derive.sandbox import Limits
-from derive.sandbox_report import parse, printable
+from derive.teach import exercises
+from derive.teach.grading import batch as grading
+from derive.teach.grading import isolation
+from derive.teach.grading.sandbox import Limits
+from derive.teach.grading.child_report import parse, printable
 from tests.submissions import CORRECT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,12 +60,12 @@ except OSError:
     pass
 sys.path[:0] = [ROOT, ROOT + "/derive"]
 try:
-    from derive.exercises import get
+    from derive.teach.exercises import get
     leak(get("staged_fxy").key)
 except ImportError:
     pass
 try:
-    leak(open(ROOT + "/derive/exercises.py").read(100))
+    leak(open(ROOT + "/derive/teach/exercises.py").read(100))
 except OSError:
     pass
 ''',
@@ -294,7 +296,7 @@ def test_journal_stays_valid_and_resume_skips_everything(attacked, monkeypatch):
 def _in_sandbox(layer, code):
     """Run ``code`` as a submission's top level under ``layer``; the message it raised."""
     _layer_or_skip(layer)
-    from derive.sandbox import run_submission
+    from derive.teach.grading.sandbox import run_submission
 
     src = PRELUDE + "flip()\n" + code
     report = run_submission(src, "probe.py", "backward", ["x", "y"], [{"x": 1.0, "y": 2.0}],
@@ -308,7 +310,7 @@ def test_the_view_from_inside(layer, tmp_path):
     (tmp_path / "secret.txt").write_text(SECRET)
     seen = _in_sandbox(layer, f'''
 out = []
-for path in ("/etc/hostname", {str(tmp_path / "secret.txt")!r}, {ROOT + "/derive/exercises.py"!r}):
+for path in ("/etc/hostname", {str(tmp_path / "secret.txt")!r}, {ROOT + "/derive/teach/exercises.py"!r}):
     try:
         out.append(open(path).read(50))
     except OSError as e:
@@ -343,7 +345,7 @@ raise RuntimeError("SEEN " + repr(out))
 
 
 def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsys, tmp_path):
-    from derive import cli
+    from derive.cli import main as cli
 
     good = tmp_path / "good.py"
     good.write_text(CORRECT["staged_fxy"])
@@ -363,7 +365,7 @@ def test_auto_names_the_layer_and_refuses_where_nothing_works(monkeypatch, capsy
 
 
 def test_doctor_says_what_works(capsys):
-    from derive import cli
+    from derive.cli import main as cli
 
     code = cli.main(["doctor"])
     out = capsys.readouterr().out
@@ -384,7 +386,7 @@ def test_gradescope_bundle_in_a_container_without_user_namespaces(tmp_path):
     (root / "submission").mkdir(parents=True)
     (root / "submission" / "staged_fxy.py").write_text(CORRECT["staged_fxy"])
     cmd = [outer, "--unshare-user", "--disable-userns", "--dev-bind", "/", "/", "--proc", "/proc",
-           sys.executable, "-m", "derive.platforms", str(root), "staged_fxy", "0"]
+           sys.executable, "-m", "derive.teach.grading.platforms", str(root), "staged_fxy", "0"]
     r = subprocess.run(cmd, env={"PATH": os.environ["PATH"], "PYTHONPATH": ROOT}, capture_output=True,
                        text=True, timeout=120)
     if "disable-userns" in r.stderr:
@@ -406,7 +408,7 @@ def test_report_parser_never_raises():
 
 
 def test_control_characters_and_special_files_in_one_batch(tmp_path, capsys):
-    from derive import cli
+    from derive.cli import main as cli
 
     good = tmp_path / "good.py"
     good.write_text(CORRECT["staged_fxy"])

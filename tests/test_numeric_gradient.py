@@ -5,8 +5,8 @@ import pytest
 import sympy as sp
 
 from derive import DeriveError, stage
-from derive.check import numeric_gradient
-from derive.examples import CS231N_FXY, NEURON_CODE
+from derive.oracle.check import numeric_gradient
+from derive.symbolic.examples import CS231N_FXY, NEURON_CODE
 
 
 def test_matches_staged_gradient_on_the_seed():

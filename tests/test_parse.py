@@ -2,7 +2,7 @@
 import pytest
 
 from derive import DeriveError, stage
-from derive.reader import parse_function
+from derive.frontend.reader import parse_function
 
 
 @pytest.mark.parametrize("text, fragment", [

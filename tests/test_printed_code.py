@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from derive.central import central_gradient
-from derive.examples import NEURON_CODE
+from derive.oracle.central import central_gradient
+from derive.symbolic.examples import NEURON_CODE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from derive import DeriveError
-from derive.central import central_difference
-from derive.jacobians import check_arrays
-from derive.vector import stage_arrays
+from derive.oracle.central import central_difference
+from derive.symbolic.jacobians import check_arrays
+from derive.staging.arrays import stage_arrays
 
 HERE = os.path.join(os.path.dirname(__file__), "data", "cs231n")
 N, D, M, H, V = 4, 3, 2, 3, 5
@@ -277,7 +277,7 @@ def test_parameter_called_dout_keeps_names_readable():
 
 
 def test_cli_at_takes_configuration(tmp_path, capsys):
-    from derive.cli import main
+    from derive.cli.main import main
 
     code = main(["stage", os.path.join(HERE, "checks.py") + ":check_batchnorm", "--shapes",
                  "x=4x3,gamma=3,beta=3,G=4x3", "--at", "bn_param={'mode': 'train'}"])

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import check, rules, stage
-from derive.rules import A, ARRAY_RULES, RULES
+from derive import check, stage
+from derive.core import rules
+from derive.core.rules import A, ARRAY_RULES, RULES
 
 CALLED = [r for r in RULES.values() if r.called]
 A_REAL, B_REAL = sp.symbols("a b", real=True)
@@ -32,11 +33,12 @@ def tables():
     import importlib
 
     naming, numerics, printing, sheet_tex, sheet_source, sympy_graph, vector_parse = (
-        importlib.import_module(f"derive.{m}") for m in ("naming", "numerics", "printing", "sheet_tex",
-                                                       "sheet_source", "sympy_graph", "vector_parse"))
-    from derive.circuit_layout import ARRAY_LABELS
-    from derive.jacobians import SYMPY_NS
-    from derive.vector_program import header
+        importlib.import_module(f"derive.{m}") for m in (
+            "core.naming", "core.numerics", "printing.printers", "sheets.tex", "sheets.source",
+            "frontend.sympy_graph", "frontend.arrays"))
+    from derive.circuit.layout import ARRAY_LABELS
+    from derive.symbolic.jacobians import SYMPY_NS
+    from derive.staging.array_program import header
 
     return dict(naming=naming, numerics=numerics, printing=printing, sheet_tex=sheet_tex,
                 sheet_source=sheet_source, sympy_graph=sympy_graph, vector_parse=vector_parse,
@@ -127,7 +129,7 @@ def test_staged_gate_matches_sympy_diff_and_central_differences(rule):
 @pytest.mark.parametrize("rule", [r for r in CALLED if _spelling(r) not in ("abs", "max", "min")],
                          ids=lambda r: r.name)
 def test_gate_on_arrays_matches_sympy_diff_and_central_differences(rule):
-    from derive.jacobians import check_arrays
+    from derive.symbolic.jacobians import check_arrays
 
     call = _spelling(rule)
     args = ", ".join(_wrap(rule, p) for p in "AB"[:rule.arity])
@@ -154,13 +156,13 @@ def softsign():
 
 
 def test_registered_gate_goes_through_every_part(softsign, tmp_path):
-    from derive import exercises
-    from derive.circuit import circuit
-    from derive.jacobians import check_arrays
-    from derive.printing import latex
-    from derive.sheet import sheets_for
-    from derive.sheet_tex import tex_tokens
-    from derive.sheet_source import typst_source
+    from derive.teach import exercises
+    from derive.circuit.draw import circuit
+    from derive.symbolic.jacobians import check_arrays
+    from derive.printing.printers import latex
+    from derive.sheets.sheet import sheets_for
+    from derive.sheets.tex import tex_tokens
+    from derive.sheets.source import typst_source
 
     # parse, stage, run, check (scalar): an expression string and a Python function
     prog = stage("softsign(x) * y")
@@ -212,14 +214,14 @@ def test_registered_gate_is_gone_after_unregister():
     rules.register(name="cube", formula=A**3)
     assert stage("cube(x)").run(x=2.0).grad["x"] == pytest.approx(12.0)
     rules.unregister("cube")
-    from derive.errors import DeriveError
+    from derive.core.errors import DeriveError
 
     with pytest.raises(DeriveError, match="unknown function 'cube'"):
         stage("cube(x)")
 
 
 def test_register_refuses_a_taken_name_with_one_line():
-    from derive.errors import DeriveError
+    from derive.core.errors import DeriveError
 
     with pytest.raises(DeriveError, match="'exp' is already a gate"):
         rules.register(name="exp", formula=A)
@@ -228,7 +230,7 @@ def test_register_refuses_a_taken_name_with_one_line():
 
 
 def test_math_of_a_registered_gate_is_importable_from_primitives(softsign):
-    from derive import primitives
+    from derive.core import primitives
 
     assert primitives.softsign(-3.0) == pytest.approx(-0.75)
     assert not math.isnan(primitives.softsign(0.0))

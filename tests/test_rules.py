@@ -5,8 +5,8 @@ import random
 import pytest
 import sympy as sp
 
-from derive.check import lambdify
-from derive.rules import RULES, apply, local_gradient
+from derive.oracle.check import lambdify
+from derive.core.rules import RULES, apply, local_gradient
 
 a, b = sp.symbols("a b", real=True)
 ROWS = [r for r in RULES.values()]

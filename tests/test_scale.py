@@ -3,8 +3,8 @@ import math
 
 from benchmarks.scale import program
 from derive import stage
-from derive.reader import parse_function
-from derive.staged import stage_graph
+from derive.frontend.reader import parse_function
+from derive.staging.staged import stage_graph
 
 
 def test_4000_line_program_stages_and_runs():

@@ -9,10 +9,10 @@ import pypdf
 import pytest
 
 from derive import stage
-from derive.circuit import RC
-from derive.examples import BY_NAME, CATALOGUE, CS231N_FXY, stage_example
-from derive.families import FAMILIES, build
-from derive.sheet import render, sheets_for
+from derive.circuit.draw import RC
+from derive.symbolic.examples import BY_NAME, CATALOGUE, CS231N_FXY, stage_example
+from derive.symbolic.families import FAMILIES, build
+from derive.sheets.sheet import render, sheets_for
 from tests.geometry import circuit_problems
 
 BATCHNORM = '''import numpy as np
@@ -35,7 +35,7 @@ LOGEXP = "log(1 + exp(x*y)) * tanh(x - y)"
 
 
 def two_layer():
-    from derive.jacobians import SHEET
+    from derive.symbolic.jacobians import SHEET
 
     return stage("import numpy as np\n\n" + SHEET)
 
@@ -84,8 +84,8 @@ def test_neuron_circuit_has_no_collisions(gates):
 
 @pytest.mark.parametrize("name", ["two-layer", "batchnorm"])
 def test_array_circuits_have_no_collisions(name):
-    from derive.circuit import circuit
-    from derive.sheet_arrays import as_arrays
+    from derive.circuit.draw import circuit
+    from derive.sheets.arrays import as_arrays
 
     prog, at = (two_layer(), LOSS_AT) if name == "two-layer" else (stage(BATCHNORM), BATCHNORM_AT)
     fig = _figure(circuit(prog, **as_arrays(prog, at)))
@@ -125,7 +125,7 @@ SHEETS = {
 
 def figures(sheets):
     """Each page of the sheets as a matplotlib Figure (drawn as for the PDF)."""
-    from derive.sheet_pages import draw_sheet
+    from derive.sheets.pages import draw_sheet
 
     pages = []
 
@@ -158,8 +158,8 @@ MM = 72 / 25.4      # points per millimetre
 
 def test_blanks_leave_room_to_write(drawn):
     """Number blanks >= 45 mm, matrix entries >= 15 mm, measured in the worksheet's PDF."""
-    from derive.sheet_arrays import ENTRY_COLOR
-    from derive.sheet_mpl import BLANK_COLOR
+    from derive.sheets.arrays import ENTRY_COLOR
+    from derive.sheets.mpl import BLANK_COLOR
     from tests.geometry import pdf_strokes
 
     name, prog, at, _, _, ws_pdf, key_pdf = drawn

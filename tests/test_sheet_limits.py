@@ -5,10 +5,10 @@ import pypdf
 import sympy as sp
 
 from derive import stage
-from derive.families import logistic
-from derive.metrics import count_ops
-from derive.paths import count_paths
-from derive.sheet import MAX_PATHS, render, sheets_for, sum_over_paths, symbolic_side
+from derive.symbolic.families import logistic
+from derive.symbolic.metrics import count_ops
+from derive.symbolic.paths import count_paths
+from derive.sheets.sheet import MAX_PATHS, render, sheets_for, sum_over_paths, symbolic_side
 from tests.conftest import assert_one_line_error, run_cli
 
 

@@ -9,10 +9,10 @@ import pytest
 import sympy as sp
 
 from derive import stage
-from derive.errors import DeriveError
-from derive.examples import BY_NAME, CS231N_FXY, stage_example
-from derive.sheet import build_sheet, render, sheet, sheets_for, variant_points
-from derive.sheet_tex import fmt
+from derive.core.errors import DeriveError
+from derive.symbolic.examples import BY_NAME, CS231N_FXY, stage_example
+from derive.sheets.sheet import build_sheet, render, sheet, sheets_for, variant_points
+from derive.sheets.tex import fmt
 from tests.conftest import assert_one_line_error
 
 FXY_AT = {"x": 3, "y": -4}
@@ -62,7 +62,7 @@ def test_same_input_same_bytes(fxy, fxy_pdf):
 
 def test_sheet_gradient_against_sympy_and_finite_differences(fxy):
     s = build_sheet(fxy, fxy.run(exact=True, **FXY_AT), digits=17)
-    from derive.rules import sigmoid
+    from derive.core.rules import sigmoid
 
     expr = fxy.expr().replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a)))
     f = sp.lambdify(fxy.inputs, expr)
@@ -158,7 +158,7 @@ def test_neuron_sheet_has_its_numbers():
 
 
 def test_long_derivative_is_broken_and_stays_on_the_page():
-    from derive.sheet_pages import draw_sheet
+    from derive.sheets.pages import draw_sheet
 
     prog = stage_example(BY_NAME["logistic-3"])
     s = sheets_for(prog, {"x": 0.3})[0]
@@ -177,8 +177,8 @@ def test_long_derivative_is_broken_and_stays_on_the_page():
 
     draw_sheet(Check(), s)
     assert len(pages) >= 2
-    from derive.sheet_mpl import Flow
-    from derive.sheet_symbolic import broken_lines
+    from derive.sheets.mpl import Flow
+    from derive.sheets.symbolic import broken_lines
     from matplotlib.backends.backend_pdf import PdfPages
 
     with PdfPages(io.BytesIO()) as pdf:
@@ -198,7 +198,7 @@ def test_tex_source(tmp_path, fxy):
 
 
 def test_typst_source():
-    from derive.sheet_source import typst_source
+    from derive.sheets.source import typst_source
 
     prog = stage(CS231N_FXY)
     src = typst_source(sheets_for(prog, FXY_AT))
@@ -236,7 +236,7 @@ def test_cli_sheet_bad_input(cli, tmp_path, args, frag):
     assert_one_line_error(cli("sheet", *args, cwd=str(tmp_path)), frag)
 
 
-# ---- arrays: the two-layer loss of the discussion sheet (derive.vector) -----------------------
+# ---- arrays: the two-layer loss of the discussion sheet (derive.staging.arrays) -----------------------
 
 LOSS_AT = {"W1": [[1, -2], [0, 1], [2, 1]], "b": [0.5, -0.5, 0], "W2": [[1, 0, -1], [2, 1, 0]],
            "x": [1, -1], "y": [0.5, 1]}
@@ -244,14 +244,14 @@ LOSS_AT = {"W1": [[1, -2], [0, 1], [2, 1]], "b": [0.5, -0.5, 0], "W2": [[1, 0, -
 
 @pytest.fixture(scope="module")
 def loss_prog():
-    from derive.jacobians import SHEET
+    from derive.symbolic.jacobians import SHEET
 
     return stage("import numpy as np\n\n" + SHEET)
 
 
 def test_array_sheet_gradient_against_sympy_and_finite_differences(loss_prog):
-    from derive.jacobians import central_differences, sympy_gradient
-    from derive.sheet_arrays import as_arrays, build_array_sheet
+    from derive.symbolic.jacobians import central_differences, sympy_gradient
+    from derive.sheets.arrays import as_arrays, build_array_sheet
 
     s = build_array_sheet(loss_prog, LOSS_AT)
     arrays = as_arrays(loss_prog, LOSS_AT)
@@ -264,7 +264,7 @@ def test_array_sheet_gradient_against_sympy_and_finite_differences(loss_prog):
 
 
 def test_array_sheet_pdf_shows_shapes_lines_and_numbers(loss_prog):
-    from derive.sheet_arrays import as_arrays
+    from derive.sheets.arrays import as_arrays
 
     reader, text = text_of(render(sheets_for(loss_prog, LOSS_AT)))
     r = loss_prog.run(**as_arrays(loss_prog, LOSS_AT))
@@ -278,7 +278,7 @@ def test_array_sheet_pdf_shows_shapes_lines_and_numbers(loss_prog):
 
 
 def test_array_variants_keep_the_shapes(loss_prog):
-    from derive.sheet_variants import array_variants
+    from derive.sheets.variants import array_variants
 
     pts = array_variants(loss_prog, LOSS_AT, 3, 5)
     assert len({repr(p) for p in pts}) == 3
@@ -337,7 +337,7 @@ def test_at_is_variant_one_and_digits_apply_to_both(tmp_path):
 
 
 def test_roster_sheets_carry_names_and_the_students_values(tmp_path, cli):
-    from derive.roster import read_roster, student_seed
+    from derive.teach.roster import read_roster, student_seed
 
     roster = tmp_path / "roster.csv"
     roster.write_text("id,name,email\nada,Ada Lovelace,ada@x.org\nbo,Bo Li,bo@x.org\n")

@@ -1,4 +1,4 @@
-"""derive.symbolic, derive.metrics, derive.budget, derive.paths, derive.chainrule.
+"""derive.symbolic.derivatives, derive.symbolic.metrics, derive.symbolic.budget, derive.symbolic.paths, derive.symbolic.chainrule.
 
 Every gradient form is checked against the staged gradient at random points, the staged
 gradient against an independent ``sympy.diff`` and central differences; metrics against
@@ -12,14 +12,14 @@ import pytest
 import sympy as sp
 
 from derive import stage
-from derive.budget import check_budget, within
-from derive.chainrule import numeric_cost, slope, vector_chain, vector_lines
-from derive.errors import DeriveError
-from derive.families import build
-from derive.metrics import count_ops, dag_nodes, expression_metrics, program_metrics, tree_nodes
-from derive.paths import count_paths, forks, total_derivative
-from derive.rules import sigmoid
-from derive.symbolic import FORMS, form, forms, gradient, jacobian
+from derive.symbolic.budget import check_budget, within
+from derive.symbolic.chainrule import numeric_cost, slope, vector_chain, vector_lines
+from derive.core.errors import DeriveError
+from derive.symbolic.families import build
+from derive.symbolic.metrics import count_ops, dag_nodes, expression_metrics, program_metrics, tree_nodes
+from derive.symbolic.paths import count_paths, forks, total_derivative
+from derive.core.rules import sigmoid
+from derive.symbolic.derivatives import FORMS, form, forms, gradient, jacobian
 
 x, y, t = sp.symbols("x y t", real=True)   # derive's program variables are real
 
@@ -260,7 +260,7 @@ def test_numeric_versus_analytic_cost():
 
 
 def test_cost_plot(tmp_path):
-    from derive.plots import cost_plot
+    from derive.symbolic.plots import cost_plot
 
     out = tmp_path / "cost.png"
     cost_plot(numeric_cost(range(2, 4), check=False), str(out))

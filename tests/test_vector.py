@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 import derive
 from derive import ArrayProgram, DeriveError, onehot, softmax, softmax_cross_entropy, stage
-from derive.jacobians import central_differences, jacobian_gradient, sympy_gradient
-from derive.rules import ARRAY_RULES
-from derive.vector_source import parse_shapes, stage_text
+from derive.symbolic.jacobians import central_differences, jacobian_gradient, sympy_gradient
+from derive.core.rules import ARRAY_RULES
+from derive.frontend.array_source import parse_shapes, stage_text
 
 
 # ---- catalogue: functions a learner writes (also executed directly as the FD reference) ----
@@ -300,7 +300,7 @@ def test_shape_error_names_the_line_and_both_shapes():
 
 
 def test_backward_shape_check_catches_a_wrong_template(monkeypatch):
-    from derive import rules
+    from derive.core import rules
 
     bad = rules.ArrayRule("transpose", 1, "{0}.T", ("{g}",), "{0}T")
     monkeypatch.setitem(rules.ARRAY_RULES, "transpose", bad)
@@ -367,7 +367,7 @@ def test_cli_stage_text_errors_are_one_line(tmp_path):
 
 
 def test_iris_data_ships_with_the_package():
-    from derive.iris import load_iris
+    from derive.teach.iris import load_iris
 
     X, y = load_iris()
     assert X.shape == (150, 4) and np.bincount(y).tolist() == [50, 50, 50]
@@ -376,7 +376,7 @@ def test_iris_data_ships_with_the_package():
 
 
 def test_iris_training_reaches_95_percent():
-    from derive.iris import train
+    from derive.teach.iris import train
 
     run = train(hidden=16, rate=0.5, steps=200, seed=0)
     assert run.accuracy >= 0.95
@@ -385,8 +385,8 @@ def test_iris_training_reaches_95_percent():
 
 
 def test_array_target_views_and_routing_helpers():
-    from derive.vector_parse import uses_arrays
-    from derive.vector_source import array_target
+    from derive.frontend.arrays import uses_arrays
+    from derive.frontend.array_source import array_target
 
     src = open(__file__).read()
     assert array_target("def f(x, y):\n    return x * y + sin(x)\n", "f") is None
@@ -420,7 +420,7 @@ def test_random_shapes_match_central_differences(n, d, k, batch, relu):
 
 
 def test_listing_with_a_run_and_check_arrays():
-    from derive.jacobians import check_arrays
+    from derive.symbolic.jacobians import check_arrays
 
     prog = stage(sheet_tanh)
     arrays = arrays_for(sheet_tanh, SHEET_1D)

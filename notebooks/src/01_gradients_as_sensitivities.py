@@ -18,7 +18,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from derive import stage
-from derive.evaluate import run_many
+from derive.staging.evaluate import run_many
 """)
 
 md(r"""

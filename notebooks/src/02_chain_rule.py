@@ -15,7 +15,7 @@ code(r"""
 from IPython.display import Markdown, Math, display
 
 from derive import check, stage
-from derive.printing import code, latex
+from derive.printing.printers import code, latex
 """)
 
 md(r"""

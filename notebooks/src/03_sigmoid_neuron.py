@@ -20,11 +20,11 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from derive import DeriveError, stage
-from derive.check import numeric_gradient
-from derive.evaluate import run_many
-from derive.examples import NEURON_CODE
+from derive.oracle.check import numeric_gradient
+from derive.staging.evaluate import run_many
+from derive.symbolic.examples import NEURON_CODE
 from derive.exercises import check as check_exercise
-from derive.printing import code
+from derive.printing.printers import code
 """)
 
 md(r"""

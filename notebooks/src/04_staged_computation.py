@@ -20,10 +20,10 @@ import numpy as np
 from IPython.display import Markdown, Math, display
 
 from derive import check, stage
-from derive.evaluate import run_many
-from derive.examples import CS231N_FXY, CS231N_FXY_CODE
+from derive.staging.evaluate import run_many
+from derive.symbolic.examples import CS231N_FXY, CS231N_FXY_CODE
 from derive.exercises import check as check_exercise
-from derive.printing import code
+from derive.printing.printers import code
 """)
 
 md(r"""

@@ -18,12 +18,12 @@ import matplotlib.pyplot as plt
 from IPython.display import Math, display
 
 from derive import stage
-from derive.baydin import table_text
-from derive.compare import compare, swell
-from derive.examples import CS231N_FXY
-from derive.families import build
-from derive.printing import latex
-from derive.symbolic import gradient
+from derive.symbolic.baydin import table_text
+from derive.symbolic.compare import compare, swell
+from derive.symbolic.examples import CS231N_FXY
+from derive.symbolic.families import build
+from derive.printing.printers import latex
+from derive.symbolic.derivatives import gradient
 """)
 
 md(r"""

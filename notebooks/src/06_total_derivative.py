@@ -17,10 +17,10 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from derive import check, stage
-from derive.evaluate import run_many
-from derive.examples import TOTAL_DERIVATIVE_CODE
+from derive.staging.evaluate import run_many
+from derive.symbolic.examples import TOTAL_DERIVATIVE_CODE
 from derive.exercises import check as check_exercise
-from derive.paths import count_paths, paths, total_derivative
+from derive.symbolic.paths import count_paths, paths, total_derivative
 """)
 
 md(r"""

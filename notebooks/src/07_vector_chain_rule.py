@@ -17,9 +17,9 @@ import sympy as sp
 from IPython.display import Math, display
 
 from derive import stage
-from derive.chainrule import text_table, vector_chain, vector_table
+from derive.symbolic.chainrule import text_table, vector_chain, vector_table
 from derive.exercises import check as check_exercise
-from derive.jacobians import central_differences
+from derive.symbolic.jacobians import central_differences
 """)
 
 md(r"""

@@ -17,8 +17,8 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from derive import check, stage
-from derive.iris import NETWORK, SPECIES, load_iris
-from derive.jacobians import central_differences
+from derive.teach.iris import NETWORK, SPECIES, load_iris
+from derive.symbolic.jacobians import central_differences
 """)
 
 md(r"""

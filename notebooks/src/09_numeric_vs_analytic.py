@@ -21,9 +21,9 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from derive import check, stage
-from derive.chainrule import numeric_cost, text_table
-from derive.check import numeric_gradient, rel_err
-from derive.examples import CS231N_FXY, NEURON_CODE
+from derive.symbolic.chainrule import numeric_cost, text_table
+from derive.oracle.check import numeric_gradient, rel_err
+from derive.symbolic.examples import CS231N_FXY, NEURON_CODE
 """)
 
 md(r"""

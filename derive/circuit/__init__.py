@@ -1,0 +1,1 @@
+"""Circuits: staged programs drawn as CS231n circuit diagrams."""

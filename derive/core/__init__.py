@@ -1,0 +1,1 @@
+"""Core: the rule table (one row per primitive) and what is built from it."""

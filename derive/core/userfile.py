@@ -1,0 +1,21 @@
+"""Read a user's text file (roster, exercise spec) with a size limit; one-line DeriveError otherwise."""
+from __future__ import annotations
+
+from derive.core.errors import DeriveError
+
+
+def read_text(path: str, limit: int, label: str | None = None, encoding: str = "utf-8",
+              hint: str = "") -> str:
+    """The file's text, read at most ``limit`` bytes; ``label`` names it in messages (the path)."""
+    label = label or str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as err:
+        raise DeriveError(f"cannot read {label}: {err.strerror or err}") from None
+    if len(raw) > limit:
+        raise DeriveError(f"{label} is larger than {limit:,} bytes")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise DeriveError(f"{label} is not UTF-8 text{hint}") from None

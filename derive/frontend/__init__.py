@@ -1,0 +1,1 @@
+"""Front end: readers of expression strings, SymPy expressions and Python function bodies."""

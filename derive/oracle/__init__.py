@@ -1,0 +1,1 @@
+"""Reference checks: central differences and sympy.diff against the staged gradient."""

@@ -1,0 +1,1 @@
+"""Printing: one program as Python, NumPy, LaTeX, Markdown and text."""

@@ -1,0 +1,1 @@
+"""Sheets: printable derivation sheets, worksheets and keys."""

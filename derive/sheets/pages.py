@@ -1,0 +1,66 @@
+"""A sheet's pages: the parts in order, as one reproducible PDF or as PNG previews.
+
+``draw_sheet`` lays out one sheet (header, circuit, forward and backward tables, gradient,
+paths, symbolic side) on ``derive.sheets.mpl``'s page flow; ``pdf_bytes`` writes sheets to one
+PDF, or a template whose numbers are left as slots (``derive.sheets.fill``).
+"""
+from __future__ import annotations
+
+import io
+
+from derive.circuit.draw import RC, quiet_fonts
+from derive.sheets.arrays import draw_array_sheet
+from derive.sheets.cache import share_font_work
+from derive.sheets.circuit import _circuit
+from derive.sheets.mpl import PDF_META, Flow, _backward, _forward, _gradient, _header, _paths
+from derive.sheets.symbolic import draw_symbolic
+
+
+def draw_sheet(pdf, s, slots=None):
+    """Draw one sheet's pages; ``slots`` (a list): record its numbers instead (a template)."""
+    if not hasattr(s, "function_tex"):         # an ArraySheet
+        return draw_array_sheet(pdf, s)
+    flow = Flow(pdf, s.label, s, slots)
+    _header(flow, s)
+    _circuit(flow, s)
+    _forward(flow, s)
+    _backward(flow, s)
+    _gradient(flow, s)
+    _paths(flow, s)
+    if "formulas" not in s.blank:
+        draw_symbolic(flow, s)
+    flow.finish()
+
+
+def pdf_bytes(sheets, slots=None) -> bytes:
+    """One PDF holding every sheet (each starts on a new page); reproducible bytes. With
+    ``slots`` (a list, one sheet): a template, its numbers recorded there, not drawn."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    quiet_fonts()
+    share_font_work()
+    with matplotlib.rc_context(RC):
+        with PdfPages(buf, metadata=PDF_META) as pdf:
+            for s in sheets:
+                draw_sheet(pdf, s, slots)
+    return buf.getvalue()
+
+
+def png_pages(sheets, dpi=80) -> list:
+    """Each page as PNG bytes (for previews and thumbnails, where no pdftoppm is available)."""
+    import matplotlib
+
+    pages = []
+
+    class _Collect:
+        def savefig(self, fig):
+            b = io.BytesIO()
+            fig.savefig(b, format="png", dpi=dpi, metadata={"Software": None})
+            pages.append(b.getvalue())
+
+    with matplotlib.rc_context(RC):
+        for s in sheets:
+            draw_sheet(_Collect(), s)
+    return pages

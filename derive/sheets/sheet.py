@@ -1,0 +1,349 @@
+"""Derivation sheets: what goes on a printable sheet (tables, paths, symbolic side) and variants.
+
+``build_sheet(prog, point)`` collects the content once, as data: the function, the forward
+table, the backward table (local gradient, upstream, ``+=`` at forks), the gradient, the total
+derivative of each forked value as a sum over paths, and the symbolic derivative with its size.
+The engines (``derive.sheets.mpl`` for matplotlib PDFs, ``derive.sheets.source`` for Typst and
+LaTeX) only lay it out. ``sheet(...)`` is the public entry point; ``variant_points`` draws the
+per-student inputs of ``--variants N --seed S``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
+from derive.circuit.draw import write_bytes
+from derive.core.errors import DeriveError
+from derive.printing.printers import CodePrinter
+from derive.sheets.arrays import build_array_sheet
+from derive.sheets.tex import _HEADS, _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
+from derive.sheets.tex import fmt  # noqa: F401
+from derive.sheets.variants import RANGE, array_variants, variant_points  # noqa: F401
+
+ENGINES = ("matplotlib", "typst")
+BLANKS = ("all", "values", "formulas")
+MAX_PATHS = 12       # paths listed per forked input
+MAX_FORKS = 4        # forked inputs given a sum over paths
+MAX_EXPR_NODES = 20_000   # a function larger than this written out is not given to SymPy
+MAX_SHOWN_OPS = 1_500     # a symbolic derivative larger than this is measured, not printed
+MAX_SHOWN_NODES = 2_000   # a function larger than this written out is not printed in the header
+
+
+@dataclass
+class Row:
+    """One table row; ``blank`` names the cells a worksheet leaves for the learner."""
+
+    cells: dict
+    fork: bool = False
+
+
+@dataclass
+class Sheet:
+    """Everything one sheet shows, already printed as text and LaTeX."""
+
+    title: str
+    function_tex: str
+    function_code: str
+    point: str
+    forward: list
+    backward: list
+    gradient: list                  # [(latex name, code name, value text)]
+    paths: list                     # [{"var", "total", "rows": [(path, tex, value)], "more"}]
+    symbolic: list                  # [(input latex, derivative expr)]
+    sizes: dict
+    swell: str
+    circuit: object = None
+    label: str = ""                 # "Worksheet", "Answer key", "Variant 2 of 5 (seed 7)"
+    out: str = "f"                  # the output's name (the partials are d out / d input)
+    blank: set = field(default_factory=set)   # {"values", "formulas"} left for the learner
+    notes: list = field(default_factory=list)   # kinks hit at the point (and the convention)
+    digits: int = 4                 # significant figures of every number shown
+    student: str = ""               # the student's name (a roster), printed on the sheet
+    student_id: str = ""
+
+    @property
+    def is_worksheet(self):
+        return bool(self.blank)
+
+
+def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
+    """[(input, d f/d input as SymPy gives it)] and the sizes beside the staged program's
+    (``derive.symbolic.derivatives`` and ``derive.symbolic.metrics``, measured as ``derive compare`` does).
+
+    SymPy works in a killed worker under ``budget`` seconds (``derive.symbolic.budget``), and not at
+    all when the function written out has more than ``MAX_EXPR_NODES`` nodes; a derivative
+    of more than ``MAX_SHOWN_OPS`` operations is measured but not printed. The sheet then says
+    so beside the staged program's size: that gap is the lesson (expression swell)."""
+    from derive.symbolic.budget import within
+    from derive.symbolic.metrics import program_metrics, tree_nodes
+
+    staged = program_metrics(prog)
+    sizes = {"symbolic_ops": None, "symbolic_status": "ok", "staged_ops": staged["ops"],
+             **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
+                                       "backward_lines")}}
+    parts = len(prog.inputs)
+    nodes = tree_nodes([prog.expr()])
+    if nodes > MAX_EXPR_NODES:
+        sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
+        out = None
+    else:
+        out = within(budget, _symbolic_ops, prog)
+        if not out.ok:
+            sizes["symbolic_status"] = out.status
+    staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
+                   f"forward + {sizes['backward_ops']} backward) for the value and the whole "
+                   "gradient")
+    if out is None or not out.ok:
+        why = (f"SymPy's gradient was not computed: written out as one expression, the "
+               f"function alone has {nodes} nodes, too large to differentiate or print"
+               if out is None else f"SymPy's gradient {sizes['symbolic_status']}")
+        return [], sizes, (f"{why}, while {staged_text}. This is expression swell: the symbolic "
+                           "form writes shared subexpressions out again in every term instead "
+                           "of naming them once, and here it has swelled past printing.")
+    sym_ops = sizes["symbolic_ops"] = out.value
+    shown = None
+    if sym_ops <= MAX_SHOWN_OPS:    # done within the budget in the worker: again here, to print
+        from derive.symbolic.derivatives import gradient
+
+        grad = gradient(prog)
+        shown = [grad[s.name] for s in prog.inputs]
+    derivs = list(zip(prog.inputs, shown)) if shown is not None else []
+    ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
+    head = (f"SymPy's gradient takes {sym_ops} operations for {parts} partial "
+            f"derivative{'s' * (parts != 1)}, the staged program {staged['ops']} "
+            f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
+            f"and the whole gradient: ")
+    if shown is None:
+        sizes["symbolic_status"] = f"too large to print ({sym_ops} operations)"
+        head = f"SymPy's gradient is too large to print here ({sym_ops} operations). " + head
+    if ratio > 1.15:
+        swell = head + (f"the symbolic form is {ratio:.1f} times as large, because it writes "
+                        "shared subexpressions out again in every term instead of naming them once.")
+    else:
+        swell = head + (f"here the symbolic form is no larger ({ratio:.1f} times), because this "
+                        "function is small and shares little; the gap opens as functions get "
+                        "deeper and values fork more.")
+    return derivs, sizes, swell
+
+
+def _symbolic_ops(prog):
+    """The operations of SymPy's gradient (run in the worker: a number comes back, since
+    expressions of gates registered at run time cannot be pickled)."""
+    from derive.symbolic.metrics import count_ops
+    from derive.symbolic.derivatives import gradient
+
+    return count_ops(gradient(prog).values())
+
+
+def sum_over_paths(prog, result, known=None, symbolic=True):
+    """For each input with more than one path to the output: d f/d input as a sum over the
+    paths (``derive.symbolic.paths``), each term a product of local gradients, with its value.
+    ``known`` (a dict) keeps the paths found at one point, so that other points (variants)
+    only evaluate the terms again. Only the first ``MAX_PATHS`` paths are listed (the count
+    comes from ``count_paths``, never by listing them); ``sympy.diff`` checks the sum only when
+    every path is listed and ``symbolic`` (the sheet's symbolic side was computed)."""
+    from derive.symbolic.paths import count_paths, forks, paths
+
+    known = {} if known is None else known
+    numbers = {ln.target: result.values[ln.target.name] for ln in prog.forward}
+    numbers.update({s: _input_value(result.point, s.name) for s in prog.inputs})
+    found = []
+    counts = count_paths(prog)
+    for v in forks(prog)[:MAX_FORKS]:
+        check = symbolic and counts[v] <= MAX_PATHS
+        if v.name not in known:
+            known[v.name] = paths(prog, v.name, result.point, limit=MAX_PATHS, symbolic=check)
+        td = known[v.name]
+        rows = []
+        for q in td.paths:
+            shown = [f for f in q.factors if f != 1] or [sp.S.One]
+            tex = r" \cdot ".join(_factor_tex(f) for f in shown)
+            value = float(sp.Mul(*[f.xreplace(numbers) for f in q.factors]))
+            rows.append((" → ".join(n.name for n in q.nodes), tex, value))
+        total = result.adjoints.get(prog.adjoints[v].name, 0.0) if td.value is not None else None
+        found.append({"var": v.name, "total": total, "rows": rows, "agrees": td.agrees and check,
+                      "more": td.count - len(td.paths)})
+    return found
+
+
+def _input_value(point, name):
+    if "[" in name:
+        base, idx = name[:-1].split("[")
+        return point[base][int(idx)]
+    return point[name]
+
+
+def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, known=None) -> Sheet:
+    """Collect a sheet's content; ``result`` (``prog.run(exact=True, ...)``) gives the numbers,
+    each printed to ``digits`` significant figures. ``static`` (``symbolic_side(prog)``) is
+    computed once per program and shared by its variants."""
+    from derive.circuit.draw import build as build_circuit
+    from derive.symbolic.metrics import tree_nodes
+
+    p = CodePrinter()
+    args = ", ".join(n for n, _ in prog.params)
+    expr = prog.expr()
+    fname = prog.output.name
+    nodes = tree_nodes([expr])
+    if nodes > MAX_SHOWN_NODES:       # printing it would not end: say so, the lines follow
+        function_tex = rf"\mathrm{{written\ out,\ {nodes}\ nodes:\ see\ the\ forward\ pass}}"
+        src = f"(written out as one expression: {nodes} nodes; see the forward pass)"
+    else:
+        function_tex = _tex(expr)
+        src = prog.source if prog.source and "\n" not in prog.source else p._print(expr)
+    vals = result.values if result else {}
+    forward = []
+    for ln in prog.forward:
+        forward.append(Row({"n": f"({ln.number})", "code": p._print(ln),
+                            "tex": f"{_tex(ln.target)} = {_tex(ln.rhs)}",
+                            "value": fmt(vals[ln.target.name], digits) if result else ""}))
+    backward = []
+    for k, bl in enumerate(prog.backward):
+        op = "+=" if bl.accumulate else "="
+        up = "1" if bl.upstream is None else bl.upstream.name
+        backward.append(Row({"n": f"({bl.ref})", "code": p._print(bl), "target": f"{bl.target.name} {op}",
+                             "local": _tex(bl.local), "local_code": p._print(bl.local),
+                             "local_expr": bl.local, "upstream": up,
+                             "value": fmt(result.steps[k], digits) if result else ""},
+                            fork=bl.accumulate))
+        if bl.accumulate:
+            backward[-1].cells["note"] = f"{bl.var.name} is used {bl.uses} times: gradients add"
+    gradient = []
+    if result:
+        for s in prog.inputs:
+            gradient.append((tex_name(s.name), s.name,
+                             fmt(result.adjoints.get(prog.adjoints[s].name, 0.0), digits)))
+    derivs, sizes, swell = static or symbolic_side(prog)
+    symbolic = sizes.get("symbolic_status", "ok") == "ok"     # computed, and small enough
+    paths = sum_over_paths(prog, result, known, symbolic) if result else []
+    point = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items()) if result else ""
+    notes = list(getattr(result, "notes", []) or []) if result else []
+    name = prog.source if prog.source and prog.source.isidentifier() else fname
+    circuit = build_circuit(prog, result)
+    circuit.digits = digits
+    return Sheet(title=title or f"{name}({args})", out=fname, function_tex=function_tex,
+                 function_code=f"{fname}({args}) = {src}", point=point, forward=forward,
+                 backward=backward, gradient=gradient, paths=paths,
+                 symbolic=[(tex_name(s.name), d) for s, d in derivs], sizes=sizes,
+                 swell=swell, circuit=circuit, notes=notes, digits=digits)
+
+
+def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
+               blanks="all", digits: int = 4, value_range=RANGE, roster=None,
+               budget: float = DEFAULT_BUDGET) -> list:
+    """The list of sheets to print: [worksheet and/or key] for one point, for each variant
+    (``point`` is then variant 1) or for each student of a roster (``derive.teach.roster``).
+    ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``)."""
+    from derive.teach.roster import student_seed
+
+    if blanks not in BLANKS:
+        raise DeriveError(f"unknown --blanks '{blanks}'; use one of: {', '.join(BLANKS)}")
+    if not 1 <= digits <= 17:
+        raise DeriveError(f"--digits {digits} is out of range; give 1 to 17 significant figures")
+    blank = {"values", "formulas"} if blanks == "all" else {blanks}
+    arrays = hasattr(prog, "param_names")      # an ArrayProgram (derive.staging.arrays)
+    if arrays and point is None:
+        raise DeriveError("array sheets take the shapes from the values: give --at")
+    seeds = None
+    if roster:
+        variants = len(roster)
+        seeds = [student_seed(st.id, st.seed, salt=seed) for st in roster]
+    if variants:
+        first = point if point is not None and not roster else None
+        points = (array_variants(prog, point, variants, seed, value_range, first is not None, seeds)
+                  if arrays else variant_points(prog, variants, seed, point, value_range, first, seeds))
+        if not worksheet and not key:
+            worksheet = key = True
+    else:
+        points = [point or None]
+    static = None if arrays else symbolic_side(prog, check_budget(budget))
+    known, out = {}, []
+    for i, pt in enumerate(points):
+        result = prog.run(exact=True, **pt) if pt is not None and not arrays else None
+        tag = f"Variant {i + 1} of {len(points)} (seed {seed})" if variants and not roster else ""
+        kinds = [("Worksheet", blank)] if worksheet else []
+        if key or not worksheet:
+            kinds.append(("Answer key" if key or worksheet else "", set()))
+        first = None
+        for kind, bl in kinds:
+            if first is None:
+                first = s = (build_array_sheet(prog, pt, digits) if arrays
+                             else build_sheet(prog, result, digits=digits, static=static,
+                                              known=known))
+            else:                              # the same content, another label
+                s = dataclasses.replace(first)
+            s.label = " · ".join(x for x in (tag, kind) if x)
+            s.blank = set(bl) if pt is not None else set()
+            if roster:
+                st = roster[i]
+                s.student = st.name or st.id
+                s.student_id = st.id
+            out.append(s)
+    return out
+
+
+def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
+          blanks="all", engine="matplotlib", split=False, gates="grouped", tex=False,
+          digits: int = 4, value_range=RANGE, roster=None, budget: float = DEFAULT_BUDGET):
+    """Write a derivation sheet PDF for ``f`` at ``at`` (a dict); returns the file names written.
+
+    ``variants=N``: N points worked by hand (``at``, if given, is the first); ``roster``: a list
+    of ``derive.teach.roster.Student``, one sheet each with the student's name and own values.
+    ``budget``: seconds SymPy gets for the symbolic derivative before the sheet says it gave up.
+
+    >>> sheet("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", at={"x": 3, "y": -4},
+    ...       path="sheet.pdf")  # doctest: +SKIP
+    """
+    from derive.staging.staged import stage
+
+    if engine not in ENGINES:
+        raise DeriveError(f"unknown --engine '{engine}'; use one of: {', '.join(ENGINES)}")
+    prog = stage(f, gates=gates)
+    if path is None:
+        raise DeriveError("give an output file name, e.g. -o sheet.pdf")
+    sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks, digits, value_range,
+                        roster, budget)
+    stem, ext = os.path.splitext(path)
+    if hasattr(prog, "param_names") and (tex or engine != "matplotlib"):
+        raise DeriveError("array sheets are drawn by the matplotlib engine only: "
+                          "drop --tex and --engine typst")
+    if tex:
+        from derive.sheets.source import write_tex
+
+        return write_tex(sheets, stem + ".tex")
+    students = len(roster) if roster else variants
+    if not (split and students):
+        return [write_bytes(path, render(sheets, engine))]
+    per = len(sheets) // students
+    names = []
+    for i, s in enumerate(sheets):  # one file per student, the key in its own file
+        suffix = "-key" if s.label.endswith("Answer key") and per > 1 else ""
+        who = (re.sub(r"[^A-Za-z0-9_.-]+", "_", s.student_id) if roster
+               else f"{i // per + 1:0{max(2, len(str(students)))}d}")
+        names.append(f"{stem}-{who}{suffix}{ext or '.pdf'}")
+    return [write_bytes(n, data) for n, data in zip(names, render_each(sheets, engine))]
+
+
+def render_each(sheets, engine="matplotlib") -> list:
+    """One PDF per sheet (``--split``): each layout is drawn once and its values filled in."""
+    if engine == "typst":
+        return [render([s], engine) for s in sheets]
+    from derive.sheets.fill import pdf_each
+
+    return pdf_each(sheets)
+
+
+def render(sheets, engine="matplotlib") -> bytes:
+    """PDF bytes of the sheets with the chosen engine."""
+    if engine == "typst":
+        from derive.sheets.source import typst_pdf
+
+        return typst_pdf(sheets)
+    from derive.sheets.pages import pdf_bytes
+
+    return pdf_bytes(sheets)

@@ -1,0 +1,1 @@
+"""Staging: forward lines, the reverse sweep, programs and their evaluation."""

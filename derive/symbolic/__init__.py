@@ -1,0 +1,1 @@
+"""Symbolic side: full derivatives, sizes, paths, swell, families and comparisons."""

@@ -1,0 +1,107 @@
+"""Run a slow computation under a time budget in a child process that is killed when time is up.
+
+SymPy's ``simplify`` and ``expand`` can run for minutes on a deep derivative and cannot be
+interrupted from inside Python, so each one runs in a forked worker: the parent waits at most
+``seconds`` and then kills the worker, reporting "gave up after N s" instead of hanging.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+from derive.core.errors import DeriveError
+
+DEFAULT_BUDGET = 5.0
+MAX_BUDGET = 86_400.0
+
+
+@dataclass
+class Outcome:
+    """What a budgeted call produced: ``value`` if it finished, else a reason."""
+
+    value: object = None
+    seconds: float = 0.0
+    status: str = "ok"          # "ok", "gave up after N s", or "error: ..."
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def check_budget(seconds) -> float:
+    """A budget must be a positive, finite number of seconds."""
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        raise DeriveError(f"time budget must be a number of seconds, got {seconds!r}") from None
+    if not math.isfinite(s) or s <= 0:
+        raise DeriveError(f"time budget must be a positive number of seconds, got {seconds!r}")
+    if s > MAX_BUDGET:
+        raise DeriveError(f"time budget must be at most {MAX_BUDGET:g} seconds (a day), got {seconds!r}")
+    return s
+
+
+def gave_up(seconds: float) -> str:
+    return f"gave up after {seconds:g} s"
+
+
+def _child(conn, fn, args):
+    try:
+        result = ("ok", fn(*args))
+    except RecursionError:
+        result = ("error", "expression nested too deeply")
+    except MemoryError:
+        result = ("error", "out of memory")
+    except Exception as err:  # reported to the parent as one line
+        result = ("error", f"{type(err).__name__}: {' '.join(str(err).split())}"[:300])
+    try:
+        conn.send(result)
+    except Exception as err:  # e.g. a result that cannot be pickled
+        conn.send(("error", f"cannot return the result: {type(err).__name__}"))
+    conn.close()
+
+
+def _kill(proc):
+    if proc.is_alive():
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.join(2)
+
+
+def within(seconds, fn, *args) -> Outcome:
+    """Call ``fn(*args)`` in a forked child; give up (and kill it) after ``seconds``.
+
+    ``fn`` should return something small and picklable (metrics, numbers, an expression).
+    The wall time reported includes starting the child.
+    """
+    seconds = check_budget(seconds)
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    start = time.perf_counter()
+    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        ready = recv.poll(seconds)
+        if not ready:
+            _kill(proc)
+            return Outcome(None, time.perf_counter() - start, gave_up(seconds))
+        try:
+            kind, value = recv.recv()
+        except EOFError:  # the child died without answering (killed, out of memory)
+            _kill(proc)
+            return Outcome(None, time.perf_counter() - start, "error: the worker died")
+        proc.join(1)
+        elapsed = time.perf_counter() - start
+        if kind == "ok":
+            return Outcome(value, elapsed, "ok")
+        return Outcome(None, elapsed, f"error: {value}")
+    finally:
+        recv.close()
+        _kill(proc)

@@ -1,0 +1,1 @@
+"""Teaching: exercises, feedback, misconceptions, rosters and grading."""

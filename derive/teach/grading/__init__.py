@@ -1,0 +1,1 @@
+"""Grading: batches, the kernel-enforced sandbox and the platforms' formats."""

@@ -411,3 +411,14 @@ def test_a_scalar_function_calling_a_helper_of_its_module():
     assert result.value == pytest.approx(_scalar_with_helper(1.5, -2.0))
     assert float(result.grad["x"]) == pytest.approx(2 * 1.5 * -2.0)
     assert float(result.grad["y"]) == pytest.approx(1.5 ** 2)
+
+
+def test_a_value_used_only_by_sizes_and_zeros_gets_no_adjoint():
+    src = "def f(x):\n    y = x + 1\n    z = np.zeros_like(y)\n    n = y.shape[0]\n    return np.sum(x * n + z)\n"
+    report = check_arrays(stage_arrays(src, shapes=dict(x=(2, 3))), seed=2)
+    assert report.ok, report
+
+
+def test_methods_of_a_size_are_one_line():
+    with pytest.raises(DeriveError, match=r"\.T of a size"):
+        stage_arrays("def f(x):\n    a = np.prod(x.shape[1:])\n    return np.sum(a.T * x)\n", shapes={"x": (2, 3)})

@@ -187,7 +187,7 @@ class _Reader(BodyReader):
                 return node
         if isinstance(n, ast.Attribute):
             if n.attr == "T":
-                return g.op("transpose", self.expr(n.value))
+                return g.op("transpose", self.not_a_size(self.expr(n.value), n, ".T"))
             self.fail(f"attribute access '{_dotted(n)}'", n)
         if isinstance(n, ast.Subscript):
             item = self.pack_item(n)
@@ -242,6 +242,8 @@ class _Reader(BodyReader):
         if rule == "reshape":
             raw = _sizes(raw, shown, n)
         args = [self.expr(a) for a in raw]
+        if receiver is not None:
+            self.not_a_size(args[0], n, f".{n.func.attr}()")
         opts = self.options(n, rule, shown, args)
         arity = ARRAY_RULES[rule].arity if rule in ARRAY_RULES else RULES[rule].arity
         if len(args) != arity:
@@ -253,6 +255,12 @@ class _Reader(BodyReader):
         if rule == "max" and args[0].is_const and args[0].value == 0:
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
+
+    def not_a_size(self, node, n, what):
+        """A size (``x.shape[0]``, ``np.prod(x.shape[1:])``) is a Python int: no ``.T``, no methods."""
+        if node.op in _SIZES:
+            self.fail(f"{what} of a size ({ast.unparse(n)[:40]}; a size is a number, not an array)", n)
+        return node
 
     def resolve_item(self, item, n):
         """A tuple's item used in an expression: a number, or a one-line error."""
@@ -293,6 +301,9 @@ class _Reader(BodyReader):
             if v.value is not False:
                 opts.append((key, v.value))
         return tuple(opts)
+
+
+_SIZES = ("shape", "row_size")
 
 
 def _rest_of_shape(a):

@@ -138,6 +138,11 @@ class Staged:
                     if a.is_input or id(a) in self.active:
                         self.active.add(id(n))
                         self.active.add(id(a))
+        back = {id(out)}  # values the output's gradient reaches (y = x + 1 used only by y.shape: not)
+        for n in reversed(self.nodes):
+            if id(n) in back:
+                back.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
+        self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs}}
         used = {id(a) for n in self.nodes for a in n.args}
         self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
         taken = set(self.names.values())

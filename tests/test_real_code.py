@@ -422,3 +422,11 @@ def test_a_value_used_only_by_sizes_and_zeros_gets_no_adjoint():
 def test_methods_of_a_size_are_one_line():
     with pytest.raises(DeriveError, match=r"\.T of a size"):
         stage_arrays("def f(x):\n    a = np.prod(x.shape[1:])\n    return np.sum(a.T * x)\n", shapes={"x": (2, 3)})
+
+
+@pytest.mark.parametrize("body", ["a = np.prod(x.shape[1:]) - 1\n    return np.sum(a.T * x)",
+                                  "a = x.shape[0]\n    N, D = a.shape\n    return np.sum(x)",
+                                  "a = 2.0 * 3\n    return np.sum(a.sum() * x)"])
+def test_array_operations_on_plain_numbers_are_one_line(body):
+    with pytest.raises(DeriveError, match="(a size|a constant) is a number, not an array"):
+        stage_arrays(f"def f(x):\n    {body}\n", shapes={"x": (2, 3)})

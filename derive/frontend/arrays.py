@@ -198,7 +198,8 @@ class _Reader(BodyReader):
                 if isinstance(k, ast.UnaryOp) and isinstance(k.op, ast.USub) and isinstance(k.operand, ast.Constant):
                     k = ast.Constant(-k.operand.value)
                 if isinstance(k, ast.Constant) and isinstance(k.value, int) and not isinstance(k.value, bool):
-                    return g.op("shape", self.expr(n.value.value), opts=(("axis", k.value),))
+                    base = self.not_a_size(self.expr(n.value.value), n, ".shape")
+                    return g.op("shape", base, opts=(("axis", k.value),))
             self.fail("indexing (only sizes like X.shape[0])", n)
         if isinstance(n, ast.Call):
             return self.call(n)
@@ -225,7 +226,7 @@ class _Reader(BodyReader):
         if any(isinstance(a, ast.Starred) for a in n.args):
             self.fail(f"star arguments in {fname}()", n)
         if fname == "len" and len(n.args) == 1 and not n.keywords:
-            return g.op("shape", self.expr(n.args[0]), opts=(("axis", 0),))
+            return g.op("shape", self.not_a_size(self.expr(n.args[0]), n, "len()"), opts=(("axis", 0),))
         if fname in ("np.prod", "numpy.prod") and len(n.args) == 1 and _rest_of_shape(n.args[0]):
             return g.op("row_size", self.expr(n.args[0].value.value))  # np.prod(x.shape[1:])
         rule = ARRAY_CALLS.get(fname)
@@ -256,10 +257,15 @@ class _Reader(BodyReader):
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
 
+    def shape_of(self, x, k):
+        self.not_a_size(self.expr(x), x, ".shape")
+        return super().shape_of(x, k)
+
     def not_a_size(self, node, n, what):
         """A size (``x.shape[0]``, ``np.prod(x.shape[1:])``) is a Python int: no ``.T``, no methods."""
-        if node.op in _SIZES:
-            self.fail(f"{what} of a size ({ast.unparse(n)[:40]}; a size is a number, not an array)", n)
+        if _plain_number(node):
+            kind = "a constant" if node.is_const else "a size"
+            self.fail(f"{what} of {kind} ({ast.unparse(n)[:40]}; {kind} is a number, not an array)", n)
         return node
 
     def resolve_item(self, item, n):
@@ -304,6 +310,20 @@ class _Reader(BodyReader):
 
 
 _SIZES = ("shape", "row_size")
+
+
+def _plain_number(node) -> bool:
+    """Is this value a Python number whatever the shapes (constants, sizes and arithmetic on them)?"""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or n.is_const or n.op in _SIZES:
+            continue
+        if n.op not in RULES or n.is_input:
+            return False
+        seen.add(id(n))
+        stack.extend(n.args)
+    return True
 
 
 def _rest_of_shape(a):

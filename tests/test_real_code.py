@@ -425,7 +425,7 @@ def test_methods_of_a_size_are_one_line():
 
 
 @pytest.mark.parametrize("body", ["a = np.prod(x.shape[1:]) - 1\n    return np.sum(a.T * x)",
-                                  "a = x.shape[0]\n    N, D = a.shape\n    return np.sum(x)",
+                                  "a = x.shape[0]\n    N, D = a.shape\n    return np.sum(x) * N",
                                   "a = 2.0 * 3\n    return np.sum(a.sum() * x)"])
 def test_array_operations_on_plain_numbers_are_one_line(body):
     with pytest.raises(DeriveError, match="(a size|a constant) is a number, not an array"):

@@ -49,7 +49,7 @@ def select_output(reader, value, output=None):
         if isinstance(item, Poison):
             reader.note(f"your own gradient {name} (returned) is not staged, so it is not compared: {item.error}")
         elif not isinstance(item, (Static, Pack)):
-            reader.g.handwritten[name[1:]] = item
+            reader.g.handwritten[name[1:]] = (item, name)
     if len(items) > 1:
         reader.note(f"the function returns ({shown}); derive differentiates {cname or 'the first item'}"
                     + (" (output= picks another)" if output is None else ""))
@@ -57,31 +57,31 @@ def select_output(reader, value, output=None):
 
 
 def compare_handwritten(prog, values, grad) -> dict:
-    """{param: (agrees, largest absolute difference, the learner's name)} at one run."""
+    """{param: (agrees, largest absolute difference, the learner's name, its shape)} at one run."""
     staged = prog.staged
     out = {}
-    for param, node in getattr(staged.g, "handwritten", {}).items():
-        name = staged.names.get(node)
+    for param, (node, shown) in getattr(staged.g, "handwritten", {}).items():
+        name = staged.names.get(node)  # its line's name (dW_1 when dW was assigned before)
         if name not in values or param not in grad:
             continue
         mine, theirs = np.asarray(grad[param], dtype=float), np.asarray(values[name], dtype=float)
         if mine.shape != theirs.shape:
-            out[param] = (False, float("inf"), name)
+            out[param] = (False, float("inf"), shown, theirs.shape)
             continue
         diff = float(np.max(np.abs(mine - theirs))) if mine.size else 0.0
-        out[param] = (bool(np.allclose(theirs, mine, rtol=RTOL, atol=ATOL)), diff, name)
+        out[param] = (bool(np.allclose(theirs, mine, rtol=RTOL, atol=ATOL)), diff, shown, theirs.shape)
     return out
 
 
 def handwritten_notes(prog, values, grad) -> list:
     """One note per returned hand-written gradient: agrees, or where and by how much not."""
     notes = []
-    for param, (ok, diff, name) in compare_handwritten(prog, values, grad).items():
+    for param, (ok, diff, name, shape) in compare_handwritten(prog, values, grad).items():
         if ok:
             notes.append(f"your {name} agrees with the generated gradient of {param} "
                          f"(largest difference {diff:.1e})")
         elif diff == float("inf"):
-            notes.append(f"your {name} has shape {np.shape(values[name])}, but {param} has shape "
+            notes.append(f"your {name} has shape {shape}, but {param} has shape "
                          f"{np.shape(grad[param])}: it is not its gradient")
         else:
             notes.append(f"your {name} differs from the generated gradient of {param} "

@@ -54,7 +54,7 @@ def derive_grads_fn(X, y, params):
 
     prog = stage(NETWORK).with_shapes({"X": X.shape, "y": y.shape, **{k: v.shape for k, v in params.items()}})
     fn, fwd, adj = prog.compiled()
-    where = [len(fwd) + adj.index(prog.grads[k]) for k in NAMES]
+    where = [len(fwd) + adj.index(prog.grads[k].name) for k in NAMES]
 
     def grads(X, W1, b1, W2, b2, y):
         out = fn(X, W1, b1, W2, b2, y)
@@ -70,9 +70,10 @@ def proposed_grads_fn(prog):
     ``X`` (no ``dX`` line). None if the printed lines are not the ones this rewrite expects.
     """
     from derive.core.numerics import ARRAY_NS
+    from derive.staging.array_program import _inits
 
     lines, seen = [], 0
-    for ln in [str(x) for x in prog.forward] + prog._inits() + [str(b) for b in prog.backward]:
+    for ln in [str(x) for x in prog.forward] + _inits(prog) + [str(b) for b in prog.backward]:
         target, rhs = ln.split(" = ", 1)
         if rhs.startswith("softmax_cross_entropy("):
             z, labels = rhs[len("softmax_cross_entropy("):-1].split(", ")
@@ -86,7 +87,7 @@ def proposed_grads_fn(prog):
     if seen != 2:
         return None
     src = "def run(X, W1, b1, W2, b2, y):\n" + "".join(f"    {ln}\n" for ln in lines)
-    src += f"    return ({', '.join(prog.grads[k] for k in NAMES)},)\n"
+    src += f"    return ({', '.join(prog.grads[k].name for k in NAMES)},)\n"
     ns = dict(ARRAY_NS)
     exec(compile(src, "<derive proposed>", "exec"), ns)  # derive's printed lines, rewritten
     return lambda *a: dict(zip(NAMES, ns["run"](*a)))

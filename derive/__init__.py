@@ -10,7 +10,8 @@ from derive.core.errors import DeriveError
 from derive.core.primitives import relu, sigmoid
 from derive.sheets.sheet import sheet
 from derive.staging.staged import BackLine, Line, Program, stage
-from derive.staging.arrays import ArrayProgram, onehot, softmax, softmax_cross_entropy, stage_arrays
+from derive.staging.arrays import onehot, softmax, softmax_cross_entropy, stage_arrays
+from derive.staging.arrays import ArrayProgram  # the old name of Program, kept for old code (deprecated)
 from derive import exercises  # noqa: E402  derive.exercises.check(name, backward): instant feedback
 
 __all__ = ["stage", "check", "Program", "Line", "BackLine", "DeriveError", "sigmoid", "relu",

@@ -459,7 +459,7 @@ def test_seccomp_filter_allows_threads_and_self_signals_only(tmp_path):
     if not works:
         pytest.skip(f"seccomp does not work here: {why}")
     code = f'''import os, signal, socket, sys, threading
-sys.path.insert(0, {os.path.join(ROOT, "derive")!r})
+sys.path.insert(0, {os.path.join(ROOT, "derive", "teach", "grading")!r})
 import seccomp
 parent, got = os.getppid(), []
 signal.signal(signal.SIGUSR1, lambda *a: got.append(1))

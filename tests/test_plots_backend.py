@@ -7,7 +7,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def backend_after_plot(setup: str, mplbackend=None) -> str:
-    code = (f"{setup}\nimport matplotlib\nfrom derive.compare import swell\n"
+    code = (f"{setup}\nimport matplotlib\nfrom derive.symbolic.compare import swell\n"
             "swell('product', 3, budget=20, min_n=2).plot()\nprint(matplotlib.get_backend())")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["PYTHONPATH"] = ROOT

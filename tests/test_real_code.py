@@ -40,33 +40,40 @@ STAGES = {  # wrapper -> (shapes, constants)
     "check_batchnorm_staged": (dict(x=(N, D), gamma=(D,), beta=(D,), G=(N, D)), {"bn_param": {"eps": 1e-3}}),
     "check_layernorm": (dict(x=(N, D), gamma=(D,), beta=(D,), G=(N, D)), {"ln_param": {}}),
     "check_rnn_step": (dict(x=(N, D), prev_h=(N, H), Wx=(D, H), Wh=(H, H), b=(H,), G=(N, H)), None),
+    "check_word_embedding": (dict(x=(N,), W=(V, H), G=(N, H)), None),
+    "check_softmax": (dict(x=(N, M), y=(N,)), None),
 }
 
-#: Corpus functions that do not stage yet, and the one line that says why (gathers/scatters).
+#: Corpus functions that do not stage yet, and the one line that says why (in-place updates).
 REFUSED = {
     "check_lstm_step": (dict(x=(N, D), prev_h=(N, H), prev_c=(N, H), Wx=(D, 4 * H), Wh=(H, 4 * H),
-                             b=(4 * H,), G=(N, H)), "indexing"),
-    "check_word_embedding": (dict(x=(N,), W=(V, H), G=(N, H)), "indexing"),
-    "check_svm": (dict(x=(N, M), y=(N,)), "in-place update margins[np.arange(N), y]"),
-    "check_softmax": (dict(x=(N, M), y=(N,)), "indexing"),
+                             b=(4 * H,), G=(N, H)), "in-place update top[neg_mask] = ..."),
+    "check_svm": (dict(x=(N, M), y=(N,)), "in-place update margins[np.arange(N), y] = ..."),
 }
+LABELS = {"check_word_embedding": ("x", V), "check_softmax": ("y", M)}  # integer inputs: indices, classes
 
 
-def _point(shapes, seed=0):
+def _point(shapes, seed=0, labels=None):
     rng = np.random.default_rng(seed)
-    return {k: rng.normal(size=s) for k, s in shapes.items()}
+    point = {k: rng.normal(size=s) for k, s in shapes.items()}
+    if labels:
+        point[labels[0]] = rng.integers(0, labels[1], size=shapes[labels[0]])
+    return point
 
 
 @pytest.mark.parametrize("name", list(STAGES))
 def test_corpus_layer_gradient_matches_central_differences_of_the_real_function(name):
     shapes, constants = STAGES[name]
     prog = corpus("checks", name, shapes, constants)
-    point = _point(shapes)
+    point = _point(shapes, labels=LABELS.get(name))
     result = prog.run(**point)
     real = reference("checks", name)
     extra = dict(constants or {})
     assert result.value == pytest.approx(real(**point, **extra), rel=1e-12)
     for p in shapes:
+        if p in LABELS.get(name, ()):
+            assert p not in result.grad  # indices and class labels get no gradient
+            continue
         fd = central_difference(lambda pt: real(**pt, **extra), point, p)
         np.testing.assert_allclose(result.grad[p], fd, rtol=1e-6, atol=1e-7, err_msg=f"{name}: d{p}")
 
@@ -94,10 +101,11 @@ def test_corpus_functions_not_staged_yet_refuse_with_one_line(name):
     ("layers", "batchnorm_forward", {"bn_param": {"mode": "train"}}),
     ("layers", "batchnorm_forward_staged", {"bn_param": {}}),
     ("layers", "layernorm_forward", {"ln_param": {"eps": 1e-5}}),
-    ("rnn_layers", "rnn_step_forward", None),
+    ("rnn_layers", "rnn_step_forward", None), ("rnn_layers", "word_embedding_forward", None),
+    ("layers", "softmax_loss", None),
 ])
 def test_corpus_functions_stage_as_written(module, name, constants):
-    """The layers themselves, unchanged, stage (without shapes: their outputs are arrays)."""
+    """The layers themselves, unchanged, stage (their outputs: out of out, cache; loss of loss, dx)."""
     prog = corpus(module, name, constants=constants)
     assert prog.forward and prog.backward
     assert any("returns (" in n for n in prog.notes)  # out, cache: the first item is differentiated
@@ -160,9 +168,9 @@ TUPLE = ("def f(x, w):\n    out = None\n    out = np.tanh(x.dot(w))\n    s = np.
 def test_tuple_return_differentiates_the_first_item_and_output_picks_another():
     shapes = dict(x=(2, 3), w=(3,))
     prog = stage_arrays(TUPLE, shapes=shapes)
-    assert prog.output == "s"
+    assert str(prog.output) == "s"
     other = stage_arrays(TUPLE, output="out")
-    assert other.output == "out"
+    assert str(other.output) == "out"
     with pytest.raises(DeriveError, match=r"the output cache is a tuple, not a number or array"):
         stage_arrays(TUPLE, output="cache")
     with pytest.raises(DeriveError, match=r"output='z': no such value; the function returns \(s, out, cache\)"):
@@ -272,7 +280,7 @@ def _uses_helpers(x, w):
 def test_parameter_called_dout_keeps_names_readable():
     src = "def f(x, dout):\n    out = x * dout\n    return np.sum(out)\n"
     prog = stage_arrays(src, shapes=dict(x=(2,), dout=(2,)))
-    names = [b.target for b in prog.backward]
+    names = [str(b.target) for b in prog.backward]
     assert "ddout" in names and "d_out" in names and not any(n.startswith("ddd") for n in names)
 
 
@@ -316,7 +324,7 @@ def test_stage_takes_constants_and_output():
     prog = stage(src, shapes=dict(x=(2,)), constants={"p": {"k": 2.0}})
     x = np.array([0.0, 1.0])
     np.testing.assert_allclose(prog.run(x=x).grad["x"], 2.0 * (1 - np.tanh(x) ** 2))
-    assert stage(src, constants={"p": {"k": 2.0}}, output="y").output == "y"
+    assert str(stage(src, constants={"p": {"k": 2.0}}, output="y").output) == "y"
 
 
 # ---- the generated backward equals the course's hand-written backward ------------------------------
@@ -436,3 +444,39 @@ def test_hand_written_gradient_of_the_wrong_shape_is_reported():
     src = "def loss(W, X):\n    s = X.dot(W)\n    dW = s\n    return 0.5 * np.sum(s * s), dW\n"
     notes = stage_arrays(src, shapes=dict(W=(3, 2), X=(4, 3))).run(**_point(dict(W=(3, 2), X=(4, 3)))).notes
     assert any("your dW has shape (4, 2), but W has shape (3, 2)" in n for n in notes)
+
+
+# ---- the layers as written, with their upstream dout -------------------------------------------
+@pytest.mark.parametrize("module, forward, backward, shapes, constants", [
+    ("layers", "affine_forward", "affine_backward", dict(x=(N, D), w=(D, M), b=(M,)), None),
+    ("layers", "relu_forward", "relu_backward", dict(x=(N, M)), None),
+    ("layers", "batchnorm_forward", "batchnorm_backward_alt", dict(x=(N, D), gamma=(D,), beta=(D,)),
+     {"bn_param": {"mode": "train"}}),
+    ("rnn_layers", "rnn_step_forward", "rnn_step_backward",
+     dict(x=(N, D), prev_h=(N, H), Wx=(D, H), Wh=(H, H), b=(H,)), None),
+])
+def test_layer_as_written_with_upstream_equals_the_hand_written_backward(module, forward, backward, shapes,
+                                                                         constants):
+    """No wrapper: the course's forward function staged as written, run with its upstream dout,
+    gives the course's backward(dout, cache) to 1e-10."""
+    prog = corpus(module, forward, shapes, constants)
+    point = _point(shapes, seed=6)
+    out, cache = reference(module, forward)(**point, **{k: dict(v) for k, v in (constants or {}).items()})
+    dout = np.random.default_rng(7).normal(size=out.shape)
+    result = prog.run(**point, upstream=dout)
+    np.testing.assert_allclose(result.value, out, rtol=1e-12)
+    theirs = reference(module, backward)(dout, cache)
+    for p, value in zip(shapes, theirs if isinstance(theirs, tuple) else (theirs,)):
+        np.testing.assert_allclose(result.grad[p], value, rtol=1e-10, atol=1e-12, err_msg=f"{backward}: d{p}")
+
+
+def test_softmax_loss_as_written_stages_and_notes_its_unstaged_hand_written_dx():
+    shapes = dict(x=(N, M), y=(N,))
+    prog = corpus("layers", "softmax_loss", shapes)
+    point = _point(shapes, seed=8, labels=("y", M))
+    result = prog.run(**point)
+    loss, dx = reference("layers", "softmax_loss")(**point)
+    assert result.value == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(result.grad["x"], dx, rtol=1e-10, atol=1e-12)
+    assert any("your own gradient dx (returned) is not staged" in n and "dx[np.arange(N), y] -= ..." in n
+               for n in prog.notes)

@@ -168,7 +168,7 @@ def test_blanks_leave_room_to_write(drawn):
     strokes = [(gray.get(g), x1 - x0) for _, g, x0, x1, _ in pdf_strokes(ws_pdf)]
     numbers = [w for kind, w in strokes if kind == "number"]
     entries = [w for kind, w in strokes if kind == "entry"]
-    arrays = hasattr(prog, "param_names")
+    arrays = prog.arrays
     assert numbers or entries
     assert all(w >= 45 * MM for w in numbers), (name, min(numbers) / MM)
     assert all(w >= 15 * MM for w in entries), (name, min(entries) / MM)
@@ -198,7 +198,7 @@ def test_pdf_text_is_the_text_shown(drawn):
     missing = [s for s in plain if _squash(s) not in text]
     assert missing == [], name
     assert "¡" not in text
-    assert "·" in text and ("×" in text or hasattr(prog, "param_names"))
+    assert "·" in text and ("×" in text or prog.arrays)
     maths = [s for s in shown if "$" in s]
     if any("-" in s or "−" in s for s in maths):
         assert "−" in text                   # a math minus is U+2212 in the text layer

@@ -284,7 +284,7 @@ def _esc(s: str) -> str:
 def build(prog, result=None) -> Circuit:
     """The laid-out circuit of a program, with the numbers of ``result`` when given; an array
     program's wires carry shapes (its shapes must be known: ``prog.with_shapes(...)``)."""
-    if hasattr(prog, "param_names"):
+    if prog.arrays:
         from derive.circuit.layout import build_arrays
 
         lay = build_arrays(prog)
@@ -295,7 +295,7 @@ def build(prog, result=None) -> Circuit:
 
 def circuit(prog, result=None, **values) -> Circuit:
     """``circuit(prog, x=3, y=-4)``: the laid-out circuit with correctly rounded numbers."""
-    if hasattr(prog, "param_names"):           # arrays: the shapes of the values given
+    if prog.arrays:                            # the shapes of the values given
         if values:
             prog = prog.with_shapes({k: getattr(v, "shape", None) or _shape(v)
                                      for k, v in values.items()})

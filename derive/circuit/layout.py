@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from derive.core.errors import DeriveError
+from derive.printing.printers import code
 from derive.core.rules import ARRAY_RULES, RULES, derived
 
 DX, DY = 1.55, 1.05          # column gap and row gap (inches at scale 1)
@@ -135,41 +136,34 @@ def build(prog, result=None) -> Layout:
 ARRAY_LABELS = derived(lambda: {r.name: r.label or r.name for r in ARRAY_RULES.values()})
 
 
-def _is_const(a) -> bool:
-    try:
-        float(a)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
 def build_arrays(prog) -> Layout:
     """The same layout for an array program (shapes known): each wire labelled with the shape
     of its value (green) and of its gradient (red): dimension analysis at a glance."""
     c, layer = Layout(), {}
     lines = [ln for ln in prog.forward if ln.used]
     shapes = dict(prog.shapes or {})
-    shapes.update({ln.target: ln.shape for ln in prog.forward})
+    shapes.update({ln.target.name: ln.shape for ln in prog.forward})
 
     def text(name):
         sh = shapes.get(name)
         return None if sh is None else ("()" if sh == () else str(tuple(sh)))
 
     for p in prog.param_names:
-        if any(p in ln.args for ln in lines):
+        if any(p in [a.name for a in ln.args if a.is_Symbol] for ln in lines):
             c.nodes[p] = Node(p, p, "input")
             layer[p] = 0
     for ln in lines:
-        srcs = [a for a in ln.args if a in layer]
-        consts = [a for a in ln.args if _is_const(a)]
+        target = ln.target.name
+        srcs = [a.name for a in ln.args if a.is_Symbol and a.name in layer]
+        consts = [code(a) for a in ln.args if not a.is_Symbol]
         label = ARRAY_LABELS.get(ln.op, RULES[ln.op].label if ln.op in RULES else ln.op)
         if consts and len(ln.args) == 2:
             label = f"**{consts[0]}" if ln.op == "pow" else f"{label}{consts[0]}"
-        layer[ln.target] = 1 + max([layer[s] for s in srcs], default=0)
-        c.nodes[ln.target] = Node(ln.target, label, "gate")
+        layer[target] = 1 + max([layer[s] for s in srcs], default=0)
+        c.nodes[target] = Node(target, label, "gate")
         for k, a in enumerate(srcs):
-            c.edges.append(Edge(a, ln.target, text(a), text(a), k, len(srcs)))
-    out = prog.output
+            c.edges.append(Edge(a, target, text(a), text(a), k, len(srcs)))
+    out = prog.output.name
     c.nodes["<out>"] = Node("<out>", out, "output")
     layer["<out>"] = layer[out] + 1
     c.edges.append(Edge(out, "<out>", text(out), text(out)))

@@ -233,6 +233,7 @@ class ArrayRule:
     symbolic: object = field(default=None, compare=False)  # the call on arrays of SymPy symbols
     impl: object = field(default=None, compare=False)      # NumPy function of a bare spelling
     expand: str = ""          # the gate in primitive gates: a function body in a, b
+    mask: bool = False        # a comparison: a boolean array, constant near the point (no gradient)
 
 
 def _ex(params, body, **shapes):
@@ -311,6 +312,23 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
               (_ex("A, B, y", "softmax_cross_entropy(A @ B, y)", A=(3, 2), B=(2, 4), y=(3,)),
                _ex("A, y", "softmax_cross_entropy(A, y)", A=(3,), y=())), label="xent",
               symbolic=_sym_sce, impl=primitives.softmax_cross_entropy, expand=SOFTMAX_CE_EXPANSION),
+    ArrayRule("index", 5, "{0}[{index}]", ("{d}[{index}] += {g}", None, None, None, None), "{0}i",
+              (("advanced", ("np.add.at({d}, {indices}, {g})", None, None, None, None)),), (),
+              "indexing and slicing (a gather): the adjoint is scattered back into zeros; "
+              "integer-array indices (W[x], x[np.arange(N), y]) repeat, so np.add.at adds them up",
+              (_ex("A", "np.sum(np.sin(A[:, :1])) + np.sum(A[0] ** 2) + np.sum(A[1:] * A[:2])", A=(3, 2)),
+               _ex("A, y", "np.sum(np.sin(A[y]) * A[y])", A=(3, 2), y=(5,)),
+               _ex("A, y", "np.sum(np.exp(A[np.arange(A.shape[0]), y]))", A=(3, 2), y=(3,))),
+              label="[]"),
+    ArrayRule("arange", 1, "np.arange({0})", (None,), "range{0}", (), ("np.arange", "numpy.arange"),
+              "0, 1, ..., n - 1: row numbers for a gather such as x[np.arange(N), y]; no gradient",
+              (_ex("A, y", "np.sum(A[np.arange(3), y] ** 2)", A=(3, 2), y=(3,)),),
+              symbolic=lambda n: np.arange(int(n))),
+    *[ArrayRule(name, 2, f"{{0}} {sym} {{1}}", (None, None), f"{{0}}{short}{{1}}", (), (),
+                f"a comparison (a boolean mask, as in x[x {sym} 0]): no gradient",
+                (_ex("A", f"np.sum(np.sin(A[A {sym} 0.25]) ** 2)", A=(3, 2)),), label=sym, mask=True)
+      for name, sym, short in (("greater", ">", "gt"), ("less", "<", "lt"), ("greater_equal", ">=", "ge"),
+                               ("less_equal", "<=", "le"))],
     ArrayRule("clip", 3, "np.clip({0}, {1}, {2})",
               ("{g} * (({1} <= {0}) & ({0} <= {2}))", "{g} * (({0} < {1}) & ({1} <= {2}))",
                "{g} * (({0} > {2}) | ({1} > {2}))"),

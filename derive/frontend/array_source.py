@@ -1,7 +1,7 @@
 """Array functions from the command line: ``file.py:loss`` and ``--shapes W1=5x3,b=5`` -> a program.
 
 For ``derive stage file.py:loss --shapes ...``: ``array_target`` reads the function from the
-file's text (never imports or runs it) and returns its ArrayProgram, or None when the
+file's text (never imports or runs it) and returns its array Program, or None when the
 function is not array code and no shapes were given (then the scalar engine stages it).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ def parse_shapes(text: str) -> dict:
 
 def array_target(source: str, name: str | None = None, gates: str = "grouped", shapes=None, path=None,
                  constants=None):
-    """For the CLI (``derive stage file.py:loss --shapes ...``): the ArrayProgram of
+    """For the CLI (``derive stage file.py:loss --shapes ...``): the array Program of
     function ``name`` in ``source`` (read, never run), or None if it is not array code and no
     ``shapes`` (text or dict) or ``constants`` were given. Helpers it calls are read from the
     same source or, with ``path``, from sibling modules. Bad input raises DeriveError."""

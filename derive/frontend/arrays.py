@@ -119,6 +119,9 @@ def _constants(constants, names, fn, module) -> dict:
     return out
 
 
+_COMPARE = {"Gt": "greater", "Lt": "less", "GtE": "greater_equal", "LtE": "less_equal"}
+
+
 class _Reader(BodyReader):
     """An array function: the shared statement reader (``derive.frontend.reader.BodyReader``) with
     array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls and their method spellings)."""
@@ -189,6 +192,8 @@ class _Reader(BodyReader):
             if n.attr == "T":
                 return g.op("transpose", self.not_a_size(self.expr(n.value), n, ".T"))
             self.fail(f"attribute access '{_dotted(n)}'", n)
+        if isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]).__name__ in _COMPARE:
+            return g.op(_COMPARE[type(n.ops[0]).__name__], self.expr(n.left), self.expr(n.comparators[0]))
         if isinstance(n, ast.Subscript):
             item = self.pack_item(n)
             if item is not None:
@@ -200,10 +205,39 @@ class _Reader(BodyReader):
                 if isinstance(k, ast.Constant) and isinstance(k.value, int) and not isinstance(k.value, bool):
                     base = self.not_a_size(self.expr(n.value.value), n, ".shape")
                     return g.op("shape", base, opts=(("axis", k.value),))
-            self.fail("indexing (only sizes like X.shape[0])", n)
+            return self.subscript(n)
         if isinstance(n, ast.Call):
             return self.call(n)
         self.fail(_CONSTRUCTS.get(type(n).__name__, type(n).__name__), n)
+
+    def subscript(self, n):
+        """``a[:, :H]``, ``x[0]``, ``W[x]``, ``x[np.arange(N), y]``: one ``index`` gate whose
+        index arguments are nodes ({1}, {2}, ...); an index that is not a slice or an integer
+        constant (an integer array) makes it advanced indexing (scattered back by np.add.at)."""
+        base, args, advanced = self.expr(n.value), [], False
+        parts = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+
+        def piece(e):
+            if e is None:
+                return ""
+            k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
+            if isinstance(k, ast.Constant) and type(k.value) is int:
+                return str(-k.value if k is not e else k.value)
+            args.append(self.expr(e))
+            return "{%d}" % len(args)
+        texts = []
+        for p in parts:
+            if isinstance(p, ast.Slice):
+                if p.step is not None:
+                    self.fail("a slice with a step (write a[lo:hi])", n)
+                texts.append(f"{piece(p.lower)}:{piece(p.upper)}")
+            else:
+                text = piece(p)  # an integer array may repeat (np.add.at); a mask may not (+=)
+                advanced = advanced or text.startswith("{") and not getattr(ARRAY_RULES.get(args[-1].op), "mask", False)
+                texts.append(text)
+        if len(args) > ARRAY_RULES["index"].arity - 1:
+            self.fail("indexing with more than four index arrays", n)
+        return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
 
     def call(self, n):
         g, fname = self.g, _dotted(n.func)

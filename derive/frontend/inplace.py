@@ -55,8 +55,10 @@ def write_into(reader, t, st):
                               f"at line {st.lineno}")
         held.value[key] = read  # the one dict every name (and a helper's caller) holds: a copy of constants=
         return
+    op = " " + ast.unparse(ast.AugAssign(ast.Name("a"), st.op, ast.Name("b"))).split()[1] \
+        if isinstance(st, ast.AugAssign) else " ="
     err = DeriveError(f"unsupported construct: an in-place update {ast.unparse(t)[:40]}"
-                      f"{' +' if isinstance(st, ast.AugAssign) else ' '}= ... at line {st.lineno}; "
+                      f"{op} ... at line {st.lineno}; "
                       f"build a new array instead (np.where(mask, value, x), x * mask, ...)")
     if not isinstance(base, ast.Name):
         raise err

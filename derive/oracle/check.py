@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from functools import singledispatch
 
 import numpy as np
 import sympy as sp
@@ -20,7 +19,6 @@ from derive.core.errors import DeriveError
 from derive.symbolic.jacobians import check_arrays
 from derive.core.numerics import LAMBDIFY_NS
 from derive.staging.staged import stage
-from derive.staging.array_program import ArrayProgram
 
 
 def lambdify(args, expr):
@@ -82,10 +80,12 @@ def check(f, at: dict | None = None, points: int = 3, seed: int = 0, gates: str 
     ``at`` gives one point ({input: value}, lists for list inputs); otherwise ``points``
     random points in [low, high] (seeded) where the function is defined.
     """
-    return _check(stage(f, gates=gates), at, points, seed, low, high, tol_sympy, tol_numeric)
+    prog = stage(f, gates=gates)
+    if prog.arrays:  # at random arrays of the shapes of ``at`` (or the program's own shapes)
+        return check_arrays(prog, shapes={k: np.shape(v) for k, v in at.items()} if at else None, seed=seed)
+    return _check(prog, at, points, seed, low, high, tol_sympy, tol_numeric)
 
 
-@singledispatch
 def _check(prog, at, points, seed, low, high, tol_sympy, tol_numeric) -> CheckReport:
     """A scalar program: at ``at`` or at random points where it is defined."""
     syms = prog.inputs
@@ -129,12 +129,6 @@ def _check(prog, at, points, seed, low, high, tol_sympy, tol_numeric) -> CheckRe
     if not report.points:
         raise DeriveError("no point found where the function and its gradient are defined")
     return report
-
-
-@_check.register
-def _(prog: ArrayProgram, at, points, seed, *_):
-    """An array program: at random arrays of the shapes of ``at`` (or its own shapes)."""
-    return check_arrays(prog, shapes={k: np.shape(v) for k, v in at.items()} if at else None, seed=seed)
 
 
 def numeric_gradient(f, at: dict, h: float | None = None, gates: str = "grouped") -> dict:

@@ -233,8 +233,75 @@ def html_program(prog, result=None) -> str:
             + cell.format("backward pass", html.escape(bwd)) + "</tr></table>")
 
 
+def group(text: str) -> str:
+    """Parenthesise an expression that will be multiplied (unless a name or already grouped)."""
+    simple = text.replace("_", "").replace(".", "").isalnum()
+    if text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0 and i < len(text) - 1:
+                break
+        else:
+            simple = True
+    return text if simple else f"({text})"
+
+
+def kw_text(axis, keepdims) -> str:
+    """An array call's options as printed: ``, axis=0, keepdims=True``."""
+    return (f", axis={axis}" if axis is not None else "") + (", keepdims=True" if keepdims else "")
+
+
+def sum_text(expr: str, lead, kept, shape) -> str:
+    """The broadcast sum that gives an adjoint its variable's shape back."""
+    ax = lambda t: str(t[0]) if len(t) == 1 else str(t)  # noqa: E731
+    if not shape:
+        return f"np.sum({expr})"
+    if not kept:
+        return f"np.sum({expr}, axis={ax(lead)})"
+    if not lead:
+        return f"np.sum({expr}, axis={ax(kept)}, keepdims=True)"
+    every = tuple(lead) + tuple(len(lead) + k for k in kept)
+    return f"np.sum({expr}, axis={ax(every)}).reshape({shape})"
+
+
 class NumpyPrinter(CodePrinter):
-    """CodePrinter with NumPy spellings, so elementwise gradients run on arrays as printed."""
+    """CodePrinter with NumPy spellings, so elementwise gradients run on arrays as printed;
+    array gates (``ArrayCall``, ``Vjp``) are spelled by their rows' NumPy templates."""
+
+    def _print_ArrayCall(self, c):
+        args = [self._print(a) for a in c.args]
+        return c.rule.forward.format(*args, kw=kw_text(c.axis, c.keepdims), axis=c.axis,
+                                     index=c.subscript.format(*args))
+
+    def _print_Vjp(self, v, target=None):
+        up = "1.0" if v.upstream is None else self._print(v.upstream)
+        args = [self._print(a) for a in v.args]
+        index = v.subscript.format(*args)
+        text = v.template.format(*args, g=up, y=self._print(v.out), kw=kw_text(v.axis, v.keepdims),
+                                 axis=v.axis, index=index, d=target,
+                                 indices=f"({index})" if "," in index else index)
+        return text[len("1.0 * "):] if v.upstream is None and text.startswith("1.0 * ") else text
+
+    def _print_BackLine(self, bl):
+        if bl.vjp is not None and bl.vjp.scatter:  # np.add.at(dW, x, dout): a statement
+            return self._print_Vjp(bl.vjp, self._print(bl.target))
+        return super()._print_BackLine(bl)
+
+    def backward_rhs(self, bl) -> str:
+        if bl.vjp is None and bl.local is None:
+            return f"np.zeros_like({self._print(bl.var)})"
+        if bl.vjp is not None:
+            text = self._print(bl.vjp)
+        elif bl.upstream is None:
+            text = self._print(bl.local)
+        else:
+            up = self._print(bl.upstream)
+            text = up if bl.local == 1 else f"-{up}" if bl.local == -1 else \
+                f"{group(self._print(bl.local))} * {up}"
+        if bl.reduce is not None:
+            text = sum_text(text, *bl.reduce)
+        return text + ".copy()" if bl.copy else text
 
     def _print_sign(self, expr):
         return f"np.sign({self._print(expr.args[0])})"

@@ -69,24 +69,24 @@ def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
     shaped = prog.with_shapes({k: v.shape for k, v in arrays.items()})
     vals, adjs = result.values, result.adjoints
     forward = [{"n": f"({ln.number})", "code": str(ln), "shape": _shape(ln.shape),
-                "value": np.asarray(vals.get(ln.target))} for ln in shaped.forward]
+                "value": np.asarray(vals.get(ln.target.name))} for ln in shaped.forward]
     backward, helpers = [], {}
     for bl in shaped.backward:
         code = str(bl)
         for name, rhs in helpers.items():
             code = re.sub(rf"\b{re.escape(name)}\b", lambda _m, r=rhs: r, code)
-        if bl.target.endswith("_full"):
-            helpers[bl.target] = code.split(" = ", 1)[1]
+        if bl.target.name.endswith("_full"):
+            helpers[bl.target.name] = code.split(" = ", 1)[1]
             continue
         backward.append({"n": f"({bl.ref})", "code": code, "shape": _shape(bl.shape),
                          "target": f"{bl.target} {'+=' if bl.accumulate else '='}",
-                         "value": np.asarray(adjs.get(bl.target)), "fork": bl.accumulate,
+                         "value": np.asarray(adjs.get(bl.target.name)), "fork": bl.accumulate,
                          "note": f"{bl.var} is used {bl.uses} times: gradients add"})
     grads = [(p, a, np.asarray(result.grad[p])) for p, a in shaped.grads.items()]
     sig = ", ".join(f"{p} {_shape(arrays[p].shape)}" for p in prog.param_names)
     circuit = build(shaped)
     return ArraySheet(f"{prog.name}({sig})", arrays, forward, backward, grads,
-                      float(result.value), shaped.output, circuit,
+                      float(result.value), shaped.output.name, circuit,
                       notes=list(result.notes or []), symbolic=componentwise(shaped, arrays),
                       digits=digits)
 
@@ -99,7 +99,7 @@ def componentwise(prog, arrays) -> dict:
     from derive.symbolic.jacobians import symbolic_value
     from derive.symbolic.metrics import count_ops
 
-    shown = [bl for bl in prog.backward if not bl.target.endswith("_full")]
+    shown = [bl for bl in prog.backward if not bl.target.name.endswith("_full")]
     lines = len(prog.forward) + len(shown)
     matrix = next((str(bl) for bl in shown if len(bl.shape or ()) == 2 and "@" in str(bl)
                    or "outer" in str(bl)), None)

@@ -246,7 +246,7 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
     if not 1 <= digits <= 17:
         raise DeriveError(f"--digits {digits} is out of range; give 1 to 17 significant figures")
     blank = {"values", "formulas"} if blanks == "all" else {blanks}
-    arrays = hasattr(prog, "param_names")      # an ArrayProgram (derive.staging.arrays)
+    arrays = prog.arrays                       # values are NumPy arrays (derive.staging.arrays)
     if arrays and point is None:
         raise DeriveError("array sheets take the shapes from the values: give --at")
     seeds = None
@@ -309,7 +309,7 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks, digits, value_range,
                         roster, budget)
     stem, ext = os.path.splitext(path)
-    if hasattr(prog, "param_names") and (tex or engine != "matplotlib"):
+    if prog.arrays and (tex or engine != "matplotlib"):
         raise DeriveError("array sheets are drawn by the matplotlib engine only: "
                           "drop --tex and --engine typst")
     if tex:

@@ -11,86 +11,34 @@ code on zeros: a mismatch names the line and both shapes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import sympy as sp
 
 from derive.core import naming
-from derive.printing.printers import NumpyPrinter
-from derive.core.rules import ARRAY_RULES, RULES, local_gradient
+from derive.core.naming import symbol
 from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
+from derive.printing.printers import NumpyPrinter, group
+from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp  # noqa: F401 (API)
+from derive.core.rules import ARRAY_RULES, RULES, local_gradient
 from derive.frontend.arrays import numbers_unless_shaped, parse_array_function
-from derive.staging.array_program import ArrayProgram  # noqa: F401 (API)
 
 
 _P = NumpyPrinter()
 
 
-@dataclass(frozen=True)
-class ALine:
-    """Forward line ``number``: ``target = rhs`` (NumPy code), one gate; ``shape`` once known."""
-
-    number: int
-    target: str
-    op: str
-    args: tuple
-    rhs: str
-    shape: tuple | None = None
-    user: bool = False
-    used: bool = True
-    values: tuple = ()    # the arguments as SymPy: Symbols of names, numbers of constants
-    label: str = ""       # the helper function the line was inlined from
-
-    def __str__(self):
-        return f"{self.target} = {self.rhs}"
-
-
-@dataclass(frozen=True)
-class ABackLine:
-    """Backward line ``target (+)= rhs`` for forward line ``ref``; ``var`` is the value it is for."""
-
-    target: str
-    var: str
-    rhs: str
-    accumulate: bool
-    ref: int
-    uses: int = 1
-    shape: tuple | None = None
-    note: str = ""
-
-    def __str__(self):
-        return f"{self.target} {'+=' if self.accumulate else '='} {self.rhs}"
-
-
-def _kw(node):
-    axis, keep = node.opt("axis"), node.opt("keepdims")
-    return (f", axis={axis}" if axis is not None else "") + (", keepdims=True" if keep else "")
-
-
 def _variant(node, rule, shapes, names):
-    """The vjp templates for this gate: by ndims ("2,1") or options ("axis")."""
+    """Which vjp templates of the row this gate uses: by ndims ("2,1") or options ("axis")."""
     table = dict(rule.variants)
     if node.op == "matmul" and shapes is not None:
         key = ",".join(str(len(shapes[names[a]])) for a in node.args)
     elif node.opt("axis") is not None:
         key = "keepdims" if node.opt("keepdims") else "axis"
+    elif node.opt("advanced"):
+        key = "advanced"
     else:
         key = ""
-    return table.get(key, rule.vjps)
-
-
-def _group(text):
-    """Parenthesise an expression that will be multiplied."""
-    simple = text.replace("_", "").replace(".", "").isalnum()
-    if text.startswith("(") and text.endswith(")"):
-        depth = 0
-        for i, ch in enumerate(text):
-            depth += (ch == "(") - (ch == ")")
-            if depth == 0 and i < len(text) - 1:
-                break
-        else:
-            simple = True
-    return text if simple else f"({text})"
+    return key if key in table else ""
 
 
 def unbroadcast_axes(shape, out_shape):
@@ -100,29 +48,32 @@ def unbroadcast_axes(shape, out_shape):
     return tuple(range(lead)), kept
 
 
-def _reduce(expr, shape, out_shape):
+def _reduction(shape, out_shape):
+    """The broadcast sum an adjoint needs, as data (leading axes, kept axes, shape), and its note."""
     lead, kept = unbroadcast_axes(shape, out_shape)
     if not lead and not kept:
         return None, ""
     ax = lambda t: str(t[0]) if len(t) == 1 else str(t)  # noqa: E731
     if not shape:
-        return f"np.sum({expr})", "a number broadcast over the array: sum it all"
-    if not kept:
-        return f"np.sum({expr}, axis={ax(lead)})", f"broadcast over axis {ax(lead)}: sum it out"
-    if not lead:
-        return f"np.sum({expr}, axis={ax(kept)}, keepdims=True)", f"broadcast over axis {ax(kept)}: sum it out"
-    every = tuple(lead) + tuple(len(lead) + k for k in kept)
-    return f"np.sum({expr}, axis={ax(every)}).reshape({shape})", f"broadcast over axes {ax(every)}: sum them out"
+        note = "a number broadcast over the array: sum it all"
+    elif not kept:
+        note = f"broadcast over axis {ax(lead)}: sum it out"
+    elif not lead:
+        note = f"broadcast over axis {ax(kept)}: sum it out"
+    else:
+        note = f"broadcast over axes {ax(tuple(lead) + tuple(len(lead) + k for k in kept))}: sum them out"
+    return (lead, kept, tuple(shape)), note
 
 
 class Staged:
-    """The shape-independent part: nodes in order, their names, which values need gradients."""
+    """The shape-independent part: nodes in order, their names, which values need gradients;
+    ``program(shapes)`` writes the lines (their backward lines depend on the shapes)."""
 
-    def __init__(self, g):
+    def __init__(self, g, gates="grouped", source=""):
         out = g.output
         if out.is_input or out.is_const:
             out = g.new("id", (out,))
-        self.g, self.out = g, out
+        self.g, self.out, self.gates, self.source = g, out, gates, source
         live = _reachable([out])
         keep = _reachable([out] + [n for n in g.nodes if n.user_name])
         self.nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
@@ -149,64 +100,75 @@ class Staged:
         self.adjoints = {}
         for n in inputs + self.nodes:
             if id(n) in self.active:
-                self.adjoints[id(n)] = naming.adjoint_name(self.names[n], taken)
-                taken.add(self.adjoints[id(n)])
+                self.adjoints[id(n)] = symbol(naming.adjoint_name(self.names[n], taken))
+                taken.add(self.adjoints[id(n)].name)
         self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active]
+        self._syms = {}
 
     @staticmethod
     def vjp_exists(n, i):
         return n.op in RULES or ARRAY_RULES[n.op].vjps[i] is not None
 
     def sym(self, a):
-        return a.value if a.is_const else sp.Symbol(self.names[a])
-
-    def text(self, a):
-        return _P.doprint(self.sym(a)) if a.is_const else self.names[a]
+        if a.is_const:
+            return a.value
+        s = self._syms.get(id(a))
+        if s is None:
+            s = self._syms[id(a)] = symbol(self.names[a])
+        return s
 
     def rhs(self, n):
+        args = tuple(self.sym(a) for a in n.args)
         if n.op in RULES:
-            return _P.doprint(RULES[n.op].build(*[self.sym(a) for a in n.args]))
-        fmt = ARRAY_RULES[n.op].forward
-        return fmt.format(*[self.text(a) for a in n.args], kw=_kw(n), axis=n.opt("axis"))
+            return RULES[n.op].build(*args)
+        return ArrayCall(n.op, args, n.opt("axis"), bool(n.opt("keepdims")), n.opt("subscript", ""))
+
+    def program(self, shapes=None) -> Program:
+        """The program's lines, specialised to ``shapes`` (every value's shape) when given."""
+        g = self.g
+        inputs = [self.sym(g.inputs[p]) for p, _ in g.params]
+        adjoints = {self.sym(n): self.adjoints[id(n)] for n in list(g.inputs.values()) + self.nodes
+                    if id(n) in self.adjoints}
+        seeded = shapes is not None and shapes[self.names[self.out]] != () and id(self.out) in self.adjoints
+        return Program(inputs, g.params, self.forward(shapes), self.backward(shapes), self.sym(self.out),
+                       adjoints, self.gates, self.source, arrays=True, shapes=shapes,
+                       labels=self.labels, name=getattr(g, "name", "f"), staged=self,
+                       upstream=self.adjoints[id(self.out)] if seeded else None)
 
     def forward(self, shapes=None):
         out = []
         for k, n in enumerate(self.nodes, 1):
-            name = self.names[n]
-            out.append(ALine(k, name, n.op, tuple(self.text(a) for a in n.args), self.rhs(n),
-                             None if shapes is None else shapes[name], bool(n.user_name),
-                             id(n) in self.live, tuple(self.sym(a) for a in n.args), n.label))
+            out.append(Line(k, self.sym(n), n.op, tuple(self.sym(a) for a in n.args), self.rhs(n),
+                            bool(n.user_name), id(n) in self.live, n.lineno,
+                            None if shapes is None else shapes[self.names[n]], n.label))
         return out
 
     def contributions(self, shapes=None):
-        """(arg node, vjp text, reduction or None, note, forward line number), reverse order."""
+        """(arg node, local, vjp, upstream, reduction, note, forward line number), reverse order."""
         number = {id(n): k for k, n in enumerate(self.nodes, 1)}
         items = []
         for n in reversed(self.nodes):
             if id(n) not in self.live or id(n) not in self.active:
                 continue
-            up = None if n is self.out else self.adjoints[id(n)]
+            up = self.adjoints[id(n)]
+            if n is self.out and (shapes is None or shapes[self.names[n]] == ()):
+                up = None  # the output is one number: its adjoint is 1
             rule = RULES.get(n.op) or ARRAY_RULES[n.op]
-            tmpl = None if n.op in RULES else _variant(n, rule, shapes, self.names)
+            args = tuple(self.sym(x) for x in n.args)
+            variant = None if n.op in RULES else _variant(n, rule, shapes, self.names)
             for i, a in enumerate(n.args):
                 if id(a) not in self.active or not self.vjp_exists(n, i):
                     continue
-                if tmpl is None:
-                    local = local_gradient(rule, i, tuple(self.sym(x) for x in n.args), self.sym(n))
-                    text = _P.doprint(local)
-                    if up is None:
-                        vjp = text
-                    else:
-                        vjp = up if local == 1 else f"-{up}" if local == -1 else f"{_group(text)} * {up}"
+                local = vjp = None
+                if variant is None:
+                    local = local_gradient(rule, i, args, self.sym(n))
                 else:
-                    fields = {"g": up or "1.0", "y": self.names[n], "kw": _kw(n), "axis": n.opt("axis")}
-                    vjp = tmpl[i].format(*[self.text(x) for x in n.args], **fields)
-                    if up is None:
-                        vjp = vjp.replace("1.0 * ", "", 1) if vjp.startswith("1.0 * ") else vjp
+                    vjp = Vjp(n.op, i, variant, args, self.sym(n), up, n.opt("axis"), bool(n.opt("keepdims")),
+                              n.opt("subscript", ""))
                 red, note = None, ""
                 if shapes is not None and (n.op in RULES or ARRAY_RULES[n.op].elementwise):
-                    red, note = _reduce(vjp, shapes[self.names[a]], shapes[self.names[n]])
-                items.append((a, vjp, red, note, number[id(n)]))
+                    red, note = _reduction(shapes[self.names[a]], shapes[self.names[n]])
+                items.append((a, local, vjp, up, red, note, number[id(n)]))
         return items
 
     def backward(self, shapes=None):
@@ -219,22 +181,32 @@ class Staged:
                 for a in n.args:
                     uses[id(a)] = uses.get(id(a), 0) + 1
         out, written = [], {}
-        for a, vjp, red, note, ref in items:
-            var, adj = self.names[a], self.adjoints[id(a)]
+        for a, local, vjp, up, red, note, ref in items:
+            var, adj, n_uses = self.sym(a), self.adjoints[id(a)], uses.get(id(a), 1)
             k = written[id(a)] = written.get(id(a), 0) + 1
-            shape = None if shapes is None else shapes[var]
-            if red is not None and _group(vjp) != vjp:  # the reduction is its own line
-                tmp = f"{adj}_full"
-                out.append(ABackLine(tmp, var, vjp, False, ref, uses.get(id(a), 1),
-                                     shapes[self.names[self.nodes[ref - 1]]], "before the sum"))
-                red = red.replace(vjp, tmp, 1)
-            rhs = red or vjp
+            shape = None if shapes is None else shapes[self.names[a]]
+            if red is not None:
+                text = _P.backward_rhs(BackLine(adj, var, local, up, False, ref, vjp=vjp))
+                if group(text) != text:  # the product is its own line, then summed
+                    tmp = symbol(f"{adj.name}_full")
+                    out.append(BackLine(tmp, var, local, up, False, ref, n_uses, vjp,
+                                        shape=shapes[self.names[self.nodes[ref - 1]]], note="before the sum"))
+                    local, up, vjp = sp.S.One, tmp, None
+            if vjp is not None and vjp.scatter:  # a statement adding into the adjoint in place
+                if k == 1:
+                    out.append(BackLine(adj, var, None, None, False, ref, n_uses, shape=shape,
+                                        note="zeros to scatter into"))
+                note = f"{var} is used {n_uses} times: gradients add" if k > 1 else ""
+                out.append(BackLine(adj, var, None, up, True, ref, n_uses, vjp, shape=shape, note=note))
+                continue
+            line = BackLine(adj, var, local, up, k > 1, ref, n_uses, vjp, red, shape=shape)
+            rhs = _P.backward_rhs(line)
             if k == 1 and total[id(a)] > 1 and (rhs.isidentifier() or rhs.endswith(".T")):
-                rhs += ".copy()"  # it will be added to in place
+                line = replace(line, copy=True)  # it will be added to in place
             if k > 1:
-                fork = f"{var} is used {uses.get(id(a), 1)} times: gradients add"
+                fork = f"{var} is used {n_uses} times: gradients add"
                 note = f"{fork}; {note}" if note else fork
-            out.append(ABackLine(adj, var, rhs, k > 1, ref, uses.get(id(a), 1), shape, note))
+            out.append(replace(line, note=note))
         return out
 
 
@@ -248,17 +220,18 @@ def _reachable(roots):
     return seen
 
 
-def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=None, name=None, path=None):
-    """Stage a straight-line NumPy function: ``ArrayProgram`` (specialised if ``shapes`` given).
+def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=None, name=None,
+                 path=None) -> Program:
+    """Stage a straight-line NumPy function: a ``Program`` of arrays (specialised if ``shapes``).
 
     ``stage_arrays("def f(W, x):\\n    return np.sum(np.tanh(W @ x))\\n", shapes={"W": (2, 3),
     "x": (3,)})`` gives the lines ``Wx = W @ x``, ``tanhWx = np.tanh(Wx)``, ``f = np.sum(tanhWx)``
     and backward ``dtanhWx = np.ones_like(tanhWx)``, ``dWx = (1 - tanhWx**2) * dtanhWx``,
     ``dW = np.outer(dWx, x)``, ``dx = W.T @ dWx``.
     """
-    if isinstance(f, ArrayProgram):
+    if isinstance(f, Program):
         return f if shapes is None else f.with_shapes(shapes)
     source = f if isinstance(f, str) else getattr(f, "__name__", "")
     g = parse_array_function(f, gates, constants, output, name, path)
-    prog = ArrayProgram(Staged(g), gates, source)
+    prog = Staged(g, gates, source).program()
     return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))

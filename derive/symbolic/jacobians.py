@@ -1,7 +1,8 @@
 """The vector chain rule: per-line Jacobians (SymPy) multiplied, against the staged VJP lines.
 
 At small sizes every array value can be written out component by component as SymPy
-expressions (the printed forward lines run on object arrays of Symbols). That gives two
+expressions (each forward line's gate applied to object arrays of Symbols: an elementwise
+gate's SymPy form element by element, an array gate's row on arrays of SymPy expressions). That gives two
 references for an array program's gradient: ``sympy_gradient`` (``sympy.diff`` of the whole
 function, component by component) and ``jacobian_gradient`` (each line's full Jacobian
 matrix, multiplied along the chain: the vector chain rule as written in the discussion
@@ -20,7 +21,7 @@ from derive.oracle.central import central_gradient
 from derive.core.errors import DeriveError
 from derive.core.numerics import ARRAY_NS
 from derive.core.rules import ARRAY_RULES, RULES, apply, derived
-from derive.staging.array_program import _arrays
+from derive.staging.array_program import _arrays, call_value
 
 MAX_COMPONENTS = 400
 
@@ -45,14 +46,18 @@ def _sympy_ns():
 SYMPY_NS = derived(_sympy_ns)
 
 
-def _run_line(ln, env):
-    """One forward line on arrays of SymPy expressions: an elementwise gate from its row (the
-    SymPy form, element by element), an array gate by its printed NumPy call."""
-    if ln.op in RULES:
-        args = [env[str(v)] if isinstance(v, sp.Symbol) else v for v in ln.values]
-        env[ln.target] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
+def _run_line(ln, env, point):
+    """One forward line on arrays of SymPy expressions (``env`` by name): an elementwise gate from
+    its row (the SymPy form, element by element), an array gate by its row's ``symbolic``; a
+    comparison (a mask) by its numbers at ``point`` (it is constant near the point)."""
+    args = [env[a.name] if a.is_Symbol else a for a in ln.args]
+    if ln.op in ARRAY_RULES and ARRAY_RULES[ln.op].mask:
+        num = np.vectorize(lambda e: float(sp.sympify(e).xreplace(point)), otypes=[float])
+        env[ln.target.name] = call_value(ln.rhs, [num(a) for a in args], ARRAY_NS)
+    elif ln.op in RULES:
+        env[ln.target.name] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
     else:
-        exec(compile(str(ln), "<derive symbolic line>", "exec"), env)  # derive's printed line
+        env[ln.target.name] = call_value(ln.rhs, args, SYMPY_NS)
 
 
 def _symbols(name, shape):
@@ -72,17 +77,28 @@ def _specialise(prog, arrays):
     return spec, arrays
 
 
-def symbolic_value(prog, arrays):
-    """The program's value as one SymPy expression in the components (labels stay numbers)."""
+def symbolic_value(prog, arrays, upstream=None):
+    """The program's value as one SymPy expression in the components (labels stay numbers);
+    an array output is dotted with its ``upstream`` gradient (the scalar its VJPs differentiate)."""
     spec, arrays = _specialise(prog, arrays)
     env = dict(SYMPY_NS)
     for p in spec.param_names:
         env[p] = arrays[p] if p in spec.labels else _symbols(p, arrays[p].shape)
-    for ln in spec.forward:
-        _run_line(ln, env)
     symbols = {p: env[p] for p in spec.param_names if p not in spec.labels}
-    return sp.sympify(env[spec.output][()] if isinstance(env[spec.output], np.ndarray)
-                      else env[spec.output]), symbols
+    point = _point(symbols, arrays)
+    for ln in spec.forward:
+        _run_line(ln, env, point)
+    value = env[spec.output.name]
+    if spec.upstream is not None:
+        weights = np.asarray(_need_upstream(spec, upstream), dtype=float)
+        return sp.Add(*[v * sp.Float(float(u)) for v, u in zip(np.ravel(value), np.ravel(weights))]), symbols
+    return sp.sympify(value[()] if isinstance(value, np.ndarray) else value), symbols
+
+
+def _need_upstream(spec, upstream):
+    if upstream is None:
+        raise DeriveError(f"the output {spec.output} is an array: give its upstream gradient (upstream=)")
+    return upstream
 
 
 def _point(symbols, arrays):
@@ -90,9 +106,10 @@ def _point(symbols, arrays):
             for s, v in zip(np.ravel(arr), np.ravel(np.asarray(arrays[p], dtype=float)))}
 
 
-def sympy_gradient(prog, arrays) -> dict:
-    """Component-wise ``sympy.diff`` of the whole function, evaluated at ``arrays``."""
-    expr, symbols = symbolic_value(prog, arrays)
+def sympy_gradient(prog, arrays, upstream=None) -> dict:
+    """Component-wise ``sympy.diff`` of the whole function (dotted with ``upstream`` for an
+    array output), evaluated at ``arrays``."""
+    expr, symbols = symbolic_value(prog, arrays, upstream)
     point = _point(symbols, arrays)
     out = {}
     for p, arr in symbols.items():
@@ -105,25 +122,31 @@ def line_jacobians(prog, arrays):
     """For each forward line and each argument with a gradient: the line's Jacobian matrix
     (SymPy, rows = output components, columns = argument components) at ``arrays``."""
     spec, arrays = _specialise(prog, arrays)
-    values = spec.run(**arrays).values
+    values = spec.run(**arrays, upstream=np.zeros(spec.shapes[spec.output.name])
+                      if spec.upstream is not None else None).values
     env_num = {**{p: np.asarray(arrays[p], dtype=float) for p in spec.param_names
                   if p not in spec.labels}, **values}
     out = []
+    masks = {ln.target.name for ln in spec.forward if ln.op in ARRAY_RULES and ARRAY_RULES[ln.op].mask}
     for ln in spec.forward:
         env = dict(SYMPY_NS)
-        for a in ln.args:
-            if a in spec.labels:
-                env[a] = arrays[a]
+        names = [a.name for a in ln.args if a.is_Symbol]
+        for a in names:
+            if a in spec.labels or a in masks:
+                env[a] = arrays[a] if a in spec.labels else env_num[a]
             elif a in env_num and a not in env:
                 env[a] = _symbols(a, np.shape(env_num[a]))
-        _run_line(ln, env)
-        y = sp.Matrix(np.ravel(np.asarray(env[ln.target], dtype=object)).tolist())
+        _run_line(ln, env, {s: float(v) for b in names if b in env_num and b not in spec.labels
+                            for s, v in zip(np.ravel(env[b]), np.ravel(env_num[b]))})
+        if ln.target.name in masks:  # a boolean mask: no Jacobian (no gradient flows through it)
+            out.append((ln, {}))
+            continue
+        y = sp.Matrix(np.ravel(np.asarray(env[ln.target.name], dtype=object)).tolist())
         jac = {}
-        for a in dict.fromkeys(ln.args):
-            if a in spec.adjoints and a not in spec.labels and any(b.ref == ln.number and b.var == a
-                                                                  for b in spec.backward):
+        for a in dict.fromkeys(names):
+            if a not in spec.labels and any(b.ref == ln.number and b.var.name == a for b in spec.backward):
                 xs = list(np.ravel(env[a]))
-                point = {s: float(v) for b in ln.args if b in env_num and b not in spec.labels
+                point = {s: float(v) for b in names if b in env_num and b not in spec.labels
                          for s, v in zip(np.ravel(env[b]), np.ravel(env_num[b]))}
                 J = y.jacobian(xs)
                 jac[a] = (J, np.array(J.xreplace(point).tolist(), dtype=float))
@@ -131,25 +154,35 @@ def line_jacobians(prog, arrays):
     return out
 
 
-def jacobian_gradient(prog, arrays) -> dict:
-    """The gradient as a product of the lines' full Jacobians (reverse order, row vector first)."""
+def jacobian_gradient(prog, arrays, upstream=None) -> dict:
+    """The gradient as a product of the lines' full Jacobians (reverse order, row vector first:
+    1, or the upstream gradient of an array output)."""
     spec, arrays = _specialise(prog, arrays)
-    rows = {spec.output: np.ones((1, 1))}
+    seed = np.ones((1, 1)) if spec.upstream is None else \
+        np.asarray(_need_upstream(spec, upstream), dtype=float).reshape(1, -1)
+    rows = {spec.output.name: seed}
     for ln, jac in reversed(line_jacobians(spec, arrays)):
-        if ln.target not in rows:
+        if ln.target.name not in rows:
             continue
         for a, (_, J) in jac.items():
-            rows[a] = rows.get(a, 0) + rows[ln.target] @ J
+            rows[a] = rows.get(a, 0) + rows[ln.target.name] @ J
     return {p: rows.get(p, np.zeros((1, np.size(arrays[p])))).reshape(np.shape(arrays[p]))
             for p in spec.grads}
 
 
-def central_differences(prog, arrays: dict, h: float = 1e-6) -> dict:
-    """The gradient by central differences of the program's value (an independent reference)."""
+def central_differences(prog, arrays: dict, h: float = 1e-6, upstream=None) -> dict:
+    """The gradient by central differences of the program's value (an independent reference);
+    an array output is dotted with its ``upstream`` gradient."""
     point = _arrays(prog, arrays)
     spec = prog.with_shapes({k: v.shape for k, v in point.items()})
-    fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)
-    return central_gradient(lambda pt: fn(*[pt[q] for q in prog.param_names])[k], point, list(prog.grads), h)
+    fn, k = spec.compiled()[0], [ln.target for ln in spec.forward].index(spec.output)  # Symbols
+    extra = [np.zeros(spec.shapes[spec.output.name])] if spec.upstream is not None else []
+    weights = None if spec.upstream is None else np.asarray(_need_upstream(spec, upstream), dtype=float)
+
+    def value(pt):
+        out = fn(*[pt[q] for q in prog.param_names], *extra)[k]
+        return out if weights is None else float(np.sum(out * weights))
+    return central_gradient(value, point, list(prog.grads), h)
 
 
 @dataclass
@@ -187,10 +220,12 @@ def check_arrays(prog, shapes=None, seed: int = 0) -> ArrayCheck:
     rng = np.random.default_rng(seed)
     arrays = {p: np.zeros(shapes[p], dtype=int) if p in prog.labels
               else np.asarray(rng.normal(size=shapes[p])) for p in prog.param_names}
-    staged = prog.run(**arrays).grad
-    numeric = _rel(staged, central_differences(prog, arrays))
+    spec = prog.with_shapes({p: arrays[p].shape for p in prog.param_names})
+    up = None if spec.upstream is None else rng.normal(size=spec.shapes[spec.output.name])
+    staged = prog.run(**arrays, upstream=up).grad
+    numeric = _rel(staged, central_differences(prog, arrays, upstream=up))
     small = sum(a.size for p, a in arrays.items() if p not in prog.labels) <= 60
-    sym = _rel(staged, sympy_gradient(prog, arrays)) if small else None
+    sym = _rel(staged, sympy_gradient(prog, arrays, up)) if small else None
     return ArrayCheck({p: tuple(shapes[p]) for p in prog.param_names}, numeric, sym)
 
 

@@ -127,7 +127,7 @@ class Exercise:
             return {ln.target.name for ln in self.program.forward if ln.user}
         if self.vector:
             prog = self.array_program(self.example_points()[0])
-            return {ln.target for ln in prog.forward if ln.user}
+            return {ln.target.name for ln in prog.forward if ln.user}
         return set()
 
     def key(self, point: dict) -> Key:
@@ -142,7 +142,7 @@ class Exercise:
         prog = self.array_program(point)
         r = prog.run(**{k: np.asarray(v, dtype=float) for k, v in point.items()})
         outputs = {o: np.asarray(r.grad[o[1:]]) for o in self.outputs}
-        user = {ln.target for ln in prog.forward if ln.user}
+        user = {ln.target.name for ln in prog.forward if ln.user}
         adjoints = {a: np.asarray(v) for a, v in r.adjoints.items() if a[1:] in user or a in outputs}
         return Key(float(r.value), outputs, adjoints,
                    {k: np.asarray(r.values[k]) for k in r.values if k in user})

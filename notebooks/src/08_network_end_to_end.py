@@ -202,7 +202,7 @@ md(r"""
 code(r"""
 # answers, revealed by derive
 spec = net.with_shapes(dict(shapes, X=(10, 4), y=(10,)))
-print("1.", {ln.target: ln.shape for ln in spec.backward if ln.target in ("dW1", "db1", "dh", "dscores")})
+print("1.", {ln.target.name: ln.shape for ln in spec.backward if ln.target.name in ("dW1", "db1", "dh", "dscores")})
 
 
 def train(prog, rate, steps=100):
@@ -220,7 +220,7 @@ def train(prog, rate, steps=100):
 big = train(net, 5.0)
 print(f"2. rate 5.0: loss {big[0]:.3f} -> max {max(big):.3f} -> {big[-1]:.3f}")
 tanh_net = stage(NETWORK.replace("np.maximum(X @ W1 + b1, 0)", "np.tanh(X @ W1 + b1)"))
-print("3.", [str(ln) for ln in tanh_net.with_shapes(shapes).backward if ln.target == "dXW1pb1"],
+print("3.", [str(ln) for ln in tanh_net.with_shapes(shapes).backward if ln.target.name == "dXW1pb1"],
       f"final loss {train(tanh_net, 0.5)[-1]:.4f}")
 """, check=True)
 

@@ -19,6 +19,8 @@ def add_arguments(p):
     p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
     p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
     p.add_argument("--shapes", help="array input shapes for NumPy functions, e.g. W1=5x3,b=5,x=3")
+    p.add_argument("--upstream", metavar="ARRAY",
+                   help="the upstream gradient of an array output (CS231n's dout), e.g. [[1,0],[0,2]]")
     p.add_argument("--format", default="text", help="text (default), python, latex or markdown")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true",
@@ -40,16 +42,17 @@ def run(args) -> int:
     constants = {k: v for k, v in point.items() if is_config(v)}
     point = {k: v for k, v in point.items() if k not in constants}
     prog = load_target(args.target, args.gates, args.shapes, constants or None)
-    from derive.staging.array_program import ArrayProgram
-
-    arrays = isinstance(prog, ArrayProgram)
+    arrays = prog.arrays
     if arrays and point:
         import numpy as np
 
         point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
         prog = prog.with_shapes({k: v.shape for k, v in point.items()})  # print what runs here
+    upstream = _upstream(args.upstream)
+    if upstream is not None and args.at is None:
+        raise DeriveError("--upstream goes with --at (the point where the upstream gradient flows back)")
     ran = args.at is not None and (point or not constants)  # --at with configuration only: no run
-    result = prog.run(exact=not args.float, **point) if ran else None
+    result = prog.run(exact=not args.float, upstream=upstream, **point) if ran else None
     if args.json:
         print(json.dumps(to_json(prog, result) if not arrays else _array_json(prog, result), indent=2))
     elif args.format == "python":
@@ -65,6 +68,15 @@ def run(args) -> int:
         print(("\n" if not args.json else "") + str(report))
         return 0 if report.ok else 1
     return 0
+
+
+def _upstream(text):
+    """``--upstream [[1,0],[0,2]]`` -> a float array (parsed like --at, never evaluated)."""
+    if text is None:
+        return None
+    import numpy as np
+
+    return np.asarray(parse_at(f"upstream={text}")["upstream"], dtype=float)
 
 
 def checked(prog, point, budget):
@@ -89,7 +101,7 @@ def _array_json(prog, result):
         def plain(d):
             return {k: np.asarray(v).tolist() for k, v in d.items()}
 
-        out.update(value=float(result.value), grad=plain(result.grad),
+        out.update(value=np.asarray(result.value).tolist(), grad=plain(result.grad),
                    intermediates=plain(result.values), adjoints=plain(result.adjoints))
     return out
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from derive.core import primitives
+
 
 def _ex(params, body, **shapes):
     return (params, body, shapes)
@@ -73,6 +75,17 @@ ARRAY_ROWS = [
          calls=(), doc="np.prod(x.shape[1:]), the size of one row (affine_forward's reshape): no gradient",
          examples=(_ex("A, B", "np.sum(A.reshape(A.shape[0], np.prod(A.shape[1:])) * B)", A=(3, 2), B=(3, 2)),),
          label="size"),
+    dict(name="setitem", arity=6, forward="setitem({0}, {index}, {1})",
+         vjps=("setitem({g}, {index}, 0)", "{g}[{index}]", None, None, None, None), short="{0}s",
+         calls=("setitem",),
+         doc="x[i] = v on an array the function made (x[mask] = ..., x[np.arange(N), y] -= 1), staged as a new "
+             "array: the gradient of x is zero where it was overwritten, v gets the adjoint's entries there",
+         examples=(_ex("A, B", "np.sum(setitem(A, (0,), B[0] * 2) * B)", A=(3, 2), B=(3, 2)),),
+         label="[]=", impl=primitives.setitem, symbolic=primitives.setitem),
+    dict(name="ones_like", arity=1, forward="np.ones_like({0})", vjps=(None,), short="ones{0}",
+         calls=("np.ones_like", "numpy.ones_like"), doc="an array of ones shaped like x: no gradient",
+         examples=(_ex("A, B", "np.sum((np.ones_like(A) * 2 + A) * B)", A=(3, 2), B=(3, 2)),),
+         label="1", symbolic=np.ones_like),
     dict(name="zeros_like", arity=1, forward="np.zeros_like({0})", vjps=(None,), short="zeros{0}",
          calls=("np.zeros_like", "numpy.zeros_like"), doc="an array of zeros shaped like x: no gradient",
          examples=(_ex("A, B", "np.sum((np.zeros_like(A) + A) * B)", A=(3, 2), B=(3, 2)),),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import re
 import textwrap
 
 from derive.frontend.config import Pack, Poison, Static, check_value, describe
@@ -220,6 +221,8 @@ class _Reader(BodyReader):
         def piece(e):
             if e is None:
                 return ""
+            if isinstance(e, ast.Constant) and e.value is None or _dotted(e) in ("np.newaxis", "numpy.newaxis"):
+                return "None"  # a new axis of length 1: a[:, np.newaxis]
             k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
             if isinstance(k, ast.Constant) and type(k.value) is int:
                 return str(-k.value if k is not e else k.value)
@@ -239,8 +242,20 @@ class _Reader(BodyReader):
             self.fail("indexing with more than four index arrays", n)
         return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
 
+    def set_index(self, target: ast.Subscript, value, op=None):
+        """``x[i] = v`` (``op``: ``x[i] -= v``) as a new array ``setitem(x, (i,), v)``: the
+        gather ``x[i]`` gives the index arguments (and the old values for ``-=``)."""
+        gather = self.subscript(target)
+        if op is not None:
+            value = self.g.op(op, gather, value)
+        sub = _as_tuple(gather.opt("subscript"))
+        return self.g.op("setitem", gather.args[0], value, *gather.args[1:], opts=(("subscript", sub),))
+
     def call(self, n):
         g, fname = self.g, _dotted(n.func)
+        if fname == "setitem" and len(n.args) == 3 and not n.keywords and "setitem" not in self.env:
+            target = ast.Subscript(n.args[0], n.args[1], ast.Load(), lineno=n.lineno, col_offset=0)
+            return self.set_index(target, self.expr(n.args[2]))
         if self.helper(n) is not None:
             out = self.inline(n)
             if isinstance(out, Pack):
@@ -344,6 +359,19 @@ class _Reader(BodyReader):
 
 
 _SIZES = ("shape", "row_size")
+
+
+def _as_tuple(subscript: str) -> str:
+    """An index subscript as a tuple expression (``:, :{1}`` -> ``(slice(None, {2}), ...)``),
+    its placeholders moved one on (setitem's arguments are the array, the value, the indices)."""
+    parts = []
+    for piece in subscript.split(", "):
+        piece = re.sub(r"\{(\d+)\}", lambda m: "{%d}" % (int(m.group(1)) + 1), piece)
+        if ":" in piece:
+            lo, hi = piece.split(":")
+            piece = f"slice({lo or 'None'}, {hi or 'None'})"
+        parts.append(piece)
+    return "(" + ", ".join(parts) + ",)"
 
 
 def _plain_number(node) -> bool:

@@ -62,4 +62,13 @@ def write_into(reader, t, st):
                       f"build a new array instead (np.where(mask, value, x), x * mask, ...)")
     if not isinstance(base, ast.Name):
         raise err
-    in_place(reader, sharing(reader, base.id), base.id, err, st.lineno)
+    shared = sharing(reader, base.id)
+    if shared or t.value is not base or not hasattr(reader, "set_index"):
+        in_place(reader, shared, base.id, err, st.lineno)
+        return
+    try:  # an array only this name holds: x[i] = v is x = setitem(x, (i,), v)
+        op = reader.augmented(st.op) if isinstance(st, ast.AugAssign) else None
+        new = reader.set_index(t, reader.expr(st.value), op)
+    except DeriveError as e:
+        new = reader.poison(e, st.lineno)
+    reader.bind_value(base.id, new)

@@ -489,3 +489,10 @@ def test_losses_as_written_check_their_own_hand_written_dx(name):
 def test_indexed_updates_and_new_axes_match_sympy_diff_and_central_differences(src, shapes):
     report = check_arrays(stage_arrays(src, shapes=shapes), seed=5)
     assert report.ok and report.max_err_sympy is not None, report
+
+
+def test_an_index_out_of_range_at_run_time_is_one_line():
+    prog = stage_arrays("def f(x, y):\n    m = x * 2\n    m[np.arange(2), y] = 0\n    return np.sum(m)\n",
+                        shapes=dict(x=(2, 1), y=(2,)))
+    with pytest.raises(DeriveError, match="cannot run at these values: index 1 is out of bounds"):
+        prog.run(x=np.ones((2, 1)), y=np.array([1, 0]))

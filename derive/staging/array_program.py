@@ -70,7 +70,11 @@ def run(prog, arrays, upstream=None) -> ArrayResult:
     args = [point[p] for p in prog.param_names] + _upstream(spec, upstream)
     fn, fwd, adj = compiled(spec)
     with np.errstate(all="ignore"):
-        out = fn(*args)
+        try:
+            out = fn(*args)
+        except (IndexError, ValueError) as err:  # the point's own indices (y, W[x]) out of range
+            raise DeriveError(f"the program cannot run at these values: {_numpy_reason(err)} (an index or "
+                              f"label out of range for the axis it indexes?)") from None
     values = dict(zip(fwd, out[:len(fwd)]))
     adjoints = dict(zip(adj, out[len(fwd):]))
     if spec.output in spec.adjoints:  # the output's own adjoint: 1, or the upstream given

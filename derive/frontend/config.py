@@ -43,6 +43,15 @@ class Poison:
     lineno: int
 
 
+class Unstaged(DeriveError):
+    """The error of a line that was not staged, raised again where its name is used;
+    ``origin`` names that line ("line 61 of batchnorm_forward")."""
+
+    def __init__(self, message, origin):
+        super().__init__(message)
+        self.origin = origin
+
+
 class NotStatic(Exception):
     """The expression depends on the inputs (or is not something ``static`` works out)."""
 

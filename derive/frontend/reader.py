@@ -11,7 +11,7 @@ import ast
 import inspect
 import textwrap
 
-from derive.frontend.config import NotStatic, Pack, Poison, Static, describe, static
+from derive.frontend.config import NotStatic, Pack, Poison, Static, Unstaged, describe, static
 from derive.core.errors import DeriveError
 from derive.frontend import inplace
 from derive.frontend.inline import inline_call
@@ -193,8 +193,10 @@ class BodyReader:
         if done is None:
             raise DeriveError(f"function '{fname}' has no return statement")
         for p in self.poisons:
-            why = str(p.error).split("; supported:")[0]  # the reason, without the list of calls
-            self.note(f"{self.where(p.lineno)} is not staged (it does not reach the output): {why}")
+            here = self.where(p.lineno)
+            why = str(p.error).split("; supported:")[0] if p.error.origin == here else \
+                f"it uses {p.error.origin}, which is not staged"  # the reason, without the list of calls
+            self.note(f"{here} is not staged (it does not reach the output): {why}")
         return done[0]
 
     def block(self, stmts):
@@ -337,7 +339,8 @@ class BodyReader:
         only when the output needs the name it assigns."""
         if not self.tolerant:
             raise err
-        p = Poison(self.in_context(err), lineno)
+        origin = err.origin if isinstance(err, Unstaged) else self.where(lineno)
+        p = Poison(Unstaged(str(self.in_context(err)), origin), lineno)
         self.poisons.append(p)
         return p
 

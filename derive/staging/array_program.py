@@ -262,7 +262,7 @@ def _kinks(prog, env):
 
 def _result_text(prog, result):
     if result is None:
-        return []
+        return [""] * bool(prog.notes) + [f"note: {n}" for n in prog.notes]  # what reading resolved
     with np.printoptions(precision=6, suppress=True, threshold=50):
         value = repr(float(result.value)) if np.ndim(result.value) == 0 else \
             np.array2string(np.asarray(result.value), prefix=f"  {prog.output} = ")

@@ -4,14 +4,18 @@ python benchmarks/sheets.py [--variants 200] [--repeat 3]
 
 Measures, for each of the five sheets of issue 16 (the notes' f(x, y), the sigmoid neuron,
 log(1 + exp(x*y)) * tanh(x - y), a two-layer NumPy loss, a batchnorm layer):
-- ``derive sheet ... --key`` end to end as a user runs it (a fresh process, imports included);
+- ``derive sheet ... --key`` end to end as a user runs it (a fresh process, imports included),
+  best of --repeat, with the CPU seconds it used (its own and its workers': what the machine's
+  load does not change much);
 - the same sheet in a warm process (``derive.sheet``: content, then the PDF), best of --repeat;
+- the floor of a fresh process: Python importing SymPy and matplotlib's PDF backend alone;
 and, for the scalar functions, ``derive sheet EXPR --variants N --split`` end to end with the
 breakdown in-process: drawing the points, building the sheets, then the PDFs (two templates
 drawn in parallel, each student's numbers filled in). Prints a Markdown table.
 """
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -47,12 +51,25 @@ def _at(point):
 
 
 def cli(tmp, *args):
+    """Wall and CPU seconds of ``derive sheet ARGS`` in a fresh process."""
+    return fresh(tmp, "-m", "derive", "sheet", *args)
+
+
+def fresh(cwd, *args):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "derive", "sheet", *args], cwd=tmp,
-                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    r = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    wall = time.perf_counter() - t
     if r.returncode:
         raise SystemExit(r.stderr.strip())
-    return time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def best(runs):
+    """The fastest of (wall, cpu) runs."""
+    return min(runs)
 
 
 def warm(target, point, tmp, repeat):
@@ -90,31 +107,34 @@ def main():
     ap.add_argument("--variants", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start\n")
     with tempfile.TemporaryDirectory() as tmp:
-        print("| sheet | `derive sheet --key` (fresh process) s | warm process s | pages |")
-        print("|---|---:|---:|---:|")
+        floor = best([fresh(tmp, "-c", "import sympy, matplotlib.figure, "
+                                      "matplotlib.backends.backend_pdf") for _ in range(args.repeat)])
+        print("| sheet | `derive sheet --key`, fresh process: wall s | CPU s | warm process s | pages |")
+        print("|---|---:|---:|---:|---:|")
+        print(f"| (Python importing SymPy and matplotlib alone) | {floor[0]:.2f} | {floor[1]:.2f} | | |")
         for title, target, at, point in cases(tmp):
             out = os.path.join(tmp, "one.pdf")
-            dt = cli(tmp, target, "--at", at, "--key", "-o", out)
+            dt, cpu = best([cli(tmp, target, "--at", at, "--key", "-o", out) for _ in range(args.repeat)])
             import pypdf
 
             pages = len(pypdf.PdfReader(out).pages)
             w = warm(target, point, tmp, args.repeat)
-            print(f"| {title} | {dt:.2f} | {w:.2f} | {pages} |")
+            print(f"| {title} | {dt:.2f} | {cpu:.2f} | {w:.2f} | {pages} |")
         print()
-        print(f"| class set, {args.variants} students | `--variants {args.variants} --split` s "
-              "| points s | sheets s | PDFs s | files |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print(f"| class set, {args.variants} students | `--variants {args.variants} --split`: wall s "
+              "| CPU s | points s | sheets s | PDFs s | files |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for title, target, _, _ in cases(tmp)[:3]:
             if target.endswith(":neuron"):
                 continue
             folder = tempfile.mkdtemp(dir=tmp)
-            dt = cli(folder, target, "--variants", str(args.variants), "--split", "-o", "class.pdf")
+            dt, cpu = cli(folder, target, "--variants", str(args.variants), "--split", "-o", "class.pdf")
             files = len(os.listdir(folder))
             pts, build, pdfs = class_set(target, args.variants, tmp)
-            print(f"| {title} | {dt:.1f} | {pts:.1f} | {build:.1f} | {pdfs:.1f} | {files} |")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n{os.cpu_count()} cores, load average {load:.1f} at the end")
+            print(f"| {title} | {dt:.1f} | {cpu:.1f} | {pts:.1f} | {build:.1f} | {pdfs:.1f} | {files} |")
+    print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from derive.teach.exercise_notebook import notebook_of, write_notebook  # noqa: E402
 
-NAMES = ("sigmoid_neuron", "staged_fxy", "total_derivative", "activations", "matmul", "two_layer")
+NAMES = ("sigmoid_neuron", "staged_fxy", "total_derivative", "activations", "matmul", "two_layer",
+         "two_layer_batch")
 
 
 def notebook(name):

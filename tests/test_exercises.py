@@ -22,9 +22,9 @@ def _fn(source):
     return ns["backward"]
 
 
-def test_the_six_exercises():
+def test_the_builtin_exercises():
     assert NAMES == ["sigmoid_neuron", "staged_fxy", "total_derivative", "activations", "matmul",
-                     "two_layer"]
+                     "two_layer", "two_layer_batch"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -17,21 +17,23 @@ class _Parser(argparse.ArgumentParser):
         raise DeriveError(f"{self.prog}: {message}")
 
 
-def _commands():
+def _commands(only=None):
+    """The command modules; ``only`` (a command's name): that one alone, so that ``derive
+    sheet`` does not import what the other commands need (a fresh process pays for imports)."""
     import derive.cli.commands as pkg
 
-    mods = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            mods.append(importlib.import_module(f"derive.cli.commands.{info.name}"))
+    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+    names = [only] if only in names else names
+    mods = [importlib.import_module(f"derive.cli.commands.{name}") for name in names]
     order = getattr(pkg, "ORDER", ())
     return sorted(mods, key=lambda m: (order.index(m.NAME) if m.NAME in order else len(order), m.NAME))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser; given ``argv`` whose first word names a command, that command's alone."""
     parser = _Parser(prog="derive", description="Gradients two ways: symbolic and staged backprop.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for mod in _commands():
+    for mod in _commands(argv[0] if argv else None):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
@@ -40,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         if not getattr(args, "_run", None):
             parser.print_help()

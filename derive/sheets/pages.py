@@ -32,6 +32,21 @@ def draw_sheet(pdf, s, slots=None):
     flow.finish()
 
 
+def warm():
+    """What every PDF needs first, done while SymPy works in its workers (``sheets_for``'s
+    ``meanwhile``): matplotlib's PDF backend imported, fonts found, the mathtext grammar built."""
+    import matplotlib
+    from matplotlib.backends import backend_pdf  # noqa: F401
+    from matplotlib.font_manager import FontProperties
+
+    from derive.sheets.mpl import _math_parser
+
+    quiet_fonts()
+    share_font_work()
+    with matplotlib.rc_context(RC):
+        _math_parser().parse(r"$\frac{1}{x}$", 72, FontProperties(size=10))
+
+
 def pdf_bytes(sheets, slots=None) -> bytes:
     """One PDF holding every sheet (each starts on a new page); reproducible bytes. With
     ``slots`` (a list, one sheet): a template, its numbers recorded there, not drawn."""

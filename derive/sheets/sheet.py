@@ -24,13 +24,11 @@ from derive.sheets.arrays import build_array_sheet
 from derive.sheets.tex import _HEADS, _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
 from derive.sheets.tex import fmt  # noqa: F401
 from derive.sheets.variants import RANGE, array_variants, variant_points  # noqa: F401
+from derive.sheets.workers import MAX_EXPR_NODES, MAX_FORKS, MAX_PATHS, MAX_SHOWN_OPS  # noqa: F401
+from derive.sheets.workers import Symbolic, fill, symbolic_side
 
 ENGINES = ("matplotlib", "typst")
 BLANKS = ("all", "values", "formulas")
-MAX_PATHS = 12       # paths listed per forked input
-MAX_FORKS = 4        # forked inputs given a sum over paths
-MAX_EXPR_NODES = 20_000   # a function larger than this written out is not given to SymPy
-MAX_SHOWN_OPS = 1_500     # a symbolic derivative larger than this is measured, not printed
 MAX_SHOWN_NODES = 2_000   # a function larger than this written out is not printed in the header
 
 
@@ -69,75 +67,6 @@ class Sheet:
     @property
     def is_worksheet(self):
         return bool(self.blank)
-
-
-def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
-    """[(input, d f/d input as SymPy gives it)] and the sizes beside the staged program's
-    (``derive.symbolic.derivatives`` and ``derive.symbolic.metrics``, measured as ``derive compare`` does).
-
-    SymPy works in a killed worker under ``budget`` seconds (``derive.symbolic.budget``), and not at
-    all when the function written out has more than ``MAX_EXPR_NODES`` nodes; a derivative
-    of more than ``MAX_SHOWN_OPS`` operations is measured but not printed. The sheet then says
-    so beside the staged program's size: that gap is the lesson (expression swell)."""
-    from derive.symbolic.budget import within
-    from derive.symbolic.metrics import program_metrics, tree_nodes
-
-    staged = program_metrics(prog)
-    sizes = {"symbolic_ops": None, "symbolic_status": "ok", "staged_ops": staged["ops"],
-             **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
-                                       "backward_lines")}}
-    parts = len(prog.inputs)
-    nodes = tree_nodes([prog.expr()])
-    if nodes > MAX_EXPR_NODES:
-        sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
-        out = None
-    else:
-        out = within(budget, _symbolic_ops, prog)
-        if not out.ok:
-            sizes["symbolic_status"] = out.status
-    staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
-                   f"forward + {sizes['backward_ops']} backward) for the value and the whole "
-                   "gradient")
-    if out is None or not out.ok:
-        why = (f"SymPy's gradient was not computed: written out as one expression, the "
-               f"function alone has {nodes} nodes, too large to differentiate or print"
-               if out is None else f"SymPy's gradient {sizes['symbolic_status']}")
-        return [], sizes, (f"{why}, while {staged_text}. This is expression swell: the symbolic "
-                           "form writes shared subexpressions out again in every term instead "
-                           "of naming them once, and here it has swelled past printing.")
-    sym_ops = sizes["symbolic_ops"] = out.value
-    shown = None
-    if sym_ops <= MAX_SHOWN_OPS:    # done within the budget in the worker: again here, to print
-        from derive.symbolic.derivatives import gradient
-
-        grad = gradient(prog)
-        shown = [grad[s.name] for s in prog.inputs]
-    derivs = list(zip(prog.inputs, shown)) if shown is not None else []
-    ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
-    head = (f"SymPy's gradient takes {sym_ops} operations for {parts} partial "
-            f"derivative{'s' * (parts != 1)}, the staged program {staged['ops']} "
-            f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
-            f"and the whole gradient: ")
-    if shown is None:
-        sizes["symbolic_status"] = f"too large to print ({sym_ops} operations)"
-        head = f"SymPy's gradient is too large to print here ({sym_ops} operations). " + head
-    if ratio > 1.15:
-        swell = head + (f"the symbolic form is {ratio:.1f} times as large, because it writes "
-                        "shared subexpressions out again in every term instead of naming them once.")
-    else:
-        swell = head + (f"here the symbolic form is no larger ({ratio:.1f} times), because this "
-                        "function is small and shares little; the gap opens as functions get "
-                        "deeper and values fork more.")
-    return derivs, sizes, swell
-
-
-def _symbolic_ops(prog):
-    """The operations of SymPy's gradient (run in the worker: a number comes back, since
-    expressions of gates registered at run time cannot be pickled)."""
-    from derive.symbolic.metrics import count_ops
-    from derive.symbolic.derivatives import gradient
-
-    return count_ops(gradient(prog).values())
 
 
 def sum_over_paths(prog, result, known=None, symbolic=True):
@@ -181,7 +110,8 @@ def _input_value(point, name):
 def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, known=None) -> Sheet:
     """Collect a sheet's content; ``result`` (``prog.run(exact=True, ...)``) gives the numbers,
     each printed to ``digits`` significant figures. ``static`` (``symbolic_side(prog)``) is
-    computed once per program and shared by its variants."""
+    computed once per program and shared by its variants; a ``Symbolic`` still under way
+    leaves it to ``fill``."""
     from derive.circuit.draw import build as build_circuit
     from derive.symbolic.metrics import tree_nodes
 
@@ -218,8 +148,13 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
         for s in prog.inputs:
             gradient.append((tex_name(s.name), s.name,
                              fmt(result.adjoints.get(prog.adjoints[s].name, 0.0), digits)))
-    derivs, sizes, swell = static or symbolic_side(prog)
-    symbolic = sizes.get("symbolic_status", "ok") == "ok"     # computed, and small enough
+    if isinstance(static, Symbolic):       # under way: ``fill`` puts it in, checks included
+        if result:
+            static.check_paths(result.point)
+        (derivs, sizes, swell), symbolic = ([], {}, ""), False
+    else:
+        derivs, sizes, swell = static or symbolic_side(prog)
+        symbolic = sizes.get("symbolic_status", "ok") == "ok"     # computed, and small enough
     paths = sum_over_paths(prog, result, known, symbolic) if result else []
     point = ", ".join(f"{k} = {fmt(v, digits)}" for k, v in result.point.items()) if result else ""
     notes = list(getattr(result, "notes", []) or []) if result else []
@@ -235,10 +170,11 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
 
 def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
                blanks="all", digits: int = 4, value_range=RANGE, roster=None,
-               budget: float = DEFAULT_BUDGET) -> list:
+               budget: float = DEFAULT_BUDGET, meanwhile=None) -> list:
     """The list of sheets to print: [worksheet and/or key] for one point, for each variant
     (``point`` is then variant 1) or for each student of a roster (``derive.teach.roster``).
-    ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``)."""
+    ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``), which works in
+    workers while the numbers are computed and ``meanwhile()`` runs (the renderer's set-up)."""
     from derive.teach.roster import student_seed
 
     if blanks not in BLANKS:
@@ -261,7 +197,22 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
             worksheet = key = True
     else:
         points = [point or None]
-    static = None if arrays else symbolic_side(prog, check_budget(budget))
+    static = None if arrays else Symbolic(prog, check_budget(budget))
+    try:
+        out = _build_all(prog, points, static, worksheet, key, variants, seed, blank, digits,
+                         roster, arrays)
+        if meanwhile is not None:
+            meanwhile()
+        if static is not None:
+            fill(out, static)
+    finally:
+        if static is not None:
+            static.cancel()
+    return out
+
+
+def _build_all(prog, points, static, worksheet, key, variants, seed, blank, digits, roster,
+               arrays) -> list:
     known, out = {}, []
     for i, pt in enumerate(points):
         result = prog.run(exact=True, **pt) if pt is not None and not arrays else None
@@ -306,8 +257,9 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     prog = stage(f, gates=gates)
     if path is None:
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
+    draws = engine == "matplotlib" and not tex
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks, digits, value_range,
-                        roster, budget)
+                        roster, budget, meanwhile=_warm_matplotlib if draws else None)
     stem, ext = os.path.splitext(path)
     if prog.arrays and (tex or engine != "matplotlib"):
         raise DeriveError("array sheets are drawn by the matplotlib engine only: "
@@ -327,6 +279,12 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
                else f"{i // per + 1:0{max(2, len(str(students)))}d}")
         names.append(f"{stem}-{who}{suffix}{ext or '.pdf'}")
     return [write_bytes(n, data) for n, data in zip(names, render_each(sheets, engine))]
+
+
+def _warm_matplotlib():
+    from derive.sheets.pages import warm
+
+    warm()
 
 
 def render_each(sheets, engine="matplotlib") -> list:

@@ -6,6 +6,7 @@ greedily; what still does not fit is shrunk, and what mathtext cannot set become
 """
 from __future__ import annotations
 
+import re
 import textwrap
 
 from derive.sheets.tex import tex_name as latex_name
@@ -18,7 +19,10 @@ def broken_lines(flow, lhs, d, maxw, size=12):
     """Lay out ``lhs = d`` over as many lines as needed: [(text, is_math, size, indent)].
 
     The pieces come from ``tex_tokens``, each measured once and packed greedily; a piece too
-    wide for a line alone is shrunk when drawn, and a piece mathtext cannot set becomes text."""
+    wide for a line alone is shrunk when drawn, and a piece mathtext cannot set becomes text.
+    Mathtext parses are most of a sheet's time, so nothing is measured twice: the whole line
+    is measured only when it may fit (it is then drawn from the same parse), and a piece
+    starting a line keeps its width (mathtext ignores the space stripped)."""
     from derive.sheets.tex import tex_tokens
 
     def width(tex):
@@ -30,13 +34,16 @@ def broken_lines(flow, lhs, d, maxw, size=12):
         finally:
             t.remove()
 
+    whole = tex_tokens(d, 10 ** 9)[0]
+    if not _surely_wider(whole, size, maxw):
+        w = width(lhs + " = " + whole)
+        if w is not None and w <= maxw:
+            return [(lhs + " = " + whole, True, size, 0.0)]
     head = width(lhs + " = ") or 0.0
-    for limit in (10 ** 9, 160, 45):  # as whole as fits: the whole, then terms, then factors
+    for limit in (160, 45):          # as whole as fits: terms, then factors
         toks = tex_tokens(d, limit)
         widths = [width(tok) for tok in toks]
-        if limit == 10 ** 9 and widths[0] is not None and head + widths[0] <= maxw:
-            return [(lhs + " = " + toks[0], True, size, 0.0)]
-        if limit != 10 ** 9 and all(w is not None and w <= maxw - INDENT for w in widths):
+        if all(w is not None and w <= maxw - INDENT for w in widths):
             break
     lines, cur, used, indent = [], lhs + " = ", head, 0.0
     for tok, w in zip(toks, widths):
@@ -47,12 +54,51 @@ def broken_lines(flow, lhs, d, maxw, size=12):
             lines.append((cur, True, size, indent))
             cur, used, indent = "", 0.0, INDENT
             tok = tok.lstrip()
-            w = width(tok) or w
         cur += tok
         used += w
     if cur:
         lines.append((cur, True, size, indent))
     return lines
+
+
+def _surely_wider(tex, size, maxw) -> bool:
+    """True when ``tex`` set at ``size`` points is surely wider than ``maxw`` inches, so that
+    measuring it would be a wasted parse (``_glyph_width``: a lower bound in ems)."""
+    return _glyph_width(tex) * size / 72 > maxw
+
+
+def _glyph_width(tex) -> float:
+    """A lower bound of the width of ``tex`` in ems: 0.3 em a glyph (a command one glyph;
+    ``\\left``, ``\\mathrm``, braces and spaces none), a fraction as wide as its wider part,
+    a script at half size."""
+    def group(i):                          # (the text of the {...} group at i, index after)
+        if i >= len(tex) or tex[i] != "{":
+            return tex[i:i + 1], i + 1
+        depth, j = 0, i
+        while j < len(tex):
+            depth += {"{": 1, "}": -1}.get(tex[j], 0)
+            if depth == 0:
+                return tex[i + 1:j], j + 1
+            j += 1
+        return tex[i + 1:], len(tex)
+
+    total, i = 0.0, 0
+    while i < len(tex):
+        m = re.match(r"\\[A-Za-z]+|\\.", tex[i:])
+        if m and m.group() == r"\frac":
+            num, i = group(i + 5)
+            den, i = group(i)
+            total += max(_glyph_width(num), _glyph_width(den))
+        elif m:
+            total += 0.0 if m.group() in (r"\left", r"\right", r"\mathrm") else 0.3
+            i += len(m.group())
+        elif tex[i] in "^_":
+            sub, i = group(i + 1)
+            total += _glyph_width(sub) / 2
+        else:
+            total += 0.0 if tex[i] in "{} " else 0.3
+            i += 1
+    return total
 
 
 def draw_symbolic(flow, s):

@@ -20,7 +20,7 @@ from derive.staging.evaluate import Result
 from derive.core.numerics import ARRAY_NS, array_imports
 from derive.frontend.outputs import handwritten_notes
 from derive.printing.printers import kw_text
-from derive.core.rules import RULES, A, B
+from derive.core.rules import ARRAY_RULES, RULES, A, B
 
 _FILE = "<derive array program>"
 MAX_NDIM = 2
@@ -310,11 +310,13 @@ def _zeros(prog, shapes):
 
 
 def _forward_shapes(prog, shapes):
-    """Every value's shape, by running the forward lines on zeros (errors name the line) and
-    again on other numbers: a size that differs depends on the data (a mask), and is -1."""
+    """Every value's shape, by running the forward lines on zeros (errors name the line) and,
+    with a mask, again on other numbers: a size that differs depends on the data, and is -1."""
     out = dict(shapes)
-    runs = [_zeros(prog, shapes), {p: v if p in prog.labels else np.sin(np.arange(1.0, v.size + 1)).reshape(v.shape)
-                                   for p, v in _zeros(prog, shapes).items()}]
+    runs = [_zeros(prog, shapes)]
+    if any(ln.op in ARRAY_RULES and ARRAY_RULES[ln.op].mask for ln in prog.forward):  # sizes may vary
+        runs.append({p: v if p in prog.labels else np.sin(np.arange(1.0, v.size + 1)).reshape(v.shape)
+                     for p, v in runs[0].items()})
     envs = [dict(ARRAY_NS, **point) for point in runs]
     for ln in prog.forward:
         for env in envs:
@@ -327,7 +329,7 @@ def _forward_shapes(prog, shapes):
                 raise DeriveError(f"shape error in forward line ({ln.number}) `{ln}`: {args} "
                                   f"({_numpy_reason(err)})") from None
         t = ln.target.name
-        first, second = (tuple(np.shape(env[t])) for env in envs)
+        first, second = (tuple(np.shape(env[t])) for env in (envs * 2)[:2])
         out[t] = first if len(first) != len(second) else \
             tuple(a if a == b else -1 for a, b in zip(first, second))
         if len(out[t]) > MAX_NDIM:

@@ -80,28 +80,59 @@ def within(seconds, fn, *args) -> Outcome:
     ``fn`` should return something small and picklable (metrics, numbers, an expression).
     The wall time reported includes starting the child.
     """
+    return start(seconds, fn, *args).wait()
+
+
+def start(seconds, fn, *args, daemon: bool = True) -> "Pending":
+    """``within`` without waiting: the child starts now, ``.wait()`` gives the Outcome (at
+    most ``seconds`` after the start), so the caller works meanwhile (both cores).
+    ``daemon=False`` lets ``fn`` run budgeted calls of its own (the caller must then wait
+    or ``cancel``: a child left running would be waited for at exit)."""
     seconds = check_budget(seconds)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    start = time.perf_counter()
-    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    t0 = time.perf_counter()
+    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=daemon)
     proc.start()
     send.close()
-    try:
-        ready = recv.poll(seconds)
-        if not ready:
-            _kill(proc)
-            return Outcome(None, time.perf_counter() - start, gave_up(seconds))
+    return Pending(seconds, proc, recv, t0)
+
+
+class Pending:
+    """A budgeted call under way (``start``)."""
+
+    def __init__(self, seconds, proc, recv, t0):
+        self.seconds, self.proc, self.recv, self.t0, self.outcome = seconds, proc, recv, t0, None
+
+    def wait(self) -> Outcome:
+        if self.outcome is None:
+            self.outcome = self._collect()
+        return self.outcome
+
+    def cancel(self):
+        """Kill the child if it still runs (its answer is no longer wanted)."""
+        if self.outcome is None:
+            self.outcome = Outcome(None, time.perf_counter() - self.t0, "error: cancelled")
+            self.recv.close()
+            _kill(self.proc)
+
+    def _collect(self) -> Outcome:
+        proc, recv, start = self.proc, self.recv, self.t0
         try:
-            kind, value = recv.recv()
-        except EOFError:  # the child died without answering (killed, out of memory)
+            ready = recv.poll(max(0.0, self.seconds - (time.perf_counter() - start)))
+            if not ready:
+                _kill(proc)
+                return Outcome(None, time.perf_counter() - start, gave_up(self.seconds))
+            try:
+                kind, value = recv.recv()
+            except EOFError:  # the child died without answering (killed, out of memory)
+                _kill(proc)
+                return Outcome(None, time.perf_counter() - start, "error: the worker died")
+            proc.join(1)
+            elapsed = time.perf_counter() - start
+            if kind == "ok":
+                return Outcome(value, elapsed, "ok")
+            return Outcome(None, elapsed, f"error: {value}")
+        finally:
+            recv.close()
             _kill(proc)
-            return Outcome(None, time.perf_counter() - start, "error: the worker died")
-        proc.join(1)
-        elapsed = time.perf_counter() - start
-        if kind == "ok":
-            return Outcome(value, elapsed, "ok")
-        return Outcome(None, elapsed, f"error: {value}")
-    finally:
-        recv.close()
-        _kill(proc)

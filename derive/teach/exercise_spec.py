@@ -43,7 +43,8 @@ from derive.core.userfile import read_text
 MAX_TOML = 200_000
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                     "exercises")  # the repository's exercises/ beside derive/
-BUILTIN = ("sigmoid_neuron", "staged_fxy", "total_derivative", "activations", "matmul", "two_layer")
+BUILTIN = ("sigmoid_neuron", "staged_fxy", "total_derivative", "activations", "matmul", "two_layer",
+           "two_layer_batch")
 KINDS = ("scalar", "numpy")
 _PARAM_KEYS = {"range", "decimals", "shape", "min_abs", "values", "integers", "differentiable"}
 _GRADING_KEYS = {"returns", "tests", "hidden", "lines", "samples", "rtol", "atol", "variants"}

@@ -140,7 +140,7 @@ class Exercise:
 
     def _array_key(self, point):
         prog = self.array_program(point)
-        r = prog.run(**{k: np.asarray(v, dtype=float) for k, v in point.items()})
+        r = prog.run(**_inputs(prog, point))
         outputs = {o: np.asarray(r.grad[o[1:]]) for o in self.outputs}
         user = {ln.target.name for ln in prog.forward if ln.user}
         adjoints = {a: np.asarray(v) for a, v in r.adjoints.items() if a[1:] in user or a in outputs}
@@ -182,8 +182,8 @@ class Exercise:
 
     def loss(self, point: dict) -> float:
         if self.vector:
-            return self.array_program(point).run(
-                **{k: np.asarray(v, dtype=float) for k, v in point.items()}).value
+            prog = self.array_program(point)
+            return prog.run(**_inputs(prog, point)).value
         return self.program.run(**point).value
 
     def verify(self, point: dict, key: Key) -> None:
@@ -202,6 +202,11 @@ class Exercise:
             if bad:
                 raise DeriveError(f"internal check failed: the key's {out} disagrees with central "
                                   f"differences at {point}")
+
+
+def _inputs(prog, point) -> dict:
+    """A point as the array program's inputs: class labels (sampled as whole floats) as integers."""
+    return {k: np.asarray(v, dtype=int if k in prog.labels else float) for k, v in point.items()}
 
 
 def _directional_ok(f, point, param, grad, seed) -> bool:

@@ -157,10 +157,10 @@ def _swap(ex, outs, keys, ok):
     """The order the learner returned the outputs in, if a permutation makes them all right."""
     if len(ex.outputs) < 2 or any(o is None for o in outs):
         return None
-    for perm in itertools.permutations(ex.outputs):
-        if perm != ex.outputs and all(ok(o[mine], k.outputs[right]) for o, k in zip(outs, keys)
+    for perm in itertools.permutations(ex.outputs):  # the order as asked first: equal outputs are no swap
+        if all(ok(o[mine], k.outputs[right]) for o, k in zip(outs, keys)
                                       for mine, right in zip(ex.outputs, perm)):
-            return perm
+            return None if perm == ex.outputs else perm
     return None
 
 

@@ -1,7 +1,7 @@
 md(r"""
 # 1. Gradients as sensitivities
 
-*The derive course, notebook 1 of 9.* You know what a derivative is. This notebook is about what a
+*The derive course, notebook 1.* You know what a derivative is. This notebook is about what a
 derivative **tells you** when a function has several inputs, and about three tiny functions,
 `x * y`, `x + y` and `max(x, y)`, that turn out to be the main characters of backpropagation.
 
@@ -279,7 +279,81 @@ print("2.", stage("max(x, y) + x").run(x=1, y=3).grad, "and at x = 4:",
       stage("max(x, y) + x").run(x=4, y=3).grad)
 print("3.", patterns.run(x=3, y=-4, z=2, w=5).grad)
 print("4.", stage("x + y + x*y").run(x=1, y=2).grad)
-""", check=True)
+""", check=True, reveal=True)
+
+md(r"""
+### Your turn: write the backward lines, derive checks them
+
+In the next three cells **you** write the gradient. Each cell gives the forward pass; below it,
+replace `raise NotImplementedError` with backward lines: start from `df = 1.0` (the output's
+gradient with respect to itself), then one line per gate, *local gradient × upstream gradient*.
+Running the cell grades your function at the example point and two random ones, with derive's
+exercise checker (`derive.exercises.check`): it prints your score, the first wrong line and the
+mistake it recognises. An untouched cell says "not attempted".
+""")
+
+code(r"""
+from derive.exercises import check as check_exercise
+""")
+
+graded(r"""
+def backward(x, y):
+    # forward pass (given): one multiply gate
+    f = x * y
+    # backward pass: df, then dx and dy
+    # BEGIN SOLUTION
+    df = 1.0
+    dx = y * df
+    dy = x * df
+    # END SOLUTION
+    return dx, dy
+
+
+check_exercise("exercises/mul_gate", backward)
+""")
+
+graded(r"""
+def backward(x, y):
+    # forward pass (given): a max gate, then an add gate; x is used twice
+    m = max(x, y)
+    f = m + x
+    # backward pass: df, dm and dx from the add gate, then the max gate adds to dx and gives dy
+    # BEGIN SOLUTION
+    df = 1.0
+    dm = df
+    dx = df
+    dx += (1.0 if x > y else 0.0) * dm
+    dy = (1.0 if y > x else 0.0) * dm
+    # END SOLUTION
+    return dx, dy
+
+
+check_exercise("exercises/max_plus", backward)
+""")
+
+graded(r"""
+def backward(x, y, z, w):
+    # forward pass (given): the circuit 2 (x y + max(z, w)) from above
+    xy = x * y
+    maxzw = max(z, w)
+    s = xy + maxzw
+    f = 2 * s
+    # backward pass: df, ds, dxy and dmaxzw, dz and dw, dx and dy
+    # BEGIN SOLUTION
+    df = 1.0
+    ds = 2 * df
+    dxy = ds
+    dmaxzw = ds
+    dz = (1.0 if z > w else 0.0) * dmaxzw
+    dw = (1.0 if w > z else 0.0) * dmaxzw
+    dx = y * dxy
+    dy = x * dxy
+    # END SOLUTION
+    return dx, dy, dz, dw
+
+
+check_exercise("exercises/circuit", backward)
+""")
 
 md(r"""
 Exercise 4 is a preview of notebook 4: when a value is used twice, the gradients from both uses

@@ -1,7 +1,7 @@
 md(r"""
 # 2. The chain rule as staged computation
 
-*The derive course, notebook 2 of 9.* In notebook 1 each function was a single gate. Real functions
+*The derive course, notebook 2.* In notebook 1 each function was a single gate. Real functions
 are compositions of many gates. This notebook shows how the **chain rule** lets every gate compute
 its part of the gradient locally, and how that turns into a *staged program*: a forward pass, then a
 backward pass written line by line in reverse.
@@ -171,12 +171,80 @@ Predict on paper, then run the answer cell.
 
 code(r"""
 # answers, revealed by derive
-print("1.", prog.run(x=1, y=2, z=3))
+r1 = prog.run(x=1, y=2, z=3)
+print("1. q =", r1.values["q"], "f =", r1.value, "gradient:", r1.grad)
 print("2.", stage("(x - y) * z").run(x=-2, y=5, z=-4).grad)
 three = stage("(x*y + z)**2")
 print("3.", three.run(x=1, y=2, z=3).grad)
 print(three.to_text())
-""", check=True)
+""", check=True, reveal=True)
+
+md(r"""
+### Your turn: write the backward pass, derive checks it
+
+Each cell below gives a staged forward pass; replace `raise NotImplementedError` with its backward
+pass, one line per forward line in reverse order, each *local gradient × upstream gradient*, with
+the names `d<name>`. Running the cell grades it (`derive.exercises.check`): score, the first wrong
+line, the mistake recognised. An untouched cell says "not attempted".
+""")
+
+code(r"""
+from derive.exercises import check as check_exercise
+""")
+
+graded(r"""
+def backward(x, y, z):
+    # forward pass (given): the running example
+    q = x + y
+    f = q * z
+    # backward pass: dq and dz (multiply gate), then dx and dy (add gate)
+    # BEGIN SOLUTION
+    dq = z
+    dz = q
+    dx = dq
+    dy = dq
+    # END SOLUTION
+    return dx, dy, dz
+
+
+check_exercise("exercises/chain_xyz", backward)
+""")
+
+graded(r"""
+def backward(x, y, z):
+    # forward pass (given): exercise 2's subtract gate
+    q = x - y
+    f = q * z
+    # BEGIN SOLUTION
+    dq = z
+    dz = q
+    dx = dq
+    dy = -dq
+    # END SOLUTION
+    return dx, dy, dz
+
+
+check_exercise("exercises/sub_chain", backward)
+""")
+
+graded(r"""
+def backward(x, y, z):
+    # forward pass (given): exercise 3's f = (x y + z)^2
+    q = x * y
+    s = q + z
+    f = s**2
+    # BEGIN SOLUTION
+    ds = 2 * s
+    dq = ds
+    dz = ds
+    dx = y * dq
+    dy = x * dq
+    # END SOLUTION
+    return dx, dy, dz
+
+
+check_exercise("exercises/square_chain", backward)
+""")
 
 md(r"""
 4: every local gradient may need forward values (the multiply gate needs the *other* input, the

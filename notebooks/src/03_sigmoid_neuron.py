@@ -1,7 +1,7 @@
 md(r"""
 # 3. The sigmoid neuron
 
-*The derive course, notebook 3 of 9.* A single artificial neuron takes inputs $x$, weights $w$, forms
+*The derive course, notebook 3.* A single artificial neuron takes inputs $x$, weights $w$, forms
 a weighted sum and squashes it with the sigmoid $\sigma(t) = 1/(1 + e^{-t})$:
 
 $$f(w, x) = \sigma(w_0 x_0 + w_1 x_1 + w_2) \qquad\text{at}\qquad w = [2, -3, -3],\ x = [-1, -2].$$
@@ -23,7 +23,7 @@ from derive import DeriveError, stage
 from derive.oracle.check import numeric_gradient
 from derive.staging.evaluate import run_many
 from derive.symbolic.examples import NEURON_CODE
-from derive.exercises import check as check_exercise
+from derive.exercises import check as check_exercise, get as get_exercise
 from derive.printing.printers import code
 """)
 
@@ -328,35 +328,83 @@ Predict, then reveal with derive.
 1. The sigmoid's local gradient at $t = 0$, and at $t = 4$. How much of an upstream gradient of 1
    survives each?
 2. CS231n's other activations (discussion sheet, part 2): the local gradient of $\tanh(t)$ at
-   $t = 0.5$, of $\mathrm{relu}(t) = \max(t, 0)$ at $t = -1$ and $t = 2$, and of the leaky ReLU
-   $\max(t, 0.1\,t)$ at $t = -1$.
+   $t = 0.5$, of $\mathrm{relu}(t) = \max(t, 0)$ at $t = -1$ and $t = 2$, and of the sheet's leaky
+   ReLU $\max(t, -0.1\,t)$ at $t = -1$. (The sheet's version: slope 1 for $t > 0$ and $-0.1$ for
+   $t < 0$. Many libraries use $\max(t, 0.1\,t)$, slope $+0.1$; this course uses the sheet's, the
+   same definition as the graded `activations` exercise below: both read it from its file.)
 3. The neuron with $w = [1, 1, 0]$, $x = [0.5, -0.5]$: what are the dot product, $f$, $dw$ and $dx$?
 4. In the primitive version, why is `dnegdot` negative while `ddot` is positive?
-5. Auto-graded: write the neuron's backward pass yourself (below), then run the cell. It should score
-   full marks at all three points.
-6. Auto-graded: `backward(x)` returning the local gradients `(dsigmoid, drelu, dtanh, dleaky)` of
-   $\sigma$, relu, $\tanh$ and the discussion sheet's leaky ReLU $\max(x, -0.1x)$ at $x$.
+
+### Your turn: graded cells
+
+Replace each `raise NotImplementedError` with your own lines and run the cell: derive's checker
+(`derive.exercises.check`) grades the function at the example point and two random ones, names the
+first wrong line and recognises the usual mistakes (the two above among them). Untouched, a cell
+says "not attempted".
+
+5. The neuron's backward pass: `ddot`, then `dw` (3 numbers) and `dx` (2 numbers).
+6. The four local gradients `(dsigmoid, drelu, dtanh, dleaky)` at a number `x` (never 0), of
+   $\sigma$, relu, $\tanh$ and the sheet's leaky ReLU.
+7. The sigmoid cut into four primitive gates (negate, exp, add 1, $1/x$): its backward pass, one
+   line per gate.
 """)
 
 code(r"""
+LEAKY = get_exercise("activations").spec.per_output["dleaky"]  # the one definition, from the exercise file
+print("leaky ReLU (discussion sheet):", LEAKY)
+""", check=True)
+
+graded(r"""
 def backward(w, x):
+    # forward pass (given)
     dot = w[0]*x[0] + w[1]*x[1] + w[2]
     f = 1.0 / (1 + math.exp(-dot))
-    # your backward pass here: ddot, then dw (3 numbers) and dx (2 numbers)
-    raise NotImplementedError("sigmoid_neuron")
+    # backward pass: ddot, then dw (3 numbers) and dx (2 numbers)
+    # BEGIN SOLUTION
+    ddot = (1 - f) * f
+    dx = [w[0] * ddot, w[1] * ddot]
+    dw = [x[0] * ddot, x[1] * ddot, 1.0 * ddot]
+    # END SOLUTION
     return dw, dx
 
 
 check_exercise("sigmoid_neuron", backward)
 """)
 
-code(r"""
+graded(r"""
 def backward(x):
     # return dsigmoid, drelu, dtanh, dleaky: the four local gradients at x
-    raise NotImplementedError("activations")
+    # BEGIN SOLUTION
+    s = 1 / (1 + math.exp(-x))
+    dsigmoid = s * (1 - s)
+    drelu = 1.0 if x > 0 else 0.0
+    dtanh = 1 - math.tanh(x) ** 2
+    dleaky = 1.0 if x > 0 else -0.1
+    # END SOLUTION
+    return dsigmoid, drelu, dtanh, dleaky
 
 
 check_exercise("activations", backward)
+""")
+
+graded(r"""
+def backward(x):
+    # forward pass (given): the sigmoid as four primitive gates
+    neg = -x
+    e = math.exp(neg)
+    den = 1 + e
+    f = 1 / den
+    # backward pass: dden, de, dneg, dx
+    # BEGIN SOLUTION
+    dden = (-1 / den**2) * 1.0
+    de = dden
+    dneg = e * de
+    dx = -dneg
+    # END SOLUTION
+    return dx
+
+
+check_exercise("exercises/sigmoid_gates", backward)
 """)
 
 md(r"""
@@ -369,10 +417,10 @@ for t in [0, 4]:
 print("2. tanh'(0.5) =", stage("tanh(t)").run(t=0.5).grad["t"],
       "| relu'(-1) =", stage("relu(t)").run(t=-1).grad["t"],
       "| relu'(2) =", stage("relu(t)").run(t=2).grad["t"],
-      "| leaky'(-1) =", stage("max(t, 0.1*t)").run(t=-1).grad["t"])
+      "| leaky'(-1) =", stage(LEAKY).run(x=-1).grad["x"])
 r3 = neuron.run(w=[1, 1, 0], x=[0.5, -0.5])
 print("3. dot =", r3.values["dot"], "f =", r3.value, "dw =", r3.grad["w"], "dx =", r3.grad["x"])
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 4: the negate gate has local gradient $-1$, so it flips the sign of whatever passes through it.

@@ -1,7 +1,7 @@
 md(r"""
 # 4. Staged computation
 
-*The derive course, notebook 4 of 9.* This is the CS231n notes' showcase, *Backprop in practice:
+*The derive course, notebook 4.* This is the CS231n notes' showcase, *Backprop in practice:
 staged computation*, for a deliberately useless function:
 
 $$f(x, y) = \frac{x + \sigma(y)}{\sigma(x) + (x + y)^2} \qquad\text{at}\qquad x = 3,\ y = -4.$$
@@ -194,16 +194,24 @@ md(r"""
    then check.
 3. Stage $g(x, y) = (x + y)(x - y)$. How many `+=` lines will the backward pass have, and for which
    variables? Predict the gradient at $(3, 1)$ (hint: $g = x^2 - y^2$).
-4. Rewrite the forward pass so that `x` is used only once per line but still three times in total.
-   Does the number of `+=` lines change? Why not?
-5. Auto-graded: write the backward pass yourself, with the notes' names (`dnum`, `dinvden`, `dden`,
-   `dsigx`, `dxpysqr`, `dxpy`, `dsigy`, `dx`, `dy`), and return `(dx, dy)`. The checker reads your
-   intermediate `d...` variables too, names the first wrong line, and spots the classic `=` instead of
-   `+=`.
+4. Stage `x * x * x` and `x**3`. Both are $x^3$; how many `+=` lines does each backward pass have,
+   and why do they differ?
+
+### Your turn: graded cells
+
+Replace each `raise NotImplementedError` with the backward pass and run the cell; derive's checker
+reads your intermediate `d...` variables too, names the first wrong line, and spots the classic `=`
+instead of `+=`. Untouched, a cell says "not attempted".
+
+5. The notes' $f(x, y)$ with the notes' names (`dnum`, `dinvden`, `dden`, `dsigx`, `dxpysqr`,
+   `dxpy`, `dsigy`, `dx`, `dy`); return `(dx, dy)`.
+6. Exercise 3's $g = (x + y)(x - y)$: `ds`, `dd`, then `dx` and `dy` (each used twice).
+7. $f = (xy + x)\,y$: `x` and `y` are each used twice.
 """)
 
-code(r"""
+graded(r"""
 def backward(x, y):
+    # forward pass (given)
     sigy = 1.0 / (1 + math.exp(-y))
     num = x + sigy
     sigx = 1.0 / (1 + math.exp(-x))
@@ -212,16 +220,69 @@ def backward(x, y):
     den = sigx + xpysqr
     invden = 1.0 / den
     f = num * invden
-    # your backward pass here, line by line in reverse
-    raise NotImplementedError("staged_fxy")
+    # backward pass, line by line in reverse
+    # BEGIN SOLUTION
+    dnum = invden
+    dinvden = num
+    dden = (-1.0 / den**2) * dinvden
+    dsigx = dden
+    dxpysqr = dden
+    dxpy = (2 * xpy) * dxpysqr
+    dx = dxpy
+    dy = dxpy
+    dx += ((1 - sigx) * sigx) * dsigx
+    dx += dnum
+    dsigy = dnum
+    dy += ((1 - sigy) * sigy) * dsigy
+    # END SOLUTION
     return dx, dy
 
 
 check_exercise("staged_fxy", backward)
 """)
 
+graded(r"""
+def backward(x, y):
+    # forward pass (given)
+    s = x + y
+    d = x - y
+    g = s * d
+    # BEGIN SOLUTION
+    ds = d
+    dd = s
+    dx = dd
+    dy = -dd
+    dx += ds
+    dy += ds
+    # END SOLUTION
+    return dx, dy
+
+
+check_exercise("exercises/diff_squares", backward)
+""")
+
+graded(r"""
+def backward(x, y):
+    # forward pass (given)
+    a = x * y
+    b = a + x
+    f = b * y
+    # BEGIN SOLUTION
+    db = y
+    dy = b
+    da = db
+    dx = db
+    dx += y * da
+    dy += x * da
+    # END SOLUTION
+    return dx, dy
+
+
+check_exercise("exercises/fork_xy", backward)
+""")
+
 md(r"""
-Answers to 1-3, revealed by derive:
+Answers to 1-4, revealed by derive:
 """)
 
 code(r"""
@@ -235,11 +296,15 @@ print("2. xpy =", r0.values["xpy"], " den =", r0.values["den"], " dnum =", r0.ad
 g = stage("(x + y) * (x - y)")
 print("3.", sum(bl.accumulate for bl in g.backward), "+= lines, for",
       sorted({bl.var.name for bl in g.backward if bl.accumulate}), "; gradient", g.run(x=3, y=1).grad)
-""", check=True)
+for src in ["x * x * x", "x**3"]:
+    p4 = stage(src)
+    print(f"4. {src}: {sum(bl.accumulate for bl in p4.backward)} += lines")
+""", check=True, reveal=True)
 
 md(r"""
-4: the number of `+=` lines depends only on how many times each value is *used*, not on how the
-lines are arranged: every use is a path, and every path after the first needs a `+=`.
+4: the number of `+=` lines depends only on how many times each value is *used*, not on its value:
+in `x * x * x` the name `x` feeds gates more than once, and every use after the first needs a `+=`;
+`x**3` is one gate that uses `x` once, with local gradient `3*x**2`.
 
 To practise on paper: `derive sheet "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)" --at x=3,y=-4
 --worksheet --key -o fxy.pdf` prints this derivation as a worksheet (circuit, forward and backward

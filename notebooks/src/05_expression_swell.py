@@ -1,12 +1,13 @@
 md(r"""
 # 5. Expression swell
 
-*The derive course, notebook 5 of 9.* The CS231n notes warn that differentiating $f(x, y)$ in full
+*The derive course, notebook 5.* The CS231n notes warn that differentiating $f(x, y)$ in full
 "would end up with very large and complex expressions", and that you never need to. This notebook
 measures that claim. derive can produce the **symbolic** gradient (SymPy's `diff` of the whole
 function) in four forms (raw, simplified, expanded, and with common subexpressions eliminated)
 and set each beside the **staged** program, measured the same way: number of operations, size of
-the expression tree, distinct subexpressions, characters.
+the expression tree, distinct subexpressions, characters (the **ops**, **tree**, **dag** and
+**chars** columns, explained under the first table).
 
 The famous example is the logistic map from Baydin et al. (2018), *Automatic differentiation in
 machine learning: a survey*: its symbolic derivative grows exponentially with depth, its staged
@@ -51,6 +52,19 @@ print("\n".join(comparison.to_text().split("\n")[:12]))
 """)
 
 md(r"""
+How to read the columns. **ops** counts arithmetic operations. **tree** counts the nodes of the
+formula written out as a *tree*, where a repeated piece is counted every time it appears: what you
+would write by hand. **dag** counts *distinct* subexpressions: a directed acyclic graph stores a
+repeated piece once and points to it from every use (that sharing is what staging and `cse` do).
+**chars** and **latex** are the lengths of the printed Python and LaTeX.
+
+Why is the staged program *longer* than the closed form here (more tree nodes and characters than
+`raw`)? For a tiny function the bookkeeping dominates: the staged gradient includes its forward pass,
+names every intermediate, and writes a line even for copies like `dx = dxpy`; the closed form has
+none of that. The staged program pays a constant per gate, the closed form pays for every path
+through the function, and that only wins once paths multiply (the families at depth 2-3 below are
+still in the first regime; from there on the closed form swells).
+
 The sizes (operation counts) alone, which are deterministic:
 """)
 
@@ -94,7 +108,9 @@ md(r"""
 `swell` measures every form at each depth. Simplification and expansion can take minutes on deep
 inputs, so each form runs under a **time budget** and is reported as "gave up" when it takes longer
 (here 1 second, deliberately short; a depth where a form gave up is not tried again at larger depths).
-Which depth is the first to give up depends on the machine; the sizes do not.
+Which depth is the first to give up depends on the machine, because the budget is wall-clock time: a
+faster or less busy computer gets further through `simplify` within one second. The sizes do not
+depend on the machine: an operation count is a property of the formula.
 """)
 
 code(r"""
@@ -204,6 +220,85 @@ md(r"""
    shared partial products?
 3. Compare `nested-sigmoid` at depth 3 with `gates="primitive"`: how do the staged sizes change?
 4. Why does `expanded` get *bigger* than `raw` for the notes' $f(x, y)$ but smaller for the logistic map?
+
+### Your turn: graded cells
+
+The staged program stays small because you never write the whole derivative, only one line per
+gate. Write these backward passes yourself (replace `raise NotImplementedError`, run the cell; derive's
+checker grades each line). Untouched, a cell says "not attempted".
+
+5. Two steps of the logistic map $l_{k+1} = 4\,l_k(1 - l_k)$, staged one gate per line.
+6. The product $xyzw$ with its shared partial products `p1`, `p2`.
+7. `nested-sigmoid` at depth 3: three sigmoid gates, each with local gradient $s(1 - s)$.
+""")
+
+code(r"""
+import math
+
+from derive.exercises import check as check_exercise
+""")
+
+graded(r"""
+def backward(x):
+    # forward pass (given)
+    o1 = 1 - x
+    p1 = x * o1
+    l1 = 4 * p1
+    o2 = 1 - l1
+    p2 = l1 * o2
+    l2 = 4 * p2
+    # backward pass: dp2, dl1, do2, dp1, dx, do1 (l1 and x are each used twice)
+    # BEGIN SOLUTION
+    dp2 = 4.0
+    dl1 = o2 * dp2
+    do2 = l1 * dp2
+    dl1 += -do2
+    dp1 = 4 * dl1
+    dx = o1 * dp1
+    do1 = x * dp1
+    dx += -do1
+    # END SOLUTION
+    return dx
+
+
+check_exercise("exercises/logistic2", backward)
+""")
+
+graded(r"""
+def backward(x, y, z, w):
+    # forward pass (given)
+    p1 = x * y
+    p2 = p1 * z
+    f = p2 * w
+    # BEGIN SOLUTION
+    dp2 = w
+    dw = p2
+    dp1 = z * dp2
+    dz = p1 * dp2
+    dx = y * dp1
+    dy = x * dp1
+    # END SOLUTION
+    return dx, dy, dz, dw
+
+
+check_exercise("exercises/product4", backward)
+""")
+
+graded(r"""
+def backward(x):
+    # forward pass (given)
+    s1 = 1 / (1 + math.exp(-x))
+    s2 = 1 / (1 + math.exp(-s1))
+    s3 = 1 / (1 + math.exp(-s2))
+    # BEGIN SOLUTION
+    ds2 = s3 * (1 - s3)
+    ds1 = s2 * (1 - s2) * ds2
+    dx = s1 * (1 - s1) * ds1
+    # END SOLUTION
+    return dx
+
+
+check_exercise("exercises/nested_sigmoid", backward)
 """)
 
 code(r"""
@@ -214,7 +309,7 @@ print(stage(build("product", 5).text).to_text())
 for gates in ["grouped", "primitive"]:
     p = stage(build("nested-sigmoid", 3).text, gates=gates)
     print(f"3. {gates}: {len(p.forward)} forward lines, {p.forward_ops + p.backward_ops} ops")
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
 4: expanding a polynomial (the logistic map) collects like terms, so it shrinks; expanding a

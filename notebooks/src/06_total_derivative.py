@@ -1,7 +1,7 @@
 md(r"""
 # 6. The total derivative
 
-*The derive course, notebook 6 of 9.* Backpropagation is often explained with the single-variable
+*The derive course, notebook 6.* Backpropagation is often explained with the single-variable
 chain rule, $\frac{dy}{dx} = \frac{dy}{dt}\frac{dt}{dx}$. That rule is only right when there is
 **one path** from $x$ to $y$. In a network every weight influences the loss along many paths, and
 the rule that is actually used is the **total derivative**: a *sum over paths*, each term a product
@@ -12,6 +12,8 @@ Correcting the Misconception of Backpropagation's Chain Rule*, section 2.1.
 """)
 
 code(r"""
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
@@ -225,25 +227,76 @@ $\frac{d\ell}{dw}$.
 3. Discussion sheet 1(b): $f(g_1(w), \dots, g_n(w))$. How many `+=` lines does the backward pass have
    for $w$? Try $n = 3$ with $g_i(w) = w^i$ and $f = g_1 + g_2 + g_3$.
 4. How many paths from $l_0$ to $l_3$ has the logistic map, and how many backward lines?
-5. The discussion sheet's $\ell(x)$ as an auto-graded exercise: write the backward pass of the staged
-   function below (`f = x**2`, `g = x`, `hf = f**2`, `hg = g * g`, `l = hf + hg`), with the adjoints
-   named `dl`, `dhf`, `dhg`, `df`, `dg`, `dx`, and return `dx`. The checker runs it at a few points,
-   names the first wrong line and recognises the usual mistakes (such as `=` where `+=` is needed).
+
+### Your turn: graded cells
+
+Replace each `raise NotImplementedError` with the backward pass and run the cell: derive's checker
+runs it at a few points, names the first wrong line and recognises the usual mistakes (such as `=`
+where `+=` is needed: the single-path mistake). Untouched, a cell says "not attempted".
+
+5. The discussion sheet's $\ell(x)$, staged as `f = x**2`, `g = x`, `hf = f**2`, `hg = g * g`,
+   `l = hf + hg`, with the adjoints `dhf`, `dhg`, `df`, `dg`, `dx`; return `dx`.
+6. $f = \cos t \sin t$ from the start of this notebook: two paths from $t$.
+7. Exercise 2's $h = f g$ with $f = x^2$, $g = 3x$.
 """)
 
-code(r"""
+graded(r"""
 def backward(x):
+    # forward pass (given)
     f = x**2
     g = x
     hf = f**2
     hg = g * g
     l = hf + hg
-    # your backward pass here, ending with dx
-    raise NotImplementedError("total_derivative")
+    # backward pass, ending with dx
+    # BEGIN SOLUTION
+    dhf = 1.0
+    dhg = 1.0
+    dg = 2 * g * dhg
+    df = 2 * f * dhf
+    dx = dg
+    dx += 2 * x * df
+    # END SOLUTION
     return dx
 
 
 check_exercise("total_derivative", backward)
+""")
+
+graded(r"""
+def backward(t):
+    # forward pass (given)
+    x = math.cos(t)
+    y = math.sin(t)
+    f = x * y
+    # BEGIN SOLUTION
+    dx = y
+    dy = x
+    dt = math.cos(t) * dy
+    dt += -math.sin(t) * dx
+    # END SOLUTION
+    return dt
+
+
+check_exercise("exercises/circle", backward)
+""")
+
+graded(r"""
+def backward(x):
+    # forward pass (given)
+    f = x**2
+    g = 3 * x
+    h = f * g
+    # BEGIN SOLUTION
+    df = g
+    dg = f
+    dx = 3 * dg
+    dx += 2 * x * df
+    # END SOLUTION
+    return dx
+
+
+check_exercise("exercises/paths_fg", backward)
 """)
 
 code(r'''
@@ -266,7 +319,7 @@ def f(w):
 print("3.", sum(bl.accumulate for bl in p3.backward if bl.var.name == "w"), "+= lines for w")
 p4 = stage(logistic_source(3))
 print("4.", count_paths(p4)[p4.inputs[0]], "paths,", len(p4.backward), "backward lines")
-''', check=True)
+''', check=True, reveal=True)
 
 md(r"""
 1: two paths with terms $-2\cos t \sin t$ and $+2 \sin t \cos t$ that cancel exactly: $x^2 + y^2 = 1$

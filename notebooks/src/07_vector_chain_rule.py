@@ -1,7 +1,7 @@
 md(r"""
 # 7. The vector chain rule
 
-*The derive course, notebook 7 of 9.* Real networks compute with vectors and matrices. Everything
+*The derive course, notebook 7.* Real networks compute with vectors and matrices. Everything
 from the scalar notebooks carries over; what changes is bookkeeping: local gradients become
 **Jacobian matrices**, "multiply by the upstream gradient" becomes a matrix product, and you have to
 keep track of shapes and transposes. This notebook shows the Jacobians once, in full, and then why
@@ -18,7 +18,7 @@ from IPython.display import Math, display
 
 from derive import stage
 from derive.symbolic.chainrule import text_table, vector_chain, vector_table
-from derive.exercises import check as check_exercise
+from derive.exercises import check as check_exercise, get as get_exercise
 from derive.symbolic.jacobians import central_differences
 """)
 
@@ -81,14 +81,8 @@ per line, and generates those products:
 """)
 
 code(r'''
-sheet_loss = """
-def loss(W1, b, W2, x, y):
-    x1 = W1 @ x + b
-    x2 = sigmoid(x1)
-    x3 = W2 @ x2
-    x4 = x3 - y
-    return 0.5 * np.sum(x4**2)
-"""
+sheet_loss = get_exercise("two_layer").spec.source  # the graded exercise's forward pass, one source
+print(sheet_loss)
 prog = stage(sheet_loss)
 d = 4
 print(prog.with_shapes(W1=(d, d), b=(d,), W2=(d, d), x=(d,), y=(d,)).to_text())
@@ -97,11 +91,11 @@ print(prog.with_shapes(W1=(d, d), b=(d,), W2=(d, d), x=(d,), y=(d,)).to_text())
 md(r"""
 Read the backward pass against the Jacobians above:
 
-* `dx1 = (x2*(1 - x2)) * dx2`: the diagonal Jacobian, applied as an **elementwise** product;
+* `dx1 = (a*(1 - a)) * dx2`: the diagonal Jacobian, applied as an **elementwise** product;
 * `dx2 = W2.T @ dx3`: multiplying by the Jacobian $W_2$ from the left side of a row vector is the
   transpose on a column vector. This matrix product *is* the total derivative: every $x_{2,j}$
   feeds every component of $\mathbf{x}_3$, and the product sums all those paths;
-* `dW2 = np.outer(dx3, x2)` and `dW1 = np.outer(dW1x, x)`: the gradient with respect to a weight
+* `dW2 = np.outer(dx3, a)` and `dW1 = np.outer(dW1x, x)`: the gradient with respect to a weight
   matrix is an **outer product** of the upstream gradient and the layer's input (the sheet's
   $\frac{\partial \ell}{\partial W^{(1)}} = \mathbf{x}\,\frac{\partial \ell}{\partial \mathbf{x}^{(1)}}$,
   arranged in $W$'s shape);
@@ -184,13 +178,17 @@ md(r"""
 ## What it costs
 
 Writing the gradient component by component (a scalar function of every entry of $W_1$, $\mathbf{b}$,
-$W_2$, $\mathbf{x}$) makes it grow quickly with $d$, while the vectorised program stays at the same
-13 lines for every $d$. (Columns: the number of scalar inputs; the size of SymPy's component-wise
-gradient, raw and after `cse`; the scalar staged program; the vectorised program.)
+$W_2$, $\mathbf{x}$) makes it grow quickly with $d$, while the vectorised program is the one printed
+above for every $d$: its forward plus backward lines, counted from that program (`vector_lines`).
+(Columns: the number of scalar inputs; the size of SymPy's component-wise gradient, raw and after
+`cse`; the scalar staged program, forward plus backward lines and operations; the vectorised program.)
 """)
 
 code(r"""
 rows = vector_table(range(2, 5), budget=30)
+vec = prog.with_shapes(W1=(d, d), b=(d,), W2=(d, d), x=(d,), y=(d,))  # the program printed above
+for row in rows:
+    row["vector_lines"] = len(vec.forward) + len(vec.backward)
 print(text_table(rows, ["d", "inputs", "symbolic_ops", "cse_ops", "staged_lines", "staged_ops", "vector_lines"]))
 """, check=True)
 
@@ -203,36 +201,75 @@ md(r"""
    $7 \times 2$, write `dX` in terms of `W` and `dD`. Check your shapes with derive.
 3. Replace $\sigma$ by $\tanh$ in the sheet's loss. Which single backward line changes, and how?
 4. In the batch layer, why does `db` need a sum but `dW` does not?
-5. Auto-graded, CS231n's matrix multiply: `backward(W, X, dD)` for $D = WX$ returns `(dW, dX)` as
-   NumPy arrays. The checker recognises a swapped or missing transpose.
-6. Auto-graded, the discussion sheet's two-layer loss $\tfrac12\lVert W_2\,\sigma(W_1 \mathbf{x} +
-   \mathbf{b}) - \mathbf{y}\rVert^2$: return `(dW1, db, dW2, dx)`.
+
+### Your turn: graded cells
+
+NumPy backward passes, graded by derive's checker at the example point and two random ones (it
+recognises a swapped or missing transpose, and a missing local gradient). Replace each
+`raise NotImplementedError` and run the cell; untouched, a cell says "not attempted".
+
+5. CS231n's matrix multiply: `backward(W, X, dD)` for $D = WX$ returns `(dW, dX)`.
+6. The discussion sheet's two-layer loss $\tfrac12\lVert W_2\,\sigma(W_1 \mathbf{x} + \mathbf{b}) -
+   \mathbf{y}\rVert^2$, with the exercise's names `z1`, `a`, `z2`, `r` (the program printed above):
+   write `dr`, `dz2`, `dW2`, `da`, `dz1`, `db`, `dW1`, `dx` and return `(dW1, db, dW2, dx)`.
+7. A batch linear layer $D = XW + \mathbf{b}$ ($X$ holds one example per row) with upstream `dD`:
+   return `(dX, dW, db)`.
 """)
 
-code(r"""
+graded(r"""
 def backward(W, X, dD):
+    # forward pass (given)
     D = W @ X
-    # your backward pass here
-    raise NotImplementedError("matmul")
+    # BEGIN SOLUTION
+    dW = dD @ X.T
+    dX = W.T @ dD
+    # END SOLUTION
     return dW, dX
 
 
 check_exercise("matmul", backward)
 """)
 
-code(r"""
+graded(r"""
 def backward(W1, b, W2, x, y):
-    x1 = W1 @ x + b
-    x2 = 1 / (1 + np.exp(-x1))
-    x3 = W2 @ x2
-    x4 = x3 - y
-    loss = 0.5 * np.sum(x4**2)
-    # your backward pass here: dx4, dx3, dW2, dx2, dx1, db, dW1, dx
-    raise NotImplementedError("two_layer")
+    # forward pass (given), the names of the exercise file
+    z1 = W1 @ x + b
+    a = 1 / (1 + np.exp(-z1))
+    z2 = W2 @ a
+    r = z2 - y
+    l = 0.5 * np.sum(r**2)
+    # backward pass: dr, dz2, dW2, da, dz1, db, dW1, dx
+    # BEGIN SOLUTION
+    dr = r
+    dz2 = dr
+    dW2 = np.outer(dz2, a)
+    da = W2.T @ dz2
+    dz1 = a * (1 - a) * da
+    db = dz1
+    dW1 = np.outer(dz1, x)
+    dx = W1.T @ dz1
+    # END SOLUTION
     return dW1, db, dW2, dx
 
 
 check_exercise("two_layer", backward)
+""")
+
+graded(r"""
+def backward(X, W, b, dD):
+    # forward pass (given)
+    XW = X @ W
+    D = XW + b
+    # BEGIN SOLUTION
+    dXW = dD
+    db = np.sum(dD, axis=0)
+    dX = dXW @ W.T
+    dW = X.T @ dXW
+    # END SOLUTION
+    return dX, dW, db
+
+
+check_exercise("exercises/linear_batch", backward)
 """)
 
 md(r"""
@@ -244,10 +281,10 @@ print("1. identity; derive writes:", [ln for ln in prog.with_shapes(
     W1=(d, d), b=(d,), W2=(d, d), x=(d,), y=(d,)).backward_code().split("\n") if ln.startswith("db")])
 print("2.")
 print(matmul.with_shapes(W=(3, 7), X=(7, 2), G=(3, 2)).backward_code())
-tanh_prog = stage(sheet_loss.replace("sigmoid(x1)", "np.tanh(x1)"))
+tanh_prog = stage(sheet_loss.replace("sigmoid(z1)", "np.tanh(z1)"))
 print("3.", [ln for ln in tanh_prog.with_shapes(W1=(d, d), b=(d,), W2=(d, d), x=(d,), y=(d,))
-             .backward_code().split("\n") if ln.startswith("dx1 ")])
-''', check=True)
+             .backward_code().split("\n") if ln.startswith("dz1 ")])
+''', check=True, reveal=True)
 
 md(r"""
 4: `W` is multiplied by the whole batch in one matrix product, and the matrix product already sums

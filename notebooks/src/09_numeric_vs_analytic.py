@@ -1,7 +1,7 @@
 md(r"""
 # 9. Numeric versus analytic gradients
 
-*The derive course, notebook 9 of 9.* There are two ways to get a gradient out of a computer:
+*The derive course, notebook 9.* There are two ways to get a gradient out of a computer:
 
 * **analytic**: differentiate the program, as derive's staged backward pass does (and as every
   deep-learning framework does), giving the exact derivative up to rounding;
@@ -22,8 +22,20 @@ from IPython.display import Markdown, display
 
 from derive import check, stage
 from derive.symbolic.chainrule import numeric_cost, text_table
-from derive.oracle.check import numeric_gradient, rel_err
+from derive.oracle.check import numeric_gradient
 from derive.symbolic.examples import CS231N_FXY, NEURON_CODE
+""")
+
+md(r"""
+Throughout, errors are **relative errors** as CS231n defines them: $|a - n| / \max(|a|, |n|)$ for an
+analytic value $a$ and a numeric one $n$ (zero when both are zero):
+""")
+
+code(r"""
+def rel_err(a, n):
+    # CS231n's relative error: |a - n| / max(|a|, |n|), and 0 when both are 0
+    top = max(abs(a), abs(n))
+    return abs(a - n) / top if top > 0 else 0.0
 """)
 
 md(r"""
@@ -88,8 +100,10 @@ $h = 10^{-6}$ scaled to the size of the input.
 ## Gradient checking
 
 To check an analytic gradient, compare it with central differences at a few random points using the
-**relative** error $|a - n| / \max(1, |a|, |n|)$ (a fixed absolute tolerance would be meaningless for
-gradients of size $10^{6}$ and far too lax for gradients of size $10^{-6}$). derive's `check` does
+**relative** error $|a - n| / \max(|a|, |n|)$ (a fixed absolute tolerance would be meaningless for
+gradients of size $10^{6}$ and far too lax for gradients of size $10^{-6}$). CS231n's rule of thumb:
+above $10^{-2}$ the gradient is probably wrong, below $10^{-7}$ you should be happy; with kinks, $10^{-4}$
+is acceptable. derive's `check` does
 that, plus a comparison with SymPy's symbolic derivative, and derive's own test suite calls it on
 every example function:
 """)
@@ -229,6 +243,89 @@ md(r"""
    differences say? Why are both "right"?
 4. Why is a relative error of $10^{-3}$ alarming for the neuron above but not for a loss computed in
    float32?
+
+### Your turn: graded cells
+
+Here you write **numeric** gradients, and derive's checker compares them with its staged (analytic)
+gradient: a numeric gradient that passes agrees with the analytic one to the checker's relative
+tolerance of $10^{-5}$. Replace each `raise NotImplementedError` with central differences and run
+the cell; untouched, a cell says "not attempted".
+
+5. The notes' $f(x, y)$: `dx` and `dy` by central differences with $h = 10^{-5}$.
+6. The CS231n neuron: `dw` (3 numbers) and `dx` (2 numbers), one pair of evaluations per input.
+7. CS231n's matrix multiply $D = WX$ with upstream `dD`: `dW` and `dX` as NumPy arrays, by central
+   differences of $\sum_{ij} dD_{ij} D_{ij}$ entry by entry (`np.ndindex` walks the entries).
+""")
+
+code(r"""
+import math
+
+from derive.exercises import check as check_exercise
+""")
+
+graded(r"""
+def backward(x, y):
+    def f(x, y):  # the notes' f(x, y), values only
+        sig = lambda t: 1.0 / (1 + math.exp(-t))
+        return (x + sig(y)) / (sig(x) + (x + y)**2)
+
+    h = 1e-5
+    # BEGIN SOLUTION
+    dx = (f(x + h, y) - f(x - h, y)) / (2 * h)
+    dy = (f(x, y + h) - f(x, y - h)) / (2 * h)
+    # END SOLUTION
+    return dx, dy
+
+
+check_exercise("exercises/fxy_gradient", backward)
+""")
+
+graded(r"""
+def backward(w, x):
+    def f(w, x):  # the neuron, values only
+        return 1.0 / (1 + math.exp(-(w[0]*x[0] + w[1]*x[1] + w[2])))
+
+    h = 1e-5
+    # BEGIN SOLUTION
+    dw, dx = [], []
+    for i in range(3):
+        up, down = list(w), list(w)
+        up[i] += h
+        down[i] -= h
+        dw.append((f(up, x) - f(down, x)) / (2 * h))
+    for i in range(2):
+        up, down = list(x), list(x)
+        up[i] += h
+        down[i] -= h
+        dx.append((f(w, up) - f(w, down)) / (2 * h))
+    # END SOLUTION
+    return dw, dx
+
+
+check_exercise("exercises/neuron_gradient", backward)
+""")
+
+graded(r"""
+def backward(W, X, dD):
+    def f(W, X):  # the number whose gradient is asked for: D = W @ X seen through dD
+        return np.sum(dD * (W @ X))
+
+    h = 1e-5
+    # BEGIN SOLUTION
+    dW, dX = np.zeros_like(W), np.zeros_like(X)
+    for idx in np.ndindex(W.shape):
+        E = np.zeros_like(W)
+        E[idx] = h
+        dW[idx] = (f(W + E, X) - f(W - E, X)) / (2 * h)
+    for idx in np.ndindex(X.shape):
+        E = np.zeros_like(X)
+        E[idx] = h
+        dX[idx] = (f(W, X + E) - f(W, X - E)) / (2 * h)
+    # END SOLUTION
+    return dW, dX
+
+
+check_exercise("matmul", backward)
 """)
 
 code(r"""
@@ -237,16 +334,25 @@ print("1.", 2 * len(stage(NEURON_CODE).inputs), "evaluations")
 e1 = stage("exp(x)").run(x=1, exact=True).grad["x"]
 for h in [1e-2, 1e-9]:
     print(f"2. h = {h:g}: relative error {rel_err(numeric_gradient('exp(x)', {'x': 1}, h=h)['x'], e1):.0e}")
+print("   h near 1e-9:", ", ".join(f"{rel_err(numeric_gradient('exp(x)', {'x': 1}, h=h)['x'], e1):.0e}"
+                                  for h in [1.1e-9, 1.3e-9, 1.7e-9, 2.3e-9]))
 print("3. staged", stage("max(x, y)").run(x=1, y=1).grad,
       "numeric", {k: round(v, 6) for k, v in numeric_gradient("max(x, y)", {"x": 1, "y": 1}).items()})
-""", check=True)
+""", check=True, reveal=True)
 
 md(r"""
-3: at a tie the function has no derivative; any split of the gradient with the two parts adding up to
+2: $h = 10^{-2}$ errs by the truncation, about $h^2 f^{(3)}/(6 f') \approx 2 \times 10^{-5}$. At
+$h = 10^{-9}$ the estimate $\varepsilon/h \approx 10^{-7}$ is the *worst case* of rounding: the error
+is the difference of the rounding errors of $f(x+h)$ and $f(x-h)$, which depends on how those two
+numbers happen to round. At $h = 10^{-9}$ exactly it happens to be small; the steps next to it scatter
+towards $10^{-7}$. Rounding error is erratic, truncation error is smooth: one more reason to stay
+near $h = 10^{-5}$. 3: at a tie the function has no derivative; any split of the gradient with the two parts adding up to
 one is a valid subgradient. derive splits it equally, and the central difference in each direction
 happens to measure the same average. 4: float64 gradients should agree to about $10^{-7}$ or better;
 float32 carries only about 7 digits, so $10^{-3}$ there can be rounding.
 
-This is the end of the course. To go further: stage your own functions with `derive stage`, compare
-them with the symbolic derivative, and check every gradient you write by hand.
+One notebook is left, and it turns the course around: you write the engine that wrote every
+backward pass so far.
+
+**Next:** [11. Build the engine](11-build-the-engine.ipynb).
 """)

@@ -1,0 +1,159 @@
+"""SymPy's side of a sheet, worked out in killed workers while the sheet is computed and drawn.
+
+``Symbolic(prog)`` starts SymPy's gradient of a program in a budgeted worker at once
+(``derive.symbolic.budget.start``), and ``check_paths(point)`` a second one checking each forked
+input's sum over paths against ``sympy.diff``; the caller goes on with the numbers and the
+renderer's set-up on the other core, then ``fill`` waits and puts the answers in the sheets.
+``symbolic_side(prog)`` is the same, waited for at once.
+"""
+from __future__ import annotations
+
+from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
+from derive.sheets.tex import tex_name
+
+MAX_PATHS = 12       # paths listed per forked input
+MAX_FORKS = 4        # forked inputs given a sum over paths
+MAX_EXPR_NODES = 20_000   # a function larger than this written out is not given to SymPy
+MAX_SHOWN_OPS = 1_500     # a symbolic derivative larger than this is measured, not printed
+
+
+def symbolic_side(prog, budget: float = DEFAULT_BUDGET):
+    """[(input, d f/d input as SymPy gives it)] and the sizes beside the staged program's
+    (``derive.symbolic.derivatives`` and ``derive.symbolic.metrics``, measured as ``derive compare`` does).
+
+    SymPy works in a killed worker under ``budget`` seconds (``derive.symbolic.budget``), and not at
+    all when the function written out has more than ``MAX_EXPR_NODES`` nodes; a derivative
+    of more than ``MAX_SHOWN_OPS`` operations is measured but not printed. The sheet then says
+    so beside the staged program's size: that gap is the lesson (expression swell)."""
+    return Symbolic(prog, budget).static()
+
+
+class Symbolic:
+    """The symbolic side of one program and its paths' ``sympy.diff`` checks, each in a killed
+    worker started at once (``derive.symbolic.budget.start``): the caller goes on with the numbers and
+    the drawing on the other core, and ``static()`` / ``checks()`` wait for the answers."""
+
+    def __init__(self, prog, budget: float = DEFAULT_BUDGET):
+        from derive.symbolic.budget import start
+        from derive.symbolic.metrics import tree_nodes
+
+        self.prog, self.budget = prog, check_budget(budget)
+        self.nodes = tree_nodes([prog.expr()])
+        self.job = None if self.nodes > MAX_EXPR_NODES else start(self.budget, _symbolic_ops, prog)
+        self.paths_job, self._static = None, None
+
+    def check_paths(self, point):
+        """Start checking each forked input's sum over paths against ``sympy.diff`` at ``point``."""
+        from derive.symbolic.budget import start
+
+        if self.job is not None and self.paths_job is None:
+            self.paths_job = start(self.budget, _path_checks, self.prog, point, daemon=False)
+
+    def cancel(self):
+        for job in (self.job, self.paths_job):
+            if job is not None:
+                job.cancel()
+
+    def checks(self) -> dict:
+        """{input name: the sum over its paths equals sympy.diff} for the inputs checked."""
+        if self.paths_job is None or "ok" != self.static()[1]["symbolic_status"]:
+            return {}
+        out = self.paths_job.wait()
+        return out.value if out.ok else {}
+
+    def static(self):
+        if self._static is None:
+            self._static = self._finish()
+        return self._static
+
+    def _finish(self):
+        from derive.symbolic.metrics import program_metrics
+
+        prog, nodes = self.prog, self.nodes
+        staged = program_metrics(prog)
+        sizes = {"symbolic_ops": None, "symbolic_status": "ok", "staged_ops": staged["ops"],
+                 **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
+                                           "backward_lines")}}
+        parts = len(prog.inputs)
+        if self.job is None:
+            sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
+            out = None
+        else:
+            out = self.job.wait()
+            if not out.ok:
+                sizes["symbolic_status"] = out.status
+        staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
+                       f"forward + {sizes['backward_ops']} backward) for the value and the whole "
+                       "gradient")
+        if out is None or not out.ok:
+            why = (f"SymPy's gradient was not computed: written out as one expression, the "
+                   f"function alone has {nodes} nodes, too large to differentiate or print"
+                   if out is None else f"SymPy's gradient {sizes['symbolic_status']}")
+            return [], sizes, (f"{why}, while {staged_text}. This is expression swell: the symbolic "
+                               "form writes shared subexpressions out again in every term instead "
+                               "of naming them once, and here it has swelled past printing.")
+        sym_ops, shown = out.value
+        sizes["symbolic_ops"] = sym_ops
+        if sym_ops <= MAX_SHOWN_OPS and shown is None:  # did not pickle: again here, to print
+            from derive.symbolic.derivatives import gradient
+
+            grad = gradient(prog)
+            shown = [grad[s.name] for s in prog.inputs]
+        derivs = list(zip(prog.inputs, shown)) if shown is not None else []
+        ratio = sym_ops / staged["ops"] if staged["ops"] else float("inf")
+        head = (f"SymPy's gradient takes {sym_ops} operations for {parts} partial "
+                f"derivative{'s' * (parts != 1)}, the staged program {staged['ops']} "
+                f"({sizes['forward_ops']} forward + {sizes['backward_ops']} backward) for the value "
+                f"and the whole gradient: ")
+        if sym_ops > MAX_SHOWN_OPS:
+            sizes["symbolic_status"] = f"too large to print ({sym_ops} operations)"
+            head = f"SymPy's gradient is too large to print here ({sym_ops} operations). " + head
+        if ratio > 1.15:
+            swell = head + (f"the symbolic form is {ratio:.1f} times as large, because it writes "
+                            "shared subexpressions out again in every term instead of naming them once.")
+        else:
+            swell = head + (f"here the symbolic form is no larger ({ratio:.1f} times), because this "
+                            "function is small and shares little; the gap opens as functions get "
+                            "deeper and values fork more.")
+        return derivs, sizes, swell
+
+
+def _symbolic_ops(prog):
+    """In the worker: the operations of SymPy's gradient, and the partials to print when they
+    are small and pickle (expressions of gates registered at run time do not)."""
+    import pickle
+
+    from derive.symbolic.metrics import count_ops
+    from derive.symbolic.derivatives import gradient
+
+    grad = gradient(prog)
+    ops = count_ops(grad.values())
+    shown = [grad[s.name] for s in prog.inputs] if ops <= MAX_SHOWN_OPS else None
+    try:
+        pickle.dumps(shown)
+    except Exception:
+        shown = None
+    return ops, shown
+
+
+def _path_checks(prog, point):
+    """In the worker: {forked input: its sum over paths equals sympy.diff} (``derive.symbolic.paths``,
+    which gives ``simplify`` a budgeted worker of its own)."""
+    import sympy.physics.units  # noqa: F401  simplify imports it at first use (0.25 s): once here,
+                                # not again in each check's worker
+    from derive.symbolic.paths import count_paths, forks, paths
+
+    counts = count_paths(prog)
+    return {v.name: paths(prog, v.name, point, limit=MAX_PATHS, symbolic=True).agrees
+            for v in forks(prog)[:MAX_FORKS] if counts[v] <= MAX_PATHS}
+
+
+def fill(sheets, job: Symbolic):
+    """Put the symbolic side and the paths' checks, once done, into sheets built without."""
+    derivs, sizes, swell = job.static()
+    checks = job.checks()
+    symbolic = [(tex_name(v.name), d) for v, d in derivs]
+    for s in sheets:
+        s.symbolic, s.sizes, s.swell = symbolic, sizes, swell
+        for block in s.paths:
+            block["agrees"] = bool(checks.get(block["var"], False))

@@ -1,0 +1,3 @@
+def mul_gate(x, y):
+    f = x * y
+    return f

@@ -1,0 +1,84 @@
+"""What makes sheets fast keeps them the same: the label grid, the width bound, the early workers.
+
+Speed itself is measured in benchmarks/sheets.py, not here: these tests check that each shortcut
+gives what the long way gives.
+"""
+import random
+import time
+
+import pytest
+
+from derive.circuit.labels import _Grid, clipped, overlap
+from derive.sheets.symbolic import _glyph_width
+from derive.symbolic.budget import start
+
+TEX = [r"x + y", r"\mathrm{xpy}^{2}", r"\frac{\partial f}{\partial x} = ",
+       r"\sigma\left(x\right) \cdot \left(1 - \sigma\left(x\right)\right)",
+       r"\frac{1}{\left(x + y\right)^{2} + \sigma\left(x\right)} + \frac{\left(x + "
+       r"\sigma\left(y\right)\right) \cdot \left(- 2 \cdot x - 2 \cdot y\right)}{\left(\left(x "
+       r"+ y\right)^{2} + \sigma\left(x\right)\right)^{2}}",
+       r"\log{\left(e^{x y} + 1 \right)} \cdot \tanh{\left(x - y \right)}"]
+
+
+def test_grid_finds_every_box_and_segment_that_touches():
+    rng = random.Random(7)
+    for cell in (0.05, 0.3, 2.0):
+        boxes, segs = _Grid(cell), _Grid(cell)
+        kept, lines = [], []
+        for _ in range(80):
+            x, y = rng.uniform(-3, 3), rng.uniform(-3, 3)
+            b = (x, y, x + rng.uniform(0, 1), y + rng.uniform(0, 0.4))
+            boxes.add(b, b)
+            kept.append(b)
+            s = ((rng.uniform(-3, 3), rng.uniform(-3, 3)), (rng.uniform(-3, 3), rng.uniform(-3, 3)))
+            (x0, y0), (x1, y1) = s
+            segs.add((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), s)
+            lines.append(s)
+        for q in kept[:20]:
+            near = boxes.near(q)
+            assert [b for b in kept if overlap(q, b) > 0] == [b for b in near if overlap(q, b) > 0]
+            assert near == sorted(near, key=kept.index)          # in the order added
+            touching = [s for s in lines if clipped(s, q) > 0]
+            assert touching == [s for s in segs.near(q) if clipped(s, q) > 0]
+
+
+def test_glyph_width_is_a_lower_bound_of_the_width_mathtext_sets():
+    from matplotlib import rc_context
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.mathtext import MathTextParser
+
+    from derive.circuit.draw import RC
+
+    parser = MathTextParser("path")
+    with rc_context(RC):
+        for tex in TEX:
+            for size in (9, 12):
+                width = parser.parse(f"${tex}$", 72, FontProperties(size=size)).width
+                assert 0 < _glyph_width(tex) * size <= width, tex
+
+
+def test_started_call_runs_while_the_caller_works_and_can_be_cancelled():
+    job = start(5, pow, 2, 10)
+    assert job.wait().value == 1024 and job.wait().ok     # waited once, kept
+    slow = start(5, time.sleep, 60)
+    slow.cancel()
+    slow.proc.join(2)
+    assert not slow.proc.is_alive() and slow.wait().status == "error: cancelled"
+    late = start(0.2, time.sleep, 60)
+    time.sleep(0.3)                                       # the budget runs from the start
+    assert late.wait().status == "gave up after 0.2 s"
+
+
+@pytest.mark.parametrize("expr", ["(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)",
+                                  "log(1 + exp(x*y)) * tanh(x - y)"])
+def test_sheets_built_while_sympy_works_equal_sheets_built_after(expr):
+    from derive import stage
+    from derive.sheets.sheet import build_sheet, sheets_for, symbolic_side
+
+    prog = stage(expr)
+    point = {"x": 1, "y": -0.5}
+    early = sheets_for(prog, point, key=True, meanwhile=lambda: None)[0]
+    late = build_sheet(prog, prog.run(exact=True, **point), static=symbolic_side(prog))
+    assert early.symbolic == late.symbolic and early.sizes == late.sizes
+    assert early.swell == late.swell and early.paths == late.paths
+    assert all(block["agrees"] for block in early.paths)

@@ -42,7 +42,7 @@ FUNC_CASES = [
     ("def f(x):\n    y = z * 2\n    return y\n", "undefined name 'z' at line 2"),
     ("def f(x):\n    y = x * 2\n", "no return statement"),
     ("def f(x):\n    return x\n    y = 1\n", "code after return at line 3"),
-    ("def f(x):\n    a, b = x, x\n    return a\n", "tuple unpacking at line 2"),
+    ("def f(x):\n    (a, b), c = (x, x), x\n    return a\n", "nested tuple unpacking at line 2"),
     ("def f(x):\n    import os\n    return x\n", "an import at line 2"),
     ("def f(x):\n    y = os.system('x')\n    return x\n", "unknown function 'os.system' at line 2"),
     ("def f(x):\n    x\n    return x\n", "expression statement"),

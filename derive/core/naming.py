@@ -107,13 +107,20 @@ def assign_names(nodes, output, taken):
 
 
 def adjoint_name(name: str, taken: set) -> str:
-    """The gradient variable of ``name``: ``dx`` for x, ``dw[0]`` for w[0]."""
+    """The gradient variable of ``name``: ``dx`` for x, ``dw[0]`` for w[0]; ``d_x`` when the
+    function has its own ``dx``."""
     m = re.fullmatch(r"(\w+)\[(\d+)\]", name)
     if m:
         return f"{adjoint_name(m.group(1), taken)}[{m.group(2)}]"
     cand = "d" + name
+    if cand not in taken:
+        return cand
+    # the learner's own names hold dx (or a parameter is called dout): d_x, not ddx or dddout
+    base = cand = "d_" + name
+    k = 1
     while cand in taken:
-        cand = "d" + cand
+        k += 1
+        cand = f"{base}_{k}"
     return cand
 
 

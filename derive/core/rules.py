@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from derive.core import primitives
+from derive.core import rows_numpy
 from derive.core.errors import DeriveError
 from derive.core.functions import A, B, Y, gate_function, maximum, minimum, relu, sigmoid, softplus  # noqa: F401
 from sympy.codegen.cfunctions import log1p
@@ -113,7 +114,7 @@ def _np(*names):
 
 RULES: dict[str, Rule] = {r.name: r for r in [
     Rule("id", 1, lambda a: a, (sp.S.One,), "=", "{0}", infix=True, short="id",
-         evaluate=lambda a: a),
+         evaluate=lambda a: a, aliases=(".copy",)),
     Rule("add", 2, lambda a, b: sp.Add(a, b, evaluate=False), (sp.S.One, sp.S.One),
          "+", "{0} + {1}", infix=True, evaluate=lambda a, b: a + b),
     Rule("sub", 2, _sub, (sp.S.One, sp.S.NegativeOne), "-", "{0} - {1}", infix=True,
@@ -127,9 +128,9 @@ RULES: dict[str, Rule] = {r.name: r for r in [
          evaluate=lambda a, b: a ** b, sample=(0.2, 2.0)),
     Rule("neg", 1, _neg, (sp.S.NegativeOne,), "-x", "-{0}", infix=True, short="neg",
          evaluate=lambda a: -a),
-    Rule("exp", 1, sp.exp, (Y,), "exp", r"e^{{{0}}}", short="exp", aliases=_np("exp"),
+    Rule("exp", 1, sp.exp, (Y,), "exp", r"e^{{{0}}}", short="exp", aliases=_np("exp") + (".exp",),
          sympy_types=(sp.exp,), impl=_lib("exp"), numpy="np.exp", typst="exp"),
-    Rule("log", 1, sp.log, (1 / A,), "log", r"\log {0}", short="log", aliases=_np("log"),
+    Rule("log", 1, sp.log, (1 / A,), "log", r"\log {0}", short="log", aliases=_np("log") + (".log",),
          domain="a positive argument", sympy_types=(sp.log,), impl=_lib("log"), numpy="np.log",
          typst="log", sample=(0.2, 2.0)),
     Rule("sqrt", 1, sp.sqrt, (1 / (2 * Y),), "sqrt", r"\sqrt{{{0}}}", short="sqrt",
@@ -140,14 +141,14 @@ RULES: dict[str, Rule] = {r.name: r for r in [
     Rule("cos", 1, sp.cos, (-sp.sin(A),), "cos", r"\cos {0}", short="cos", aliases=_np("cos"),
          sympy_types=(sp.cos,), impl=_lib("cos"), numpy="np.cos", typst="cos"),
     Rule("tanh", 1, sp.tanh, (1 - Y**2,), "tanh", r"\tanh {0}", short="tanh",
-         aliases=_np("tanh"), sympy_types=(sp.tanh,), impl=_lib("tanh"), numpy="np.tanh",
+         aliases=_np("tanh") + (".tanh",), sympy_types=(sp.tanh,), impl=_lib("tanh"), numpy="np.tanh",
          typst="tanh"),
     Rule("sigmoid", 1, sigmoid, ((1 - Y) * Y,), "σ", r"\sigma\left({0}\right)", short="sig",
          aliases=("derive.sigmoid",), expand="1 / (1 + exp(-a))", recognize=True,
          sympy_types=(sigmoid,), typst="sigma",
          impl=(primitives._float_sigmoid, primitives._np_sigmoid, primitives.sigmoid)),
     Rule("relu", 1, relu, (sp.Heaviside(A, 0),), "relu", r"\operatorname{{relu}}\left({0}\right)",
-         short="relu", aliases=("derive.relu",), sympy_types=(relu,),
+         short="relu", aliases=("derive.relu", ".relu"), sympy_types=(relu,),
          kink=(A, "relu is not differentiable at 0; derive uses relu'(0) = 0"),
          impl=(primitives.relu,) * 3, numpy="np.maximum({0}, 0)"),
     Rule("abs", 1, sp.Abs, (sp.sign(A),), "abs", r"\left|{0}\right|", short="abs",
@@ -267,20 +268,20 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
               (("2,1", ("np.outer({g}, {1})", "{0}.T @ {g}")),
                ("1,2", ("{g} @ {1}.T", "np.outer({0}, {g})")),
                ("1,1", ("{g} * {1}", "{g} * {0}"))),
-              ("np.dot", "numpy.dot", "np.matmul", "numpy.matmul"),
+              ("np.dot", "numpy.dot", "np.matmul", "numpy.matmul", ".dot"),
               "matrix product: dA = dY B^T, dB = A^T dY (outer products for vectors)",
               (_ex("A, B", "np.sum(np.tanh(A @ B))", A=(3, 2), B=(2, 4)),
                _ex("A, B", "np.sum(np.tanh(np.dot(A, B)))", A=(3, 2), B=(2,)),
                _ex("A, B", "np.sum(np.tanh(A @ B))", A=(3,), B=(3, 2)),
                _ex("A, B", "np.tanh(A @ B)", A=(3,), B=(3,))), label="@",
               symbolic=lambda a, b: a @ b),
-    ArrayRule("transpose", 1, "{0}.T", ("{g}.T",), "{0}T", (), ("np.transpose", "numpy.transpose"),
+    ArrayRule("transpose", 1, "{0}.T", ("{g}.T",), "{0}T", (), ("np.transpose", "numpy.transpose", ".transpose"),
               "transpose: the adjoint is transposed back",
               (_ex("A, B", "np.sum(np.sin(A.T) * B)", A=(2, 3), B=(3, 2)),), label=".T",
               symbolic=np.transpose),
     ArrayRule("sum", 1, "np.sum({0}{kw})", ("{g} * np.ones_like({0})",), "sum{0}",
               (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0})",)),),
-              ("np.sum", "numpy.sum"), "sum: the adjoint is copied to every summed element",
+              ("np.sum", "numpy.sum", ".sum"), "sum: the adjoint is copied to every summed element",
               (_ex("A", "np.sum(np.sin(A))", A=(3, 2)),
                _ex("A", "np.sum(np.sin(np.sum(A, axis=1)))", A=(3, 2)),
                _ex("A, B", "np.sum(np.sum(A, axis=0, keepdims=True) * B)", A=(3, 2), B=(2, 2))),
@@ -288,7 +289,7 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
     ArrayRule("mean", 1, "np.mean({0}{kw})", ("{g} * np.ones_like({0}) / {0}.size",), "mean{0}",
               (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0}) / {0}.shape[{axis}]",)),
                ("keepdims", ("{g} * np.ones_like({0}) / {0}.shape[{axis}]",))),
-              ("np.mean", "numpy.mean"), "mean: a sum divided by the count",
+              ("np.mean", "numpy.mean", ".mean"), "mean: a sum divided by the count",
               (_ex("A", "np.mean(np.sin(A))", A=(3, 2)),
                _ex("A", "np.sum(np.sin(np.mean(A, axis=0)))", A=(3, 2)),
                _ex("A, B", "np.sum(np.mean(A, axis=1, keepdims=True) * B)", A=(3, 2), B=(3, 4))),
@@ -337,6 +338,7 @@ ARRAY_RULES: dict[str, ArrayRule] = {r.name: r for r in [
                _ex("A, L, H", "np.sum(np.clip(A, L, H) ** 2)", A=(3, 2), L=(3, 2), H=(2,))),
               elementwise=True, symbolic=np.frompyfunc(lambda x, lo, hi: minimum(maximum(x, lo), hi), 3, 1)),
 ]}
+ARRAY_RULES.update((f["name"], ArrayRule(**f)) for f in rows_numpy.ARRAY_ROWS)  # np.var, np.max, ...
 
 
 

@@ -26,10 +26,13 @@ def parse_shapes(text: str) -> dict:
     return shapes
 
 
-def array_target(source: str, name: str | None = None, gates: str = "grouped", shapes=None):
-    """For the CLI (``derive stage file.py:loss --shapes W1=5x3,...``): the array Program of
+def array_target(source: str, name: str | None = None, gates: str = "grouped", shapes=None, path=None,
+                 constants=None):
+    """For the CLI (``derive stage file.py:loss --shapes ...``): the array Program of
     function ``name`` in ``source`` (read, never run), or None if it is not array code and no
-    ``shapes`` (text or dict) were given. Bad input raises DeriveError (one line)."""
+    ``shapes`` (text or dict) or ``constants`` were given. Helpers it calls are read from the
+    same source or, with ``path``, from sibling modules. Bad input raises DeriveError."""
+    from derive.frontend.inline import Module
     from derive.staging.arrays import stage_arrays
     from derive.frontend.arrays import uses_arrays
 
@@ -41,11 +44,14 @@ def array_target(source: str, name: str | None = None, gates: str = "grouped", s
     if not fns:
         raise DeriveError(f"no function named '{name}' in the file" if name else "no function definition found")
     text = "\n" * (fns[-1].lineno - 1) + ast.get_source_segment(source, fns[-1])  # file's line numbers
-    if shapes is None and not uses_arrays(text):
+    module = Module(source, path, tree)
+    calls_helper = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and module.helper(n.func.id)
+                       for n in ast.walk(fns[-1]))
+    if shapes is None and constants is None and not calls_helper and not uses_arrays(text):
         return None
     if isinstance(shapes, str):
         shapes = parse_shapes(shapes)
-    return stage_arrays(text, gates, shapes)
+    return stage_arrays(source, gates, shapes, constants=constants, name=fns[-1].name, path=path)
 
 
 def stage_text(source: str, name: str | None = None, shapes=None, gates: str = "grouped") -> str:

@@ -10,10 +10,15 @@ the call or construct and its line.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
+import re
 import textwrap
 
+from derive.frontend.config import Pack, Poison, Static, check_value, describe
 from derive.core.errors import DeriveError
+from derive.frontend.inline import Module
+from derive.frontend.outputs import select_output
 from derive.frontend.parse import _BUILTINS, _CONSTRUCTS, Graph, _dotted, _syntax, number
 from derive.frontend.reader import BodyReader
 from derive.core.rules import ARRAY_CALLS, ARRAY_RULES, BINOPS, CALL_NAMES, RULES
@@ -28,6 +33,10 @@ def uses_arrays(f) -> bool:
         tree = ast.parse(textwrap.dedent(text))
     except (OSError, TypeError, SyntaxError, RecursionError, MemoryError):
         return False
+    module = None if isinstance(f, str) else Module.of(f)
+    helpers = {d.name for d in tree.body if isinstance(d, ast.FunctionDef)}
+    helpers |= {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                and module is not None and module.helper(n.func.id) is not None}
     for n in ast.walk(tree):
         if isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, ast.MatMult):
             return True
@@ -35,15 +44,25 @@ def uses_arrays(f) -> bool:
             return True
         if isinstance(n, ast.Call) and _dotted(n.func) in ARRAY_CALLS:
             return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and "." + n.func.attr in ARRAY_CALLS:
+            return True  # x.sum(axis=0), w.dot(x)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in helpers:
+            return True  # a helper function of the same source, inlined by the array reader
     return False
 
 
-def parse_array_function(f, gates="grouped") -> Graph:
-    """Read a Python function (object or source text) over NumPy arrays into a graph."""
-    name = None
+def parse_array_function(f, gates="grouped", constants=None, output=None, name=None, path=None) -> Graph:
+    """Read a Python function (object or source text) over NumPy arrays into a graph.
+
+    ``constants`` fixes configuration parameters (``{"bn_param": {"mode": "train"}}``);
+    ``output`` names the returned value to differentiate (default: the first of a tuple);
+    ``name`` picks the function in a text of several, whose other functions (and, with
+    ``path``, the sibling modules it imports from) are helpers it may call."""
+    module = None
     if not isinstance(f, str):
         if getattr(f, "__name__", "") == "<lambda>":
             raise DeriveError("lambdas are not supported: write the function with def")
+        module = Module.of(f)
         try:
             f, name = textwrap.dedent(inspect.getsource(f)), f.__name__
         except (OSError, TypeError):
@@ -58,14 +77,47 @@ def parse_array_function(f, gates="grouped") -> Graph:
     if not defs:
         raise DeriveError(f"no function named '{name}' in the source" if name else "no function definition found")
     fn = defs[-1]
+    if module is None or fn.name not in module.defs:
+        module = Module(f, path, tree)
     a = fn.args
-    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
+    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
         raise DeriveError(f"function '{fn.name}': use plain positional parameters only")
     g = Graph(gates, recognize=False, name=fn.name, body_template=_Reader.expand)
-    g.params = [(p.arg, None) for p in a.args]
-    env = {p: g.input(p) for p, _ in g.params}
-    g.output = _Reader(g, env).statements(fn.body, fn.name)
+    names = [p.arg for p in a.args]
+    constants = _constants(constants, names, fn, module)
+    g.params = [(p, None) for p in names if p not in constants]
+    env = {p: Static(constants[p]) if p in constants else g.input(p) for p in names}
+    reader = _Reader(g, env)
+    reader.module = module
+    g.output = select_output(reader, reader.statements(fn.body, fn.name), output)
     return g
+
+
+def _constants(constants, names, fn, module) -> dict:
+    """``constants=`` checked against the function: parameters (or module constants) by name;
+    parameters with defaults that are not given keep their defaults as configuration."""
+    if constants is not None and not (isinstance(constants, dict) and all(isinstance(k, str) for k in constants)):
+        raise DeriveError("constants= must be a dict from parameter names to values, like "
+                          "{'bn_param': {'mode': 'train'}}")
+    constants = copy.deepcopy(dict(constants or {}))  # the function's writes go into this copy
+    for k, v in constants.items():
+        check_value(k, v)
+        if k not in names:
+            if k in module.constants:
+                module.constants[k] = Static(v)
+                continue
+            raise DeriveError(f"constants: {fn.name}() has no parameter {k!r}; its parameters are "
+                              f"{', '.join(names)}")
+    out = {k: v for k, v in constants.items() if k in names}
+    defaults = fn.args.defaults
+    for p, d in zip(names[len(names) - len(defaults):], defaults):
+        if p not in out:
+            try:
+                out[p] = ast.literal_eval(d)
+            except (ValueError, TypeError, SyntaxError):
+                raise DeriveError(f"the default of {p!r} in {fn.name}() is not a constant: "
+                                  f"give {p} in constants=") from None
+    return out
 
 
 _COMPARE = {"Gt": "greater", "Lt": "less", "GtE": "greater_equal", "LtE": "less_equal"}
@@ -73,10 +125,15 @@ _COMPARE = {"Gt": "greater", "Lt": "less", "GtE": "greater_equal", "LtE": "less_
 
 class _Reader(BodyReader):
     """An array function: the shared statement reader (``derive.frontend.reader.BodyReader``) with
-    array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls)."""
+    array expressions (``@``, ``.T``, ``X.shape[k]``, NumPy calls and their method spellings)."""
+
+    tolerant = True  # course code: lines that do not reach the output may stay unstaged (noted)
 
     def __init__(self, g, env, user=True):
         self.g, self.env, self.user = g, env, user
+
+    def child(self, env):
+        return _Reader(self.g, env, user=self.user)
 
     @classmethod
     def expand(cls, g, text, args):
@@ -104,11 +161,11 @@ class _Reader(BodyReader):
         self.env[name] = node
 
     def lookup(self, name, n):
-        if name not in self.env:
+        if self.peek(name) is None:
             if name in CALL_NAMES or name in ARRAY_CALLS:
                 raise DeriveError(f"'{name}' is a function: call it as {name}(...) (line {n.lineno})")
-            raise DeriveError(f"undefined name '{name}' at line {n.lineno}")
-        return self.env[name]
+            raise DeriveError(f"undefined name '{name}' at {self.where(n.lineno)}")
+        return self.resolve(name, n)
 
     def expr(self, n):
         g = self.g
@@ -128,19 +185,27 @@ class _Reader(BodyReader):
             if not isinstance(n.op, ast.USub):
                 self.fail(_CONSTRUCTS.get(type(n.op).__name__, "this operator"), n)
             return g.op("neg", a)
+        if isinstance(n, (ast.Subscript, ast.Call, ast.Compare, ast.BoolOp)):
+            node = self.static_node(n)
+            if node is not None:
+                return node
         if isinstance(n, ast.Attribute):
             if n.attr == "T":
-                return g.op("transpose", self.expr(n.value))
+                return g.op("transpose", self.not_a_size(self.expr(n.value), n, ".T"))
             self.fail(f"attribute access '{_dotted(n)}'", n)
         if isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]).__name__ in _COMPARE:
             return g.op(_COMPARE[type(n.ops[0]).__name__], self.expr(n.left), self.expr(n.comparators[0]))
         if isinstance(n, ast.Subscript):
+            item = self.pack_item(n)
+            if item is not None:
+                return item if not isinstance(item, (Static, Pack, Poison)) else self.resolve_item(item, n)
             if isinstance(n.value, ast.Attribute) and n.value.attr == "shape":
                 k = n.slice
                 if isinstance(k, ast.UnaryOp) and isinstance(k.op, ast.USub) and isinstance(k.operand, ast.Constant):
                     k = ast.Constant(-k.operand.value)
                 if isinstance(k, ast.Constant) and isinstance(k.value, int) and not isinstance(k.value, bool):
-                    return g.op("shape", self.expr(n.value.value), opts=(("axis", k.value),))
+                    base = self.not_a_size(self.expr(n.value.value), n, ".shape")
+                    return g.op("shape", base, opts=(("axis", k.value),))
             return self.subscript(n)
         if isinstance(n, ast.Call):
             return self.call(n)
@@ -156,6 +221,8 @@ class _Reader(BodyReader):
         def piece(e):
             if e is None:
                 return ""
+            if isinstance(e, ast.Constant) and e.value is None or _dotted(e) in ("np.newaxis", "numpy.newaxis"):
+                return "None"  # a new axis of length 1: a[:, np.newaxis]
             k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
             if isinstance(k, ast.Constant) and type(k.value) is int:
                 return str(-k.value if k is not e else k.value)
@@ -175,19 +242,44 @@ class _Reader(BodyReader):
             self.fail("indexing with more than four index arrays", n)
         return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
 
+    def set_index(self, target: ast.Subscript, value, op=None):
+        """``x[i] = v`` (``op``: ``x[i] -= v``) as a new array ``setitem(x, (i,), v)``: the
+        gather ``x[i]`` gives the index arguments (and the old values for ``-=``)."""
+        gather = self.subscript(target)
+        if op is not None:
+            value = self.g.op(op, gather, value)
+        sub = _as_tuple(gather.opt("subscript"))
+        return self.g.op("setitem", gather.args[0], value, *gather.args[1:], opts=(("subscript", sub),))
+
     def call(self, n):
         g, fname = self.g, _dotted(n.func)
+        if fname == "setitem" and len(n.args) == 3 and not n.keywords and "setitem" not in self.env:
+            target = ast.Subscript(n.args[0], n.args[1], ast.Load(), lineno=n.lineno, col_offset=0)
+            return self.set_index(target, self.expr(n.args[2]))
+        if self.helper(n) is not None:
+            out = self.inline(n)
+            if isinstance(out, Pack):
+                raise DeriveError(f"{fname}() returns a tuple (line {n.lineno}): unpack it first "
+                                  f"(out, cache = {fname}(...))")
+            return out if not isinstance(out, Static) else self.resolve_static(out, fname, n)
         base = n.func
         while isinstance(base, ast.Attribute):
             base = base.value
-        if isinstance(n.func, ast.Attribute) and (not isinstance(base, ast.Name) or base.id in self.env):
-            self.fail(f"the method call {ast.unparse(n.func)}() (write it as np.{n.func.attr}(...))", n)
+        receiver = None
+        if isinstance(n.func, ast.Attribute) and (not isinstance(base, ast.Name) or self.peek(base.id) is not None):
+            fname, receiver = "." + n.func.attr, n.func.value  # a method: x.sum(axis=0), z.relu()
+            if fname not in ARRAY_CALLS and fname not in CALL_NAMES:
+                methods = sorted(c for c in list(ARRAY_CALLS) + list(CALL_NAMES) if c.startswith("."))
+                self.fail(f"the method call {ast.unparse(n.func)[:40]}() (supported methods: "
+                          f"{', '.join(m[1:] for m in methods)}; or write np.{n.func.attr}(...))", n)
         if any(isinstance(a, ast.Starred) for a in n.args):
             self.fail(f"star arguments in {fname}()", n)
         if fname == "len" and len(n.args) == 1 and not n.keywords:
-            return g.op("shape", self.expr(n.args[0]), opts=(("axis", 0),))
+            return g.op("shape", self.not_a_size(self.expr(n.args[0]), n, "len()"), opts=(("axis", 0),))
+        if fname in ("np.prod", "numpy.prod") and len(n.args) == 1 and _rest_of_shape(n.args[0]):
+            return g.op("row_size", self.expr(n.args[0].value.value))  # np.prod(x.shape[1:])
         rule = ARRAY_CALLS.get(fname)
-        if rule is None and (fname.startswith(("np.", "numpy.", "derive.")) or "." not in fname):
+        if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
             if fname in _BUILTINS:
                 rule = None
@@ -195,17 +287,51 @@ class _Reader(BodyReader):
             known = ", ".join(_supported())
             kind = "NumPy call" if fname.startswith(("np.", "numpy.")) else "function"
             raise DeriveError(f"unsupported {kind} '{fname}' at line {n.lineno}; supported: {known}")
-        args = [self.expr(a) for a in n.args]
-        opts = self.options(n, rule, fname, args)
+        shown = fname if receiver is None else ast.unparse(n.func)[:40]
+        raw = ([receiver] if receiver is not None else []) + list(n.args)
+        if rule == "reshape":
+            raw = _sizes(raw, shown, n)
+        args = [self.expr(a) for a in raw]
+        if receiver is not None:
+            self.not_a_size(args[0], n, f".{n.func.attr}()")
+        opts = self.options(n, rule, shown, args)
         arity = ARRAY_RULES[rule].arity if rule in ARRAY_RULES else RULES[rule].arity
         if len(args) != arity:
-            raise DeriveError(f"{fname}() takes {arity} argument{'s' * (arity > 1)}, got {len(args)} "
+            given, want = len(args) - (receiver is not None), arity - (receiver is not None)
+            raise DeriveError(f"{shown}() takes {want} argument{'s' * (want != 1)}, got {given} "
                               f"(line {n.lineno})")
         if rule == "max" and args[1].is_const and args[1].value == 0:
             return g.op("relu", args[0])
         if rule == "max" and args[0].is_const and args[0].value == 0:
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
+
+    def shape_of(self, x, k):
+        self.not_a_size(self.expr(x), x, ".shape")
+        return super().shape_of(x, k)
+
+    def not_a_size(self, node, n, what):
+        """A size (``x.shape[0]``, ``np.prod(x.shape[1:])``) is a Python int: no ``.T``, no methods."""
+        if _plain_number(node):
+            kind = "a constant" if node.is_const else "a size"
+            self.fail(f"{what} of {kind} ({ast.unparse(n)[:40]}; {kind} is a number, not an array)", n)
+        return node
+
+    def resolve_item(self, item, n):
+        """A tuple's item used in an expression: a number, or a one-line error."""
+        if isinstance(item, Poison):
+            raise item.error
+        v = getattr(item, "value", None)
+        if isinstance(item, Static) and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return self.g.const(v)
+        what = "a tuple" if isinstance(item, Pack) else describe(v)
+        raise DeriveError(f"{ast.unparse(n)[:40]} is {what}, not a number or array, at line {n.lineno}")
+
+    def resolve_static(self, value, fname, n):
+        v = value.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return self.g.const(v)
+        raise DeriveError(f"{fname}() returns {describe(v)}, not a number or array (line {n.lineno})")
 
     def options(self, n, rule, fname, args):
         allowed = ARRAY_RULES[rule].options if rule in ARRAY_RULES else ()
@@ -232,9 +358,66 @@ class _Reader(BodyReader):
         return tuple(opts)
 
 
+_SIZES = ("shape", "row_size")
+
+
+def _as_tuple(subscript: str) -> str:
+    """An index subscript as a tuple expression (``:, :{1}`` -> ``(slice(None, {2}), ...)``),
+    its placeholders moved one on (setitem's arguments are the array, the value, the indices)."""
+    parts = []
+    for piece in subscript.split(", "):
+        piece = re.sub(r"\{(\d+)\}", lambda m: "{%d}" % (int(m.group(1)) + 1), piece)
+        if ":" in piece:
+            lo, hi = piece.split(":")
+            piece = f"slice({lo or 'None'}, {hi or 'None'})"
+        parts.append(piece)
+    return "(" + ", ".join(parts) + ",)"
+
+
+def _plain_number(node) -> bool:
+    """Is this value a Python number whatever the shapes (constants, sizes and arithmetic on them)?"""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or n.is_const or n.op in _SIZES:
+            continue
+        if n.op not in RULES or n.is_input:
+            return False
+        seen.add(id(n))
+        stack.extend(n.args)
+    return True
+
+
+def _rest_of_shape(a):
+    """Is ``a`` the expression ``X.shape[1:]``?"""
+    return isinstance(a, ast.Subscript) and isinstance(a.value, ast.Attribute) and a.value.attr == "shape" \
+        and isinstance(a.slice, ast.Slice) and a.slice.upper is None and a.slice.step is None \
+        and isinstance(a.slice.lower, ast.Constant) and a.slice.lower.value == 1
+
+
+def _sizes(raw, shown, n):
+    """``x.reshape(N, -1)`` / ``np.reshape(x, (N, -1))``: the array and two sizes."""
+    if len(raw) == 2 and isinstance(raw[1], ast.Tuple):
+        raw = [raw[0]] + list(raw[1].elts)
+    if len(raw) != 3:
+        raise DeriveError(f"{shown}() at line {n.lineno}: give two sizes, as in x.reshape(N, -1) "
+                          f"(derive handles 1-D and 2-D arrays)")
+    return raw
+
+
 def _supported() -> list:
     """The calls an array function may make: NumPy spellings, then derive's own names."""
     numpy = sorted(a for a in list(ARRAY_CALLS) + list(CALL_NAMES) if a.startswith("np."))
     ours = [n for n, r in RULES.items() if r.called and not any(a.startswith("np.") for a in r.aliases)
             and n not in _BUILTINS]
     return numpy + ours + [c for r in ARRAY_RULES.values() for c in r.calls if "." not in c]
+
+
+def numbers_unless_shaped(g, shapes) -> dict:
+    """``shapes`` with ``()`` for the parameters it leaves out (``reg``: a number), noted."""
+    missing = [p for p, _ in g.params if p not in shapes]
+    if missing:
+        note = f"no shape given for {', '.join(missing)}: staged as a number (shape ())"
+        if note not in g.notes:
+            g.notes.append(note)
+    return {**{p: () for p in missing}, **shapes}

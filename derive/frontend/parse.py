@@ -60,6 +60,7 @@ class Node:
     user_name: str | None = None  # the name the user gave it (Python function input)
     lineno: int | None = None    # source line that created it
     opts: tuple = ()             # an array gate's options ((("axis", 1), ("keepdims", True))
+    label: str = ""              # the helper function whose (inlined) line made it
 
     def opt(self, key, default=None):
         return dict(self.opts).get(key, default)
@@ -88,6 +89,9 @@ class Graph:
     recognize: bool = True  # fold spelled-out grouped gates (off while building the patterns)
     name: str = ""          # the function's name
     body_template: object = None  # (graph, function body text, args) -> node: array expansions
+    notes: list = field(default_factory=list)  # what staging resolved or left out (branches, writes)
+    label: str = ""         # the helper being inlined while nodes are made
+    handwritten: dict = field(default_factory=dict)  # parameter -> the learner's own gradient node
 
     def __post_init__(self):
         if self.gates not in GATES:
@@ -102,7 +106,7 @@ class Graph:
             raise DeriveError(f"too large: more than {MAX_NODES:,} gates, inputs and constants in one "
                               "function (derive's limit, which keeps every command within seconds); "
                               "stage a smaller instance")
-        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno, opts=opts)
+        node = Node(op, tuple(args), value, len(self.nodes), lineno=self.lineno, opts=opts, label=self.label)
         self.nodes.append(node)
         self._memo[key] = node
         return node
@@ -274,7 +278,7 @@ class _ExprBuilder:
     def _precheck(self, n):
         """Reject an unknown function before looking at its arguments."""
         if isinstance(n, ast.Call):
-            fname = _dotted(n.func)
+            fname = _method(n, self.strict) or _dotted(n.func)
             if fname not in CALL_NAMES and (self.strict or fname not in _BUILTINS):
                 known = ", ".join(FUNCTIONS)
                 where = f" at line {n.lineno}" if not self.strict else ""
@@ -286,7 +290,7 @@ class _ExprBuilder:
         if isinstance(n, ast.UnaryOp):
             return [n.operand]
         if isinstance(n, ast.Call):
-            return list(n.args)
+            return ([n.func.value] if _method(n, self.strict) else []) + list(n.args)
         return []
 
     def _make(self, n, kids):
@@ -311,7 +315,7 @@ class _ExprBuilder:
             a = kids[0]
             return g.const(-a.value) if a.is_const else g.op("neg", a)
         if isinstance(n, ast.Call):
-            fname = _dotted(n.func)
+            fname = _method(n, self.strict) or _dotted(n.func)
             if n.keywords or any(isinstance(a, ast.Starred) for a in n.args):
                 self.fail(f"keyword or star arguments in {fname}()", n)
             rule = CALL_NAMES.get(fname) or (_BUILTINS.get(fname) if not self.strict else None)
@@ -332,6 +336,18 @@ class _ExprBuilder:
 
 
 _BUILTINS = {"abs": "abs", "max": "max", "min": "min"}
+_MODULES = ("math", "np", "numpy", "derive")
+
+
+def _method(n: ast.Call, strict) -> str | None:
+    """micrograd's ``z.relu()``, ``a.exp()``: the row's method spelling (``.relu``), or None.
+    The receiver is the gate's first argument (a value, not a module such as ``math``)."""
+    f = n.func
+    if strict or not isinstance(f, ast.Attribute) or _dotted(f) in CALL_NAMES:
+        return None
+    if isinstance(f.value, ast.Name) and f.value.id in _MODULES:
+        return None
+    return "." + f.attr if "." + f.attr in CALL_NAMES else None
 
 
 def number(n: ast.Constant, fail):

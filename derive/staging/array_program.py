@@ -18,6 +18,7 @@ import sympy as sp
 from derive.core.errors import DeriveError
 from derive.staging.evaluate import Result
 from derive.core.numerics import ARRAY_NS, array_imports
+from derive.frontend.outputs import handwritten_notes
 from derive.printing.printers import kw_text
 from derive.core.rules import ARRAY_RULES, RULES, A, B
 
@@ -69,7 +70,11 @@ def run(prog, arrays, upstream=None) -> ArrayResult:
     args = [point[p] for p in prog.param_names] + _upstream(spec, upstream)
     fn, fwd, adj = compiled(spec)
     with np.errstate(all="ignore"):
-        out = fn(*args)
+        try:
+            out = fn(*args)
+        except (IndexError, ValueError) as err:  # the point's own indices (y, W[x]) out of range
+            raise DeriveError(f"the program cannot run at these values: {_numpy_reason(err)} (an index or "
+                              f"label out of range for the axis it indexes?)") from None
     values = dict(zip(fwd, out[:len(fwd)]))
     adjoints = dict(zip(adj, out[len(fwd):]))
     if spec.output in spec.adjoints:  # the output's own adjoint: 1, or the upstream given
@@ -80,7 +85,7 @@ def run(prog, arrays, upstream=None) -> ArrayResult:
         raise DeriveError(f"the value is not finite ({value}): an overflow, log of 0 or division by 0")
     return ArrayResult(value=float(value) if np.ndim(value) == 0 else np.asarray(value), grad=grad,
                        values=values, adjoints=adjoints, point=dict(arrays),
-                       notes=_kinks(spec, {**point, **values}))
+                       notes=prog.notes + _kinks(spec, {**point, **values}) + handwritten_notes(spec, values, grad))
 
 
 def _upstream(spec, upstream):
@@ -155,8 +160,9 @@ def lines(prog, comments=True):
 
 
 def forward_code(prog, comments=True) -> str:
-    return _aligned([(str(ln), _note(ln.number, ln.shape, "" if ln.used else "not used by the output"))
-                     for ln in prog.forward], comments)
+    return _aligned([(str(ln), _note(ln.number, ln.shape, "; ".join(
+        filter(None, [f"in {ln.label}" if ln.label else "", "" if ln.used else "not used by the output"]))))
+        for ln in prog.forward], comments)
 
 
 def backward_code(prog, comments=True) -> str:
@@ -256,7 +262,7 @@ def _kinks(prog, env):
 
 def _result_text(prog, result):
     if result is None:
-        return []
+        return [""] * bool(prog.notes) + [f"note: {n}" for n in prog.notes]  # what reading resolved
     with np.printoptions(precision=6, suppress=True, threshold=50):
         value = repr(float(result.value)) if np.ndim(result.value) == 0 else \
             np.array2string(np.asarray(result.value), prefix=f"  {prog.output} = ")
@@ -373,6 +379,8 @@ def _arrays(prog, arrays):
     out = {}
     for p in prog.param_names:
         v = arrays[p]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):  # a number: reg=0.1
+            v = np.asarray(v)
         if not isinstance(v, np.ndarray):
             raise DeriveError(f"input {p} must be a NumPy array, got {type(v).__name__} "
                               f"(wrap it: np.array(...))")

@@ -21,7 +21,7 @@ from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noq
 from derive.printing.printers import NumpyPrinter, group
 from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp  # noqa: F401 (API)
 from derive.core.rules import ARRAY_RULES, RULES, local_gradient
-from derive.frontend.arrays import parse_array_function
+from derive.frontend.arrays import numbers_unless_shaped, parse_array_function
 
 
 _P = NumpyPrinter()
@@ -89,6 +89,11 @@ class Staged:
                     if a.is_input or id(a) in self.active:
                         self.active.add(id(n))
                         self.active.add(id(a))
+        back = {id(out)}  # values the output's gradient reaches (y = x + 1 used only by y.shape: not)
+        for n in reversed(self.nodes):
+            if id(n) in back:
+                back.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
+        self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs}}
         used = {id(a) for n in self.nodes for a in n.args}
         self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
         taken = set(self.names.values())
@@ -135,7 +140,7 @@ class Staged:
         for k, n in enumerate(self.nodes, 1):
             out.append(Line(k, self.sym(n), n.op, tuple(self.sym(a) for a in n.args), self.rhs(n),
                             bool(n.user_name), id(n) in self.live, n.lineno,
-                            None if shapes is None else shapes[self.names[n]]))
+                            None if shapes is None else shapes[self.names[n]], n.label))
         return out
 
     def contributions(self, shapes=None):
@@ -215,7 +220,8 @@ def _reachable(roots):
     return seen
 
 
-def stage_arrays(f, gates: str = "grouped", shapes=None) -> Program:
+def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=None, name=None,
+                 path=None) -> Program:
     """Stage a straight-line NumPy function: a ``Program`` of arrays (specialised if ``shapes``).
 
     ``stage_arrays("def f(W, x):\\n    return np.sum(np.tanh(W @ x))\\n", shapes={"W": (2, 3),
@@ -226,5 +232,6 @@ def stage_arrays(f, gates: str = "grouped", shapes=None) -> Program:
     if isinstance(f, Program):
         return f if shapes is None else f.with_shapes(shapes)
     source = f if isinstance(f, str) else getattr(f, "__name__", "")
-    prog = Staged(parse_array_function(f, gates), gates, source).program()
-    return prog if shapes is None else prog.with_shapes(shapes)
+    g = parse_array_function(f, gates, constants, output, name, path)
+    prog = Staged(g, gates, source).program()
+    return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))

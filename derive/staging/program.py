@@ -84,6 +84,7 @@ class Line:
     used: bool = True       # reaches the output
     source_line: int | None = None
     shape: tuple | None = None  # arrays: the value's shape, once known
+    label: str = ""         # the helper function the line was inlined from (affine_forward)
 
     def __str__(self):
         return _NUMPY._print(self)
@@ -149,6 +150,11 @@ class Program:
     @property
     def param_names(self) -> list:
         return [p for p, _ in self.params]
+
+    @property
+    def notes(self) -> list:
+        """What reading the function resolved or left out (branches, ignored writes, ...)."""
+        return list(getattr(getattr(self.staged, "g", None), "notes", None) or [])
 
     # ---- numbers -------------------------------------------------------------------------
     def run(self, exact: bool = False, upstream=None, **values):

@@ -24,7 +24,7 @@ from derive.staging.arrays import stage_arrays
 from derive.frontend.arrays import uses_arrays
 
 
-def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
+def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None) -> Program:
     """Stage an expression string, a SymPy expression, or a straight-line Python function.
 
     A function over NumPy arrays (it uses ``@``, ``.T``, ``np.sum``, ...), or any function
@@ -36,13 +36,13 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
     """
     if isinstance(f, Program):
         return f.with_shapes(shapes) if shapes is not None and f.arrays else f
-    if shapes is not None or \
+    if shapes is not None or constants is not None or \
             (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and uses_arrays(f):
-        return stage_arrays(f, gates, shapes)
+        return stage_arrays(f, gates, shapes, constants=constants, output=output)
     if isinstance(f, str):
         text = f.strip()
         if text.startswith("def ") or "\ndef " in text or "\n" in text and "return" in text:
-            g = parse_function(text, None, gates)
+            g = parse_function(text, None, gates, output)
             source = text
         else:
             g = parse_expression(text, gates)
@@ -51,7 +51,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None) -> Program:
         g = parse_sympy(f, gates, inputs)
         source = str(f)
     elif inspect.isfunction(f):
-        g = parse_callable(f, gates)
+        g = parse_callable(f, gates, output)
         source = f.__name__
     else:
         raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "

@@ -15,7 +15,7 @@ MAX_FILE = 1_000_000
 _FILE_RE = re.compile(r"^(?P<path>.+\.py)(?::(?P<func>[A-Za-z_]\w*))?$")
 
 
-def load_target(text: str, gates: str = "grouped", shapes=None):
+def load_target(text: str, gates: str = "grouped", shapes=None, constants=None):
     """Stage an expression string, or ``path/to/file.py:func`` (parsed, never imported).
 
     A function over NumPy arrays (or any function when ``shapes`` are given, as text
@@ -27,8 +27,9 @@ def load_target(text: str, gates: str = "grouped", shapes=None):
 
     m = _FILE_RE.match(text.strip())
     if not m:
-        if shapes is not None:
-            raise DeriveError("--shapes needs a function: path/to/file.py:func")
+        if shapes is not None or constants:
+            raise DeriveError(f"--{'shapes' if shapes is not None else 'at with configuration'} needs a "
+                              "function: path/to/file.py:func")
         return stage(text, gates=gates)
     path, func = m.group("path"), m.group("func")
     if not os.path.isfile(path):
@@ -42,7 +43,7 @@ def load_target(text: str, gates: str = "grouped", shapes=None):
             source = fh.read()
     except (OSError, UnicodeDecodeError) as err:
         raise DeriveError(f"cannot read {path}: {err}") from None
-    prog = array_target(source, func, gates, shapes)
+    prog = array_target(source, func, gates, shapes, path=path, constants=constants)
     if prog is not None:
         return prog
     return stage_graph(parse_function(source, func, gates), func or os.path.basename(path))
@@ -57,7 +58,18 @@ def _number(node, name):
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
             and not isinstance(node.value, bool):
         return node.value
-    raise DeriveError(f"--at: value of {name} must be a number or a list of numbers")
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool, type(None))):
+        return node.value  # configuration: mode='train'
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                                          for k in node.keys):
+        return {k.value: _number(v, f"{name}[{k.value!r}]") for k, v in zip(node.keys, node.values)}
+    raise DeriveError(f"--at: value of {name} must be a number, a list of numbers, or configuration "
+                      f"(a string, True/False/None, or a dict like {{'mode': 'train'}})")
+
+
+def is_config(value) -> bool:
+    """A ``--at`` value that is configuration (``mode='train'``, a dict), not a number or array."""
+    return isinstance(value, (str, bool, dict, type(None)))
 
 
 def parse_at(text: str | None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from derive.symbolic.budget import check_budget
-from derive.cli.commands._source import load_target, parse_at
+from derive.cli.commands._source import is_config, load_target, parse_at
 from derive.core.errors import DeriveError
 from derive.frontend.parse import GATES
 
@@ -38,8 +38,10 @@ def run(args) -> int:
     if args.format not in FORMATS:
         raise DeriveError(f"unknown --format '{args.format}'; use one of: {', '.join(FORMATS)}")
     budget = check_budget(args.budget)
-    prog = load_target(args.target, args.gates, args.shapes)
     point = parse_at(args.at)
+    constants = {k: v for k, v in point.items() if is_config(v)}
+    point = {k: v for k, v in point.items() if k not in constants}
+    prog = load_target(args.target, args.gates, args.shapes, constants or None)
     arrays = prog.arrays
     if arrays and point:
         import numpy as np
@@ -49,7 +51,8 @@ def run(args) -> int:
     upstream = _upstream(args.upstream)
     if upstream is not None and args.at is None:
         raise DeriveError("--upstream goes with --at (the point where the upstream gradient flows back)")
-    result = prog.run(exact=not args.float, upstream=upstream, **point) if args.at is not None else None
+    ran = args.at is not None and (point or not constants)  # --at with configuration only: no run
+    result = prog.run(exact=not args.float, upstream=upstream, **point) if ran else None
     if args.json:
         print(json.dumps(to_json(prog, result) if not arrays else _array_json(prog, result), indent=2))
     elif args.format == "python":

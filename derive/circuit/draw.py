@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from derive.circuit.layout import DX, DY, Edge, Node, edge_gradients, gate_label, input_values  # noqa: F401
 from derive.circuit.layout import build as _layout
 from derive.core.errors import DeriveError
+from derive.circuit.labels import MONO
+from derive.circuit.labels import SANS
+from derive.circuit.labels import fit_gate_label
+from derive.circuit.labels import place
+from derive.circuit.labels import text_size
 
 
 def write_bytes(path: str, data: bytes) -> str:
@@ -161,7 +166,6 @@ class Circuit:
         numbers of that many characters."""
         from matplotlib.patches import Circle
 
-        from derive.circuit.labels import MONO, SANS, fit_gate_label, place, text_size
 
         fs = 9.5 * scale
         pt = 1 / 72 / (geom or scale)                  # data units per point

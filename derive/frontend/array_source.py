@@ -10,6 +10,9 @@ import ast
 import re
 
 from derive.core.errors import DeriveError
+from derive.frontend.inline import Module
+from derive.staging.arrays import stage_arrays
+from derive.frontend.arrays import uses_arrays
 
 
 def parse_shapes(text: str) -> dict:
@@ -32,9 +35,6 @@ def array_target(source: str, name: str | None = None, gates: str = "grouped", s
     function ``name`` in ``source`` (read, never run), or None if it is not array code and no
     ``shapes`` (text or dict) or ``constants`` were given. Helpers it calls are read from the
     same source or, with ``path``, from sibling modules. Bad input raises DeriveError."""
-    from derive.frontend.inline import Module
-    from derive.staging.arrays import stage_arrays
-    from derive.frontend.arrays import uses_arrays
 
     try:
         tree = ast.parse(source)

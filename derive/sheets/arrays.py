@@ -12,6 +12,30 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive.core.errors import DeriveError
+from derive.circuit.draw import build
+from derive.symbolic.jacobians import symbolic_value
+from derive.symbolic.metrics import count_ops
+from derive.sheets.tex import fmt
+from derive.sheets.mpl import BLANK_COLOR
+from derive.sheets.mpl import H
+from derive.sheets.mpl import M
+from derive.sheets.mpl import MONO
+from derive.sheets.mpl import NUMBER_BLANK
+from derive.sheets.mpl import W
+from derive.sheets.circuit import _circuit
+from derive.sheets.mpl import CW
+from derive.sheets.mpl import GREEN
+from derive.sheets.mpl import GREY
+from derive.sheets.mpl import RED
+from derive.sheets.mpl import ROW
+from derive.sheets.mpl import Flow
+from derive.sheets.mpl import _cell
+from derive.sheets.mpl import name_line
+from derive.sheets.mpl import title_line
+from derive.sheets.tex import tex_name as latex_name
+from derive.sheets.mpl import _math
+from derive.sheets.symbolic import INDENT
+from derive.sheets.symbolic import broken_lines
 
 MAX_SHOWN = 8          # rows and columns of a matrix printed in full
 
@@ -62,7 +86,6 @@ def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
     name on the sheet is defined on it."""
     import re
 
-    from derive.circuit.draw import build
 
     arrays = as_arrays(prog, point)
     result = prog.run(**arrays)
@@ -96,8 +119,6 @@ def componentwise(prog, arrays) -> dict:
     (``derive.jacobians``): sizes beside the staged lines, and one partial as an example."""
     import sympy as sp
 
-    from derive.symbolic.jacobians import symbolic_value
-    from derive.symbolic.metrics import count_ops
 
     shown = [bl for bl in prog.backward if not bl.target.name.endswith("_full")]
     lines = len(prog.forward) + len(shown)
@@ -130,7 +151,6 @@ ENTRY_COLOR = "#8a8a8a"
 
 
 def _cells(a, blank, digits=4):
-    from derive.sheets.tex import fmt
 
     a = np.atleast_2d(a) if np.ndim(a) else np.array([[a]])
     rows = [list(r) for r in a[:MAX_SHOWN, :MAX_SHOWN]]
@@ -171,8 +191,6 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
     write on, for a worksheet). Returns its height in inches; the cursor does not move."""
     from matplotlib.lines import Line2D
 
-    from derive.sheets.mpl import BLANK_COLOR, H, M, MONO, NUMBER_BLANK, W
-    from derive.sheets.tex import fmt
 
     if np.ndim(a) == 0:
         if blank:
@@ -204,8 +222,6 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
 
 
 def draw_array_sheet(pdf, s):
-    from derive.sheets.circuit import _circuit
-    from derive.sheets.mpl import CW, GREEN, GREY, MONO, RED, ROW, Flow, _cell, name_line, title_line
 
     flow = Flow(pdf, s.label, s)
     title_line(flow, s)
@@ -272,9 +288,6 @@ def draw_array_sheet(pdf, s):
 def _symbolic(flow, s):
     import textwrap
 
-    from derive.sheets.tex import tex_name as latex_name
-    from derive.sheets.mpl import CW, ROW, _math
-    from derive.sheets.symbolic import INDENT, broken_lines
 
     flow.heading("The symbolic side: one scalar component at a time")
     ex = s.symbolic.get("example")

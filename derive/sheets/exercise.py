@@ -4,11 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from derive.core.errors import DeriveError
+from derive.teach.exercises import get
+from derive.teach.roster import read_roster
+from derive.sheets.sheet import render
+from derive.sheets.sheet import sheets_for
+from derive.sheets.sheet import write_bytes
 
 
 def exercise_target(name, student=None, seed=0, at=None):
     """(program, point): the example point, ``at``, or the first point graded for ``student``."""
-    from derive.teach.exercises import get
 
     ex = get(name)
     if ex.spec.per_output:
@@ -29,9 +33,6 @@ def roster_sheets(name, roster, path, seed=0, worksheet=False, key=False, blanks
     import os
     import re
 
-    from derive.teach.exercises import get
-    from derive.teach.roster import read_roster
-    from derive.sheets.sheet import render, sheets_for, write_bytes
 
     ex = get(name)
     stem, ext = os.path.splitext(path)

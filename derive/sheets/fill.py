@@ -11,6 +11,7 @@ template (a kink note, a name outside Latin-1) is drawn in full instead.
 from __future__ import annotations
 
 import re
+from derive.sheets.pages import pdf_bytes
 
 COURIER_ADVANCE = 0.6         # every Courier glyph is 600/1000 em wide
 ASCENT, DESCENT = 0.76, 0.24  # of DejaVu Sans Mono, as matplotlib aligns its text boxes
@@ -94,7 +95,6 @@ def _show(slot, text: str) -> bytes:
 
 def template(sheet) -> Template:
     """Draw ``sheet`` once with its numbers left as slots."""
-    from derive.sheets.pages import pdf_bytes
 
     slots = []
     return Template(pdf_bytes([sheet], slots), slots)
@@ -150,7 +150,6 @@ def _fork() -> bool:
 
 def _group(indices) -> list:
     """PDFs of sheets of one kind: a template drawn once (if they fit one), then filled in."""
-    from derive.sheets.pages import pdf_bytes
 
     t, out = None, []
     for i in indices:

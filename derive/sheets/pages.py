@@ -14,6 +14,7 @@ from derive.sheets.cache import share_font_work
 from derive.sheets.circuit import _circuit
 from derive.sheets.mpl import PDF_META, Flow, _backward, _forward, _gradient, _header, _paths
 from derive.sheets.symbolic import draw_symbolic
+from derive.sheets.mpl import _math_parser
 
 
 def draw_sheet(pdf, s, slots=None):
@@ -39,7 +40,6 @@ def warm():
     from matplotlib.backends import backend_pdf  # noqa: F401
     from matplotlib.font_manager import FontProperties
 
-    from derive.sheets.mpl import _math_parser
 
     quiet_fonts()
     share_font_work()

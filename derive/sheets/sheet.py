@@ -26,6 +26,16 @@ from derive.sheets.tex import fmt  # noqa: F401
 from derive.sheets.variants import RANGE, array_variants, variant_points  # noqa: F401
 from derive.sheets.workers import MAX_EXPR_NODES, MAX_FORKS, MAX_PATHS, MAX_SHOWN_OPS  # noqa: F401
 from derive.sheets.workers import Symbolic, fill, symbolic_side
+from derive.symbolic.paths import count_paths
+from derive.symbolic.paths import forks
+from derive.symbolic.paths import paths
+from derive.circuit.draw import build as build_circuit
+from derive.symbolic.metrics import tree_nodes
+from derive.teach.roster import student_seed
+from derive.staging.staged import stage
+from derive.sheets.pages import warm
+from derive.sheets.fill import pdf_each
+from derive.sheets.pages import pdf_bytes
 
 ENGINES = ("matplotlib", "typst")
 BLANKS = ("all", "values", "formulas")
@@ -76,7 +86,6 @@ def sum_over_paths(prog, result, known=None, symbolic=True):
     only evaluate the terms again. Only the first ``MAX_PATHS`` paths are listed (the count
     comes from ``count_paths``, never by listing them); ``sympy.diff`` checks the sum only when
     every path is listed and ``symbolic`` (the sheet's symbolic side was computed)."""
-    from derive.symbolic.paths import count_paths, forks, paths
 
     known = {} if known is None else known
     numbers = {ln.target: result.values[ln.target.name] for ln in prog.forward}
@@ -112,8 +121,6 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
     each printed to ``digits`` significant figures. ``static`` (``symbolic_side(prog)``) is
     computed once per program and shared by its variants; a ``Symbolic`` still under way
     leaves it to ``fill``."""
-    from derive.circuit.draw import build as build_circuit
-    from derive.symbolic.metrics import tree_nodes
 
     p = CodePrinter()
     args = ", ".join(n for n, _ in prog.params)
@@ -175,7 +182,6 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
     (``point`` is then variant 1) or for each student of a roster (``derive.teach.roster``).
     ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``), which works in
     workers while the numbers are computed and ``meanwhile()`` runs (the renderer's set-up)."""
-    from derive.teach.roster import student_seed
 
     if blanks not in BLANKS:
         raise DeriveError(f"unknown --blanks '{blanks}'; use one of: {', '.join(BLANKS)}")
@@ -250,7 +256,6 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     >>> sheet("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", at={"x": 3, "y": -4},
     ...       path="sheet.pdf")  # doctest: +SKIP
     """
-    from derive.staging.staged import stage
 
     if engine not in ENGINES:
         raise DeriveError(f"unknown --engine '{engine}'; use one of: {', '.join(ENGINES)}")
@@ -282,7 +287,6 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
 
 
 def _warm_matplotlib():
-    from derive.sheets.pages import warm
 
     warm()
 
@@ -291,7 +295,6 @@ def render_each(sheets, engine="matplotlib") -> list:
     """One PDF per sheet (``--split``): each layout is drawn once and its values filled in."""
     if engine == "typst":
         return [render([s], engine) for s in sheets]
-    from derive.sheets.fill import pdf_each
 
     return pdf_each(sheets)
 
@@ -302,6 +305,5 @@ def render(sheets, engine="matplotlib") -> bytes:
         from derive.sheets.source import typst_pdf
 
         return typst_pdf(sheets)
-    from derive.sheets.pages import pdf_bytes
 
     return pdf_bytes(sheets)

@@ -16,6 +16,8 @@ from sympy.printing.str import StrPrinter
 from derive.core.errors import DeriveError
 from derive.core.rules import RULES, derived
 from derive.sheets.tex import tex_name as latex_name
+from derive.sheets.tex import tex_tokens
+from derive.circuit.draw import write_bytes
 
 #: SymPy class name -> Typst spelling, from the rows (others print as upright text).
 _TYPST = derived(lambda: {t.__name__: r.typst for r in RULES.values() for t in r.sympy_types if r.typst})
@@ -103,7 +105,6 @@ def latex_source(sheets, circuit_files=()) -> str:
 
 def _broken_align(tex, d, width=110, out="f"):
     """``\\partial f/\\partial x = ...`` as align* rows of at most ~width LaTeX characters."""
-    from derive.sheets.tex import tex_tokens
 
     lines, cur = [], rf"\frac{{\partial {latex_name(out)}}}{{\partial {tex}}} &= "
     for tok in tex_tokens(d, 45):
@@ -269,7 +270,6 @@ def typst_pdf(sheets) -> bytes:
 
 def write_tex(sheets, path: str) -> list:
     """Write ``path`` (.tex) and one circuit PDF per sheet beside it; returns the files."""
-    from derive.circuit.draw import write_bytes
 
     stem = os.path.splitext(path)[0]
     files, written = [], []

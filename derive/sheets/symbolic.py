@@ -11,6 +11,7 @@ import textwrap
 
 from derive.sheets.tex import tex_name as latex_name
 from derive.sheets.mpl import CW, MONO, ROW, _math
+from derive.sheets.tex import tex_tokens
 
 INDENT = 0.45          # continuation lines of a long derivative
 
@@ -23,7 +24,6 @@ def broken_lines(flow, lhs, d, maxw, size=12):
     Mathtext parses are most of a sheet's time, so nothing is measured twice: the whole line
     is measured only when it may fit (it is then drawn from the same parse), and a piece
     starting a line keeps its width (mathtext ignores the space stripped)."""
-    from derive.sheets.tex import tex_tokens
 
     def width(tex):
         t = flow.text(0, _math(tex), size)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from derive.core.errors import DeriveError
+from derive.sheets.arrays import as_arrays
 
 RANGE = (1e-2, 1e2)
 MAX_VARIANTS = 500
@@ -116,7 +117,6 @@ def array_variants(prog, point: dict, n: int, seed: int, rng_range=RANGE, first=
                    seeds: list | None = None) -> list:
     """N different integer points with the shapes of ``point`` (class labels kept as given),
     every value and adjoint moderate; ``first``: ``point`` itself is variant 1."""
-    from derive.sheets.arrays import as_arrays
 
     if n < 1 or n > MAX_VARIANTS:
         raise DeriveError(f"--variants must be between 1 and {MAX_VARIANTS}")

@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.sheets.tex import tex_name
+from derive.symbolic.metrics import count_ops
+from derive.symbolic.derivatives import gradient
+from derive.symbolic.paths import count_paths
+from derive.symbolic.paths import forks
+from derive.symbolic.paths import paths
+from derive.symbolic.budget import start
+from derive.symbolic.metrics import tree_nodes
+from derive.symbolic.metrics import program_metrics
 
 MAX_PATHS = 12       # paths listed per forked input
 MAX_FORKS = 4        # forked inputs given a sum over paths
@@ -34,8 +42,6 @@ class Symbolic:
     the drawing on the other core, and ``static()`` / ``checks()`` wait for the answers."""
 
     def __init__(self, prog, budget: float = DEFAULT_BUDGET):
-        from derive.symbolic.budget import start
-        from derive.symbolic.metrics import tree_nodes
 
         self.prog, self.budget = prog, check_budget(budget)
         self.nodes = tree_nodes([prog.expr()])
@@ -44,7 +50,6 @@ class Symbolic:
 
     def check_paths(self, point):
         """Start checking each forked input's sum over paths against ``sympy.diff`` at ``point``."""
-        from derive.symbolic.budget import start
 
         if self.job is not None and self.paths_job is None:
             self.paths_job = start(self.budget, _path_checks, self.prog, point, daemon=False)
@@ -67,7 +72,6 @@ class Symbolic:
         return self._static
 
     def _finish(self):
-        from derive.symbolic.metrics import program_metrics
 
         prog, nodes = self.prog, self.nodes
         staged = program_metrics(prog)
@@ -123,8 +127,6 @@ def _symbolic_ops(prog):
     are small and pickle (expressions of gates registered at run time do not)."""
     import pickle
 
-    from derive.symbolic.metrics import count_ops
-    from derive.symbolic.derivatives import gradient
 
     grad = gradient(prog)
     ops = count_ops(grad.values())
@@ -141,7 +143,6 @@ def _path_checks(prog, point):
     which gives ``simplify`` a budgeted worker of its own)."""
     import sympy.physics.units  # noqa: F401  simplify imports it at first use (0.25 s): once here,
                                 # not again in each check's worker
-    from derive.symbolic.paths import count_paths, forks, paths
 
     counts = count_paths(prog)
     return {v.name: paths(prog, v.name, point, limit=MAX_PATHS, symbolic=True).agrees

@@ -21,6 +21,9 @@ from derive.core.errors import DeriveError
 from derive.symbolic.families import build
 from derive.core.naming import symbol
 from derive.core.rules import sigmoid
+from derive.symbolic.metrics import program_metrics
+from derive.symbolic.derivatives import form
+from derive.symbolic.derivatives import program
 
 #: The vectorised program of the sheet: (target, formula, differentiable arguments).
 #: y is data (a label), so it gets no backward line; each other argument gets one.
@@ -88,8 +91,6 @@ def vector_chain(d: int) -> VectorChain:
 
 def vector_table(ds=range(2, 7), budget: float = DEFAULT_BUDGET) -> list:
     """Per d: component-wise symbolic gradient size, scalar staged size, vectorised lines."""
-    from derive.symbolic.metrics import program_metrics
-    from derive.symbolic.derivatives import form, program
 
     fwd_v, bwd_v = vector_lines()
     rows = []
@@ -116,7 +117,6 @@ def numeric_cost(ds=range(2, 7), check: bool = True, seed: int = 0) -> list:
     the staged backward pass costs one forward and one backward pass. With ``check``, the
     finite-difference gradient is computed and compared with the staged one.
     """
-    from derive.symbolic.derivatives import program
 
     rng = random.Random(seed)
     rows = []

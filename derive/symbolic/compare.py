@@ -22,6 +22,11 @@ from derive.core.errors import DeriveError
 from derive.symbolic.metrics import METRICS, program_metrics
 from derive.symbolic.paths import total_derivative  # noqa: F401  (public: derive.total_derivative)
 from derive.symbolic.derivatives import FORMS, Form, form, program
+from derive.staging.evaluate import run_many
+from derive.symbolic.paths import count_paths
+from derive.symbolic.paths import paths
+from derive.symbolic.families import family
+from derive.symbolic.plots import swell_plot
 
 ROWS = FORMS + ("staged",)
 STAGED_EXTRA = ("forward_lines", "backward_lines", "forward_ops", "backward_ops", "ratio")
@@ -72,7 +77,6 @@ def central_differences(prog, point, h: float = 1e-6, batch: int = 128) -> list:
     program rather than two runs per input. An input whose difference is not finite is redone
     with ``run`` (which names the problem).
     """
-    from derive.staging.evaluate import run_many
 
     coords = [(name, i) for name, size in prog.params for i in ([None] if size is None else range(size))]
     base = [float(point[name] if i is None else point[name][i]) for name, i in coords]
@@ -190,7 +194,6 @@ def table(forms: dict) -> list:
 def compare(f, budget: float = DEFAULT_BUDGET, points: int = 3, seed: int = 0, domain=(-2.0, 2.0),
             gates: str = "grouped", at=None, max_paths: int = 8) -> Comparison:
     """Symbolic forms against the staged program for one function (anything ``stage`` accepts)."""
-    from derive.symbolic.paths import count_paths, paths
 
     budget = check_budget(budget)
     t0 = time.perf_counter()
@@ -235,7 +238,6 @@ class Swell:
         return json.dumps(self.as_dict(), indent=2)
 
     def to_text(self, metric: str = "ops") -> str:
-        from derive.symbolic.families import family
 
         head = [f"{self.family}: {family(self.family).title}",
                 f"gradient size ({metric}) by depth; symbolic forms under a {self.budget:g} s budget "
@@ -272,7 +274,6 @@ class Swell:
         return self.to_text()
 
     def plot(self, path=None, metric: str = "ops"):
-        from derive.symbolic.plots import swell_plot
 
         return swell_plot(self, path, metric)
 
@@ -281,7 +282,6 @@ def swell(name: str, max_n: int, budget: float = DEFAULT_BUDGET, min_n: int | No
           points: int = 2, seed: int = 0, gates: str = "grouped", forms=FORMS, progress=None,
           **options) -> Swell:
     """Measure every form of the gradient for depths ``min_n..max_n`` of a family."""
-    from derive.symbolic.families import family
 
     fam = family(name)
     budget = check_budget(budget)

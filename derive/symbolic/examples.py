@@ -7,6 +7,9 @@ reproduce exactly (``prog.run(..., exact=True)`` gives correctly rounded values)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from derive.frontend.reader import parse_function
+from derive.staging.staged import stage
+from derive.staging.staged import stage_graph
 
 CS231N_FXY = "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)"
 
@@ -104,8 +107,6 @@ BY_NAME = {e.name: e for e in CATALOGUE}
 
 def stage_example(example: Example, gates: str = "grouped"):
     """The staged program of a catalogue entry."""
-    from derive.frontend.reader import parse_function
-    from derive.staging.staged import stage, stage_graph
 
     if example.function:
         return stage_graph(parse_function(example.source, example.function, gates), example.function)

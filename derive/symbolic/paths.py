@@ -17,6 +17,11 @@ from derive.core.errors import DeriveError
 from derive.core.naming import symbol
 from derive.printing.printers import CodePrinter, _fmt
 from derive.core.rules import apply
+from derive.staging.staged import stage
+from derive.symbolic.budget import within
+from derive.staging.staged import stage_graph
+from derive.frontend.parse import Graph
+from derive.frontend.parse import _ExprBuilder
 
 MAX_PATHS = 64
 
@@ -143,7 +148,6 @@ def paths(f, wrt=None, at=None, limit: int = MAX_PATHS, gates: str = "grouped",
     ``symbolic=False`` skips ``sympy.diff`` of the whole function (it can swell without end):
     ``diff`` and ``total`` are then NaN, each term is left unevaluated, and the sum is checked
     by the terms' values at the point only."""
-    from derive.staging.staged import stage
 
     prog = stage(f, gates=gates)
     names = {s.name: s for s in prog.inputs}
@@ -188,7 +192,6 @@ def _same(total, diff, found, value, seconds: float | None = 2.0) -> bool:
     """sum of the terms == sympy.diff: symbolically if simplify answers within ``seconds``
     (``None``: not tried),
     else (or also) the terms' values at the point add up to the staged gradient."""
-    from derive.symbolic.budget import within
 
     out = within(seconds, _is_zero, total - diff) if seconds else None
     if out is not None and out.ok:
@@ -223,7 +226,6 @@ def total_derivative(outer, inner=None, wrt=None, at=None, output=None, gates: s
     """
     if inner is None:
         return paths(outer, wrt, at, gates=gates)
-    from derive.staging.staged import stage_graph
 
     g = _compose(outer, dict(inner), output, gates)
     inputs = list(g.inputs)
@@ -237,7 +239,6 @@ def _describe(outer, inner):
 
 def _compose(outer, inner, output, gates):
     """Graph of outer(inner...) with each inner function a named node (identity made explicit)."""
-    from derive.frontend.parse import Graph, _ExprBuilder
 
     if not isinstance(outer, str) or not all(isinstance(v, str) for v in inner.values()):
         raise DeriveError("total_derivative(outer, inner): give expression strings")

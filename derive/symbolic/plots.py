@@ -5,6 +5,7 @@ budget. Figures are drawn with the non-interactive Agg backend and saved as PNG 
 returned, for notebooks, where the notebook's own backend is kept).
 """
 from __future__ import annotations
+from derive.symbolic.families import family
 
 STYLE = {
     "raw": dict(color="#d62728", marker="o", markersize=6),
@@ -36,7 +37,6 @@ def _figure():
 
 def swell_plot(sw, path=None, metric: str = "ops"):
     """Size of each form of the gradient against depth; saved to ``path`` if given."""
-    from derive.symbolic.families import family
 
     plt = _figure()
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from derive.core.errors import DeriveError
 from derive.teach.roster import read_roster
+from derive.teach.grading.child_report import printable
 
 SUFFIXES = (".py", ".ipynb")
 
@@ -42,7 +43,6 @@ def expand(args) -> list:
     problem (graded 0 with that reason: one bad entry never stops a batch); DeriveError only
     when there is nothing at all to grade.
     """
-    from derive.teach.grading.child_report import printable
 
     out = []
     for a in args:

@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from derive.oracle.check import lambdify
+from derive.printing.printers import CodePrinter
 
 MAX_EDITS = 2
 
@@ -137,7 +138,6 @@ class LineJudge:
 
     def gate(self, name):
         """The forward line whose gate the adjoint ``name`` differentiates (for the message)."""
-        from derive.printing.printers import CodePrinter
 
         bl = self.groups[name][0]
         line = self.ops[bl.ref]

@@ -4,14 +4,14 @@ from __future__ import annotations
 import os
 
 from derive.core.errors import DeriveError
+from derive.teach.exercises import get
+from derive.teach.feedback import plain_point
+from derive.teach.grading.batch import grade_one
 
 
 def check_directory(directory, students: int = 5):
     """(ok, report lines): keys verified at the example and ``students`` students' points; the
     template run in the sandbox must report 'not attempted'."""
-    from derive.teach.exercises import get
-    from derive.teach.feedback import plain_point
-    from derive.teach.grading.batch import grade_one
 
     ex = get(directory)
     lines, ok = [f"exercise {ex.name} ({ex.directory}): {ex.title}"], True

@@ -17,6 +17,8 @@ import numpy as np
 from derive.core.errors import DeriveError
 from derive.teach.exercise_notebook import write_notebook
 from derive.teach.exercise_spec import signature
+from derive.frontend.arrays import uses_arrays
+from derive.frontend.array_source import array_target
 
 
 def _parts(source, func, where):
@@ -48,8 +50,6 @@ def _toml_value(v):
 
 def write_exercise(path, func, out, name=None, at=None):
     """Create directory ``out``; returns the files written. DeriveError for bad input."""
-    from derive.frontend.arrays import uses_arrays
-    from derive.frontend.array_source import array_target
 
     where = f"{path}:{func}"
     if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):

@@ -39,6 +39,7 @@ import numpy as np
 
 from derive.core.errors import DeriveError
 from derive.core.userfile import read_text
+from derive.teach.array_keys import VARIANT_SETS
 
 MAX_TOML = 200_000
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -272,7 +273,6 @@ def load(name_or_dir: str) -> Spec:
                 str(g.get("variants", "")), _number(path, "limits.time", lim.get("time", 10.0)),
                 int(_number(path, "limits.memory_mb", lim.get("memory_mb", 512))),
                 int(_number(path, "limits.output_kb", lim.get("output_kb", 1024))))
-    from derive.teach.array_keys import VARIANT_SETS
 
     if spec.variants and (spec.kind != "numpy" or spec.variants not in VARIANT_SETS):
         _fail(path, f"grading.variants names a NumPy exercise's known-wrong set: {', '.join(VARIANT_SETS)}")

@@ -26,6 +26,11 @@ from derive.oracle.central import central_difference
 from derive.core.errors import DeriveError
 from derive.teach.grading.sandbox import FORBIDDEN, Limits
 from derive.staging.staged import stage
+from derive.teach.feedback import assess
+from derive.teach.grading.sandbox_child import call_with_locals
+from derive.teach.grading.sandbox_child import plain
+from derive.staging.arrays import stage_arrays
+from derive.teach.diagnosis import LineJudge
 
 
 @dataclass
@@ -95,7 +100,6 @@ class Exercise:
         return {out: stage(expr) for out, expr in self.spec.per_output.items()}
 
     def array_program(self, point):
-        from derive.staging.arrays import stage_arrays
 
         shapes = tuple((k, np.shape(point[k])) for k in self.params)
         if shapes not in self._arrays:
@@ -111,7 +115,6 @@ class Exercise:
     @cached_property
     def line_judge(self):
         """Judges each backward line of a scalar staged exercise on its own (``derive.teach.diagnosis``)."""
-        from derive.teach.diagnosis import LineJudge
 
         return LineJudge(self.program) if self.program is not None else None
 
@@ -275,8 +278,6 @@ def check(name, fn, seed=None, student: str = ""):
     ``name`` is a built-in exercise or an exercise directory. By default at the example points;
     with ``seed`` at the learner's own points, those ``derive grade --seed`` uses for ``student``.
     """
-    from derive.teach.feedback import assess
-    from derive.teach.grading.sandbox_child import call_with_locals, plain
 
     ex = get(name)
     points = ex.example_points() if seed is None else ex.points(seed, student)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
+from derive.staging.staged import stage
 
 SPECIES = ("setosa", "versicolor", "virginica")
 
@@ -56,7 +57,6 @@ class Training:
 def train(hidden: int = 16, rate: float = 0.5, steps: int = 300, seed: int = 0,
           gates: str = "grouped") -> Training:
     """Plain full-batch gradient descent on standardised iris features."""
-    from derive.staging.staged import stage
 
     X, y = load_iris()
     mean, std = X.mean(axis=0), X.std(axis=0)

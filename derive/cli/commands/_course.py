@@ -4,6 +4,11 @@ from __future__ import annotations
 import os
 
 from derive.core.errors import DeriveError
+from derive.teach.course import expand
+from derive.teach.course import parse_time
+from derive.teach.course import submissions
+from derive.teach.course import annotate
+from derive.teach.course import write_gradebook
 
 
 def add_course_arguments(p):
@@ -24,7 +29,6 @@ def add_course_arguments(p):
 
 def check_course_arguments(args) -> list:
     """Validate the options before grading starts; the [Submission] to grade."""
-    from derive.teach.course import expand, parse_time, submissions
 
     if not 0 <= args.late_penalty <= 1:
         raise DeriveError("--late-penalty must be a fraction between 0 and 1, e.g. 0.1")
@@ -40,7 +44,6 @@ def check_course_arguments(args) -> list:
 
 def finish(args, ex, subs, grades) -> list:
     """Names, flags and lateness added to each grade; the gradebook and pages written."""
-    from derive.teach.course import annotate, write_gradebook
 
     grades = [annotate(g, s, args.late_penalty) for g, s in zip(grades, subs)]
     if args.csv:

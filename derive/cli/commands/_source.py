@@ -10,6 +10,10 @@ import os
 import re
 
 from derive.core.errors import DeriveError
+from derive.frontend.reader import parse_function
+from derive.staging.staged import stage
+from derive.staging.staged import stage_graph
+from derive.frontend.array_source import array_target
 
 MAX_FILE = 1_000_000
 _FILE_RE = re.compile(r"^(?P<path>.+\.py)(?::(?P<func>[A-Za-z_]\w*))?$")
@@ -21,9 +25,6 @@ def load_target(text: str, gates: str = "grouped", shapes=None, constants=None):
     A function over NumPy arrays (or any function when ``shapes`` are given, as text
     ``W1=5x3,b=5`` or a dict) becomes an ArrayProgram.
     """
-    from derive.frontend.reader import parse_function
-    from derive.staging.staged import stage, stage_graph
-    from derive.frontend.array_source import array_target
 
     m = _FILE_RE.match(text.strip())
     if not m:

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
+from derive.cli.commands._source import load_target
+from derive.cli.commands._source import parse_at
+from derive.symbolic.compare import compare
+from derive.core.errors import DeriveError
 
 NAME = "compare"
 MAX_POINTS = 100
@@ -20,9 +24,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.cli.commands._source import load_target, parse_at
-    from derive.symbolic.compare import compare
-    from derive.core.errors import DeriveError
 
     budget = check_budget(args.budget)
     if not 1 <= args.points <= MAX_POINTS:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import platform
 import sys
+from derive.core.errors import DeriveError
+from derive.teach.grading.isolation import plan
+from derive.teach.grading.isolation import status
 
 NAME = "doctor"
 HELP = "show which isolation layers `derive grade` can use here (bubblewrap, Landlock, seccomp)"
@@ -13,8 +16,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.core.errors import DeriveError
-    from derive.teach.grading.isolation import plan, status
 
     print(f"machine: {platform.system()} {platform.release()} {platform.machine()}, "
           f"Python {platform.python_version()}")

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from derive.core.errors import DeriveError
+from derive.cli.commands._source import _FILE_RE
+from derive.cli.commands._source import parse_at
+from derive.teach.exercise_new import write_exercise
+from derive.teach.exercise_check import check_directory
 
 NAME = "exercise"
 HELP = "make a function an exercise (new FILE.py:FUNC -o DIR) or validate one (check DIR)"
@@ -28,8 +32,6 @@ def run(args) -> int:
 
 
 def _new(args) -> int:
-    from derive.cli.commands._source import _FILE_RE, parse_at
-    from derive.teach.exercise_new import write_exercise
 
     m = _FILE_RE.match(args.target.strip())
     if not m or not m.group("func"):
@@ -45,7 +47,6 @@ def _new(args) -> int:
 
 
 def _check(args) -> int:
-    from derive.teach.exercise_check import check_directory
 
     ok, lines = check_directory(args.directory, args.students)
     print("\n".join(lines))

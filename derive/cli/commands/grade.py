@@ -7,6 +7,14 @@ import sys
 
 from derive.core.errors import DeriveError
 from derive.teach.grading.child_report import printable
+from derive.cli.commands._course import add_course_arguments
+from derive.teach.exercises import get
+from derive.teach.grading.batch import grade_batch
+from derive.teach.grading.platforms import render
+from derive.teach.grading.isolation import plan
+from derive.teach.grading.sandbox import Limits
+from derive.cli.commands._course import check_course_arguments
+from derive.cli.commands._course import finish
 
 NAME = "grade"
 HELP = "grade submissions (.py or .ipynb) of an exercise, each in its own sandboxed process"
@@ -28,7 +36,6 @@ def add_arguments(p):
     p.add_argument("--memory", type=int, default=None, help="extra MB a submission may use "
                    "(default: the exercise's limits.memory_mb, 512)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    from derive.cli.commands._course import add_course_arguments
 
     add_course_arguments(p)
     p.add_argument("--isolation", choices=("auto", "bwrap", "landlock", "none"), default="auto",
@@ -38,13 +45,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.teach.exercises import get
-    from derive.teach.grading.batch import grade_batch
-    from derive.teach.grading.platforms import render
-    from derive.teach.grading.isolation import plan
-    from derive.teach.grading.sandbox import Limits
 
-    from derive.cli.commands._course import check_course_arguments, finish
 
     ex = get(args.exercise)
     if args.format and not args.output:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 
 from derive.core.errors import DeriveError
+from derive.teach.exercises import get
+from derive.teach.grading.platforms import build_gradescope
 
 NAME = "gradescope"
 HELP = "build a Gradescope autograder zip (setup.sh, run_autograder) for an exercise"
@@ -18,8 +20,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.teach.exercises import get
-    from derive.teach.grading.platforms import build_gradescope
 
     get(args.exercise)
     if not args.output.endswith(".zip"):

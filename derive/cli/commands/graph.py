@@ -4,6 +4,8 @@ from __future__ import annotations
 from derive.cli.commands._source import load_target, parse_at
 from derive.core.errors import DeriveError
 from derive.frontend.parse import GATES
+from derive.circuit.draw import FORMATS
+from derive.circuit.draw import circuit
 
 NAME = "graph"
 HELP = "draw a function as a CS231n circuit: values in green above each wire, gradients in red"
@@ -18,7 +20,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.circuit.draw import FORMATS, circuit
 
     if args.gates not in GATES:
         raise DeriveError(f"unknown --gates '{args.gates}'; use one of: {', '.join(GATES)}")

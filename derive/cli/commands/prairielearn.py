@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 
 from derive.core.errors import DeriveError
+from derive.teach.exercises import get
+from derive.teach.grading.prairielearn import IMAGE
+from derive.teach.grading.prairielearn import build_course_files
 
 NAME = "prairielearn"
 HELP = "write serverFilesCourse/derive_grader (entrypoint run.sh) and info.json for an exercise"
@@ -17,8 +20,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.teach.exercises import get
-    from derive.teach.grading.prairielearn import IMAGE, build_course_files
 
     get(args.exercise)
     if not 1 <= args.timeout <= 600:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 
 from derive.core.errors import DeriveError
+from derive.teach.course import read_results
+from derive.teach.report import class_report
 
 NAME = "report"
 HELP = "class report from the results of derive grade -o: histogram, misconceptions, pass rates"
@@ -16,8 +18,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.teach.course import read_results
-    from derive.teach.report import class_report
 
     if not os.path.isfile(args.results):
         raise DeriveError(f"no such file: {args.results}")

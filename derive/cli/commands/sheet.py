@@ -5,6 +5,10 @@ from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.cli.commands._source import load_target, parse_at
 from derive.core.errors import DeriveError
 from derive.frontend.parse import GATES
+from derive.sheets.sheet import BLANKS
+from derive.sheets.sheet import ENGINES
+from derive.sheets.sheet import sheet
+from derive.sheets.variants import parse_range
 
 NAME = "sheet"
 HELP = "print a derivation sheet: circuit, forward and backward tables, gradient, symbolic side"
@@ -43,7 +47,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from derive.sheets.sheet import BLANKS, ENGINES, sheet
 
     if args.engine not in ENGINES:
         raise DeriveError(f"unknown --engine '{args.engine}'; use one of: {', '.join(ENGINES)}")
@@ -57,7 +60,6 @@ def run(args) -> int:
         except ImportError:
             raise DeriveError('--engine typst needs the typst package: '
                               'pip install "derive[typst]"') from None
-    from derive.sheets.variants import parse_range
 
     budget = check_budget(args.budget)
     if args.variants < 0:

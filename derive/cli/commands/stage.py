@@ -7,6 +7,9 @@ from derive.symbolic.budget import check_budget
 from derive.cli.commands._source import is_config, load_target, parse_at
 from derive.core.errors import DeriveError
 from derive.frontend.parse import GATES
+from derive.symbolic.budget import within
+from derive.oracle.check import check
+from derive.printing.printers import CodePrinter
 
 NAME = "stage"
 HELP = "stage a function: forward lines, generated backward lines, values and gradient"
@@ -81,8 +84,6 @@ def _upstream(text):
 
 def checked(prog, point, budget):
     """``derive.check`` in a worker under a time budget (sympy.diff of a deep function can swell)."""
-    from derive.symbolic.budget import within
-    from derive.oracle.check import check
 
     out = within(budget, check, prog, point)
     if out.ok:
@@ -108,7 +109,6 @@ def _array_json(prog, result):
 
 def to_json(prog, result=None) -> dict:
     """The ``--json`` object: inputs, lines, and (with a point) every number."""
-    from derive.printing.printers import CodePrinter
 
     p = CodePrinter()
     return {

@@ -4,13 +4,16 @@ from __future__ import annotations
 import sys
 
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
+from derive.symbolic.families import FAMILIES
+from derive.core.errors import DeriveError
+from derive.symbolic.compare import swell
+from derive.symbolic.families import family
 
 NAME = "swell"
 HELP = "size of the symbolic gradient against the staged program as a family deepens"
 
 
 def add_arguments(p):
-    from derive.symbolic.families import FAMILIES
 
     p.add_argument("family", metavar="FAMILY", help=f"one of: {', '.join(FAMILIES)}")
     p.add_argument("--max", dest="max_n", required=True, metavar="N", help="largest depth")
@@ -26,7 +29,6 @@ def add_arguments(p):
 
 
 def _int(name, text, low):
-    from derive.core.errors import DeriveError
 
     try:
         v = int(text)
@@ -39,8 +41,6 @@ def _int(name, text, low):
 
 
 def run(args) -> int:
-    from derive.symbolic.compare import swell
-    from derive.symbolic.families import family
 
     fam = family(args.family)
     budget = check_budget(args.budget)

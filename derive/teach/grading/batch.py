@@ -22,6 +22,8 @@ import numpy as np
 from derive.teach.feedback import assess, failed
 from derive.teach.grading.sandbox import Limits, run_submission
 from derive.teach.grading.child_report import printable
+from derive.teach.course import finished_results
+from derive.teach.course import journal_records
 
 MAX_SOURCE = 1_000_000
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
@@ -151,7 +153,6 @@ def _digest(path: str) -> str:
 def read_journal(path: str, exercise: str, seed: int) -> dict:
     """{(submission, sha256): grade dict} from an interrupted run's output file, or from a
     finished one (``-o FILE`` in JSON: every grade records its file's sha256 and the seed)."""
-    from derive.teach.course import finished_results, journal_records
 
     done = {}
     for g in finished_results(path):

@@ -16,6 +16,12 @@ import traceback
 import zipfile
 
 from derive.teach.misconceptions import LABELS
+from derive.teach.exercises import get
+from derive.teach.course import apply_late
+from derive.teach.course import parse_time
+from derive.core.errors import DeriveError
+from derive.teach.grading.isolation import plan
+from derive.teach.grading.batch import grade_one
 
 SETUP = r"""#!/usr/bin/env bash
 # Gradescope runs this once (as root, with network) when building the autograder image.
@@ -128,7 +134,6 @@ def render(grades: list, fmt: str) -> str:
 
 def build_gradescope(exercise: str, out_path: str, seed: int = 0, late_penalty: float = 0.0) -> list:
     """Write the Gradescope autograder zip; returns the names it contains."""
-    from derive.teach.exercises import get
 
     pkg = package_dir()
     repo = os.path.dirname(pkg)
@@ -214,7 +219,6 @@ def _student(meta: dict) -> str:
 
 def _late(meta: dict, grade: dict, penalty: float) -> dict:
     """Lateness from Gradescope's metadata (created_at against the assignment's due_date)."""
-    from derive.teach.course import apply_late, parse_time
 
     try:
         due = (meta.get("users") or [{}])[0].get("assignment", {}).get("due_date") or \
@@ -227,8 +231,6 @@ def _late(meta: dict, grade: dict, penalty: float) -> dict:
 def isolation():
     """The layer a platform container grades with: ``DERIVE_ISOLATION`` if set (strictly), else
     the strongest that works; where none does, the platform's own container is the isolation."""
-    from derive.core.errors import DeriveError
-    from derive.teach.grading.isolation import plan
 
     if os.environ.get("DERIVE_ISOLATION"):
         return plan(os.environ["DERIVE_ISOLATION"])
@@ -243,8 +245,6 @@ def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
     import time
     from dataclasses import replace
 
-    from derive.teach.exercises import get
-    from derive.teach.grading.batch import grade_one
 
     out = os.path.join(root, "results", "results.json")
     start = time.monotonic()

@@ -18,6 +18,11 @@ import sys
 import time
 
 from derive.teach.misconceptions import LABELS
+from derive.teach.exercises import get
+from derive.teach.grading.platforms import package_dir
+from derive.teach.grading.batch import grade_one
+from derive.teach.grading.platforms import isolation
+from derive.teach.grading.platforms import pick_submission
 
 #: The image line of info.json: PrairieLearn's Python grader image (its Python must be >= 3.11
 #: and have numpy and sympy; check the image's Python version before the term starts).
@@ -75,8 +80,6 @@ def write_results(grades, folder) -> list:
 
 def build_course_files(exercise, out, seed: int = 0, timeout: int = 60) -> list:
     """Write ``out/serverFilesCourse/derive_grader`` and ``out/info.json``; the paths written."""
-    from derive.teach.exercises import get
-    from derive.teach.grading.platforms import package_dir
 
     ex = get(exercise)
     pkg = package_dir()
@@ -105,9 +108,6 @@ def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
     """Grade ``root/student`` and write ``root/results/results.json`` (always)."""
     from dataclasses import replace
 
-    from derive.teach.exercises import get
-    from derive.teach.grading.batch import grade_one
-    from derive.teach.grading.platforms import isolation, pick_submission
 
     out = os.path.join(root, "results", "results.json")
     start = time.monotonic()

@@ -500,13 +500,14 @@ def test_an_index_out_of_range_at_run_time_is_one_line():
         prog.run(x=np.ones((2, 1)), y=np.array([1, 0]))
 
 
-def test_lstm_step_as_written_with_upstream_equals_the_hand_written_backward():
+@pytest.mark.parametrize("forward", ["lstm_step_forward", "lstm_step_forward_hsplit"])
+def test_lstm_step_as_written_with_upstream_equals_the_hand_written_backward(forward):
     """The LSTM step returns (next_h, next_c, cache): derive differentiates next_h, the first item,
     with upstream dnext_h; the course's backward with dnext_c = 0 gives the same six gradients."""
     shapes = dict(x=(N, D), prev_h=(N, H), prev_c=(N, H), Wx=(D, 4 * H), Wh=(H, 4 * H), b=(4 * H,))
-    prog = corpus("rnn_layers", "lstm_step_forward", shapes)
+    prog = corpus("rnn_layers", forward, shapes)
     point = _point(shapes, seed=8)
-    next_h, next_c, cache = reference("rnn_layers", "lstm_step_forward")(**point)
+    next_h, next_c, cache = reference("rnn_layers", forward)(**point)
     dnext_h = np.random.default_rng(9).normal(size=next_h.shape)
     result = prog.run(**point, upstream=dnext_h)
     np.testing.assert_allclose(result.value, next_h, rtol=1e-12)
@@ -528,3 +529,23 @@ def test_batchnorm_backward_prints_the_staged_derivation_steps():
                for ln in text.splitlines()), text
     order = [targets.index(n) for n in ("dbeta", "dxhat", "dvar", "dmu")]
     assert order == sorted(order), text
+
+
+@pytest.mark.parametrize("call, fragment", [
+    ("np.split(a, [1, 2], axis=1)", "with a constant number of equal parts k"),
+    ("np.hsplit(a, k)", "with a constant number of equal parts k"),
+    ("np.split(a, 2, axis=ax)", "with an axis that is not a constant"),
+])
+def test_splits_other_than_equal_parts_are_one_line(call, fragment):
+    src = f"def f(a, k, ax):\n    p, q = {call}\n    return np.sum(p * q)\n"
+    with pytest.raises(DeriveError, match=fragment) as err:
+        stage_arrays(src, shapes=dict(a=(2, 4)), constants={"k": 2, "ax": 1}).run(a=np.ones((2, 4)))
+    assert "\n" not in str(err.value)
+
+
+def test_split_along_rows_and_columns_matches_central_differences():
+    src = ("def f(a, w):\n    top, bottom = np.split(a, 2)\n    left, right = np.split(a, 2, axis=1)\n"
+           "    return np.sum(np.tanh(top) * bottom * w) + np.sum(left * np.sin(right))\n")
+    prog = stage_arrays(src, shapes=dict(a=(4, 6), w=(2, 6)))
+    check = check_arrays(prog, seed=3)
+    assert check.ok and check.max_err_sympy is not None, check

@@ -211,6 +211,40 @@ class _Reader(BodyReader):
             return self.call(n)
         self.fail(_CONSTRUCTS.get(type(n).__name__, type(n).__name__), n)
 
+    def value(self, n):
+        """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers)."""
+        if isinstance(n, ast.Call) and _dotted(n.func) in _SPLITS and "np" not in self.env:
+            return self.split(n)
+        return super().value(n)
+
+    def split(self, n):
+        fname = _dotted(n.func)
+        kw = {k.arg: k.value for k in n.keywords}
+        count = n.args[1] if len(n.args) > 1 else None
+        axis = kw.pop("axis", n.args[2] if len(n.args) > 2 else None)
+        if len(n.args) not in (2, 3) or kw or not (isinstance(count, ast.Constant) and type(count.value) is int
+                                                  and count.value > 0):
+            self.fail(f"{fname}() other than {fname}(a, k) with a constant number of equal parts k", n)
+        if axis is None:
+            axis = -1 if fname.endswith("hsplit") else 0
+        elif isinstance(axis, ast.Constant) and type(axis.value) is int:
+            axis = axis.value
+        else:
+            self.fail(f"{fname}() with an axis that is not a constant", n)
+        base, k = self.expr(n.args[0]), count.value
+        lead = "..., " if axis == -1 else ":, " * axis
+        if axis < -1:
+            self.fail(f"{fname}() along axis {axis} (use axis=-1 or a non-negative axis)", n)
+        parts = []
+        for i in range(k):
+            lo = self.g.op("split_bound", base, opts=(("axis", axis), ("subscript", f"{i} // {k}"))) if i else None
+            hi = self.g.op("split_bound", base, opts=(("axis", axis), ("subscript", f"{i + 1} // {k}"))) \
+                if i < k - 1 else None
+            args = [a for a in (lo, hi) if a is not None]
+            text = f"{'{1}' if lo is not None else ''}:{('{%d}' % len(args)) if hi is not None else ''}"
+            parts.append(self.g.op("index", base, *args, opts=(("subscript", lead + text), ("advanced", False))))
+        return Pack(tuple(parts))
+
     def subscript(self, n):
         """``a[:, :H]``, ``x[0]``, ``W[x]``, ``x[np.arange(N), y]``: one ``index`` gate whose
         index arguments are nodes ({1}, {2}, ...); an index that is not a slice or an integer
@@ -359,6 +393,9 @@ class _Reader(BodyReader):
 
 
 _SIZES = ("shape", "row_size")
+
+
+_SPLITS = ("np.hsplit", "numpy.hsplit", "np.split", "numpy.split")
 
 
 def _as_tuple(subscript: str) -> str:

@@ -65,6 +65,22 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     return next_h, next_c, cache
 
 
+def lstm_step_forward_hsplit(x, prev_h, prev_c, Wx, Wh, b):
+    """
+    The same LSTM step as many solutions write it: the gates split with np.hsplit.
+    """
+    a = x.dot(Wx) + prev_h.dot(Wh) + b
+    ai, af, ao, ag = np.hsplit(a, 4)
+    i = sigmoid(ai)
+    f = sigmoid(af)
+    o = sigmoid(ao)
+    g = np.tanh(ag)
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    cache = (x, prev_h, prev_c, Wx, Wh, a, i, f, o, g, next_c)
+    return next_h, next_c, cache
+
+
 def lstm_step_backward(dnext_h, dnext_c, cache):
     x, prev_h, prev_c, Wx, Wh, a, i, f, o, g, next_c = cache
     do = dnext_h * np.tanh(next_c)

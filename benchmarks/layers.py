@@ -9,6 +9,10 @@ that ``derive.stage`` generates (``derive.staging.array_program.compiled``: what
 gradients are checked equal (1e-10) before anything is timed; each row is timed round-robin
 (median of many short samples). Also the staging time of each layer (median of fresh stagings).
 Targets (issue 13): derive/hand within 1.2x, staging under 200 ms.
+
+BLAS runs on one thread (``OPENBLAS_NUM_THREADS=1`` unless set): on a shared 2-core machine a
+multithreaded OpenBLAS matmul of these sizes now and then spins for milliseconds waiting for a
+busy core, which measures the machine rather than the code compared.
 """
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")   # before NumPy loads its BLAS
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -110,7 +117,8 @@ def main(argv=None):
     rows = [measure(name, case, budget, repeats) for name, case in cases(a.n, a.d).items()]
     load1 = os.getloadavg()
     print(f"N={a.n}, D=H={a.d}, softmax over 10 classes; numpy {np.__version__}; load average "
-          f"{load0[0]:.2f} at start, {load1[0]:.2f} at end; gradients equal to 1e-10 before timing")
+          f"{load0[0]:.2f} at start, {load1[0]:.2f} at end; BLAS threads "
+          f"{os.environ['OPENBLAS_NUM_THREADS']}; gradients equal to 1e-10 before timing")
     print(f"{'layer':<18} {'derive us':>10} {'hand us':>9} {'ratio':>6} {'stage ms':>9}")
     for r in rows:
         flags = ("" if r["ratio"] <= RATIO_TARGET else "  over 1.2x") + \

@@ -448,6 +448,8 @@ def test_hand_written_gradient_of_the_wrong_shape_is_reported():
      {"bn_param": {"mode": "train"}}),
     ("rnn_layers", "rnn_step_forward", "rnn_step_backward",
      dict(x=(N, D), prev_h=(N, H), Wx=(D, H), Wh=(H, H), b=(H,)), None),
+    ("layers", "layernorm_forward", "layernorm_backward", dict(x=(N, D), gamma=(D,), beta=(D,)),
+     {"ln_param": {}}),
 ])
 def test_layer_as_written_with_upstream_equals_the_hand_written_backward(module, forward, backward, shapes,
                                                                          constants):
@@ -496,3 +498,33 @@ def test_an_index_out_of_range_at_run_time_is_one_line():
                         shapes=dict(x=(2, 1), y=(2,)))
     with pytest.raises(DeriveError, match="cannot run at these values: index 1 is out of bounds"):
         prog.run(x=np.ones((2, 1)), y=np.array([1, 0]))
+
+
+def test_lstm_step_as_written_with_upstream_equals_the_hand_written_backward():
+    """The LSTM step returns (next_h, next_c, cache): derive differentiates next_h, the first item,
+    with upstream dnext_h; the course's backward with dnext_c = 0 gives the same six gradients."""
+    shapes = dict(x=(N, D), prev_h=(N, H), prev_c=(N, H), Wx=(D, 4 * H), Wh=(H, 4 * H), b=(4 * H,))
+    prog = corpus("rnn_layers", "lstm_step_forward", shapes)
+    point = _point(shapes, seed=8)
+    next_h, next_c, cache = reference("rnn_layers", "lstm_step_forward")(**point)
+    dnext_h = np.random.default_rng(9).normal(size=next_h.shape)
+    result = prog.run(**point, upstream=dnext_h)
+    np.testing.assert_allclose(result.value, next_h, rtol=1e-12)
+    theirs = reference("rnn_layers", "lstm_step_backward")(dnext_h, np.zeros_like(next_c), cache)
+    for p, value in zip(shapes, theirs):
+        np.testing.assert_allclose(result.grad[p], value, rtol=1e-10, atol=1e-12, err_msg=f"d{p}")
+
+
+def test_batchnorm_backward_prints_the_staged_derivation_steps():
+    """The staged batchnorm's backward reads like the known derivation: dbeta and dgamma from
+    sums over the batch, dxhat, the variance and mean branches, and += where x forks."""
+    prog = corpus("layers", "batchnorm_forward_staged", dict(x=(N, D), gamma=(D,), beta=(D,)),
+                  {"bn_param": {"eps": 1e-3}})
+    text = prog.backward_code()
+    targets = [ln.split("=")[0].split("+")[0].strip() for ln in text.splitlines() if "=" in ln]
+    for name in ("dbeta", "dgamma", "dxhat", "divar", "dsqrtvar", "dvar", "dsq", "dxmu", "dmu", "dx"):
+        assert name in targets, (name, text)
+    assert any(ln.lstrip().startswith("dx +=") or ln.lstrip().startswith("dxmu +=")
+               for ln in text.splitlines()), text
+    order = [targets.index(n) for n in ("dbeta", "dxhat", "dvar", "dmu")]
+    assert order == sorted(order), text

@@ -126,6 +126,17 @@ def layernorm_forward(x, gamma, beta, ln_param):
     return out, cache
 
 
+def layernorm_backward(dout, cache):
+    x_hat, gamma, mu, var, eps = cache
+    D = x_hat.shape[1]
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    dx_hat = dout * gamma
+    dx = (D * dx_hat - np.sum(dx_hat, axis=1, keepdims=True)
+          - x_hat * np.sum(dx_hat * x_hat, axis=1, keepdims=True)) / (D * np.sqrt(var + eps))
+    return dx, dgamma, dbeta
+
+
 def svm_loss(x, y):
     """
     Computes the loss and gradient using for multiclass SVM classification.

@@ -63,3 +63,20 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     next_h = o * np.tanh(next_c)
     cache = (x, prev_h, prev_c, Wx, Wh, a, i, f, o, g, next_c)
     return next_h, next_c, cache
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, a, i, f, o, g, next_c = cache
+    do = dnext_h * np.tanh(next_c)
+    dnext_c = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)
+    df = dnext_c * prev_c
+    dprev_c = dnext_c * f
+    di = dnext_c * g
+    dg = dnext_c * i
+    da = np.hstack((di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g ** 2)))
+    dx = da.dot(Wx.T)
+    dprev_h = da.dot(Wh.T)
+    dWx = x.T.dot(da)
+    dWh = prev_h.T.dot(da)
+    db = np.sum(da, axis=0)
+    return dx, dprev_h, dprev_c, dWx, dWh, db

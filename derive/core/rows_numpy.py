@@ -42,10 +42,10 @@ _TIE_KEEP = "({0} == {y})"
 #: The fields of each new array row.
 ARRAY_ROWS = [
     dict(name="var", arity=1, forward="np.var({0}{kw})",
-         vjps=("2 * ({0} - np.mean({0})) / {0}.size * {g}",),
+         vjps=("({0} - np.mean({0})) * (2 * {g} / {0}.size)",),   # constants on the small side
          short="var{0}",
-         variants=(("axis", (f"2 * {_DEV} / {{0}}.shape[{{axis}}] * np.expand_dims({{g}}, {{axis}})",)),
-                   ("keepdims", (f"2 * {_DEV} / {{0}}.shape[{{axis}}] * {{g}}",))),
+         variants=(("axis", (f"{_DEV} * np.expand_dims(2 * {{g}} / {{0}}.shape[{{axis}}], {{axis}})",)),
+                   ("keepdims", (f"{_DEV} * (2 * {{g}} / {{0}}.shape[{{axis}}])",))),
          calls=("np.var", "numpy.var", ".var"),
          doc="variance (uncorrected): d var = 2 (x - mean) / n",
          examples=(_ex("A", "np.var(np.sin(A))", A=(3, 2)),

@@ -382,6 +382,69 @@ md(r"""
 a statement about tiny steps (notebook 1). 4: the gradient on the *input* says how to change a flower's measurements to change the
 network's verdict; it is used to visualise what a network has learned, and to construct adversarial
 examples. For training it is not needed.
+""")
+
+md(r"""
+## Your course's code, as written
+
+Courses hand out layers in their own style. CS231n's `layers.py` has `batchnorm_forward(x, gamma,
+beta, bn_param)`, which returns `out, cache`, reads its configuration from a dict, and branches on
+`mode`. Next to it sits the backward pass you are asked to write by hand, `batchnorm_backward(dout,
+cache)`. derive reads the forward function from its file, unchanged, and never runs it. The
+configuration goes in `constants=`, which resolves `if mode == 'train':` when the layer is staged.
+The output `out` is an array, so the backward pass starts from its upstream gradient `dout`, just
+as the hand-written one does. The file below is the course-style copy that derive's tests use.
+""")
+
+code(r"""
+import importlib.util
+import inspect
+from pathlib import Path
+
+# the course's file, found from this notebook's folder (learner or solutions build)
+path = next(p / "tests/data/cs231n/layers.py" for p in [Path.cwd(), *Path.cwd().parents]
+            if (p / "tests/data/cs231n/layers.py").exists())
+found = importlib.util.spec_from_file_location("cs231n_layers", path)
+layers = importlib.util.module_from_spec(found)
+found.loader.exec_module(layers)   # only to run the course's own functions below
+print(inspect.getsource(layers.batchnorm_forward))
+""")
+
+code(r"""
+bn = stage(layers.batchnorm_forward, shapes=dict(x=(4, 3), gamma=(3,), beta=(3,)),
+           constants={"bn_param": {"mode": "train"}})
+print("\n".join(bn.notes))
+print(bn.backward_code())
+""", check=True)
+
+md(r"""
+Read the backward lines against a published derivation of batch norm: `dbeta` and `dgamma`
+first, then `dx_hat`, then the branch through the variance and the branch through the mean, and
+`+=` where `x` forks. Now run derive's program and the course's forward pass with the same
+`dout`, and hand the cache to the course's hand-written backward pass (`batchnorm_backward_alt`,
+the simplified formula).
+""")
+
+code(r"""
+rng = np.random.default_rng(0)
+x, gamma, beta = rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=3)
+dout = rng.normal(size=(4, 3))
+
+r = bn.run(x=x, gamma=gamma, beta=beta, upstream=dout)
+out, cache = layers.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+dx, dgamma, dbeta = layers.batchnorm_backward_alt(dout, cache)
+print("out   agrees:", np.allclose(r.value, out, rtol=1e-12, atol=1e-12))
+for name, hand in (("x", dx), ("gamma", dgamma), ("beta", dbeta)):
+    print(f"d{name:<6} agrees with the hand-written one to 1e-10:",
+          np.allclose(r.grad[name], hand, rtol=1e-10, atol=1e-12))
+""", check=True)
+
+md(r"""
+The generated backward pass and the hand-written one agree to rounding error. The hand-written
+one is a correct answer you can check against, not one you have to trust. The same works for the
+course's `affine_forward`, `relu_forward`, `softmax_loss`, `svm_loss` and the RNN and LSTM steps.
+`benchmarks/layers.py` times the compiled program against the hand-written passes (see README,
+"Real code").
 
 **Next:** [9. Numeric versus analytic gradients](09-numeric-vs-analytic.ipynb).
 """)

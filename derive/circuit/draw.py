@@ -166,7 +166,6 @@ class Circuit:
         numbers of that many characters."""
         from matplotlib.patches import Circle
 
-
         fs = 9.5 * scale
         pt = 1 / 72 / (geom or scale)                  # data units per point
         pos = {k: (n.x, n.y) for k, n in self.nodes.items()}

@@ -86,7 +86,6 @@ def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
     name on the sheet is defined on it."""
     import re
 
-
     arrays = as_arrays(prog, point)
     result = prog.run(**arrays)
     shaped = prog.with_shapes({k: v.shape for k, v in arrays.items()})
@@ -118,7 +117,6 @@ def componentwise(prog, arrays) -> dict:
     """The function written out in its scalar components and differentiated by sympy.diff
     (``derive.jacobians``): sizes beside the staged lines, and one partial as an example."""
     import sympy as sp
-
 
     shown = [bl for bl in prog.backward if not bl.target.name.endswith("_full")]
     lines = len(prog.forward) + len(shown)
@@ -190,7 +188,6 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
     """A value at (x, cursor): a number, or a bracketed grid of numbers (a grid of lines to
     write on, for a worksheet). Returns its height in inches; the cursor does not move."""
     from matplotlib.lines import Line2D
-
 
     if np.ndim(a) == 0:
         if blank:
@@ -287,7 +284,6 @@ def draw_array_sheet(pdf, s):
 
 def _symbolic(flow, s):
     import textwrap
-
 
     flow.heading("The symbolic side: one scalar component at a time")
     ex = s.symbolic.get("example")

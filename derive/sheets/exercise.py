@@ -33,7 +33,6 @@ def roster_sheets(name, roster, path, seed=0, worksheet=False, key=False, blanks
     import os
     import re
 
-
     ex = get(name)
     stem, ext = os.path.splitext(path)
     written = []

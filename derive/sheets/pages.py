@@ -40,7 +40,6 @@ def warm():
     from matplotlib.backends import backend_pdf  # noqa: F401
     from matplotlib.font_manager import FontProperties
 
-
     quiet_fonts()
     share_font_work()
     with matplotlib.rc_context(RC):

@@ -127,7 +127,6 @@ def _symbolic_ops(prog):
     are small and pickle (expressions of gates registered at run time do not)."""
     import pickle
 
-
     grad = gradient(prog)
     ops = count_ops(grad.values())
     shown = [grad[s.name] for s in prog.inputs] if ops <= MAX_SHOWN_OPS else None

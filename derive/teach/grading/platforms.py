@@ -243,8 +243,6 @@ def isolation():
 def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
     """Grade the submission under ``root`` and write ``root/results/results.json``."""
     import time
-    from dataclasses import replace
-
 
     out = os.path.join(root, "results", "results.json")
     start = time.monotonic()
@@ -255,9 +253,7 @@ def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
         if path is None:
             result = {"score": 0, "output": "No .py or .ipynb file was submitted."}
         else:
-            layer = isolation()
-            limits = replace(ex.limits(), isolation=layer.layer)
-            grade = grade_one(ex, path, seed, limits, student=_student(meta)).as_dict()
+            grade, layer = grade_in_container(ex, path, seed, _student(meta))
             grade = _late(meta, grade, float(os.environ.get("DERIVE_LATE_PENALTY", "0") or 0))
             result = gradescope_result(grade, elapsed(start))
             result["extra_data"]["isolation"] = layer.description
@@ -268,6 +264,21 @@ def run_autograder(root: str, exercise: str, seed: int = 0) -> dict:
                   "please tell your instructor.", "stdout_visibility": "hidden",
                   "extra_data": {"traceback": traceback.format_exc()[-2000:]}}
         print(result["extra_data"]["traceback"])
+    return write_results_file(out, result)
+
+
+def grade_in_container(ex, path, seed, student=""):
+    """One submission graded under the strongest kernel layer that works in this container:
+    (its grade as a dict, the layer used). Gradescope and PrairieLearn both grade this way."""
+    from dataclasses import replace
+
+    layer = isolation()
+    limits = replace(ex.limits(), isolation=layer.layer)
+    return grade_one(ex, path, seed, limits, student=student).as_dict(), layer
+
+
+def write_results_file(out, result):
+    """Write a platform's results file (its folder made first); returns ``result``."""
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=1)

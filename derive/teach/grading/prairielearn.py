@@ -20,8 +20,7 @@ import time
 from derive.teach.misconceptions import LABELS
 from derive.teach.exercises import get
 from derive.teach.grading.platforms import package_dir
-from derive.teach.grading.batch import grade_one
-from derive.teach.grading.platforms import isolation
+from derive.teach.grading.platforms import grade_in_container, write_results_file
 from derive.teach.grading.platforms import pick_submission
 
 #: The image line of info.json: PrairieLearn's Python grader image (its Python must be >= 3.11
@@ -106,9 +105,6 @@ def build_course_files(exercise, out, seed: int = 0, timeout: int = 60) -> list:
 
 def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
     """Grade ``root/student`` and write ``root/results/results.json`` (always)."""
-    from dataclasses import replace
-
-
     out = os.path.join(root, "results", "results.json")
     start = time.monotonic()
     try:
@@ -117,19 +113,14 @@ def grade_job(root: str, exercise: str, seed: int = 0) -> dict:
         if path is None:
             result = {"gradable": False, "format_errors": ["No .py or .ipynb file was submitted."]}
         else:
-            layer = isolation()  # as on Gradescope: the strongest that works in the container
-            limits = replace(ex.limits(), isolation=layer.layer)
-            grade = grade_one(ex, path, seed, limits, student=_student(root)).as_dict()
+            grade, layer = grade_in_container(ex, path, seed, _student(root))  # as on Gradescope
             result = prairielearn_result(grade, time.monotonic() - start)
             print(f"{grade['score']:g}/{grade['max_score']:g} {grade['misconceptions']}; "
                   f"isolation: {layer.description}")
     except Exception as err:  # always leave a results file
         result = {"gradable": False, "format_errors": f"Internal autograder error ({type(err).__name__}: "
                   f"{err}); please tell your instructor."}
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w", encoding="utf-8") as fh:
-        json.dump(result, fh, indent=1)
-    return result
+    return write_results_file(out, result)
 
 
 def _student(root):

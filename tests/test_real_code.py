@@ -549,3 +549,15 @@ def test_split_along_rows_and_columns_matches_central_differences():
     prog = stage_arrays(src, shapes=dict(a=(4, 6), w=(2, 6)))
     check = check_arrays(prog, seed=3)
     assert check.ok and check.max_err_sympy is not None, check
+
+
+def test_cli_refuses_an_unequal_split_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "f.py"
+    path.write_text("import numpy as np\n\ndef f(a):\n    p, q = np.split(a, [1], axis=1)\n"
+                    "    return np.sum(p * q)\n")
+    r = subprocess.run([sys.executable, "-m", "derive", "stage", f"{path}:f", "--at", "a=[[1,2],[3,4]]"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "constant number of equal parts" in r.stderr

@@ -28,3 +28,8 @@ def assert_one_line_error(proc, *fragments):
     assert lines[0].startswith("derive: error: ")
     for frag in fragments:
         assert frag in lines[0], (frag, lines[0])
+
+
+# Tests draw their sheets afresh (some patch the drawing code at run time, which the disk
+# cache's key cannot see); tests/test_sheet_cache.py turns the cache on in a folder of its own.
+os.environ["DERIVE_CACHE"] = "0"

@@ -9,8 +9,11 @@ per-student inputs of ``--variants N --seed S``.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import os
+import pickle
 import re
 from dataclasses import dataclass, field
 
@@ -19,6 +22,7 @@ import sympy as sp
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.circuit.draw import write_bytes
 from derive.core.errors import DeriveError
+from derive.sheets import disk
 from derive.printing.printers import CodePrinter
 from derive.sheets.arrays import build_array_sheet
 from derive.sheets.tex import _HEADS, _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
@@ -207,8 +211,8 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
     try:
         out = _build_all(prog, points, static, worksheet, key, variants, seed, blank, digits,
                          roster, arrays)
-        if meanwhile is not None:
-            meanwhile()
+        if meanwhile is not None and static is not None and static.working():
+            meanwhile()                        # only while SymPy works (not from the cache)
         if static is not None:
             fill(out, static)
     finally:
@@ -246,12 +250,14 @@ def _build_all(prog, points, static, worksheet, key, variants, seed, blank, digi
 
 def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
           blanks="all", engine="matplotlib", split=False, gates="grouped", tex=False,
-          digits: int = 4, value_range=RANGE, roster=None, budget: float = DEFAULT_BUDGET):
+          digits: int = 4, value_range=RANGE, roster=None, budget: float = DEFAULT_BUDGET,
+          cache: bool = True):
     """Write a derivation sheet PDF for ``f`` at ``at`` (a dict); returns the file names written.
 
     ``variants=N``: N points worked by hand (``at``, if given, is the first); ``roster``: a list
     of ``derive.teach.roster.Student``, one sheet each with the student's name and own values.
     ``budget``: seconds SymPy gets for the symbolic derivative before the sheet says it gave up.
+    ``cache=False``: neither read nor write the disk cache (``derive.sheets.disk``).
 
     >>> sheet("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", at={"x": 3, "y": -4},
     ...       path="sheet.pdf")  # doctest: +SKIP
@@ -259,6 +265,13 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
 
     if engine not in ENGINES:
         raise DeriveError(f"unknown --engine '{engine}'; use one of: {', '.join(ENGINES)}")
+    with contextlib.nullcontext() if cache else disk.disabled():
+        return _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, gates,
+                      tex, digits, value_range, roster, budget)
+
+
+def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, gates, tex,
+           digits, value_range, roster, budget):
     prog = stage(f, gates=gates)
     if path is None:
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
@@ -283,6 +296,8 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
         who = (re.sub(r"[^A-Za-z0-9_.-]+", "_", s.student_id) if roster
                else f"{i // per + 1:0{max(2, len(str(students)))}d}")
         names.append(f"{stem}-{who}{suffix}{ext or '.pdf'}")
+    if draws:
+        warm()                                 # once, before the drawing processes fork
     return [write_bytes(n, data) for n, data in zip(names, render_each(sheets, engine))]
 
 
@@ -300,10 +315,34 @@ def render_each(sheets, engine="matplotlib") -> list:
 
 
 def render(sheets, engine="matplotlib") -> bytes:
-    """PDF bytes of the sheets with the chosen engine."""
+    """PDF bytes of the sheets with the chosen engine; a sheet drawn before (the same content
+    to the last number, the same derive and libraries) comes from the disk cache."""
+    name = _pdf_key(sheets, engine)
+    data = disk.load(name) if name else None
+    if isinstance(data, bytes):
+        return data
     if engine == "typst":
         from derive.sheets.source import typst_pdf
 
-        return typst_pdf(sheets)
+        data = typst_pdf(sheets)
+    else:
+        data = pdf_bytes(sheets)
+    if name:
+        disk.save(name, data)
+    return data
 
-    return pdf_bytes(sheets)
+
+def _pdf_key(sheets, engine):
+    """The disk cache's name for these sheets' PDF: everything they hold, pickled without
+    shared references (the same content gives the same bytes however it was computed), sets
+    sorted; None if the cache is off or the content does not pickle."""
+    if not disk.enabled():
+        return None
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=4)
+    pickler.fast = True                    # no memo: bytes depend on values, not identities
+    try:
+        pickler.dump([dataclasses.replace(s, blank=sorted(s.blank)) for s in sheets])
+    except Exception:                      # a gate registered at run time, a cycle
+        return None
+    return disk.key("pdf", engine, disk.settings(), buf.getvalue())

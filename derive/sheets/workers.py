@@ -1,13 +1,18 @@
 """SymPy's side of a sheet, worked out in killed workers while the sheet is computed and drawn.
 
 ``Symbolic(prog)`` starts SymPy's gradient of a program in a budgeted worker at once
-(``derive.symbolic.budget.start``), and ``check_paths(point)`` a second one checking each forked
+(``derive.symbolic.budget.start``), and ``check_paths()`` a second one checking each forked
 input's sum over paths against ``sympy.diff``; the caller goes on with the numbers and the
 renderer's set-up on the other core, then ``fill`` waits and puts the answers in the sheets.
-``symbolic_side(prog)`` is the same, waited for at once.
+``symbolic_side(prog)`` is the same, waited for at once. Both answers depend on the function
+alone, so they are kept in the disk cache (``derive.sheets.disk``, keyed by ``program_key``):
+a function seen before starts no worker at all.
 """
 from __future__ import annotations
 
+import sympy as sp
+
+from derive.sheets import disk
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.sheets.tex import tex_name
 from derive.symbolic.metrics import count_ops
@@ -45,14 +50,25 @@ class Symbolic:
 
         self.prog, self.budget = prog, check_budget(budget)
         self.nodes = tree_nodes([prog.expr()])
-        self.job = None if self.nodes > MAX_EXPR_NODES else start(self.budget, _symbolic_ops, prog)
-        self.paths_job, self._static = None, None
+        self.paths_job, self._static, self._checks = None, None, None
+        self.key = program_key(prog)
+        self._ops = disk.load(disk.key("sympy-gradient", self.key))
+        self.job = None
+        if self._ops is None and self.nodes <= MAX_EXPR_NODES:
+            self.job = start(self.budget, _symbolic_ops, prog)
 
-    def check_paths(self, point):
-        """Start checking each forked input's sum over paths against ``sympy.diff`` at ``point``."""
+    def check_paths(self, point=None):
+        """Start checking each forked input's sum over paths against ``sympy.diff`` (symbolically:
+        the answer holds at every point; ``point`` is not used)."""
 
-        if self.job is not None and self.paths_job is None:
-            self.paths_job = start(self.budget, _path_checks, self.prog, point, daemon=False)
+        if self.paths_job is None and self._checks is None and self.nodes <= MAX_EXPR_NODES:
+            self._checks = disk.load(disk.key("path-checks", self.key))
+            if self._checks is None:
+                self.paths_job = start(self.budget, _path_checks, self.prog, daemon=False)
+
+    def working(self) -> bool:
+        """A worker was started (the answers were not in the disk cache)."""
+        return self.job is not None or self.paths_job is not None
 
     def cancel(self):
         for job in (self.job, self.paths_job):
@@ -60,11 +76,15 @@ class Symbolic:
                 job.cancel()
 
     def checks(self) -> dict:
-        """{input name: the sum over its paths equals sympy.diff} for the inputs checked."""
-        if self.paths_job is None or "ok" != self.static()[1]["symbolic_status"]:
+        """{input name: simplify showed that the sum over its paths equals sympy.diff}."""
+        if "ok" != self.static()[1]["symbolic_status"]:
             return {}
-        out = self.paths_job.wait()
-        return out.value if out.ok else {}
+        if self._checks is None and self.paths_job is not None:
+            out = self.paths_job.wait()
+            self._checks = out.value if out.ok else {}
+            if out.ok and out.value and all(out.value.values()):   # no answer hangs on a timeout
+                disk.save(disk.key("path-checks", self.key), out.value)
+        return self._checks or {}
 
     def static(self):
         if self._static is None:
@@ -79,13 +99,17 @@ class Symbolic:
                  **{k: staged[k] for k in ("forward_ops", "backward_ops", "forward_lines",
                                            "backward_lines")}}
         parts = len(prog.inputs)
-        if self.job is None:
+        if self._ops is not None:                      # from the disk cache
+            out = _Done(self._ops)
+        elif self.job is None:
             sizes["symbolic_status"] = f"too large: the function written out has {nodes} nodes"
             out = None
         else:
             out = self.job.wait()
             if not out.ok:
                 sizes["symbolic_status"] = out.status
+            elif out.value[1] is not None or out.value[0] > MAX_SHOWN_OPS:   # what pickled
+                disk.save(disk.key("sympy-gradient", self.key), out.value)
         staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "
                        f"forward + {sizes['backward_ops']} backward) for the value and the whole "
                        "gradient")
@@ -122,6 +146,25 @@ class Symbolic:
         return derivs, sizes, swell
 
 
+class _Done:
+    """A worker's answer read from the disk cache."""
+
+    ok = True
+
+    def __init__(self, value):
+        self.value = value
+
+
+def program_key(prog) -> str:
+    """The function as SymPy and the sheet see it, written out exactly (``srepr``): its inputs,
+    output, every forward line and every backward line's local gradient."""
+    lines = [repr([s.name for s in prog.inputs]), repr(prog.params), prog.output.name]
+    lines += [f"{ln.target.name} = {sp.srepr(ln.rhs)}" for ln in prog.forward]
+    lines += [f"{bl.target.name} {bl.accumulate} {sp.srepr(bl.local)} {bl.upstream} {bl.ref}"
+              for bl in prog.backward]
+    return "\n".join(lines)
+
+
 def _symbolic_ops(prog):
     """In the worker: the operations of SymPy's gradient, and the partials to print when they
     are small and pickle (expressions of gates registered at run time do not)."""
@@ -137,23 +180,35 @@ def _symbolic_ops(prog):
     return ops, shown
 
 
-def _path_checks(prog, point):
-    """In the worker: {forked input: its sum over paths equals sympy.diff} (``derive.symbolic.paths``,
-    which gives ``simplify`` a budgeted worker of its own)."""
+def _path_checks(prog):
+    """In the worker: {forked input: simplify shows its sum over paths equals sympy.diff}
+    (``derive.symbolic.paths`` with no point, which gives ``simplify`` a budgeted worker of
+    its own); at no point, a timeout is False."""
     import sympy.physics.units  # noqa: F401  simplify imports it at first use (0.25 s): once here,
                                 # not again in each check's worker
 
     counts = count_paths(prog)
-    return {v.name: paths(prog, v.name, point, limit=MAX_PATHS, symbolic=True).agrees
+    return {v.name: paths(prog, v.name, False, limit=MAX_PATHS, symbolic=True).agrees
             for v in forks(prog)[:MAX_FORKS] if counts[v] <= MAX_PATHS}
 
 
 def fill(sheets, job: Symbolic):
-    """Put the symbolic side and the paths' checks, once done, into sheets built without."""
+    """Put the symbolic side and the paths' checks, once done, into sheets built without: a
+    sum over paths agrees with ``sympy.diff`` if simplify showed it, or (simplify gave no answer)
+    if all its terms are listed and add up to the backward pass's value at the sheet's point."""
     derivs, sizes, swell = job.static()
     checks = job.checks()
     symbolic = [(tex_name(v.name), d) for v, d in derivs]
     for s in sheets:
         s.symbolic, s.sizes, s.swell = symbolic, sizes, swell
         for block in s.paths:
-            block["agrees"] = bool(checks.get(block["var"], False))
+            block["agrees"] = bool(checks.get(block["var"], False) or (
+                sizes.get("symbolic_status") == "ok" and block["var"] in checks
+                and _terms_add_up(block)))
+
+
+def _terms_add_up(block) -> bool:
+    total = block["total"]
+    if block["more"] or total is None:
+        return False
+    return abs(sum(r[2] for r in block["rows"]) - total) <= 1e-9 * max(1, abs(total))

@@ -41,13 +41,24 @@ def add_arguments(p):
                    help="with --variants: one PDF per student (NAME-01.pdf, NAME-01-key.pdf, ...)")
     p.add_argument("--engine", default="matplotlib", help="matplotlib (default) or typst")
     p.add_argument("--tex", action="store_true", help="write LaTeX source (.tex) instead of a PDF")
+    p.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="neither read nor write the disk cache of drawn sheets and SymPy's side "
+                        "(also DERIVE_CACHE=0; the folder: DERIVE_CACHE_DIR, default ~/.cache/derive)")
     p.add_argument("--budget", default=DEFAULT_BUDGET, metavar="S",
                    help=f"seconds SymPy gets for the symbolic derivative before the sheet says it "
                         f"gave up (default {DEFAULT_BUDGET:g})")
 
 
 def run(args) -> int:
+    import contextlib
 
+    from derive.sheets import disk
+
+    with contextlib.nullcontext() if args.cache else disk.disabled():
+        return _run(args)
+
+
+def _run(args) -> int:
     if args.engine not in ENGINES:
         raise DeriveError(f"unknown --engine '{args.engine}'; use one of: {', '.join(ENGINES)}")
     if args.gates not in GATES:
@@ -100,7 +111,7 @@ def run(args) -> int:
     written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
                     variants=args.variants, seed=args.seed, blanks=args.blanks,
                     engine=args.engine, split=args.split, tex=args.tex, digits=args.digits,
-                    value_range=value_range, roster=roster, budget=budget)
+                    value_range=value_range, roster=roster, budget=budget, cache=args.cache)
     for path in written:
         print(f"wrote {path}")
     return 0

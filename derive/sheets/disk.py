@@ -1,0 +1,151 @@
+"""The sheets' disk cache: work that takes seconds and comes back (SymPy's side of a function, a drawn PDF).
+
+Each entry is one file named by the SHA-256 of its key: the kind of entry, its content (the
+function's lines, a sheet's whole content) and ``versions()`` (the bytes of derive's own source
+files, Python, SymPy, NumPy, matplotlib, fontTools), so a changed function, option, sheet or
+derive never reuses a stale entry. An entry is written to a temporary file in the same folder
+and renamed into place (``os.replace`` is atomic: two processes at once never read half an
+entry; the last writer wins with the same bytes). A missing, damaged or unreadable entry is a
+miss, never an error. The folder is ``$DERIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/derive``,
+else ``~/.cache/derive``; ``DERIVE_CACHE=0`` (or ``derive sheet --no-cache``,
+``derive.sheet(..., cache=False)``) turns the cache off.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+
+OFF = ("0", "off", "no", "false")
+MAX_ENTRIES = 2000          # past this many files, the oldest half is removed
+_off = False                # turned off for this process (``disable``)
+
+
+def enabled() -> bool:
+    return not _off and os.environ.get("DERIVE_CACHE", "1").strip().lower() not in OFF
+
+
+class disabled:
+    """``with disabled():`` no entry is read or written inside (``--no-cache``)."""
+
+    def __enter__(self):
+        global _off
+        self.before, _off = _off, True
+        return self
+
+    def __exit__(self, *exc):
+        global _off
+        _off = self.before
+        return False
+
+
+def folder() -> str:
+    if os.environ.get("DERIVE_CACHE_DIR"):
+        return os.environ["DERIVE_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "derive")
+
+
+@functools.lru_cache(maxsize=1)
+def versions() -> bytes:
+    """What every entry depends on besides its content: derive's source and the libraries."""
+    from importlib import metadata
+
+    h = hashlib.sha256(sys.version.encode())
+    for lib in ("sympy", "numpy", "matplotlib", "fonttools", "pyparsing"):
+        try:
+            h.update(f"{lib} {metadata.version(lib)}\n".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{lib} -\n".encode())
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for top, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(top, name)
+                h.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as fh:
+                    h.update(fh.read())
+    return h.digest()
+
+
+def settings() -> bytes:
+    """matplotlib's settings a drawing may read besides derive's own: the rcParams of this
+    process once matplotlib is imported (a notebook may change them), else the matplotlibrc
+    files it would read."""
+    mpl = sys.modules.get("matplotlib")
+    if mpl is not None and hasattr(mpl, "rcParams"):
+        return repr(sorted((k, repr(v)) for k, v in mpl.rcParams.items())).encode()
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    out = []
+    for path in ("matplotlibrc", os.environ.get("MATPLOTLIBRC", ""),
+                 os.path.join(os.environ.get("MPLCONFIGDIR", ""), "matplotlibrc"),
+                 os.path.join(config, "matplotlib", "matplotlibrc")):
+        try:
+            with open(os.path.join(path, "matplotlibrc") if os.path.isdir(path) else path, "rb") as fh:
+                out.append(fh.read())
+        except OSError:
+            out.append(b"-")
+    return b"\0".join(out)
+
+
+def key(kind: str, *parts) -> str:
+    """The file name of an entry: ``kind`` and ``parts`` (bytes or str) with ``versions()``."""
+    h = hashlib.sha256(kind.encode() + b"\0" + versions())
+    for p in parts:
+        p = p if isinstance(p, bytes) else str(p).encode()
+        h.update(len(p).to_bytes(8, "little") + p)
+    return f"{kind}-{h.hexdigest()}"
+
+
+def load(name: str):
+    """The object stored under ``name`` (``key(...)``), or None."""
+    if not enabled():
+        return None
+    try:
+        with open(os.path.join(folder(), name), "rb") as fh:
+            return pickle.loads(fh.read())
+    except Exception:          # missing, half-removed, from another pickle protocol: a miss
+        return None
+
+
+def save(name: str, value) -> bool:
+    """Store ``value`` under ``name``: written aside, then renamed into place; False if it
+    cannot be (no folder, read-only, a value that does not pickle)."""
+    if not enabled():
+        return False
+    try:
+        data = pickle.dumps(value, protocol=4)
+        where = folder()
+        os.makedirs(where, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, os.path.join(where, name))
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        _trim(where)
+        return True
+    except Exception:
+        return False
+
+
+def _trim(where):
+    names = [n for n in os.listdir(where) if not n.startswith(".")]
+    if len(names) <= MAX_ENTRIES:
+        return
+    def age(n):
+        try:
+            return os.stat(os.path.join(where, n)).st_mtime
+        except OSError:
+            return 0
+    for n in sorted(names, key=age)[:len(names) // 2]:
+        try:
+            os.unlink(os.path.join(where, n))
+        except OSError:
+            pass

@@ -1,0 +1,115 @@
+"""The disk cache of sheets (derive/sheets/disk.py): a cached sheet is the sheet drawn afresh,
+byte for byte; any change of function, option or number is a new entry; it can be turned off;
+two processes at once and a damaged entry are safe."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from derive import stage
+from derive.sheets import disk
+from derive.sheets.sheet import render, sheet, sheets_for
+from tests.conftest import ROOT
+from tests.test_sheet_geometry import LOGEXP, LOSS_AT, two_layer
+
+FXY = "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)"
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("DERIVE_CACHE", "1")
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(folder))
+    return folder
+
+
+def entries(folder, kind=""):
+    return sorted(n for n in os.listdir(folder) if n.startswith(kind)) if folder.exists() else []
+
+
+def drawn(prog, point, **kw):
+    return render(sheets_for(prog, point, **kw))
+
+
+@pytest.mark.parametrize("expr,point", [(FXY, {"x": 3, "y": -4}), (LOGEXP, {"x": 1, "y": -0.5})])
+def test_cached_sheet_is_the_sheet_drawn_afresh(expr, point, cache, monkeypatch):
+    prog = stage(expr)
+    with disk.disabled():
+        fresh = drawn(prog, point, worksheet=True, key=True)
+    assert entries(cache) == []                            # off: nothing written
+    first = drawn(prog, point, worksheet=True, key=True)  # a miss: computed, then stored
+    assert [n.split("-")[0] for n in entries(cache)] == ["path", "pdf", "sympy"]
+    again = drawn(prog, point, worksheet=True, key=True)  # a hit
+    assert fresh == first == again
+    # SymPy's side from the cache: no worker started, the same content as computed
+    cold = sheets_for(prog, point, key=True, meanwhile=lambda: None)
+    with disk.disabled():
+        ref = sheets_for(prog, point, key=True)
+    assert cold[0].symbolic == ref[0].symbolic and cold[0].sizes == ref[0].sizes
+    assert cold[0].swell == ref[0].swell and cold[0].paths == ref[0].paths
+    assert all(block["agrees"] for block in cold[0].paths)
+
+
+def test_array_sheet_cached_equals_uncached(cache):
+    prog = two_layer()
+    with disk.disabled():
+        fresh = drawn(prog, LOSS_AT, key=True)
+    first, again = drawn(prog, LOSS_AT, key=True), drawn(prog, LOSS_AT, key=True)
+    assert fresh == first == again and len(entries(cache, "pdf")) == 1
+
+
+def test_a_change_of_function_option_or_number_is_a_new_entry(cache):
+    prog = stage(FXY)
+    base = drawn(prog, {"x": 3, "y": -4}, key=True)
+    changes = [(prog, {"x": 3, "y": -3}, {"key": True}),           # a number
+               (prog, {"x": 3, "y": -4}, {"key": True, "digits": 3}),   # an option
+               (prog, {"x": 3, "y": -4}, {"worksheet": True}),
+               (stage("(x + sigmoid(y)) / (sigmoid(x) + (x - y)**2)"), {"x": 3, "y": -4},
+                {"key": True})]                                     # the function
+    for p, point, kw in changes:
+        cached = drawn(p, point, **kw)
+        with disk.disabled():
+            assert cached == drawn(p, point, **kw) != base
+    assert len(entries(cache, "pdf")) == 1 + len(changes)
+    assert len(entries(cache, "sympy-gradient")) == 2
+
+
+def test_key_depends_on_derive_and_library_versions(monkeypatch):
+    k = disk.key("pdf", b"content")
+    assert k == disk.key("pdf", b"content") != disk.key("pdf", b"content2")
+    monkeypatch.setattr(disk, "versions", lambda: b"another derive")
+    assert disk.key("pdf", b"content") != k
+
+
+def test_turned_off_by_the_environment_the_api_and_the_cli(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_CACHE", "0")
+    sheet("x*y + x", at={"x": 1, "y": 2}, path=str(tmp_path / "a.pdf"))
+    assert entries(cache) == []
+    monkeypatch.setenv("DERIVE_CACHE", "1")
+    sheet("x*y + x", at={"x": 1, "y": 2}, path=str(tmp_path / "b.pdf"), cache=False)
+    assert entries(cache) == []
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    run = [sys.executable, "-m", "derive", "sheet", "x*y + x", "--at", "x=1,y=2", "-o"]
+    subprocess.run(run + [str(tmp_path / "c.pdf"), "--no-cache"], env=env, check=True,
+                   capture_output=True)
+    assert entries(cache) == []
+    subprocess.run(run + [str(tmp_path / "d.pdf")], env=env, check=True, capture_output=True)
+    assert entries(cache, "pdf")
+    assert len({(tmp_path / f"{n}.pdf").read_bytes() for n in "abcd"}) == 1
+
+
+def test_two_processes_at_once_and_a_damaged_entry(cache, tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    run = [sys.executable, "-m", "derive", "sheet", LOGEXP, "--at", "x=1,y=-0.5", "--key", "-o"]
+    procs = [subprocess.Popen(run + [str(tmp_path / f"{i}.pdf")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(2)]
+    assert all(p.wait(120) == 0 for p in procs)
+    assert not [n for n in os.listdir(cache) if n.startswith(".tmp")]   # renamed into place
+    one, two = (tmp_path / "0.pdf").read_bytes(), (tmp_path / "1.pdf").read_bytes()
+    assert one == two
+    for name in entries(cache):                       # cut short: a miss, drawn again
+        path = cache / name
+        path.write_bytes(path.read_bytes()[:40])
+    again = drawn(stage(LOGEXP), {"x": 1, "y": -0.5}, key=True)
+    assert again == one

@@ -6,12 +6,16 @@ Measures, for each of the five sheets of issue 16 (the notes' f(x, y), the sigmo
 log(1 + exp(x*y)) * tanh(x - y), a two-layer NumPy loss, a batchnorm layer):
 - ``derive sheet ... --key`` end to end as a user runs it (a fresh process, imports included),
   best of --repeat, with the CPU seconds it used (its own and its workers': what the machine's
-  load does not change much);
-- the same sheet in a warm process (``derive.sheet``: content, then the PDF), best of --repeat;
-- the floor of a fresh process: Python importing SymPy and matplotlib's PDF backend alone;
+  load does not change much): with an empty disk cache (``derive.sheets.disk``: everything
+  computed and drawn), and again with the cache the first run left (the same sheet again);
+- the same sheet in a warm process (``derive.sheet``'s steps: content, then the PDF), best of
+  --repeat: drawn (the disk cache off; matplotlib's fonts and parses already loaded in the
+  process, as in a notebook's second sheet) and from the disk cache;
+- the floor of a fresh process: Python importing SymPy and NumPy (what any derive command
+  needs), then ``import derive``;
 and, for the scalar functions, ``derive sheet EXPR --variants N --split`` end to end with the
 breakdown in-process: drawing the points, building the sheets, then the PDFs (two templates
-drawn in parallel, each student's numbers filled in). Prints a Markdown table.
+drawn in parallel, each student's numbers filled in). Prints Markdown tables.
 """
 import argparse
 import os
@@ -50,16 +54,18 @@ def _at(point):
     return ",".join(f"{k}={v}".replace(" ", "") for k, v in point.items())
 
 
-def cli(tmp, *args):
-    """Wall and CPU seconds of ``derive sheet ARGS`` in a fresh process."""
-    return fresh(tmp, "-m", "derive", "sheet", *args)
+def cli(tmp, *args, cache=None):
+    """Wall and CPU seconds of ``derive sheet ARGS`` in a fresh process (``cache``: the disk
+    cache's folder, default an empty one)."""
+    return fresh(tmp, "-m", "derive", "sheet", *args, cache=cache)
 
 
-def fresh(cwd, *args):
+def fresh(cwd, *args, cache=None):
+    env = dict(os.environ, PYTHONPATH=ROOT, DERIVE_CACHE="1",
+               DERIVE_CACHE_DIR=cache or tempfile.mkdtemp(dir=cwd))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                       env=dict(os.environ, PYTHONPATH=ROOT))
+    r = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
     if r.returncode:
         raise SystemExit(r.stderr.strip())
@@ -73,24 +79,32 @@ def best(runs):
 
 
 def warm(target, point, tmp, repeat):
+    """Best seconds of one sheet in a running process: drawn (disk cache off), and from it."""
     from derive.cli.commands._source import load_target
+    from derive.sheets import disk
     from derive.sheets.sheet import render, sheets_for
 
     prog = load_target(os.path.join(tmp, target) if ".py:" in target else target, "grouped")
-    render(sheets_for(prog, point, key=True))           # fonts and mathtext loaded once
-    best = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        render(sheets_for(prog, point, key=True))
-        dt = time.perf_counter() - t
-        best = dt if best is None else min(best, dt)
-    return best
+    out = []
+    for cached in (False, True):
+        os.environ["DERIVE_CACHE"] = "1" if cached else "0"
+        render(sheets_for(prog, point, key=True))    # fonts, parses loaded; the entry stored
+        best = None
+        for _ in range(repeat):
+            t = time.perf_counter()
+            render(sheets_for(prog, point, key=True))
+            dt = time.perf_counter() - t
+            best = dt if best is None else min(best, dt)
+        out.append(best)
+        assert disk.enabled() == cached
+    return out
 
 
 def class_set(expr, n, tmp):
     from derive import stage
     from derive.sheets.sheet import render_each, sheets_for, variant_points
 
+    os.environ["DERIVE_CACHE"] = "0"
     prog = stage(expr)
     t0 = time.perf_counter()
     variant_points(prog, n, 0)
@@ -109,19 +123,27 @@ def main():
     args = ap.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start\n")
     with tempfile.TemporaryDirectory() as tmp:
-        floor = best([fresh(tmp, "-c", "import sympy, matplotlib.figure, "
-                                      "matplotlib.backends.backend_pdf") for _ in range(args.repeat)])
-        print("| sheet | `derive sheet --key`, fresh process: wall s | CPU s | warm process s | pages |")
-        print("|---|---:|---:|---:|---:|")
-        print(f"| (Python importing SymPy and matplotlib alone) | {floor[0]:.2f} | {floor[1]:.2f} | | |")
+        os.environ["DERIVE_CACHE_DIR"] = os.path.join(tmp, "warm-cache")
+        floor = best([fresh(tmp, "-c", "import sympy, numpy") for _ in range(args.repeat)])
+        imp = best([fresh(tmp, "-c", "import derive") for _ in range(args.repeat)])
+        print("| sheet | fresh process, empty cache: wall s (CPU s) | fresh process, cached: "
+              "wall s (CPU s) | warm process, drawn s | warm process, cached s | pages |")
+        print("|---|---:|---:|---:|---:|---:|")
+        print(f"| (Python importing SymPy and NumPy) | {floor[0]:.2f} ({floor[1]:.2f}) | | | | |")
+        print(f"| (Python importing derive) | {imp[0]:.2f} ({imp[1]:.2f}) | | | | |")
         for title, target, at, point in cases(tmp):
             out = os.path.join(tmp, "one.pdf")
-            dt, cpu = best([cli(tmp, target, "--at", at, "--key", "-o", out) for _ in range(args.repeat)])
+            run = (target, "--at", at, "--key", "-o", out)
+            cold = best([cli(tmp, *run) for _ in range(args.repeat)])
+            kept = tempfile.mkdtemp(dir=tmp)
+            cli(tmp, *run, cache=kept)
+            hit = best([cli(tmp, *run, cache=kept) for _ in range(args.repeat)])
             import pypdf
 
             pages = len(pypdf.PdfReader(out).pages)
-            w = warm(target, point, tmp, args.repeat)
-            print(f"| {title} | {dt:.2f} | {cpu:.2f} | {w:.2f} | {pages} |")
+            drawn, cached = warm(target, point, tmp, args.repeat)
+            print(f"| {title} | {cold[0]:.2f} ({cold[1]:.2f}) | {hit[0]:.2f} ({hit[1]:.2f}) | "
+                  f"{drawn:.2f} | {cached:.2f} | {pages} |")
         print()
         print(f"| class set, {args.variants} students | `--variants {args.variants} --split`: wall s "
               "| CPU s | points s | sheets s | PDFs s | files |")

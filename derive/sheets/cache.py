@@ -7,12 +7,14 @@ times, so ``share_font_work()`` keys both caches by what determines the result (
 formula, size, font and output kind; the font file and glyph set) and keeps them for the
 process. A subset also leaves out the fonts' layout tables (GSUB, GPOS, kern...): a PDF
 places every glyph itself, and decoding DejaVu's kerning tables was most of the time of
-embedding a font (0.25 s of 0.3 s, six fonts a sheet). If matplotlib's internals differ from
-what is expected here, nothing is patched.
+embedding a font (0.25 s of 0.3 s, six fonts a sheet); subsets are also kept in the disk cache
+(``derive.sheets.disk``). If matplotlib's internals differ from what is expected here, nothing
+is patched.
 """
 from __future__ import annotations
 
 import io
+import os
 
 MAX_ENTRIES = 4096
 # tables a PDF viewer never reads from an embedded TrueType font: OpenType layout (the PDF
@@ -85,10 +87,29 @@ def _share_subsets():
         if key not in store:
             if len(store) >= MAX_ENTRIES:
                 store.clear()
-            store[key] = _subset_font(fontfile, glyphs)
+            store[key] = _disk_subset(fontfile, glyphs, key)
         return _Subset(*store[key])
 
     pdfps.get_glyphs_subset = subset
+
+
+def _disk_subset(fontfile, glyphs, key):
+    """A subset from the disk cache (``derive.sheets.disk``; keyed by the font file's path,
+    size and time and the glyphs), else made and stored: a sheet at other numbers, or another
+    sheet, mostly needs the glyphs of one before."""
+    from derive.sheets import disk
+
+    try:
+        st = os.stat(str(fontfile))
+        name = disk.key("font", repr(key), st.st_size, st.st_mtime_ns)
+    except (OSError, TypeError):
+        return _subset_font(fontfile, glyphs)
+    found = disk.load(name)
+    if isinstance(found, tuple) and len(found) == 2:
+        return found
+    made = _subset_font(fontfile, glyphs)
+    disk.save(name, made)
+    return made
 
 
 def _subset_font(fontfile, glyphs):

@@ -1,9 +1,9 @@
 """The sheets' disk cache: work that takes seconds and comes back (SymPy's side of a function, a drawn PDF).
 
 Each entry is one file named by the SHA-256 of its key: the kind of entry, its content (the
-function's lines, a sheet's whole content) and ``versions()`` (the bytes of derive's own source
-files, Python, SymPy, NumPy, matplotlib, fontTools), so a changed function, option, sheet or
-derive never reuses a stale entry. An entry is written to a temporary file in the same folder
+function's lines, a sheet's whole content) and ``versions()`` (each of derive's own source files
+by size and time, Python, SymPy, NumPy, matplotlib, fontTools, pyparsing), so a changed
+function, option, sheet or derive never reuses a stale entry. An entry is written to a temporary file in the same folder
 and renamed into place (``os.replace`` is atomic: two processes at once never read half an
 entry; the last writer wins with the same bytes). A missing, damaged or unreadable entry is a
 miss, never an error. The folder is ``$DERIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/derive``,
@@ -51,34 +51,40 @@ def folder() -> str:
 
 @functools.lru_cache(maxsize=1)
 def versions() -> bytes:
-    """What every entry depends on besides its content: derive's source and the libraries."""
-    from importlib import metadata
+    """What every entry depends on besides its content: Python, the libraries a sheet uses
+    (their version files, found without importing them) and each of derive's own source files
+    (path, size and modification time: an edited file is another derive)."""
+    from importlib.util import find_spec
 
     h = hashlib.sha256(sys.version.encode())
-    for lib in ("sympy", "numpy", "matplotlib", "fonttools", "pyparsing"):
+    for lib in ("sympy", "numpy", "matplotlib", "fontTools", "pyparsing"):
+        mod = sys.modules.get(lib)
+        h.update(f"{lib} {getattr(mod, '__version__', '')}\n".encode())
         try:
-            h.update(f"{lib} {metadata.version(lib)}\n".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{lib} -\n".encode())
+            spec = find_spec(lib)
+            where = os.path.dirname(spec.origin)
+        except (ImportError, ValueError, AttributeError, TypeError):
+            continue
+        for name in ("__init__.py", "_version.py", "version.py"):
+            try:
+                with open(os.path.join(where, name), "rb") as fh:
+                    h.update(fh.read())
+            except OSError:
+                pass
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for top, dirs, files in sorted(os.walk(root)):
         dirs.sort()
         for name in sorted(files):
             if name.endswith(".py"):
                 path = os.path.join(top, name)
-                h.update(os.path.relpath(path, root).encode() + b"\0")
-                with open(path, "rb") as fh:
-                    h.update(fh.read())
+                st = os.stat(path)
+                h.update(f"{os.path.relpath(path, root)} {st.st_size} {st.st_mtime_ns}\n".encode())
     return h.digest()
 
 
 def settings() -> bytes:
-    """matplotlib's settings a drawing may read besides derive's own: the rcParams of this
-    process once matplotlib is imported (a notebook may change them), else the matplotlibrc
-    files it would read."""
-    mpl = sys.modules.get("matplotlib")
-    if mpl is not None and hasattr(mpl, "rcParams"):
-        return repr(sorted((k, repr(v)) for k, v in mpl.rcParams.items())).encode()
+    """matplotlib's settings a drawing may read besides derive's own: the matplotlibrc files
+    it reads, and the rcParams this process changed since (a notebook may change them)."""
     config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     out = []
     for path in ("matplotlibrc", os.environ.get("MATPLOTLIBRC", ""),
@@ -89,6 +95,18 @@ def settings() -> bytes:
                 out.append(fh.read())
         except OSError:
             out.append(b"-")
+    mpl = sys.modules.get("matplotlib")
+    if mpl is not None and hasattr(mpl, "rcParamsOrig"):
+        changed = []
+        for k, v in mpl.rcParams.items():
+            try:
+                same = bool(v == mpl.rcParamsOrig[k])
+            except Exception:
+                same = False
+            if not same:
+                changed.append((k, repr(v)))
+        if changed:
+            out.append(repr(sorted(changed)).encode())
     return b"\0".join(out)
 
 

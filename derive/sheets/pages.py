@@ -17,8 +17,10 @@ from derive.sheets.symbolic import draw_symbolic
 from derive.sheets.mpl import _math_parser
 
 
-def draw_sheet(pdf, s, slots=None):
-    """Draw one sheet's pages; ``slots`` (a list): record its numbers instead (a template)."""
+def draw_sheet(pdf, s, slots=None, ready=None):
+    """Draw one sheet's pages; ``slots`` (a list): record its numbers instead (a template).
+    ``ready()`` is called before the first part that shows SymPy's side (the paths' check and
+    the symbolic derivative): what comes before is drawn while SymPy still works."""
     if not hasattr(s, "function_tex"):         # an ArraySheet
         return draw_array_sheet(pdf, s)
     flow = Flow(pdf, s.label, s, slots)
@@ -27,6 +29,8 @@ def draw_sheet(pdf, s, slots=None):
     _forward(flow, s)
     _backward(flow, s)
     _gradient(flow, s)
+    if ready is not None:
+        ready()
     _paths(flow, s)
     if "formulas" not in s.blank:
         draw_symbolic(flow, s)
@@ -46,9 +50,10 @@ def warm():
         _math_parser().parse(r"$\frac{1}{x}$", 72, FontProperties(size=10))
 
 
-def pdf_bytes(sheets, slots=None) -> bytes:
+def pdf_bytes(sheets, slots=None, ready=None) -> bytes:
     """One PDF holding every sheet (each starts on a new page); reproducible bytes. With
-    ``slots`` (a list, one sheet): a template, its numbers recorded there, not drawn."""
+    ``slots`` (a list, one sheet): a template, its numbers recorded there, not drawn;
+    ``ready``: see ``draw_sheet``."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
@@ -58,7 +63,7 @@ def pdf_bytes(sheets, slots=None) -> bytes:
     with matplotlib.rc_context(RC):
         with PdfPages(buf, metadata=PDF_META) as pdf:
             for s in sheets:
-                draw_sheet(pdf, s, slots)
+                draw_sheet(pdf, s, slots, ready)
     return buf.getvalue()
 
 

@@ -181,11 +181,14 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
 
 def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
                blanks="all", digits: int = 4, value_range=RANGE, roster=None,
-               budget: float = DEFAULT_BUDGET, meanwhile=None) -> list:
+               budget: float = DEFAULT_BUDGET, meanwhile=None, draw=None) -> list:
     """The list of sheets to print: [worksheet and/or key] for one point, for each variant
     (``point`` is then variant 1) or for each student of a roster (``derive.teach.roster``).
     ``budget``: seconds SymPy gets for the symbolic side (``symbolic_side``), which works in
-    workers while the numbers are computed and ``meanwhile()`` runs (the renderer's set-up)."""
+    workers while the numbers are computed and ``meanwhile()`` runs (the renderer's set-up),
+    or ``draw(sheets, ready)`` draws them, calling ``ready()`` (which waits for SymPy and puts
+    its answers in) before it draws SymPy's side. Neither is called when SymPy's side came
+    from the disk cache."""
 
     if blanks not in BLANKS:
         raise DeriveError(f"unknown --blanks '{blanks}'; use one of: {', '.join(BLANKS)}")
@@ -211,8 +214,11 @@ def sheets_for(prog, point=None, worksheet=False, key=False, variants=0, seed=0,
     try:
         out = _build_all(prog, points, static, worksheet, key, variants, seed, blank, digits,
                          roster, arrays)
-        if meanwhile is not None and static is not None and static.working():
-            meanwhile()                        # only while SymPy works (not from the cache)
+        if static is not None and static.working():     # not from the cache: SymPy works
+            if draw is not None:
+                draw(out, lambda: fill(out, static))
+            elif meanwhile is not None:
+                meanwhile()
         if static is not None:
             fill(out, static)
     finally:
@@ -276,8 +282,15 @@ def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, g
     if path is None:
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
     draws = engine == "matplotlib" and not tex
+    students = len(roster) if roster else variants
+    drawn = []
+
+    def draw(sheets, ready):                   # one PDF: drawn while SymPy works
+        drawn.append(pdf_bytes(sheets, ready=ready))
+
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks, digits, value_range,
-                        roster, budget, meanwhile=_warm_matplotlib if draws else None)
+                        roster, budget, meanwhile=_warm_matplotlib if draws else None,
+                        draw=draw if draws and not (split and students) else None)
     stem, ext = os.path.splitext(path)
     if prog.arrays and (tex or engine != "matplotlib"):
         raise DeriveError("array sheets are drawn by the matplotlib engine only: "
@@ -286,9 +299,12 @@ def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, g
         from derive.sheets.source import write_tex
 
         return write_tex(sheets, stem + ".tex")
-    students = len(roster) if roster else variants
     if not (split and students):
-        return [write_bytes(path, render(sheets, engine))]
+        if drawn:
+            name = _pdf_key(sheets, engine)
+            if name:
+                disk.save(name, drawn[0])
+        return [write_bytes(path, drawn[0] if drawn else render(sheets, engine))]
     per = len(sheets) // students
     names = []
     for i, s in enumerate(sheets):  # one file per student, the key in its own file

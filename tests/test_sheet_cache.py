@@ -2,6 +2,7 @@
 byte for byte; any change of function, option or number is a new entry; it can be turned off;
 two processes at once and a damaged entry are safe."""
 import os
+import pickle
 import subprocess
 import sys
 
@@ -115,3 +116,17 @@ def test_two_processes_at_once_and_a_damaged_entry(cache, tmp_path):
         path.write_bytes(path.read_bytes()[:40])
     again = drawn(stage(LOGEXP), {"x": 1, "y": -0.5}, key=True)
     assert again == one
+
+
+def test_a_folder_others_may_write_to_is_not_read(cache):
+    prog = stage("x*y + x")
+    first = drawn(prog, {"x": 1, "y": 2}, key=True)
+    name = entries(cache, "pdf")[0]
+    (cache / name).write_bytes(pickle.dumps(b"%PDF planted"))   # what another user put
+    os.chmod(cache, 0o777)
+    try:
+        assert disk.load(name) is None
+        assert drawn(prog, {"x": 1, "y": 2}, key=True) == first
+    finally:
+        os.chmod(cache, 0o700)
+    assert disk.load(name) == b"%PDF planted"            # the same entry, read when private

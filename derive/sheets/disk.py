@@ -1,14 +1,16 @@
 """The sheets' disk cache: work that takes seconds and comes back (SymPy's side of a function, a drawn PDF).
 
 Each entry is one file named by the SHA-256 of its key: the kind of entry, its content (the
-function's lines, a sheet's whole content) and ``versions()`` (each of derive's own source files
-by size and time, Python, SymPy, NumPy, matplotlib, fontTools, pyparsing), so a changed
-function, option, sheet or derive never reuses a stale entry. An entry is written to a temporary file in the same folder
-and renamed into place (``os.replace`` is atomic: two processes at once never read half an
-entry; the last writer wins with the same bytes). A missing, damaged or unreadable entry is a
-miss, never an error. The folder is ``$DERIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/derive``,
-else ``~/.cache/derive``; ``DERIVE_CACHE=0`` (or ``derive sheet --no-cache``,
-``derive.sheet(..., cache=False)``) turns the cache off.
+function's lines, a sheet's whole content) and ``versions()`` (each of derive's own source
+files by size and time, Python, SymPy, NumPy, matplotlib, fontTools, pyparsing), so a changed
+function, option, sheet or derive never reuses a stale entry. An entry is written to a
+temporary file in the same folder and renamed into place (``os.replace`` is atomic: two
+processes at once never read half an entry; the last writer wins with the same bytes). A
+missing, damaged or unreadable entry is a miss, never an error. Entries are pickles, so a
+folder that is not the user's own, or that others may write to, is never read. The folder is
+``$DERIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/derive``, else ``~/.cache/derive``;
+``DERIVE_CACHE=0`` (or ``derive sheet --no-cache``, ``derive.sheet(..., cache=False)``) turns
+the cache off.
 """
 from __future__ import annotations
 
@@ -120,14 +122,23 @@ def key(kind: str, *parts) -> str:
 
 
 def load(name: str):
-    """The object stored under ``name`` (``key(...)``), or None."""
+    """The object stored under ``name`` (``key(...)``), or None. Entries are pickles, so only
+    a folder of this user's that nobody else may write to is read."""
     if not enabled():
         return None
     try:
-        with open(os.path.join(folder(), name), "rb") as fh:
+        where = folder()
+        if not _private(where):
+            return None
+        with open(os.path.join(where, name), "rb") as fh:
             return pickle.loads(fh.read())
     except Exception:          # missing, half-removed, from another pickle protocol: a miss
         return None
+
+
+def _private(where) -> bool:
+    st = os.stat(where)
+    return (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not st.st_mode & 0o022
 
 
 def save(name: str, value) -> bool:
@@ -139,6 +150,8 @@ def save(name: str, value) -> bool:
         data = pickle.dumps(value, protocol=4)
         where = folder()
         os.makedirs(where, mode=0o700, exist_ok=True)
+        if not _private(where):
+            return False
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:

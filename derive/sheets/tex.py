@@ -12,7 +12,7 @@ import re
 import sympy as sp
 
 from derive.printing.printers import LatexPrinter
-from derive.core.rules import RULES, derived
+from derive.core.rules import RULES, derived, on_change
 
 
 def tex_name(name: str) -> str:
@@ -35,8 +35,25 @@ class SheetLatex(LatexPrinter):
         return tex_name(expr.name)
 
 
+_PRINTED = {}          # expression -> its LaTeX: tex_tokens prints the same subtrees again
+
+
 def _tex(expr) -> str:
-    return SheetLatex().doprint(expr)
+    if not isinstance(expr, sp.Basic):         # (Python's 2 == 2.0: never a key)
+        return SheetLatex().doprint(expr)
+    try:
+        return _PRINTED[expr]
+    except KeyError:
+        pass
+    except TypeError:                          # not hashable: printed each time
+        return SheetLatex().doprint(expr)
+    if len(_PRINTED) >= 20_000:
+        _PRINTED.clear()
+    out = _PRINTED[expr] = SheetLatex().doprint(expr)
+    return out
+
+
+on_change(_PRINTED.clear)     # a gate registered at run time may print a function otherwise
 
 
 _HEADS = derived(lambda: {t.__name__: r.latex_head for r in RULES.values() for t in r.sympy_types

@@ -8,9 +8,9 @@ log(1 + exp(x*y)) * tanh(x - y), a two-layer NumPy loss, a batchnorm layer):
   best of --repeat, with the CPU seconds it used (its own and its workers': what the machine's
   load does not change much): with an empty disk cache (``derive.sheets.disk``: everything
   computed and drawn), and again with the cache the first run left (the same sheet again);
-- the same sheet in a warm process (``derive.sheet``'s steps: content, then the PDF), best of
-  --repeat: drawn (the disk cache off; matplotlib's fonts and parses already loaded in the
-  process, as in a notebook's second sheet) and from the disk cache;
+- the same sheet in a warm process (``derive.sheet``), best of --repeat: drawn (the disk
+  cache off; matplotlib's fonts and parses already loaded in the process, as in a notebook's
+  second sheet) and from the disk cache;
 - the floor of a fresh process: Python importing SymPy and NumPy (what any derive command
   needs), then ``import derive``;
 and, for the scalar functions, ``derive sheet EXPR --variants N --split`` end to end with the
@@ -79,24 +79,24 @@ def best(runs):
 
 
 def warm(target, point, tmp, repeat):
-    """Best seconds of one sheet in a running process: drawn (disk cache off), and from it."""
+    """Best seconds of ``derive.sheet`` in a running process: drawn (disk cache off), and from
+    the cache."""
+    from derive import sheet
     from derive.cli.commands._source import load_target
-    from derive.sheets import disk
-    from derive.sheets.sheet import render, sheets_for
 
     prog = load_target(os.path.join(tmp, target) if ".py:" in target else target, "grouped")
     out = []
     for cached in (False, True):
-        os.environ["DERIVE_CACHE"] = "1" if cached else "0"
-        render(sheets_for(prog, point, key=True))    # fonts, parses loaded; the entry stored
+        os.environ["DERIVE_CACHE"] = "1"
+        path = os.path.join(tmp, "warm.pdf")
+        sheet(prog, at=point, path=path, key=True, cache=cached)   # fonts, parses; the entry
         best = None
         for _ in range(repeat):
             t = time.perf_counter()
-            render(sheets_for(prog, point, key=True))
+            sheet(prog, at=point, path=path, key=True, cache=cached)
             dt = time.perf_counter() - t
             best = dt if best is None else min(best, dt)
         out.append(best)
-        assert disk.enabled() == cached
     return out
 
 
@@ -153,7 +153,7 @@ def main():
                 continue
             folder = tempfile.mkdtemp(dir=tmp)
             dt, cpu = cli(folder, target, "--variants", str(args.variants), "--split", "-o", "class.pdf")
-            files = len(os.listdir(folder))
+            files = len([n for n in os.listdir(folder) if n.endswith(".pdf")])
             pts, build, pdfs = class_set(target, args.variants, tmp)
             print(f"| {title} | {dt:.1f} | {cpu:.1f} | {pts:.1f} | {build:.1f} | {pdfs:.1f} | {files} |")
     print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")

@@ -58,6 +58,7 @@ def test_array_sheet_cached_equals_uncached(cache):
         fresh = drawn(prog, LOSS_AT, key=True)
     first, again = drawn(prog, LOSS_AT, key=True), drawn(prog, LOSS_AT, key=True)
     assert fresh == first == again and len(entries(cache, "pdf")) == 1
+    assert len(entries(cache, "componentwise")) == 1            # the symbolic side, by values
 
 
 def test_a_change_of_function_option_or_number_is_a_new_entry(cache):
@@ -130,3 +131,15 @@ def test_a_folder_others_may_write_to_is_not_read(cache):
     finally:
         os.chmod(cache, 0o700)
     assert disk.load(name) == b"%PDF planted"            # the same entry, read when private
+
+
+@pytest.mark.parametrize("expr", ["x*y + 1", FXY])     # no fork, and forks
+def test_a_function_seen_before_starts_no_worker(expr, cache):
+    from derive.sheets.workers import Symbolic
+
+    prog = stage(expr)
+    sheets_for(prog, {"x": 3, "y": -4}, key=True)
+    job = Symbolic(prog)
+    job.check_paths()
+    assert not job.working() and job.static()[1]["symbolic_status"] == "ok"
+    job.cancel()

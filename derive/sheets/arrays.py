@@ -109,8 +109,28 @@ def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
     circuit = build(shaped)
     return ArraySheet(f"{prog.name}({sig})", arrays, forward, backward, grads,
                       float(result.value), shaped.output.name, circuit,
-                      notes=list(result.notes or []), symbolic=componentwise(shaped, arrays),
+                      notes=list(result.notes or []), symbolic=_componentwise(shaped, arrays),
                       digits=digits)
+
+
+def _componentwise(prog, arrays) -> dict:
+    """``componentwise`` through the disk cache (``derive.sheets.disk``), keyed by the
+    program's lines and the values given."""
+    import pickle
+
+    from derive.sheets import disk
+
+    try:
+        name = disk.key("componentwise", "\n".join(map(str, prog.forward + prog.backward)),
+                        repr(prog.params), pickle.dumps(sorted(arrays.items()), protocol=4))
+    except Exception:
+        return componentwise(prog, arrays)
+    found = disk.load(name)
+    if isinstance(found, dict):
+        return found
+    out = componentwise(prog, arrays)
+    disk.save(name, out)
+    return out
 
 
 def componentwise(prog, arrays) -> dict:

@@ -82,7 +82,7 @@ class Symbolic:
         if self._checks is None and self.paths_job is not None:
             out = self.paths_job.wait()
             self._checks = out.value if out.ok else {}
-            if out.ok and out.value and all(out.value.values()):   # no answer hangs on a timeout
+            if out.ok and all(out.value.values()):     # no answer that hangs on a timeout
                 disk.save(disk.key("path-checks", self.key), out.value)
         return self._checks or {}
 

@@ -1,4 +1,5 @@
-"""What makes sheets fast keeps them the same: the label grid, the width bound, the early workers.
+"""What makes sheets fast keeps them the same: the label grid, the width bound, the early workers,
+drawing while SymPy works (the disk cache: tests/test_sheet_cache.py).
 
 Speed itself is measured in benchmarks/sheets.py, not here: these tests check that each shortcut
 gives what the long way gives.
@@ -82,3 +83,18 @@ def test_sheets_built_while_sympy_works_equal_sheets_built_after(expr):
     assert early.symbolic == late.symbolic and early.sizes == late.sizes
     assert early.swell == late.swell and early.paths == late.paths
     assert all(block["agrees"] for block in early.paths)
+
+
+def test_a_pdf_drawn_while_sympy_works_is_the_pdf_drawn_after(tmp_path):
+    from derive import stage
+    from derive.sheets.pages import pdf_bytes
+    from derive.sheets.sheet import render, sheet, sheets_for
+
+    prog = stage("log(1 + exp(x*y)) * tanh(x - y)")
+    point = {"x": 1, "y": -0.5}
+    drawn = []             # (the disk cache is off in tests: SymPy works while this draws)
+    early = sheets_for(prog, point, key=True,
+                       draw=lambda sheets, ready: drawn.append(pdf_bytes(sheets, ready=ready)))
+    assert drawn and drawn[0] == render(early)         # derive.sheet draws the same way
+    sheet(prog, at=point, path=str(tmp_path / "s.pdf"), key=True, cache=False)
+    assert (tmp_path / "s.pdf").read_bytes() == drawn[0]

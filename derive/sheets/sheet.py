@@ -351,8 +351,9 @@ def render(sheets, engine="matplotlib") -> bytes:
 def _pdf_key(sheets, engine):
     """The disk cache's name for these sheets' PDF: everything they hold, pickled without
     shared references (the same content gives the same bytes however it was computed), sets
-    sorted; None if the cache is off or the content does not pickle."""
-    if not disk.enabled():
+    sorted; None if the cache is off, the engine is not matplotlib's (typst's version is not
+    in the key) or the content does not pickle."""
+    if not disk.enabled() or engine != "matplotlib":
         return None
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=4)

@@ -330,7 +330,7 @@ def test_unsupported_code_is_named(body, fragment):
 @pytest.mark.parametrize("value, fragment", [
     ([[1.0, 2.0]], "input x must be a NumPy array, got list"),
     (2.0, "x has shape ()"),  # a number is a 0-d array (reg=0.1); here its shape is wrong
-    (np.zeros((2, 2, 2)), "only 1-D and 2-D"),
+    (np.zeros((1,) * 9), "arrays of up to 8 dimensions"),
     (np.array(["a", "b"]), "must hold real numbers"),
     (np.array([np.nan, 1.0]), "must be finite"),
 ])

@@ -325,11 +325,16 @@ class _Reader(BodyReader):
         raw = ([receiver] if receiver is not None else []) + list(n.args)
         if rule == "reshape":
             raw = _sizes(raw, shown, n)
+        if rule == "transpose" and len(raw) > 1:
+            return self.permute(raw, shown, n)
         args = [self.expr(a) for a in raw]
         if receiver is not None:
             self.not_a_size(args[0], n, f".{n.func.attr}()")
         opts = self.options(n, rule, shown, args)
         arity = ARRAY_RULES[rule].arity if rule in ARRAY_RULES else RULES[rule].arity
+        if rule == "reshape":  # one to four sizes
+            arity = len(args)
+            opts += (("subscript", ", ".join("{%d}" % i for i in range(1, len(args)))),)
         if len(args) != arity:
             given, want = len(args) - (receiver is not None), arity - (receiver is not None)
             raise DeriveError(f"{shown}() takes {want} argument{'s' * (want != 1)}, got {given} "
@@ -339,6 +344,19 @@ class _Reader(BodyReader):
         if rule == "max" and args[0].is_const and args[0].value == 0:
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
+
+    def permute(self, raw, shown, n):
+        """``np.transpose(x, (0, 2, 1))``, ``x.transpose(0, 2, 1)``: axes that are constants."""
+        axes = raw[1].elts if len(raw) == 2 and isinstance(raw[1], (ast.Tuple, ast.List)) else raw[1:]
+        try:
+            perm = tuple(ast.literal_eval(a) for a in axes)
+        except (ValueError, TypeError, SyntaxError):
+            perm = ()
+        if sorted(perm) != list(range(len(perm))) or not all(type(k) is int for k in perm):
+            self.fail(f"{shown}() with axes that are not a permutation of 0, 1, ... written as constants", n)
+        inverse = tuple(sorted(range(len(perm)), key=perm.__getitem__))
+        base = self.not_a_size(self.expr(raw[0]), n, shown)
+        return self.g.op("transpose_axes", base, opts=(("axis", inverse), ("subscript", str(perm))))
 
     def shape_of(self, x, k):
         self.not_a_size(self.expr(x), x, ".shape")
@@ -436,9 +454,9 @@ def _sizes(raw, shown, n):
     """``x.reshape(N, -1)`` / ``np.reshape(x, (N, -1))``: the array and two sizes."""
     if len(raw) == 2 and isinstance(raw[1], ast.Tuple):
         raw = [raw[0]] + list(raw[1].elts)
-    if len(raw) != 3:
-        raise DeriveError(f"{shown}() at line {n.lineno}: give two sizes, as in x.reshape(N, -1) "
-                          f"(derive handles 1-D and 2-D arrays)")
+    if not 2 <= len(raw) <= 5:
+        raise DeriveError(f"{shown}() at line {n.lineno}: give one to four sizes, as in x.reshape(N, -1) "
+                          f"or x.reshape(N, T, D)")
     return raw
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from derive import stage
 from derive.core.errors import DeriveError
-from derive.symbolic.jacobians import check_arrays
+from derive.symbolic.jacobians import central_differences, check_arrays, sympy_gradient
 
 SEQUENCE = '''def f(x, Wx, b, v):
     N, T, D = x.shape
@@ -96,3 +96,79 @@ def test_cli_stages_a_3d_function(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "derive", "stage", f"{path}:f", "--shapes",
                           "x=2x3x2,Wx=3x4,b=4,v=2x4x3"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+# ---- indexing a 3-D array ---------------------------------------------------------------------
+STEP = '''def step(x, t, Wx):
+    xt = x[:, t]
+    h = np.tanh(xt @ Wx)
+    first = x[0]
+    odd = first[1::2]
+    return np.sum(h) + np.sum(odd ** 2) + np.sum(x[:, t, :] * x[:, -1])
+'''
+
+
+def test_time_slice_with_a_given_integer_is_a_gather_argument():
+    prog = stage(STEP, shapes={"x": (2, 4, 3), "Wx": (3, 2)}, constants={"t": 2})
+    fwd = [str(ln) for ln in prog.forward]
+    assert fwd[:4] == ["xt = x[:, 2]", "xtWx = xt @ Wx", "h = np.tanh(xtWx)", "first = x[0]"]
+    assert "odd = first[1::2]" in fwd
+    back = [str(b) for b in prog.backward]
+    assert "dx[:, 2] += dxt" in back and "dfirst[1::2] += dodd" in back and "dx[0] += dfirst" in back
+    assert not any("np.add.at" in b for b in back)          # one integer picks without repeats
+    gather = next(ln for ln in prog.staged.nodes if ln.op == "index")
+    assert gather.args[1].is_const and gather.args[1].value == 2  # the index is an argument (loops bind it)
+    report = check_arrays(prog, seed=3)
+    assert report.ok and report.max_err_sympy is not None, report
+
+
+def test_time_index_as_an_integer_parameter():
+    prog = stage(STEP, shapes={"x": (2, 4, 3), "Wx": (3, 2), "t": ()})
+    assert prog.labels == ["t"]
+    rng = np.random.default_rng(1)
+    x, Wx = rng.normal(size=(2, 4, 3)), rng.normal(size=(3, 2))
+    for t in (1, 3):
+        res = prog.run(x=x, t=t, Wx=Wx)
+        fixed = stage(STEP, shapes={"x": (2, 4, 3), "Wx": (3, 2)}, constants={"t": t}).run(x=x, Wx=Wx)
+        assert res.value == pytest.approx(fixed.value, rel=1e-14)
+        np.testing.assert_allclose(res.grad["x"], fixed.grad["x"], rtol=1e-14)
+        fd = central_differences(prog, {"x": x, "t": np.asarray(t), "Wx": Wx})
+        np.testing.assert_allclose(res.grad["x"], fd["x"], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("src, shapes, line", [
+    ("def f(x):\n    ev = x[::2]\n    return np.sum(np.sin(ev) + x[1::2] ** 2)\n", {"x": (4, 2, 2)},
+     "dx[::2] += dev"),
+    ("def f(a):\n    b = a[:, 1::2]\n    return np.sum(np.sin(b) * a[:, ::-2])\n", {"a": (2, 4)},
+     "da[:, 1::2] += db"),
+    ("def f(x):\n    last = x[..., -1]\n    return np.sum(np.sin(last))\n", {"x": (2, 3, 2)},
+     "dx[..., -1] += dlast"),
+    ("def f(W, x):\n    out = W[x]\n    return np.sum(np.sin(out))\n", {"W": (4, 3), "x": (2, 3)},
+     "np.add.at(dW, x, dout)"),
+    ("def f(x, y):\n    N = x.shape[0]\n    picked = x[np.arange(N), :, y]\n    return np.sum(np.exp(picked))\n",
+     {"x": (3, 2, 4), "y": (3,)}, "np.add.at(dx, np.s_[rangeN, :, y], dpicked)"),
+    ("def f(x):\n    z = x * 1.0\n    z[:, ::2] = 0\n    return np.sum(np.sin(z))\n", {"x": (2, 4)},
+     "dz = setitem(dz_1, (slice(None, None), slice(None, None, 2),), 0)"),
+], ids=["step", "column-step", "ellipsis", "3-D-embedding", "arange-slice-labels", "strided-write"])
+def test_steps_and_3d_gathers_scatter_back(src, shapes, line):
+    prog = stage(src, shapes=shapes)
+    assert line in [str(b) for b in prog.backward]
+    rng = np.random.default_rng(4)
+    arrays = {p: rng.integers(0, 2, size=s) if p in prog.labels else rng.normal(size=s) for p, s in shapes.items()}
+    res = prog.run(**arrays)
+    fd = central_differences(prog, arrays)
+    by_diff = sympy_gradient(prog, arrays)
+    for k in res.grad:
+        np.testing.assert_allclose(res.grad[k], fd[k], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(res.grad[k], by_diff[k], rtol=1e-10, atol=1e-12)
+
+
+def test_3d_embedding_equals_cs231n_backward():
+    prog = stage("def f(x, W):\n    out = W[x]\n    return out\n", shapes={"x": (2, 3), "W": (5, 4)})
+    rng = np.random.default_rng(6)
+    x = np.array([[0, 3, 3], [4, 0, 3]])
+    W, dout = rng.normal(size=(5, 4)), rng.normal(size=(2, 3, 4))
+    res = prog.run(x=x, W=W, upstream=dout)
+    ref = np.zeros_like(W)
+    np.add.at(ref, x, dout)
+    np.testing.assert_allclose(res.grad["W"], ref, rtol=1e-14)

@@ -257,6 +257,8 @@ class _Reader(BodyReader):
                 return ""
             if isinstance(e, ast.Constant) and e.value is None or _dotted(e) in ("np.newaxis", "numpy.newaxis"):
                 return "None"  # a new axis of length 1: a[:, np.newaxis]
+            if isinstance(e, ast.Constant) and e.value is Ellipsis:
+                return "..."
             k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
             if isinstance(k, ast.Constant) and type(k.value) is int:
                 return str(-k.value if k is not e else k.value)
@@ -265,16 +267,20 @@ class _Reader(BodyReader):
         texts = []
         for p in parts:
             if isinstance(p, ast.Slice):
-                if p.step is not None:
-                    self.fail("a slice with a step (write a[lo:hi])", n)
-                texts.append(f"{piece(p.lower)}:{piece(p.upper)}")
+                text = f"{piece(p.lower)}:{piece(p.upper)}"
+                texts.append(text + (f":{piece(p.step)}" if p.step is not None else ""))  # x[::2], a[:, 1::2]
             else:
-                text = piece(p)  # an integer array may repeat (np.add.at); a mask may not (+=)
-                advanced = advanced or text.startswith("{") and not getattr(ARRAY_RULES.get(args[-1].op), "mask", False)
+                text = piece(p)  # an integer array may repeat (np.add.at); a mask or a number may not (+=)
+                advanced = advanced or text.startswith("{") and not self.basic_index(args[-1])
                 texts.append(text)
         if len(args) > ARRAY_RULES["index"].arity - 1:
             self.fail("indexing with more than four index arrays", n)
         return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
+
+    def basic_index(self, node) -> bool:
+        """Does this index argument pick without repeats (a mask, or one integer: a constant, a
+        size, a given integer or a loop's counter), so ``dx[i] += g`` scatters it back?"""
+        return getattr(ARRAY_RULES.get(node.op), "mask", False) or _plain_number(node)
 
     def set_index(self, target: ast.Subscript, value, op=None):
         """``x[i] = v`` (``op``: ``x[i] -= v``) as a new array ``setitem(x, (i,), v)``: the
@@ -422,9 +428,11 @@ def _as_tuple(subscript: str) -> str:
     parts = []
     for piece in subscript.split(", "):
         piece = re.sub(r"\{(\d+)\}", lambda m: "{%d}" % (int(m.group(1)) + 1), piece)
-        if ":" in piece:
-            lo, hi = piece.split(":")
-            piece = f"slice({lo or 'None'}, {hi or 'None'})"
+        if piece == "...":
+            piece = "Ellipsis"
+        elif ":" in piece:
+            bounds = [b or "None" for b in piece.split(":")]
+            piece = f"slice({', '.join(bounds)})"
         parts.append(piece)
     return "(" + ", ".join(parts) + ",)"
 

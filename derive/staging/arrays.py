@@ -35,8 +35,8 @@ def _variant(node, rule, shapes, names):
         key = _matmul_key(node, [shapes[names[a]] for a in node.args], names)
     elif node.opt("axis") is not None:
         key = "keepdims" if node.opt("keepdims") else "axis"
-    elif node.opt("advanced"):
-        key = "advanced"
+    elif node.opt("advanced"):  # x[np.arange(N), :, y]: the slices need np.s_ in np.add.at
+        key = "advanced, slices" if ":" in node.opt("subscript") or "..." in node.opt("subscript") else "advanced"
     else:
         key = ""
     return key if key in table else ""

@@ -148,7 +148,7 @@ ARRAY_ROWS: list = [
                _ex("A, y", "np.sum(np.sin(A[y]) * A[y])", A=(3, 2), y=(5,)),
                _ex("A, y", "np.sum(np.exp(A[np.arange(A.shape[0]), y]))", A=(3, 2), y=(3,)),
                _ex("A, y", "np.sum(np.exp(A[np.arange(A.shape[0]), :, y]))", A=(3, 2, 2), y=(3,)),
-               _ex("A", "np.sum(np.sin(A[:, 1, ::2]) * A[1]) + np.sum(A[..., 0] ** 2)", A=(2, 2, 3))),
+               _ex("A", "np.sum(np.sin(A[:, 1, ::2]) * A[1, :, 1:]) + np.sum(A[..., 0] ** 2)", A=(2, 2, 3))),
               label="[]"),
     ArrayRule("arange", 1, "np.arange({0})", (None,), "range{0}", (), ("np.arange", "numpy.arange"),
               "0, 1, ..., n - 1: row numbers for a gather such as x[np.arange(N), y]; no gradient",

@@ -15,6 +15,7 @@ import inspect
 import re
 import textwrap
 
+from derive.frontend import lists
 from derive.frontend.config import Pack, Poison, Static, check_value, describe
 from derive.core.errors import DeriveError
 from derive.frontend.inline import Module
@@ -212,10 +213,16 @@ class _Reader(BodyReader):
         self.fail(_CONSTRUCTS.get(type(n).__name__, type(n).__name__), n)
 
     def value(self, n):
-        """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers)."""
+        """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers);
+        ``[a, b]``, ``hs[1:]``: a list the function builds (``derive.frontend.lists``)."""
         if isinstance(n, ast.Call) and _dotted(n.func) in _SPLITS and "np" not in self.env:
             return self.split(n)
-        return super().value(n)
+        made = lists.list_value(self, n)
+        return made if made is not None else super().value(n)
+
+    def block(self, stmts):
+        """Statements, with ``hs.append(h)`` on a list the function made read here."""
+        return lists.block(self, stmts, super().block)
 
     def split(self, n):
         fname = _dotted(n.func)
@@ -319,6 +326,8 @@ class _Reader(BodyReader):
         if fname in ("np.prod", "numpy.prod") and len(n.args) == 1 and _rest_of_shape(n.args[0]):
             return g.op("row_size", self.expr(n.args[0].value.value))  # np.prod(x.shape[1:])
         rule = ARRAY_CALLS.get(fname)
+        if rule in ("stack", "concatenate") and receiver is None:
+            return lists.join(self, n, rule, fname)
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
             if fname in _BUILTINS:

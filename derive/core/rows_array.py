@@ -176,6 +176,14 @@ ARRAY_ROWS: list = [
                 (_ex("A", f"np.sum(np.sin(A[A {sym} 0.25]) ** 2)", A=(3, 2)),), label=sym, mask=True)
       for name, sym, short in (("greater", ">", "gt"), ("less", "<", "lt"), ("greater_equal", ">=", "ge"),
                                ("less_equal", "<=", "le"))],
+    ArrayRule("where", 3, "np.where({0}, {1}, {2})", (None, "np.where({0}, {g}, 0)", "np.where({0}, 0, {g})"),
+              "sel{1}", (), ("np.where", "numpy.where"),
+              "np.where(mask, a, b) (and a if mask else b on arrays): a select; the gradient goes to the side taken, "
+              "the mask (a comparison on the data) carries it and gets none",
+              (_ex("A, B", "np.sum(np.where(A > 0, A, 0.1 * A) * B)", A=(3, 2), B=(3, 2)),
+               _ex("A, B", "np.sum(np.sin(np.where(A < B, A * B, B)))", A=(2, 3, 2), B=(3, 2)),
+               _ex("A", "np.sum(np.where(A >= 0.0, np.exp(A), 1.0) ** 2)", A=(2, 2))),
+              label="?", elementwise=True, symbolic=np.where),
     ArrayRule("clip", 3, "np.clip({0}, {1}, {2})",
               ("{g} * (({1} <= {0}) & ({0} <= {2}))", "{g} * (({0} < {1}) & ({1} <= {2}))",
                "{g} * (({0} > {2}) | ({1} > {2}))"),

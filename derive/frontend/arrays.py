@@ -16,7 +16,7 @@ import re
 import textwrap
 
 from derive.frontend import lists
-from derive.frontend.config import Pack, Poison, Static, check_value, describe
+from derive.frontend.config import NotStatic, Pack, Poison, Static, check_value, describe, static
 from derive.core.errors import DeriveError
 from derive.frontend.inline import Module
 from derive.frontend.outputs import select_output
@@ -194,6 +194,8 @@ class _Reader(BodyReader):
             if n.attr == "T":
                 return g.op("transpose", self.not_a_size(self.expr(n.value), n, ".T"))
             self.fail(f"attribute access '{_dotted(n)}'", n)
+        if isinstance(n, ast.IfExp):
+            return self.select(n)
         if isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]).__name__ in _COMPARE:
             return g.op(_COMPARE[type(n.ops[0]).__name__], self.expr(n.left), self.expr(n.comparators[0]))
         if isinstance(n, ast.Subscript):
@@ -223,6 +225,25 @@ class _Reader(BodyReader):
     def block(self, stmts):
         """Statements, with ``hs.append(h)`` on a list the function made read here."""
         return lists.block(self, stmts, super().block)
+
+    def select(self, n: ast.IfExp):
+        """``a if c else b``: a condition on configuration picks a side now (noted); a comparison
+        on the data is an elementwise select ``np.where(c, a, b)`` whose gradient goes to the side taken."""
+        try:
+            taken = bool(static(self, n.test))
+        except NotStatic:
+            taken = None
+        if taken is not None:
+            self.note(f"{self.where(n.lineno)}: `{ast.unparse(n.test)[:50]}` is {taken}, so "
+                      f"`{ast.unparse(n.orelse if taken else n.body)[:40]}` is not staged")
+            return self.expr(n.body if taken else n.orelse)
+        cond = self.expr(n.test)
+        if not getattr(ARRAY_RULES.get(cond.op), "mask", False):
+            self.fail(f"a conditional expression whose condition `{ast.unparse(n.test)[:40]}` is not a comparison "
+                      f"(write a if x > 0 else b, or np.where(mask, a, b))", n)
+        self.note(f"{self.where(n.lineno)}: `{ast.unparse(n)[:60]}` is staged as an elementwise select, "
+                  f"np.where({ast.unparse(n.test)[:30]}, ...): the gradient goes to the side taken")
+        return self.g.op("where", cond, self.expr(n.body), self.expr(n.orelse))
 
     def split(self, n):
         fname = _dotted(n.func)

@@ -112,6 +112,7 @@ class Staged:
             if id(n) in back:
                 back.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
         self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs}}
+        self.active -= self._indexers() - back  # y.reshape(N * T) used as labels: y is labels too
         used = {id(a) for n in self.nodes for a in n.args}
         self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
         taken = set(self.names.values())
@@ -122,6 +123,18 @@ class Staged:
                 taken.add(self.adjoints[id(n)].name)
         self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active]
         self._syms = {}
+
+    def _indexers(self):
+        """Values used as integer indices or labels (``x[rows, y_flat]``, ``onehot(y, k)``), and the
+        values they were reshaped or sliced from, back to the inputs."""
+        out = set()
+        for n in reversed(self.nodes):
+            if n.op in ("index", "setitem", "onehot", "softmax_cross_entropy"):
+                out.update(id(a) for i, a in enumerate(n.args) if not self.vjp_exists(n, i)
+                           and not getattr(ARRAY_RULES.get(a.op), "mask", False))
+            if id(n) in out:
+                out.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
+        return out
 
     @staticmethod
     def vjp_exists(n, i):

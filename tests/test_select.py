@@ -10,7 +10,7 @@ import pytest
 
 from derive import stage
 from derive.core.errors import DeriveError
-from derive.symbolic.jacobians import check_arrays
+from derive.symbolic.jacobians import central_differences, check_arrays
 
 LEAKY = '''def leaky_relu(x, w):
     mask = x > 0
@@ -99,3 +99,43 @@ def test_cli_refuses_a_condition_that_is_not_a_comparison(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "not a comparison" in run.stderr
+
+
+# ---- numbers: minitorch / micrograd style relu and leaky relu --------------------------------
+MINITORCH_RELU = '''def relu(x: float) -> float:
+    return x if x > 0 else 0.0
+'''
+LEAKY_SCALAR = '''def leaky(x, y):
+    a = x * y
+    return a if a > 0 else 0.01 * a
+'''
+
+
+@pytest.mark.parametrize("x", [2.0, -1.5, 0.3])
+def test_scalar_relu_as_written_is_a_select(x):
+    import sympy as sp
+    prog = stage(MINITORCH_RELU)                     # no shapes: numbers, staged as 0-D arrays
+    res = prog.run(x=x)
+    s = sp.Symbol("x", real=True)
+    exact = sp.diff(sp.Piecewise((s, s > 0), (0.0, True)), s).subs(s, x)
+    assert float(res.grad["x"]) == float(exact) == (1.0 if x > 0 else 0.0)
+    assert float(res.value) == max(x, 0.0)
+
+
+@pytest.mark.parametrize("x, y", [(2.0, -3.0), (0.5, 1.5), (-1.0, -0.25)])
+def test_scalar_leaky_relu_gradient_is_the_taken_sides(x, y):
+    import sympy as sp
+    prog = stage(LEAKY_SCALAR)
+    assert "f = np.where(agt0, a, t1)" in [str(ln) for ln in prog.forward]
+    res = prog.run(x=x, y=y)
+    sx, sy = sp.symbols("x y", real=True)
+    a = sx * sy
+    f = sp.Piecewise((a, a > 0), (0.01 * a, True))
+    for name, s in (("x", sx), ("y", sy)):
+        exact = float(sp.diff(f, s).subs({sx: x, sy: y}))
+        assert float(res.grad[name]) == pytest.approx(exact, rel=1e-14)
+    fd = central_differences(prog, {"x": np.asarray(x), "y": np.asarray(y)})
+    for name in ("x", "y"):
+        assert float(res.grad[name]) == pytest.approx(float(fd[name]), rel=1e-7)
+    report = check_arrays(prog.with_shapes({"x": (), "y": ()}), seed=1)
+    assert report.ok and report.max_err_sympy is not None, report

@@ -49,6 +49,8 @@ def uses_arrays(f) -> bool:
             return True  # x.sum(axis=0), w.dot(x)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in helpers:
             return True  # a helper function of the same source, inlined by the array reader
+        if isinstance(n, ast.IfExp) and isinstance(n.test, ast.Compare):
+            return True  # x if x > 0 else 0.0: a select (np.where), on numbers as 0-D arrays
     return False
 
 

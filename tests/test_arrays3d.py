@@ -3,6 +3,8 @@ gates, sums and means over (negative) axes, matmul with a stack of matrices, res
 sizes, transpose with axes. Every gradient is checked against central differences and
 component-wise sympy.diff (``check_arrays``); shapes print in the line comments; a mismatch is
 one line."""
+import os
+
 import numpy as np
 import pytest
 
@@ -234,3 +236,18 @@ def test_list_mistakes_are_one_line(body, fragment):
     with pytest.raises(DeriveError) as err:
         stage(f"def f(x):\n    {body}\n", shapes={"x": (2, 2)})
     assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_every_printer_circuit_and_sheet_reads_a_3d_program(tmp_path):
+    import json
+
+    from derive import sheet
+    prog = stage(RNN3, shapes={"x": (2, 2, 3), "h0": (2, 2), "Wx": (3, 2), "Wh": (2, 2)})
+    rng = np.random.default_rng(0)
+    arrays = {p: rng.normal(size=prog.shapes[p]) for p in prog.param_names}
+    assert "np.stack([h, h\\_1], axis=1)" in prog.to_latex()
+    assert "| 11 | `H = np.stack([h, h_1], axis=1)` | (2, 2, 2) |" in prog.to_markdown()
+    assert json.loads(json.dumps(prog.to_dict()))["shapes"]["H"] == [2, 2, 2]
+    assert prog.circuit(**arrays) is not None
+    pdf = sheet(prog, at=arrays, path=str(tmp_path / "rnn.pdf"))
+    assert os.path.getsize(pdf[0]) > 1000

@@ -3,11 +3,13 @@
     python benchmarks/layers.py [--quick] [--n 64] [--d 128]
 
 For batchnorm (train mode), affine+ReLU, the softmax loss and the RNN step of the course-style
-corpus (tests/data/cs231n), side by side in one run: the compiled forward+backward function
-that ``derive.stage`` generates (``derive.staging.array_program.compiled``: what
-``prog.run`` calls) against the corpus's forward followed by its hand-written backward. The
-gradients are checked equal (1e-10) before anything is timed; each row is timed round-robin
-(median of many short samples). Also the staging time of each layer (median of fresh stagings).
+corpus (tests/data/cs231n), side by side in one run: derive's compiled value-and-gradient
+function (``prog.gradient_function()``: the program's lines after ``derive.staging.optimize``'s
+passes) and, for reference, the teaching path's compiled function (``prog.compiled()``: what
+``prog.run`` calls, every value and adjoint kept) against the corpus's forward followed by its
+hand-written backward. The gradients are checked equal (1e-10) before anything is timed; each
+row is timed round-robin (median of many short samples). Also the staging time of each layer
+(median of fresh stagings) and the time to optimise and compile its speed path.
 Targets (issue 13): derive/hand within 1.2x, staging under 200 ms.
 
 BLAS runs on one thread (``OPENBLAS_NUM_THREADS=1`` unless set): on a shared 2-core machine a
@@ -87,6 +89,9 @@ def measure(name, case, budget, repeats, seed=0):
     f, shapes, constants, hand, order = case
     staging, prog = stage_time(f, shapes, constants, repeats)
     fn, fwd, adj = compiled(prog)
+    t0 = time.perf_counter()
+    speed = prog.gradient_function()
+    optimise_s = time.perf_counter() - t0
     rng = np.random.default_rng(seed)
     point = {k: rng.normal(size=s) for k, s in shapes.items()}
     if "y" in point:
@@ -99,10 +104,13 @@ def measure(name, case, budget, repeats, seed=0):
     mine = [got[prog.grads[p].name] for p in order]
     _, theirs = hand(*hand_args)
     theirs = (theirs,) if len(order) == 1 else theirs
+    fast = dict(zip(prog.grads, speed(*args)[1:]))
     for p, a, b in zip(order, mine, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{name}: d{p}")
-    t = interleaved({"derive": (fn, args), "hand": (hand, hand_args)}, budget)
-    return {"layer": name, "shapes": shapes, "stage_s": staging, "derive_s": t["derive"]["median"],
+        np.testing.assert_allclose(fast[p], b, rtol=1e-10, atol=1e-12, err_msg=f"{name}: d{p} (speed path)")
+    t = interleaved({"derive": (speed, args), "run": (fn, args), "hand": (hand, hand_args)}, budget)
+    return {"layer": name, "shapes": shapes, "stage_s": staging, "optimise_s": optimise_s,
+            "derive_s": t["derive"]["median"], "run_s": t["run"]["median"],
             "hand_s": t["hand"]["median"], "ratio": t["derive"]["median"] / t["hand"]["median"]}
 
 
@@ -119,12 +127,14 @@ def main(argv=None):
     print(f"N={a.n}, D=H={a.d}, softmax over 10 classes; numpy {np.__version__}; load average "
           f"{load0[0]:.2f} at start, {load1[0]:.2f} at end; BLAS threads "
           f"{os.environ['OPENBLAS_NUM_THREADS']}; gradients equal to 1e-10 before timing")
-    print(f"{'layer':<18} {'derive us':>10} {'hand us':>9} {'ratio':>6} {'stage ms':>9}")
+    print(f"{'layer':<18} {'derive us':>10} {'hand us':>9} {'ratio':>6} {'run path us':>12} "
+          f"{'stage ms':>9} {'optimise ms':>12}")
     for r in rows:
         flags = ("" if r["ratio"] <= RATIO_TARGET else "  over 1.2x") + \
                 ("" if r["stage_s"] < STAGE_TARGET_S else "  staging over 200 ms")
         print(f"{r['layer']:<18} {r['derive_s'] * 1e6:>10.1f} {r['hand_s'] * 1e6:>9.1f} "
-              f"{r['ratio']:>6.2f} {r['stage_s'] * 1e3:>9.1f}{flags}")
+              f"{r['ratio']:>6.2f} {r['run_s'] * 1e6:>12.1f} {r['stage_s'] * 1e3:>9.1f} "
+              f"{r['optimise_s'] * 1e3:>12.1f}{flags}")
     return rows
 
 

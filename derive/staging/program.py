@@ -22,6 +22,7 @@ import sympy as sp
 
 from derive.staging import codegen
 from derive.staging import evaluate
+from derive.staging import optimize
 from derive.printing import printers as printing
 from derive.staging import array_program as vector_program
 from derive.circuit.draw import circuit as draw_circuit
@@ -177,11 +178,14 @@ class Program:
         """The gradient as a compiled function ``(*params) -> (grad per parameter, ...)``.
 
         Only the gradient comes back (lists for list parameters): the fast path. ``run`` is
-        the teaching path, returning every intermediate and adjoint.
+        the teaching path, returning every intermediate and adjoint. Arrays (with shapes):
+        ``(*params[, upstream]) -> (value, *gradients in prog.grads order)``, compiled from the
+        lines after ``derive.staging.optimize``'s passes.
         """
-        if self.arrays:
-            raise DeriveError("gradient_function is for scalar programs; for arrays use "
-                              "prog.with_shapes(...).compiled() or run()")
+        if self.arrays:  # the speed path: (*params[, upstream]) -> (value, *gradients)
+            if self.shapes is None:
+                raise DeriveError("give shapes first: prog.with_shapes(...).gradient_function()")
+            return optimize.gradient_function(self)
         return evaluate.gradient_function(self, mode)
 
     # ---- shapes (arrays) -----------------------------------------------------------------

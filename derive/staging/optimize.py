@@ -20,6 +20,9 @@ does not either.
 7. ``centred``: ``x - np.mean(x, axis=0, keepdims=True)`` in a backward line is the forward
    value that already holds it.
 8. ``forks``: ``dx = a.copy(); dx += b; dx += c`` -> ``dx = a + b + c``.
+9. ``aliases``: ``dt2 = dout`` (a second name for a value that never changes): uses read ``dout``.
+10. ``release``: ``del`` each value after its last use, so that a large array's memory is
+   reused while it is still in the cache (a function keeps its locals until it returns).
 Every rewrite is checked on the shapes (each expression evaluated once on zeros of the inputs'
 shapes); one that would change a shape is not made.
 """
@@ -33,8 +36,11 @@ import numpy as np
 from derive.core.numerics import ARRAY_NS
 from derive.core.rules import ARRAY_RULES
 from derive.staging import codegen
+from derive.staging.statements import (aliases, broadcasts, centred, dead, forks, fold_sums, names_in,
+                                       reciprocals, release, uncopied, unique_scatter, zeros_env)
 
 _FILE = "<derive speed path>"
+BIG = 4096  # elements (32 KiB of float64): arrays worth releasing after their last use
 
 
 def gradient_function(prog):
@@ -57,109 +63,21 @@ def speed_source(prog) -> str:
     stmts = [s for text in fwd_text + inits + back_text for s in ast.parse(text).body]
     keep = [prog.output.name] + [a.name for a in prog.grads.values()]
     stmts = dead(stmts, keep)
+    env = None
     if not any(n < 0 for shape in prog.shapes.values() for n in shape):  # sizes known: shape checks
-        env = _zeros_env(prog, stmts)
+        env = zeros_env(prog, stmts)
         aranges = {ln.target.name for ln in forward if ln.op == "arange"}
         stmts = unique_scatter(stmts, aranges, env)
-        stmts = [_reciprocals(s) for s in stmts]
+        stmts = reciprocals(stmts)
         stmts = broadcasts(stmts, env)
         stmts = fold_sums(stmts, env)
         stmts = centred(stmts, forward, env)
         stmts = forks(stmts, env)
-        stmts = dead(uncopied(stmts), keep)
+        stmts = dead(aliases(uncopied(stmts), keep), keep)
     params = prog.param_names + ([prog.upstream.name] if prog.upstream is not None else [])
-    body = [ast.unparse(s) for s in stmts]
+    big = None if env is None else {n for n, v in env.items() if isinstance(v, np.ndarray) and v.size >= BIG}
+    body = [ast.unparse(s) for s in release(stmts, set(keep) | set(params), big)]
     return codegen.function_source("_derive_grad", params, body, f"({', '.join(keep)},)")[0]
-
-
-# ---- statements ------------------------------------------------------------------------------
-def _names(node) -> set:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def _written(s):
-    """(name, kind): kind "=" (a new value), "+=" (added to), "mut" (changed in place), or None."""
-    if isinstance(s, ast.Assign) and len(s.targets) == 1:
-        t = s.targets[0]
-        if isinstance(t, ast.Name):
-            return t.id, "="
-        if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
-            return t.value.id, "mut"
-    if isinstance(s, ast.AugAssign):
-        if isinstance(s.target, ast.Name):
-            return s.target.id, "+=" if isinstance(s.op, ast.Add) else "mut"
-        if isinstance(s.target, ast.Subscript) and isinstance(s.target.value, ast.Name):
-            return s.target.value.id, "mut"
-    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and s.value.args and \
-            isinstance(s.value.args[0], ast.Name) and ast.unparse(s.value.func) == "np.add.at":
-        return s.value.args[0].id, "mut"
-    return None, None
-
-
-def _reads(s) -> set:
-    name, kind = _written(s)
-    if kind == "=":
-        return _names(s.value)
-    return _names(s)  # +=, in-place changes and anything else read their target too
-
-
-def dead(stmts, keep):
-    """Only the statements that the names in ``keep`` need (a reverse walk)."""
-    need, out = set(keep), []
-    for s in reversed(stmts):
-        name, kind = _written(s)
-        if name is None or name in need:
-            out.append(s)
-            if kind == "=":
-                need.discard(name)
-            need |= _reads(s)
-    return out[::-1]
-
-
-def _uses(stmts, name):
-    return [i for i, s in enumerate(stmts) if name in _reads(s)]
-
-
-def _writes_between(stmts, names, i, j):
-    return any(_written(s)[0] in names for s in stmts[i + 1:j])
-
-
-# ---- shapes ----------------------------------------------------------------------------------
-def _zeros_env(prog, stmts):
-    """Every name's value on zeros of the inputs' shapes (the statements run once)."""
-    env = dict(ARRAY_NS)
-    env.update({p: np.zeros(prog.shapes[p], dtype=int if p in prog.labels else float)
-                for p in prog.param_names})
-    if prog.upstream is not None:
-        env[prog.upstream.name] = np.zeros(prog.shapes[prog.output.name])
-    with np.errstate(all="ignore"):
-        for s in stmts:
-            exec(compile(ast.Module([s], []), _FILE, "exec"), env)  # derive's own lines
-    return env
-
-
-def _shape(node, env):
-    """The shape of an expression evaluated on the zeros (None if it cannot be evaluated)."""
-    try:
-        with np.errstate(all="ignore"):
-            return np.shape(eval(compile(ast.Expression(node), _FILE, "eval"), env))  # own lines
-    except Exception:  # noqa: BLE001 (a rewrite that does not evaluate is not made)
-        return None
-
-
-def _fits(s, old, new, env):
-    """Whether ``new`` may replace ``old`` (both the value of statement ``s``): same shape,
-    or, where the statement broadcasts (``+=``, an indexed write), one that broadcasts to it."""
-    a, b = _shape(old, env), _shape(new, env)
-    if a is None or b is None:
-        return False
-    if a == b:
-        return True
-    _, kind = _written(s)
-    try:
-        return kind in ("+=", "mut") and np.broadcast_shapes(a, b) == a
-    except ValueError:
-        return False
 
 
 # ---- line passes (before printing) -----------------------------------------------------------
@@ -177,7 +95,7 @@ def zero_adjoints(prog, forward, backward):
                 continue
             kept.append(bl)
         fixed = _refirst(kept, {t[1] for t in dropped if isinstance(t, tuple)})
-        if fixed is not None and not any(dm.name in _names(ast.parse(str(bl))) for bl in fixed):
+        if fixed is not None and not any(dm.name in names_in(ast.parse(str(bl))) for bl in fixed):
             backward = fixed
     return backward
 
@@ -288,271 +206,3 @@ def _fresh(base, taken):
         name, k = f"{base}_{k}", k + 1
     taken.add(name)
     return name
-
-
-# ---- statement passes (after printing) -------------------------------------------------------
-def unique_scatter(stmts, aranges, env):
-    """``np.add.at(d, (rows, y), g)`` -> ``d[rows, y] += g`` when an index is an ``np.arange``
-    as long as the index arrays (no pair of indices repeats)."""
-    out = []
-    for s in stmts:
-        name, kind = _written(s)
-        if kind == "mut" and isinstance(s, ast.Expr):
-            d, index, g = s.value.args
-            parts = index.elts if isinstance(index, ast.Tuple) else [index]
-            shapes = [_shape(p, env) for p in parts]
-            rows = [p for p in parts if isinstance(p, ast.Name) and p.id in aranges]
-            if rows and all(sh is not None and sh == shapes[0] and len(sh) == 1 for sh in shapes):
-                fresh = out and _written(out[-1]) == (name, "=") and \
-                    ast.unparse(out[-1].value).startswith("np.zeros_like(")
-                s = ast.Assign([ast.Subscript(d, index, ast.Store())], g) if fresh else \
-                    ast.AugAssign(ast.Subscript(d, index, ast.Store()), ast.Add(), g)
-        out.append(s)
-    return [ast.fix_missing_locations(s) for s in out]
-
-
-def _reciprocals(s):
-    """``1 / a * b`` -> ``b / a`` (one pass over b instead of two)."""
-    class Sub(ast.NodeTransformer):
-        def visit_BinOp(self, n):
-            self.generic_visit(n)
-            left = n.left
-            if isinstance(n.op, ast.Mult) and isinstance(left, ast.BinOp) and isinstance(left.op, ast.Div) \
-                    and isinstance(left.left, ast.Constant) and left.left.value == 1:
-                return ast.BinOp(n.right, ast.Div(), left.right)
-            return n
-    return ast.fix_missing_locations(Sub().visit(s))
-
-
-def _is_ones_like(node):
-    return isinstance(node, ast.Call) and ast.unparse(node.func) == "np.ones_like"
-
-
-def _without_ones(node):
-    """``g * np.ones_like(v)`` (either order) -> ``g``; anything else unchanged (None)."""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        if _is_ones_like(node.right):
-            return node.left
-        if _is_ones_like(node.left):
-            return node.right
-    return None
-
-
-def broadcasts(stmts, env):
-    """Inline ``t = g * np.ones_like(v)`` into its one use, then drop the ``np.ones_like``
-    wherever broadcasting ``g`` gives the statement the same result."""
-    stmts = list(stmts)
-    for i, s in enumerate(stmts):
-        name, kind = _written(s)
-        if kind != "=" or _without_ones(s.value) is None:
-            continue
-        uses = _uses(stmts, name)
-        if len(uses) == 1 and not _writes_between(stmts, _names(s.value) | {name}, i, uses[0]):
-            j = uses[0]
-            stmts[j] = _substitute(stmts[j], name, s.value)
-            stmts[i] = ast.Pass()
-    out = []
-    for s in stmts:
-        if isinstance(s, ast.Pass):
-            continue
-        for node in list(ast.walk(s)):
-            for field, value in ast.iter_fields(node):
-                small = _without_ones(value) if isinstance(value, ast.AST) else None
-                if small is not None:
-                    whole = getattr(s, "value", None)
-                    new = _substitute_node(whole, value, small) if whole is not None else None
-                    if new is not None and _fits(s, whole, new, env):
-                        setattr(node, field, small)
-        out.append(ast.fix_missing_locations(s))
-    return out
-
-
-def _substitute(s, name, expr):
-    """Statement ``s`` with the name read as ``expr`` (a copy)."""
-    class Sub(ast.NodeTransformer):
-        def visit_Name(self, n):
-            return expr if n.id == name and isinstance(n.ctx, ast.Load) else n
-    return ast.fix_missing_locations(Sub().visit(_copy(s)))
-
-
-def _substitute_node(whole, old, new):
-    """A copy of ``whole`` with the node ``old`` (by identity) replaced by ``new``."""
-    class Sub(ast.NodeTransformer):
-        def visit(self, n):
-            return new if n is old else super().visit(n)
-    if whole is old:
-        return new
-    return ast.fix_missing_locations(Sub().visit(_copy_keep(whole, old)))
-
-
-def _copy(node):
-    return ast.parse(ast.unparse(node)).body[0] if isinstance(node, ast.stmt) else \
-        ast.parse(ast.unparse(node), mode="eval").body
-
-
-def _copy_keep(whole, old):
-    """A shallow structural copy of ``whole`` that keeps ``old`` as the same object."""
-    if whole is old or not isinstance(whole, ast.AST):
-        return whole
-    fields = {}
-    for f, v in ast.iter_fields(whole):
-        fields[f] = [_copy_keep(x, old) for x in v] if isinstance(v, list) else _copy_keep(v, old)
-    return type(whole)(**fields)
-
-
-def _factors(node, sign=1):
-    """A product as (sign, [(factor, +1 or -1 for a divisor)])."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        s, f = _factors(node.operand)
-        return -s * sign, f
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
-        s1, f1 = _factors(node.left)
-        s2, f2 = _factors(node.right)
-        if isinstance(node.op, ast.Div):
-            f2 = [(f, -e) for f, e in f2]
-        return sign * s1 * s2, f1 + f2
-    return sign, [(node, 1)]
-
-
-def _sum_call(node):
-    """(argument, summed axes, keepdims) of ``np.sum(a, axis=..., [keepdims=True])``, or None."""
-    if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "np.sum" and len(node.args) == 1):
-        return None
-    kw = {k.arg: k.value for k in node.keywords}
-    if set(kw) - {"axis", "keepdims"} or "axis" not in kw:
-        return None
-    try:
-        axis = ast.literal_eval(kw["axis"])
-        keep = ast.literal_eval(kw["keepdims"]) if "keepdims" in kw else False
-    except ValueError:
-        return None
-    return node.args[0], (axis if isinstance(axis, tuple) else (axis,)), bool(keep)
-
-
-def fold_sums(stmts, env):
-    """``t = <product>`` used once, in ``d = np.sum(t, axis=...)``: the factors constant along
-    the summed axes multiply the sum instead of the big array (module doc, 6)."""
-    stmts = list(stmts)
-    for j, s in enumerate(stmts):
-        name, kind = _written(s)
-        call = _sum_call(s.value) if kind in ("=", "+=") else None
-        if call is None or not isinstance(call[0], ast.Name):
-            continue
-        t = call[0].id
-        defs = [i for i in range(j) if _written(stmts[i]) == (t, "=")]
-        if not defs or _uses(stmts, t) != [j] or _writes_between(stmts, _names(stmts[defs[-1]].value) | {t},
-                                                                     defs[-1], j):
-            continue
-        i = defs[-1]
-        new = _folded(stmts[i].value, call[1], call[2], s.value, env)
-        if new is not None:
-            stmts[j] = ast.fix_missing_locations(type(s)(**{**dict(ast.iter_fields(s)), "value": new}))
-            stmts[i] = ast.Pass()
-    return [s for s in stmts if not isinstance(s, ast.Pass)]
-
-
-def _folded(expr, axes, keep, old, env):
-    shape = _shape(expr, env)
-    if shape is None:
-        return None
-    nd = len(shape)
-    axes = {a % nd for a in axes}
-    if not keep and axes != set(range(len(axes))):  # only leading axes leave without keepdims
-        return None
-    sign, factors = _factors(expr)
-    small, big = [], []
-    for f, e in factors:
-        fs = _shape(f, env)
-        if fs is None:
-            return None
-        const = all(nd - a > len(fs) or fs[len(fs) - nd + a] == 1 for a in axes)
-        (small if const and len(fs) <= nd - (0 if keep else len(axes)) else big).append((f, e))
-    if not big or not small and sign == 1:
-        return None
-    inner = None
-    for f, e in big:
-        inner = f if inner is None and e == 1 else ast.BinOp(inner or ast.Constant(1.0),
-                                                             ast.Mult() if e == 1 else ast.Div(), f)
-    kw = [ast.keyword("axis", ast.Constant(tuple(sorted(axes)) if len(axes) > 1 else min(axes)))]
-    kw += [ast.keyword("keepdims", ast.Constant(True))] * keep
-    out = ast.Call(ast.parse("np.sum", mode="eval").body, [inner], kw)
-    for f, e in small:
-        out = ast.BinOp(out, ast.Mult() if e == 1 else ast.Div(), f)
-    out = ast.fix_missing_locations(ast.UnaryOp(ast.USub(), out) if sign < 0 else out)
-    return out if _shape(out, env) == _shape(old, env) else None
-
-
-def centred(stmts, forward, env):
-    """``x - np.mean(x, axis=a, keepdims=True)`` -> the forward value ``c = x - m`` with
-    ``m = np.mean(x, axis=a)`` that holds it (kept dims, or the leading axis)."""
-    defs = {ln.target: ln for ln in forward}
-    same = {}
-    for ln in forward:
-        m = defs.get(ln.args[1]) if ln.op == "sub" and len(ln.args) == 2 else None
-        if m is None or m.op != "mean" or m.args[0] != ln.args[0] or not isinstance(m.rhs.axis, int):
-            continue
-        if m.rhs.keepdims or m.rhs.axis == 0:
-            x = ln.args[0].name
-            text = f"({x} - np.mean({x}, axis={m.rhs.axis}, keepdims=True))"
-            same[ast.dump(ast.parse(text, mode="eval").body)] = ln.target.name
-    if not same:
-        return stmts
-
-    class Sub(ast.NodeTransformer):
-        def visit_BinOp(self, n):
-            hit = same.get(ast.dump(n))
-            return ast.Name(hit, ast.Load()) if hit else self.generic_visit(n)
-    written = {ln.target.name for ln in forward}
-    out = []
-    for s in stmts:
-        name, _ = _written(s)
-        out.append(s if name in written else ast.fix_missing_locations(Sub().visit(s)))
-    return out
-
-
-def forks(stmts, env):
-    """``d = a.copy()`` (or any first value) then ``d += b`` ... -> one sum at the last write,
-    when nothing reads ``d`` in between and the terms' names do not change meanwhile."""
-    stmts = list(stmts)
-    for i, s in enumerate(stmts):
-        name, kind = _written(s)
-        if kind != "=":
-            continue
-        writes = [k for k in range(i + 1, len(stmts)) if _written(stmts[k])[0] == name]
-        adds = [k for k in writes if _written(stmts[k])[1] == "+="]
-        if not adds or adds != writes or any(k not in adds and name in _reads(stmts[k])
-                                             for k in range(i + 1, adds[-1])):
-            continue
-        terms = [_uncopied(s.value)] + [stmts[k].value for k in adds]
-        spans = [i] + adds
-        if any(_writes_between(stmts, _names(t), a, adds[-1]) for t, a in zip(terms, spans)):
-            continue
-        total = terms[0]
-        for t in terms[1:]:
-            total = ast.BinOp(total, ast.Add(), t)
-        if _shape(total, env) != _shape(ast.Name(name, ast.Load()), env):
-            continue
-        stmts[adds[-1]] = ast.fix_missing_locations(ast.Assign([ast.Name(name, ast.Store())], total))
-        for k in spans[:-1]:
-            stmts[k] = ast.Pass()
-    return [s for s in stmts if not isinstance(s, ast.Pass)]
-
-
-def uncopied(stmts):
-    """``a = b.copy()`` -> ``a = b`` when neither name is added to or changed in place after."""
-    out = list(stmts)
-    for i, s in enumerate(out):
-        name, kind = _written(s)
-        if kind != "=" or _uncopied(s.value) is s.value or not isinstance(_uncopied(s.value), ast.Name):
-            continue
-        src = _uncopied(s.value).id
-        if not any(_written(t)[0] in (name, src) and _written(t)[1] != "=" for t in out[i + 1:]):
-            out[i] = ast.fix_missing_locations(ast.Assign([ast.Name(name, ast.Store())], _uncopied(s.value)))
-    return out
-
-
-def _uncopied(node):
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "copy" \
-            and not node.args:
-        return node.func.value
-    return node

@@ -67,15 +67,15 @@ def derive_grads_fn(X, y, params):
 def speed_grads_fn(X, y, params):
     """derive's speed path: ``stage(NETWORK, wrt=W1, b1, W2, b2).gradient_function()`` (the
     lines after ``derive.staging.optimize``: the fused softmax/cross-entropy keeps its
-    probabilities, no ``dX`` for the data); it also returns the loss, which the hand-written
-    step does not compute."""
+    probabilities, no ``dX`` for the data); gradients only (``value=True`` would add the loss),
+    as the hand-written step computes no loss either."""
     from derive.teach.iris import NETWORK
     from derive.staging.staged import stage
 
     prog = stage(NETWORK, shapes={"X": X.shape, "y": y.shape, **{k: v.shape for k, v in params.items()}},
                  wrt=list(NAMES))
-    fn = prog.gradient_function()
-    return lambda *a: dict(zip(NAMES, fn(*a)[1:]))
+    fn = prog.gradient_function()  # gradients only, as the hand-written step
+    return lambda *a: dict(zip(NAMES, fn(*a)))
 
 
 def autograd_grads_fn():

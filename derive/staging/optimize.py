@@ -1,7 +1,7 @@
 """Optimisation passes over an array program's lines: the compiled speed path (value and gradient).
 
-``gradient_function(prog)`` compiles ``(*params[, upstream]) -> (value, *gradients)`` (in
-``prog.grads`` order) from the program's own lines after these passes, each one function over
+``gradient_function(prog)`` compiles ``(*params[, upstream]) -> (*gradients)`` (in
+``prog.grads`` order; ``value=True``: ``(value, *gradients)``) from the program's own lines after these passes, each one function over
 the lines, as tangent and compilers do. The printed listings never go through them: the lines
 a learner reads stay the staged derivation step by step; ``prog.run`` (every value and adjoint)
 does not either.
@@ -21,7 +21,8 @@ does not either.
    value that already holds it.
 8. ``forks``: ``dx = a.copy(); dx += b; dx += c`` -> ``dx = a + b + c``.
 9. ``aliases``: ``dt2 = dout`` (a second name for a value that never changes): uses read ``dout``.
-10. ``release``: ``del`` each value after its last use, so that a large array's memory is
+10. ``methods``: ``np.sum(a, axis=0)`` on an array is ``a.sum(axis=0)`` (no dispatch).
+11. ``release``: ``del`` each value after its last use, so that a large array's memory is
    reused while it is still in the cache (a function keeps its locals until it returns).
 Every rewrite is checked on the shapes (each expression evaluated once on zeros of the inputs'
 shapes); one that would change a shape is not made.
@@ -36,32 +37,35 @@ import numpy as np
 from derive.core.numerics import ARRAY_NS
 from derive.core.rules import ARRAY_RULES
 from derive.staging import codegen
-from derive.staging.statements import (aliases, broadcasts, centred, dead, forks, fold_sums, names_in,
-                                       reciprocals, release, uncopied, unique_scatter, zeros_env)
+from derive.staging.statements import (aliases, broadcasts, dead, fold_sums, forks, methods, names_in,
+                                       reciprocals, release, uncopied, unique_scatter, written_by, zeros_env)
 
 _FILE = "<derive speed path>"
 BIG = 4096  # elements (32 KiB of float64): arrays worth releasing after their last use
 
 
-def gradient_function(prog):
-    """The speed path compiled once per specialised program (see the module docstring)."""
-    if "speed" not in prog._compiled:
-        src = speed_source(prog)
+def gradient_function(prog, value=False):
+    """The speed path compiled once per specialised program (see the module docstring):
+    ``(*params[, upstream]) -> (*gradients)``, or ``(value, *gradients)`` with ``value``."""
+    key = ("speed", bool(value))
+    if key not in prog._compiled:
+        src = speed_source(prog, value)
         ns = dict(ARRAY_NS)
         exec(compile(src, _FILE, "exec"), ns)  # derive's own generated code, never user text
-        prog._compiled["speed"] = ns["_derive_grad"]
-    return prog._compiled["speed"]
+        prog._compiled[key] = ns["_derive_grad"]
+    return prog._compiled[key]
 
 
-def speed_source(prog) -> str:
-    """The source of ``_derive_grad``: the program's lines after every pass."""
+def speed_source(prog, value=True) -> str:
+    """The source of ``_derive_grad``: the program's lines after every pass (returning the
+    gradients in ``prog.grads`` order, after the value with ``value``)."""
     forward, backward = list(prog.forward), list(prog.backward)
     backward = zero_adjoints(prog, forward, backward)
     fwd_text, back_text = fused(prog, forward, backward)
     inits = [f"{a} = np.zeros_like({p}, dtype=float)" for p, a in prog.grads.items()
              if a not in {bl.target for bl in backward}]
     stmts = [s for text in fwd_text + inits + back_text for s in ast.parse(text).body]
-    keep = [prog.output.name] + [a.name for a in prog.grads.values()]
+    keep = [prog.output.name] * bool(value) + [a.name for a in prog.grads.values()]
     stmts = dead(stmts, keep)
     env = None
     if not any(n < 0 for shape in prog.shapes.values() for n in shape):  # sizes known: shape checks
@@ -73,7 +77,7 @@ def speed_source(prog) -> str:
         stmts = fold_sums(stmts, env)
         stmts = centred(stmts, forward, env)
         stmts = forks(stmts, env)
-        stmts = dead(aliases(uncopied(stmts), keep), keep)
+        stmts = methods(dead(aliases(uncopied(stmts), keep), keep), env)
     params = prog.param_names + ([prog.upstream.name] if prog.upstream is not None else [])
     big = None if env is None else {n for n, v in env.items() if isinstance(v, np.ndarray) and v.size >= BIG}
     body = [ast.unparse(s) for s in release(stmts, set(keep) | set(params), big)]
@@ -206,3 +210,31 @@ def _fresh(base, taken):
         name, k = f"{base}_{k}", k + 1
     taken.add(name)
     return name
+
+
+def centred(stmts, forward, env):
+    """``x - np.mean(x, axis=a, keepdims=True)`` -> the forward value ``c = x - m`` with
+    ``m = np.mean(x, axis=a)`` that holds it (kept dims, or the leading axis)."""
+    defs = {ln.target: ln for ln in forward}
+    same = {}
+    for ln in forward:
+        m = defs.get(ln.args[1]) if ln.op == "sub" and len(ln.args) == 2 else None
+        if m is None or m.op != "mean" or m.args[0] != ln.args[0] or not isinstance(m.rhs.axis, int):
+            continue
+        if m.rhs.keepdims or m.rhs.axis == 0:
+            x = ln.args[0].name
+            text = f"({x} - np.mean({x}, axis={m.rhs.axis}, keepdims=True))"
+            same[ast.dump(ast.parse(text, mode="eval").body)] = ln.target.name
+    if not same:
+        return stmts
+
+    class Sub(ast.NodeTransformer):
+        def visit_BinOp(self, n):
+            hit = same.get(ast.dump(n))
+            return ast.Name(hit, ast.Load()) if hit else self.generic_visit(n)
+    written = {ln.target.name for ln in forward}
+    out = []
+    for s in stmts:
+        name, _ = written_by(s)
+        out.append(s if name in written else ast.fix_missing_locations(Sub().visit(s)))
+    return out

@@ -2,8 +2,8 @@
 
 ``derive.staging.optimize`` prints a program's lines (after its own passes over the lines),
 parses them, and runs these passes over the statements: dead statements, unique scatters,
-``np.ones_like`` broadcasts, constant factors out of sums, centred values, forks, copies,
-aliases and ``del`` after the last use (the passes are described in ``optimize``'s docstring).
+``np.ones_like`` broadcasts, constant factors out of sums, forks, copies,
+aliases, reductions as methods and ``del`` after the last use (the passes are described in ``optimize``'s docstring).
 A rewrite is made only when the expression it gives has the shape of the one it replaces
 (both evaluated once on zeros of the inputs' shapes: ``zeros_env``).
 """
@@ -23,7 +23,7 @@ def names_in(node) -> set:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _written(s):
+def written_by(s):
     """(name, kind): kind "=" (a new value), "+=" (added to), "mut" (changed in place), or None."""
     if isinstance(s, ast.Assign) and len(s.targets) == 1:
         t = s.targets[0]
@@ -43,7 +43,7 @@ def _written(s):
 
 
 def _reads(s) -> set:
-    name, kind = _written(s)
+    name, kind = written_by(s)
     if kind == "=":
         return names_in(s.value)
     return names_in(s)  # +=, in-place changes and anything else read their target too
@@ -53,7 +53,7 @@ def dead(stmts, keep):
     """Only the statements that the names in ``keep`` need (a reverse walk)."""
     need, out = set(keep), []
     for s in reversed(stmts):
-        name, kind = _written(s)
+        name, kind = written_by(s)
         if name is None or name in need:
             out.append(s)
             if kind == "=":
@@ -67,7 +67,7 @@ def release(stmts, kept, big=None):
     last (module doc, 10)."""
     last = {}
     for i, s in enumerate(stmts):
-        for n in _reads(s) | {_written(s)[0]}:
+        for n in _reads(s) | {written_by(s)[0]}:
             last[n] = i
     out = []
     for i, s in enumerate(stmts):
@@ -84,7 +84,7 @@ def _uses(stmts, name):
 
 
 def _writes_between(stmts, names, i, j):
-    return any(_written(s)[0] in names for s in stmts[i + 1:j])
+    return any(written_by(s)[0] in names for s in stmts[i + 1:j])
 
 
 # ---- shapes ----------------------------------------------------------------------------------
@@ -103,11 +103,8 @@ def zeros_env(prog, stmts):
 
 def _shape(node, env):
     """The shape of an expression evaluated on the zeros (None if it cannot be evaluated)."""
-    try:
-        with np.errstate(all="ignore"):
-            return np.shape(eval(compile(ast.Expression(node), _FILE, "eval"), env))  # own lines
-    except Exception:  # noqa: BLE001 (a rewrite that does not evaluate is not made)
-        return None
+    value = _value(node, env)
+    return None if value is None else np.shape(value)
 
 
 def _fits(s, old, new, env):
@@ -118,7 +115,7 @@ def _fits(s, old, new, env):
         return False
     if a == b:
         return True
-    _, kind = _written(s)
+    _, kind = written_by(s)
     try:
         return kind in ("+=", "mut") and np.broadcast_shapes(a, b) == a
     except ValueError:
@@ -131,14 +128,14 @@ def unique_scatter(stmts, aranges, env):
     as long as the index arrays (no pair of indices repeats)."""
     out = []
     for s in stmts:
-        name, kind = _written(s)
+        name, kind = written_by(s)
         if kind == "mut" and isinstance(s, ast.Expr):
             d, index, g = s.value.args
             parts = index.elts if isinstance(index, ast.Tuple) else [index]
             shapes = [_shape(p, env) for p in parts]
             rows = [p for p in parts if isinstance(p, ast.Name) and p.id in aranges]
             if rows and all(sh is not None and sh == shapes[0] and len(sh) == 1 for sh in shapes):
-                fresh = out and _written(out[-1]) == (name, "=") and \
+                fresh = out and written_by(out[-1]) == (name, "=") and \
                     ast.unparse(out[-1].value).startswith("np.zeros_like(")
                 s = ast.Assign([ast.Subscript(d, index, ast.Store())], g) if fresh else \
                     ast.AugAssign(ast.Subscript(d, index, ast.Store()), ast.Add(), g)
@@ -163,6 +160,30 @@ def reciprocals(stmts):
     return [_reciprocal(s) for s in stmts]
 
 
+_METHODS = {"np.sum": "sum", "np.max": "max", "np.min": "min", "np.mean": "mean"}
+
+
+def methods(stmts, env):
+    """``np.sum(a, axis=0)`` -> ``a.sum(axis=0)`` where ``a`` is an array (the same reduction,
+    without the function's dispatch: a microsecond a call, which counts on small arrays)."""
+    class Sub(ast.NodeTransformer):
+        def visit_Call(self, n):
+            self.generic_visit(n)
+            name = _METHODS.get(ast.unparse(n.func))
+            if name and len(n.args) == 1 and isinstance(_value(n.args[0], env), np.ndarray):
+                return ast.Call(ast.Attribute(n.args[0], name, ast.Load()), [], n.keywords)
+            return n
+    return [ast.fix_missing_locations(Sub().visit(s)) for s in stmts]
+
+
+def _value(node, env):
+    try:
+        with np.errstate(all="ignore"):
+            return eval(compile(ast.Expression(node), _FILE, "eval"), env)  # derive's own lines
+    except Exception:  # noqa: BLE001 (no value: no rewrite)
+        return None
+
+
 def _is_ones_like(node):
     return isinstance(node, ast.Call) and ast.unparse(node.func) == "np.ones_like"
 
@@ -182,7 +203,7 @@ def broadcasts(stmts, env):
     wherever broadcasting ``g`` gives the statement the same result."""
     stmts = list(stmts)
     for i, s in enumerate(stmts):
-        name, kind = _written(s)
+        name, kind = written_by(s)
         if kind != "=" or _without_ones(s.value) is None:
             continue
         uses = _uses(stmts, name)
@@ -273,12 +294,12 @@ def fold_sums(stmts, env):
     the summed axes multiply the sum instead of the big array (module doc, 6)."""
     stmts = list(stmts)
     for j, s in enumerate(stmts):
-        name, kind = _written(s)
+        name, kind = written_by(s)
         call = _sum_call(s.value) if kind in ("=", "+=") else None
         if call is None or not isinstance(call[0], ast.Name):
             continue
         t = call[0].id
-        defs = [i for i in range(j) if _written(stmts[i]) == (t, "=")]
+        defs = [i for i in range(j) if written_by(stmts[i]) == (t, "=")]
         if not defs or _uses(stmts, t) != [j] or _writes_between(stmts, names_in(stmts[defs[-1]].value) | {t},
                                                                      defs[-1], j):
             continue
@@ -321,44 +342,16 @@ def _folded(expr, axes, keep, old, env):
     return out if _shape(out, env) == _shape(old, env) else None
 
 
-def centred(stmts, forward, env):
-    """``x - np.mean(x, axis=a, keepdims=True)`` -> the forward value ``c = x - m`` with
-    ``m = np.mean(x, axis=a)`` that holds it (kept dims, or the leading axis)."""
-    defs = {ln.target: ln for ln in forward}
-    same = {}
-    for ln in forward:
-        m = defs.get(ln.args[1]) if ln.op == "sub" and len(ln.args) == 2 else None
-        if m is None or m.op != "mean" or m.args[0] != ln.args[0] or not isinstance(m.rhs.axis, int):
-            continue
-        if m.rhs.keepdims or m.rhs.axis == 0:
-            x = ln.args[0].name
-            text = f"({x} - np.mean({x}, axis={m.rhs.axis}, keepdims=True))"
-            same[ast.dump(ast.parse(text, mode="eval").body)] = ln.target.name
-    if not same:
-        return stmts
-
-    class Sub(ast.NodeTransformer):
-        def visit_BinOp(self, n):
-            hit = same.get(ast.dump(n))
-            return ast.Name(hit, ast.Load()) if hit else self.generic_visit(n)
-    written = {ln.target.name for ln in forward}
-    out = []
-    for s in stmts:
-        name, _ = _written(s)
-        out.append(s if name in written else ast.fix_missing_locations(Sub().visit(s)))
-    return out
-
-
 def forks(stmts, env):
     """``d = a.copy()`` (or any first value) then ``d += b`` ... -> one sum at the last write,
     when nothing reads ``d`` in between and the terms' names do not change meanwhile."""
     stmts = list(stmts)
     for i, s in enumerate(stmts):
-        name, kind = _written(s)
+        name, kind = written_by(s)
         if kind != "=":
             continue
-        writes = [k for k in range(i + 1, len(stmts)) if _written(stmts[k])[0] == name]
-        adds = [k for k in writes if _written(stmts[k])[1] == "+="]
+        writes = [k for k in range(i + 1, len(stmts)) if written_by(stmts[k])[0] == name]
+        adds = [k for k in writes if written_by(stmts[k])[1] == "+="]
         if not adds or adds != writes or any(k not in adds and name in _reads(stmts[k])
                                              for k in range(i + 1, adds[-1])):
             continue
@@ -381,11 +374,11 @@ def uncopied(stmts):
     """``a = b.copy()`` -> ``a = b`` when neither name is added to or changed in place after."""
     out = list(stmts)
     for i, s in enumerate(out):
-        name, kind = _written(s)
+        name, kind = written_by(s)
         if kind != "=" or _uncopied(s.value) is s.value or not isinstance(_uncopied(s.value), ast.Name):
             continue
         src = _uncopied(s.value).id
-        if not any(_written(t)[0] in (name, src) and _written(t)[1] != "=" for t in out[i + 1:]):
+        if not any(written_by(t)[0] in (name, src) and written_by(t)[1] != "=" for t in out[i + 1:]):
             out[i] = ast.fix_missing_locations(ast.Assign([ast.Name(name, ast.Store())], _uncopied(s.value)))
     return out
 
@@ -394,11 +387,11 @@ def aliases(stmts, kept):
     """``a = b`` where neither name is added to or changed after: ``b`` read for ``a``."""
     out = list(stmts)
     for i, s in enumerate(out):
-        name, kind = _written(s)
+        name, kind = written_by(s)
         if kind != "=" or not isinstance(s.value, ast.Name) or name in kept:
             continue
         src = s.value.id
-        if any(_written(t)[0] in (name, src) for t in out[i + 1:]):
+        if any(written_by(t)[0] in (name, src) for t in out[i + 1:]):
             continue
         out[i] = ast.Pass()
         out[i + 1:] = [_substitute(t, name, ast.Name(src, ast.Load())) for t in out[i + 1:]]

@@ -162,3 +162,20 @@ def test_gradient_function_of_a_shape_free_array_program_is_one_line():
         prog.gradient_function()
     with pytest.raises(DeriveError, match="value=True is for array programs"):
         derive.stage("x*y").gradient_function(value=True)
+
+
+def test_a_shift_whose_input_forks_keeps_the_other_contributions():
+    """x feeds the shift and another term: dropping the max's line leaves x's first write to the
+    next contribution (a copy when later lines add into it)."""
+    src = ("def f(x, w):\n    s = x - np.max(x, axis=1, keepdims=True)\n"
+           "    lp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))\n"
+           "    return np.sum(lp * w) + np.sum(x * x) + np.sum(np.sin(x))\n")
+    shapes = {"x": (3, 4), "w": (3, 4)}
+    prog = derive.stage(src, shapes=shapes)
+    assert "== " not in speed_source(prog)
+    point = _point(shapes, 9)
+    result = _same(prog, point)
+    ns = {"np": np}
+    exec(src, ns)  # the test's own function
+    fd = central_difference(lambda pt: ns["f"](**pt), point, "x")
+    np.testing.assert_allclose(result.grad["x"], fd, rtol=1e-6, atol=1e-7)

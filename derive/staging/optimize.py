@@ -70,6 +70,7 @@ def speed_source(prog, value=True) -> str:
     env = None
     if not any(n < 0 for shape in prog.shapes.values() for n in shape):  # sizes known: shape checks
         env = zeros_env(prog, stmts)
+    if env is not None:
         aranges = {ln.target.name for ln in forward if ln.op == "arange"}
         stmts = unique_scatter(stmts, aranges, env)
         stmts = reciprocals(stmts)
@@ -106,13 +107,17 @@ def zero_adjoints(prog, forward, backward):
 
 def _refirst(lines, targets):
     """Where a dropped line wrote ``target`` first, the next line writing it becomes the first
-    (None when that next line adds into it in place: a scatter needs its zeros)."""
+    (None when that next line adds into it in place: a scatter needs its zeros); a copy when
+    it names another array that later lines would add into."""
     out = []
-    for bl in lines:
+    for k, bl in enumerate(lines):
         if bl.target in targets:
             if bl.vjp is not None and bl.vjp.scatter:
                 return None
-            bl = replace(bl, accumulate=False)
+            bl = replace(bl, accumulate=False, copy=False)
+            rhs = str(bl).split(" = ", 1)[-1]
+            if any(b.target == bl.target for b in lines[k + 1:]) and (rhs.isidentifier() or rhs.endswith(".T")):
+                bl = replace(bl, copy=True)
             targets = targets - {bl.target}
         out.append(bl)
     return out
@@ -216,12 +221,13 @@ def centred(stmts, forward, env):
     """``x - np.mean(x, axis=a, keepdims=True)`` -> the forward value ``c = x - m`` with
     ``m = np.mean(x, axis=a)`` that holds it (kept dims, or the leading axis)."""
     defs = {ln.target: ln for ln in forward}
+    defined = {written_by(s)[0] for s in stmts}
     same = {}
     for ln in forward:
         m = defs.get(ln.args[1]) if ln.op == "sub" and len(ln.args) == 2 else None
         if m is None or m.op != "mean" or m.args[0] != ln.args[0] or not isinstance(m.rhs.axis, int):
             continue
-        if m.rhs.keepdims or m.rhs.axis == 0:
+        if (m.rhs.keepdims or m.rhs.axis == 0) and ln.target.name in defined:
             x = ln.args[0].name
             text = f"({x} - np.mean({x}, axis={m.rhs.axis}, keepdims=True))"
             same[ast.dump(ast.parse(text, mode="eval").body)] = ln.target.name

@@ -89,15 +89,19 @@ def _writes_between(stmts, names, i, j):
 
 # ---- shapes ----------------------------------------------------------------------------------
 def zeros_env(prog, stmts):
-    """Every name's value on zeros of the inputs' shapes (the statements run once)."""
+    """Every name's value on zeros of the inputs' shapes (the statements run once), or None
+    if they do not run on zeros (then no rewrite that needs shapes is made)."""
     env = dict(ARRAY_NS)
     env.update({p: np.zeros(prog.shapes[p], dtype=int if p in prog.labels else float)
                 for p in prog.param_names})
     if prog.upstream is not None:
         env[prog.upstream.name] = np.zeros(prog.shapes[prog.output.name])
-    with np.errstate(all="ignore"):
-        for s in stmts:
-            exec(compile(ast.Module([s], []), _FILE, "exec"), env)  # derive's own lines
+    try:
+        with np.errstate(all="ignore"):
+            for s in stmts:
+                exec(compile(ast.Module([s], []), _FILE, "exec"), env)  # derive's own lines
+    except Exception:  # noqa: BLE001 (the lines ran on zeros when shapes were checked; if not, no rewrites)
+        return None
     return env
 
 
@@ -357,6 +361,8 @@ def forks(stmts, env):
             continue
         terms = [_uncopied(s.value)] + [stmts[k].value for k in adds]
         spans = [i] + adds
+        if any(name in names_in(t) for t in terms):
+            continue
         if any(_writes_between(stmts, names_in(t), a, adds[-1]) for t, a in zip(terms, spans)):
             continue
         total = terms[0]

@@ -121,12 +121,7 @@ SHIFTS = [  # (source, shapes, text of the shift's backward line, kept in the sp
 def test_a_shift_loses_its_backward_lines_only_where_the_output_does_not_depend_on_it(src, shapes, marker, kept):
     prog = derive.stage(src, shapes=shapes)
     assert marker in prog.backward_code() and (marker in speed_source(prog)) == kept
-    point = _point(shapes, 4)
-    result = _same(prog, point)
-    ns = {"np": np}
-    exec(src, ns)  # the test's own function
-    fd = central_difference(lambda pt: ns["f"](**pt), point, "x")
-    np.testing.assert_allclose(result.grad["x"], fd, rtol=1e-6, atol=1e-7)
+    _same_as_central_differences(src, prog, _point(shapes, 4))
 
 
 def test_repeated_indices_keep_np_add_at():
@@ -173,7 +168,11 @@ def test_a_shift_whose_input_forks_keeps_the_other_contributions():
     shapes = {"x": (3, 4), "w": (3, 4)}
     prog = derive.stage(src, shapes=shapes)
     assert "== " not in speed_source(prog)
-    point = _point(shapes, 9)
+    _same_as_central_differences(src, prog, _point(shapes, 9))
+
+
+def _same_as_central_differences(src, prog, point):
+    """The speed path equals the program, and d/dx central differences of ``src`` itself."""
     result = _same(prog, point)
     ns = {"np": np}
     exec(src, ns)  # the test's own function

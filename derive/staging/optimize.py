@@ -60,15 +60,20 @@ def speed_source(prog, value=True) -> str:
     """The source of ``_derive_grad``: the program's lines after every pass (returning the
     gradients in ``prog.grads`` order, after the value with ``value``)."""
     forward, backward = list(prog.forward), list(prog.backward)
-    backward = zero_adjoints(prog, forward, backward)
-    fwd_text, back_text = fused(prog, forward, backward)
+    lines = all(hasattr(ln, "op") for ln in forward) and all(hasattr(bl, "var") for bl in backward)
+    if lines:  # one gate per line (blocks of other kinds, such as loops, are printed as they are)
+        backward = zero_adjoints(prog, forward, backward)
+        fwd_text, back_text = fused(prog, forward, backward)
+    else:
+        fwd_text, back_text = [str(ln) for ln in forward], [str(bl) for bl in backward]
     inits = [f"{a} = np.zeros_like({p}, dtype=float)" for p, a in prog.grads.items()
-             if a not in {bl.target for bl in backward}]
+             if a not in {getattr(bl, "target", None) for bl in backward}]
     stmts = [s for text in fwd_text + inits + back_text for s in ast.parse(text).body]
     keep = [prog.output.name] * bool(value) + [a.name for a in prog.grads.values()]
     stmts = dead(stmts, keep)
     env = None
-    if not any(n < 0 for shape in prog.shapes.values() for n in shape):  # sizes known: shape checks
+    simple = lines and all(isinstance(s, (ast.Assign, ast.AugAssign, ast.Expr)) for s in stmts)
+    if simple and not any(n < 0 for shape in prog.shapes.values() for n in shape):  # sizes known
         env = zeros_env(prog, stmts)
     if env is not None:
         aranges = {ln.target.name for ln in forward if ln.op == "arange"}

@@ -174,7 +174,8 @@ def methods(stmts, env):
         def visit_Call(self, n):
             self.generic_visit(n)
             name = _METHODS.get(ast.unparse(n.func))
-            if name and len(n.args) == 1 and isinstance(_value(n.args[0], env), np.ndarray):
+            value = _value(n.args[0], env) if name and len(n.args) == 1 else None
+            if isinstance(value, np.ndarray) and value.ndim:  # not a number (no .sum on a float)
                 return ast.Call(ast.Attribute(n.args[0], name, ast.Load()), [], n.keywords)
             return n
     return [ast.fix_missing_locations(Sub().visit(s)) for s in stmts]

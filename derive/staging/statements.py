@@ -108,7 +108,10 @@ def zeros_env(prog, stmts):
 def _shape(node, env):
     """The shape of an expression evaluated on the zeros (None if it cannot be evaluated)."""
     value = _value(node, env)
-    return None if value is None else np.shape(value)
+    try:
+        return None if value is None else np.shape(value)
+    except ValueError:  # not one array (a ragged tuple): no rewrite
+        return None
 
 
 def _fits(s, old, new, env):
@@ -136,6 +139,9 @@ def unique_scatter(stmts, aranges, env):
         if kind == "mut" and isinstance(s, ast.Expr):
             d, index, g = s.value.args
             parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            if any(isinstance(p, ast.Slice) for p in parts):  # only index arrays are handled
+                out.append(s)
+                continue
             shapes = [_shape(p, env) for p in parts]
             rows = [p for p in parts if isinstance(p, ast.Name) and p.id in aranges]
             if rows and all(sh is not None and sh == shapes[0] and len(sh) == 1 for sh in shapes):

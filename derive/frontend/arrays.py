@@ -12,11 +12,12 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
-import re
 import textwrap
 
-from derive.frontend.config import Pack, Poison, Static, check_value, describe
+from derive.frontend import gathers, lists
+from derive.frontend.config import NotStatic, Pack, Poison, Static, check_value, describe, static
 from derive.core.errors import DeriveError
+from derive.core.userfile import function_source
 from derive.frontend.inline import Module
 from derive.frontend.outputs import select_output
 from derive.frontend.parse import _BUILTINS, _CONSTRUCTS, Graph, _dotted, _syntax, number
@@ -48,6 +49,8 @@ def uses_arrays(f) -> bool:
             return True  # x.sum(axis=0), w.dot(x)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in helpers:
             return True  # a helper function of the same source, inlined by the array reader
+        if isinstance(n, ast.IfExp) and isinstance(n.test, ast.Compare):
+            return True  # x if x > 0 else 0.0: a select (np.where), on numbers as 0-D arrays
     return False
 
 
@@ -63,10 +66,7 @@ def parse_array_function(f, gates="grouped", constants=None, output=None, name=N
         if getattr(f, "__name__", "") == "<lambda>":
             raise DeriveError("lambdas are not supported: write the function with def")
         module = Module.of(f)
-        try:
-            f, name = textwrap.dedent(inspect.getsource(f)), f.__name__
-        except (OSError, TypeError):
-            raise DeriveError(f"cannot read the source of {f!r}; pass its source text instead") from None
+        f, name = function_source(f), f.__name__
     try:
         tree = ast.parse(textwrap.dedent(f))
     except SyntaxError as err:
@@ -193,6 +193,8 @@ class _Reader(BodyReader):
             if n.attr == "T":
                 return g.op("transpose", self.not_a_size(self.expr(n.value), n, ".T"))
             self.fail(f"attribute access '{_dotted(n)}'", n)
+        if isinstance(n, ast.IfExp):
+            return self.select(n)
         if isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]).__name__ in _COMPARE:
             return g.op(_COMPARE[type(n.ops[0]).__name__], self.expr(n.left), self.expr(n.comparators[0]))
         if isinstance(n, ast.Subscript):
@@ -212,78 +214,49 @@ class _Reader(BodyReader):
         self.fail(_CONSTRUCTS.get(type(n).__name__, type(n).__name__), n)
 
     def value(self, n):
-        """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers)."""
-        if isinstance(n, ast.Call) and _dotted(n.func) in _SPLITS and "np" not in self.env:
+        """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers);
+        ``[a, b]``, ``hs[1:]``: a list the function builds (``derive.frontend.lists``)."""
+        if isinstance(n, ast.Call) and _dotted(n.func) in gathers.SPLITS and "np" not in self.env:
             return self.split(n)
-        return super().value(n)
+        made = lists.list_value(self, n)
+        return made if made is not None else super().value(n)
+
+    def block(self, stmts):
+        """Statements, with ``hs.append(h)`` on a list the function made read here."""
+        return lists.block(self, stmts, super().block)
+
+    def select(self, n: ast.IfExp):
+        """``a if c else b``: a condition on configuration picks a side now (noted); a comparison
+        on the data is an elementwise select ``np.where(c, a, b)`` whose gradient goes to the side taken."""
+        try:
+            taken = bool(static(self, n.test))
+        except NotStatic:
+            taken = None
+        if taken is not None:
+            self.note(f"{self.where(n.lineno)}: `{ast.unparse(n.test)[:50]}` is {taken}, so "
+                      f"`{ast.unparse(n.orelse if taken else n.body)[:40]}` is not staged")
+            return self.expr(n.body if taken else n.orelse)
+        cond = self.expr(n.test)
+        if not getattr(ARRAY_RULES.get(cond.op), "mask", False):
+            self.fail(f"a conditional expression whose condition `{ast.unparse(n.test)[:40]}` is not a comparison "
+                      f"(write a if x > 0 else b, or np.where(mask, a, b))", n)
+        self.note(f"{self.where(n.lineno)}: `{ast.unparse(n)[:60]}` is staged as an elementwise select, "
+                  f"np.where({ast.unparse(n.test)[:30]}, ...): the gradient goes to the side taken")
+        return self.g.op("where", cond, self.expr(n.body), self.expr(n.orelse))
 
     def split(self, n):
-        fname = _dotted(n.func)
-        kw = {k.arg: k.value for k in n.keywords}
-        count = n.args[1] if len(n.args) > 1 else None
-        axis = kw.pop("axis", n.args[2] if len(n.args) > 2 else None)
-        if len(n.args) not in (2, 3) or kw or not (isinstance(count, ast.Constant) and type(count.value) is int
-                                                  and count.value > 0):
-            self.fail(f"{fname}() other than {fname}(a, k) with a constant number of equal parts k", n)
-        if axis is None:
-            axis = -1 if fname.endswith("hsplit") else 0
-        elif isinstance(axis, ast.Constant) and type(axis.value) is int:
-            axis = axis.value
-        else:
-            self.fail(f"{fname}() with an axis that is not a constant", n)
-        base, k = self.expr(n.args[0]), count.value
-        lead = "..., " if axis == -1 else ":, " * axis
-        if axis < -1:
-            self.fail(f"{fname}() along axis {axis} (use axis=-1 or a non-negative axis)", n)
-        parts = []
-        for i in range(k):
-            lo = self.g.op("split_bound", base, opts=(("axis", axis), ("subscript", f"{i} // {k}"))) if i else None
-            hi = self.g.op("split_bound", base, opts=(("axis", axis), ("subscript", f"{i + 1} // {k}"))) \
-                if i < k - 1 else None
-            args = [a for a in (lo, hi) if a is not None]
-            text = f"{'{1}' if lo is not None else ''}:{('{%d}' % len(args)) if hi is not None else ''}"
-            parts.append(self.g.op("index", base, *args, opts=(("subscript", lead + text), ("advanced", False))))
-        return Pack(tuple(parts))
+        return gathers.split(self, n)
 
     def subscript(self, n):
-        """``a[:, :H]``, ``x[0]``, ``W[x]``, ``x[np.arange(N), y]``: one ``index`` gate whose
-        index arguments are nodes ({1}, {2}, ...); an index that is not a slice or an integer
-        constant (an integer array) makes it advanced indexing (scattered back by np.add.at)."""
-        base, args, advanced = self.expr(n.value), [], False
-        parts = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+        return gathers.subscript(self, n)
 
-        def piece(e):
-            if e is None:
-                return ""
-            if isinstance(e, ast.Constant) and e.value is None or _dotted(e) in ("np.newaxis", "numpy.newaxis"):
-                return "None"  # a new axis of length 1: a[:, np.newaxis]
-            k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
-            if isinstance(k, ast.Constant) and type(k.value) is int:
-                return str(-k.value if k is not e else k.value)
-            args.append(self.expr(e))
-            return "{%d}" % len(args)
-        texts = []
-        for p in parts:
-            if isinstance(p, ast.Slice):
-                if p.step is not None:
-                    self.fail("a slice with a step (write a[lo:hi])", n)
-                texts.append(f"{piece(p.lower)}:{piece(p.upper)}")
-            else:
-                text = piece(p)  # an integer array may repeat (np.add.at); a mask may not (+=)
-                advanced = advanced or text.startswith("{") and not getattr(ARRAY_RULES.get(args[-1].op), "mask", False)
-                texts.append(text)
-        if len(args) > ARRAY_RULES["index"].arity - 1:
-            self.fail("indexing with more than four index arrays", n)
-        return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
+    def basic_index(self, node) -> bool:
+        """Does this index argument pick without repeats (a mask, or one integer: a constant, a
+        size, a given integer or a loop's counter), so ``dx[i] += g`` scatters it back?"""
+        return getattr(ARRAY_RULES.get(node.op), "mask", False) or _plain_number(node)
 
     def set_index(self, target: ast.Subscript, value, op=None):
-        """``x[i] = v`` (``op``: ``x[i] -= v``) as a new array ``setitem(x, (i,), v)``: the
-        gather ``x[i]`` gives the index arguments (and the old values for ``-=``)."""
-        gather = self.subscript(target)
-        if op is not None:
-            value = self.g.op(op, gather, value)
-        sub = _as_tuple(gather.opt("subscript"))
-        return self.g.op("setitem", gather.args[0], value, *gather.args[1:], opts=(("subscript", sub),))
+        return gathers.set_index(self, target, value, op)
 
     def call(self, n):
         g, fname = self.g, _dotted(n.func)
@@ -313,6 +286,8 @@ class _Reader(BodyReader):
         if fname in ("np.prod", "numpy.prod") and len(n.args) == 1 and _rest_of_shape(n.args[0]):
             return g.op("row_size", self.expr(n.args[0].value.value))  # np.prod(x.shape[1:])
         rule = ARRAY_CALLS.get(fname)
+        if rule in ("stack", "concatenate") and receiver is None:
+            return lists.join(self, n, rule, fname)
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
             if fname in _BUILTINS:
@@ -325,11 +300,16 @@ class _Reader(BodyReader):
         raw = ([receiver] if receiver is not None else []) + list(n.args)
         if rule == "reshape":
             raw = _sizes(raw, shown, n)
+        if rule == "transpose" and len(raw) > 1:
+            return self.permute(raw, shown, n)
         args = [self.expr(a) for a in raw]
         if receiver is not None:
             self.not_a_size(args[0], n, f".{n.func.attr}()")
         opts = self.options(n, rule, shown, args)
         arity = ARRAY_RULES[rule].arity if rule in ARRAY_RULES else RULES[rule].arity
+        if rule == "reshape":  # one to four sizes
+            arity = len(args)
+            opts += (("subscript", ", ".join("{%d}" % i for i in range(1, len(args)))),)
         if len(args) != arity:
             given, want = len(args) - (receiver is not None), arity - (receiver is not None)
             raise DeriveError(f"{shown}() takes {want} argument{'s' * (want != 1)}, got {given} "
@@ -339,6 +319,19 @@ class _Reader(BodyReader):
         if rule == "max" and args[0].is_const and args[0].value == 0:
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
+
+    def permute(self, raw, shown, n):
+        """``np.transpose(x, (0, 2, 1))``, ``x.transpose(0, 2, 1)``: axes that are constants."""
+        axes = raw[1].elts if len(raw) == 2 and isinstance(raw[1], (ast.Tuple, ast.List)) else raw[1:]
+        try:
+            perm = tuple(ast.literal_eval(a) for a in axes)
+        except (ValueError, TypeError, SyntaxError):
+            perm = ()
+        if sorted(perm) != list(range(len(perm))) or not all(type(k) is int for k in perm):
+            self.fail(f"{shown}() with axes that are not a permutation of 0, 1, ... written as constants", n)
+        inverse = tuple(sorted(range(len(perm)), key=perm.__getitem__))
+        base = self.not_a_size(self.expr(raw[0]), n, shown)
+        return self.g.op("transpose_axes", base, opts=(("axis", inverse), ("subscript", str(perm))))
 
     def shape_of(self, x, k):
         self.not_a_size(self.expr(x), x, ".shape")
@@ -395,22 +388,6 @@ class _Reader(BodyReader):
 _SIZES = ("shape", "row_size")
 
 
-_SPLITS = ("np.hsplit", "numpy.hsplit", "np.split", "numpy.split")
-
-
-def _as_tuple(subscript: str) -> str:
-    """An index subscript as a tuple expression (``:, :{1}`` -> ``(slice(None, {2}), ...)``),
-    its placeholders moved one on (setitem's arguments are the array, the value, the indices)."""
-    parts = []
-    for piece in subscript.split(", "):
-        piece = re.sub(r"\{(\d+)\}", lambda m: "{%d}" % (int(m.group(1)) + 1), piece)
-        if ":" in piece:
-            lo, hi = piece.split(":")
-            piece = f"slice({lo or 'None'}, {hi or 'None'})"
-        parts.append(piece)
-    return "(" + ", ".join(parts) + ",)"
-
-
 def _plain_number(node) -> bool:
     """Is this value a Python number whatever the shapes (constants, sizes and arithmetic on them)?"""
     stack, seen = [node], set()
@@ -436,9 +413,9 @@ def _sizes(raw, shown, n):
     """``x.reshape(N, -1)`` / ``np.reshape(x, (N, -1))``: the array and two sizes."""
     if len(raw) == 2 and isinstance(raw[1], ast.Tuple):
         raw = [raw[0]] + list(raw[1].elts)
-    if len(raw) != 3:
-        raise DeriveError(f"{shown}() at line {n.lineno}: give two sizes, as in x.reshape(N, -1) "
-                          f"(derive handles 1-D and 2-D arrays)")
+    if not 2 <= len(raw) <= 5:
+        raise DeriveError(f"{shown}() at line {n.lineno}: give one to four sizes, as in x.reshape(N, -1) "
+                          f"or x.reshape(N, T, D)")
     return raw
 
 

@@ -23,7 +23,7 @@ from derive.printing.printers import kw_text
 from derive.core.rules import ARRAY_RULES, RULES, A, B
 
 _FILE = "<derive array program>"
-MAX_NDIM = 2
+MAX_NDIM = 8
 
 
 def header() -> str:
@@ -165,8 +165,17 @@ def forward_code(prog, comments=True) -> str:
         for ln in prog.forward], comments)
 
 
+def given_seed(prog) -> list:
+    """An output that is an array starts from its upstream gradient (``dout``), given as the
+    seed where a number's backward pass starts from ``df = 1``: one comment line saying so."""
+    if prog.upstream is None:
+        return []
+    return [f"# {prog.upstream} is given: the seed, d(loss)/d{prog.output} from the layers above"]
+
+
 def backward_code(prog, comments=True) -> str:
-    rows = [(str(b), _note(b.ref, b.shape, b.note)) for b in prog.backward]
+    rows = [(s, "") for s in given_seed(prog)]
+    rows += [(str(b), _note(b.ref, b.shape, b.note)) for b in prog.backward]
     return _aligned(rows + [(s, "") for s in _inits(prog)], comments)
 
 
@@ -196,6 +205,9 @@ def to_markdown(prog, result=None) -> str:
     rows += [f"| {ln.number} | `{ln}` | {_shape_text(ln.shape) if ln.shape is not None else ''} |"
              for ln in prog.forward]
     rows += ["", "| backward | line | shape |", "|---|---|---|"]
+    rows += [f"| `{prog.upstream}` (given: the seed) | | "
+             f"{_shape_text(prog.shapes[prog.output.name]) if prog.shapes is not None else ''} |"
+             for _ in given_seed(prog)]
     rows += [f"| `{b}` | ({b.ref}) | {_shape_text(b.shape) if b.shape is not None else ''} |"
              for b in prog.backward]
     return "\n".join(rows + _result_text(prog, result))
@@ -218,7 +230,9 @@ def to_dict(prog) -> dict:
     """JSON-ready: inputs, labels, shapes, forward and backward lines."""
     return {"inputs": prog.param_names, "labels": prog.labels,
             "shapes": None if prog.shapes is None else {k: list(v) for k, v in prog.shapes.items()},
-            "forward": [str(ln) for ln in prog.forward], "backward": [str(b) for b in prog.backward]}
+            "forward": [str(ln) for ln in prog.forward], "backward": [str(b) for b in prog.backward],
+            "seed": str(prog.upstream) if prog.upstream is not None else str(prog.backward[0].target)
+            if prog.backward and prog.backward[0].seed else None}
 
 
 def to_text(prog, result=None) -> str:
@@ -334,7 +348,7 @@ def _forward_shapes(prog, shapes):
             tuple(a if a == b else -1 for a, b in zip(first, second))
         if len(out[t]) > MAX_NDIM:
             raise DeriveError(f"forward line ({ln.number}) `{ln}` makes a {len(out[t])}-D array "
-                              f"{_shape_text(out[t])}; only 1-D and 2-D arrays are supported")
+                              f"{_shape_text(out[t])}; arrays of up to {MAX_NDIM} dimensions are supported")
     return out
 
 
@@ -388,12 +402,13 @@ def _arrays(prog, arrays):
             if v.dtype.kind not in "iu":
                 raise DeriveError(f"input {p} holds class labels: it must be an integer array, got {v.dtype}")
         else:
-            if v.dtype.kind not in "fiu":
+            if v.dtype.kind not in "fiub":  # a boolean mask is 0/1
                 raise DeriveError(f"input {p} must hold real numbers, got dtype {v.dtype}")
             v = v.astype(float, copy=False)
             if not np.all(np.isfinite(v)):
                 raise DeriveError(f"input {p} must be finite")
         if v.ndim > MAX_NDIM:
-            raise DeriveError(f"input {p} is {v.ndim}-D; only 1-D and 2-D arrays (or numbers as 0-D arrays) are supported")
+            raise DeriveError(f"input {p} is {v.ndim}-D; arrays of up to {MAX_NDIM} dimensions (or numbers "
+                              f"as 0-D arrays) are supported")
         out[p] = v
     return out

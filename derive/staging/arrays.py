@@ -11,15 +11,17 @@ code on zeros: a mismatch names the line and both shapes.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import sympy as sp
 
 from derive.core import naming
+from derive.core.errors import DeriveError
 from derive.core.naming import symbol
 from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
 from derive.printing.printers import NumpyPrinter, group
-from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp  # noqa: F401 (API)
+from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp, seed_line  # noqa: F401 (API)
 from derive.core.rules import ARRAY_RULES, RULES, local_gradient
 from derive.frontend.arrays import numbers_unless_shaped, parse_array_function
 
@@ -31,14 +33,30 @@ def _variant(node, rule, shapes, names):
     """Which vjp templates of the row this gate uses: by ndims ("2,1") or options ("axis")."""
     table = dict(rule.variants)
     if node.op == "matmul" and shapes is not None:
-        key = ",".join(str(len(shapes[names[a]])) for a in node.args)
+        key = _matmul_key(node, [shapes[names[a]] for a in node.args], names)
     elif node.opt("axis") is not None:
         key = "keepdims" if node.opt("keepdims") else "axis"
-    elif node.opt("advanced"):
-        key = "advanced"
+    elif node.opt("advanced"):  # x[np.arange(N), :, y]: the slices need np.s_ in np.add.at
+        key = "advanced, slices" if ":" in node.opt("subscript") or "..." in node.opt("subscript") else "advanced"
     else:
         key = ""
     return key if key in table else ""
+
+
+def _matmul_key(node, shapes, names):
+    """The matmul variant of these shapes: "2,1", ...; "n,2" for a stack of matrices (N, T, D)
+    times a matrix, "n,n" for two stacks with the same leading axes."""
+    a, b = (len(s) for s in shapes)
+    if a <= 2 and b <= 2:
+        return f"{a},{b}"
+    if a > 2 and b <= 2:
+        return f"n,{b}"
+    if a == b and shapes[0][:-2] == shapes[1][:-2]:
+        return "n,n"
+    x, y = (names[n] for n in node.args)
+    raise DeriveError(f"{x} @ {y} with shapes {tuple(shapes[0])} and {tuple(shapes[1])} (line {node.lineno}): "
+                      f"derive multiplies a stack of matrices by a matrix or by a stack of the same "
+                      f"leading shape; reshape {y} or write the product with np.sum")
 
 
 def unbroadcast_axes(shape, out_shape):
@@ -69,7 +87,7 @@ class Staged:
     """The shape-independent part: nodes in order, their names, which values need gradients;
     ``program(shapes)`` writes the lines (their backward lines depend on the shapes)."""
 
-    def __init__(self, g, gates="grouped", source=""):
+    def __init__(self, g, gates="grouped", source="", wrt=None):
         out = g.output
         if out.is_input or out.is_const:
             out = g.new("id", (out,))
@@ -80,12 +98,14 @@ class Staged:
         self.live = live
         inputs = [g.inputs[p] for p, _ in g.params]
         self.names = naming.assign_names(inputs + self.nodes, out, [p for p, _ in g.params])
+        self.wrt = wrt  # the inputs to differentiate (None: all); data such as X gets no adjoint
+        data = {id(g.inputs[p]) for p, _ in g.params if wrt is not None and p not in wrt}
         self.active = set()  # values a gradient flows to
         for n in inputs + self.nodes:
             if n.is_input:
                 continue
             for i, a in enumerate(n.args):
-                if not a.is_const and self.vjp_exists(n, i):
+                if not a.is_const and self.vjp_exists(n, i) and id(a) not in data:
                     if a.is_input or id(a) in self.active:
                         self.active.add(id(n))
                         self.active.add(id(a))
@@ -94,16 +114,31 @@ class Staged:
             if id(n) in back:
                 back.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
         self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs}}
+        self.active -= self._indexers() - back  # y.reshape(N * T) used as labels: y is labels too
         used = {id(a) for n in self.nodes for a in n.args}
-        self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
+        self.active.update(id(n) for n in inputs if id(n) not in used and id(n) not in data)  # gradient 0
         taken = set(self.names.values())
         self.adjoints = {}
         for n in inputs + self.nodes:
             if id(n) in self.active:
                 self.adjoints[id(n)] = symbol(naming.adjoint_name(self.names[n], taken))
                 taken.add(self.adjoints[id(n)].name)
-        self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active]
+        smooth = {id(a) for n in self.nodes for i, a in enumerate(n.args) if self.vjp_exists(n, i)}
+        self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active and
+                       (id(g.inputs[p]) not in data or id(g.inputs[p]) in used - smooth)]
         self._syms = {}
+
+    def _indexers(self):
+        """Values used as integer indices or labels (``x[rows, y_flat]``, ``onehot(y, k)``), and the
+        values they were reshaped or sliced from, back to the inputs."""
+        out = set()
+        for n in reversed(self.nodes):
+            if n.op in ("index", "setitem", "onehot", "softmax_cross_entropy"):
+                out.update(id(a) for i, a in enumerate(n.args) if not self.vjp_exists(n, i)
+                           and not getattr(ARRAY_RULES.get(a.op), "mask", False))
+            if id(n) in out:
+                out.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
+        return out
 
     @staticmethod
     def vjp_exists(n, i):
@@ -163,8 +198,9 @@ class Staged:
                 if variant is None:
                     local = local_gradient(rule, i, args, self.sym(n))
                 else:
+                    parts = n.opt("parts")  # np.stack / np.concatenate: each part's slice of the adjoint
                     vjp = Vjp(n.op, i, variant, args, self.sym(n), up, n.opt("axis"), bool(n.opt("keepdims")),
-                              n.opt("subscript", ""))
+                              parts[i] if parts else n.opt("subscript", ""))
                 red, note = None, ""
                 if shapes is not None and (n.op in RULES or ARRAY_RULES[n.op].elementwise):
                     red, note = _reduction(shapes[self.names[a]], shapes[self.names[n]])
@@ -181,6 +217,9 @@ class Staged:
                 for a in n.args:
                     uses[id(a)] = uses.get(id(a), 0) + 1
         out, written = [], {}
+        if id(self.out) in self.adjoints and (shapes is None or shapes[self.names[self.out]] == ()):
+            out.append(seed_line(self.adjoints[id(self.out)], self.sym(self.out),
+                                 self.nodes.index(self.out) + 1, None if shapes is None else ()))
         for a, local, vjp, up, red, note, ref in items:
             var, adj, n_uses = self.sym(a), self.adjoints[id(a)], uses.get(id(a), 1)
             k = written[id(a)] = written.get(id(a), 0) + 1
@@ -201,13 +240,38 @@ class Staged:
                 continue
             line = BackLine(adj, var, local, up, k > 1, ref, n_uses, vjp, red, shape=shape)
             rhs = _P.backward_rhs(line)
-            if k == 1 and total[id(a)] > 1 and (rhs.isidentifier() or rhs.endswith(".T")):
+            if k == 1 and total[id(a)] > 1 and _view(rhs):
                 line = replace(line, copy=True)  # it will be added to in place
             if k > 1:
                 fork = f"{var} is used {n_uses} times: gradients add"
                 note = f"{fork}; {note}" if note else fork
             out.append(replace(line, note=note))
         return out
+
+
+def _view(rhs: str) -> bool:
+    """Is this backward right-hand side another array's memory (a name, ``.T``, a slice
+    ``dH[:, 0]``, a reshape, a transpose), so that adding to it in place needs a copy first?"""
+    if rhs.startswith("np.transpose(") and _closes_at_end(rhs, len("np.transpose")):
+        return True
+    m = re.match(r"[A-Za-z_]\w*", rhs)
+    rest = rhs[m.end():] if m else None
+    if rest in ("", ".T"):
+        return True
+    if rest and rest[0] == "[":
+        return _closes_at_end(rest, 0)
+    return bool(rest) and rest.startswith(".reshape(") and _closes_at_end(rest, len(".reshape"))
+
+
+def _closes_at_end(text, start) -> bool:
+    """Does the bracket at ``text[start]`` close at the end of ``text``?"""
+    depth = 0
+    for k, ch in enumerate(text[start:], start):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0:
+            return k == len(text) - 1
+    return False
 
 
 def _reachable(roots):
@@ -235,3 +299,23 @@ def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=
     g = parse_array_function(f, gates, constants, output, name, path)
     prog = Staged(g, gates, source).program()
     return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))
+
+
+def restrict(prog, wrt) -> Program:
+    """``prog`` with adjoint lines only towards the inputs named in ``wrt`` (``wrt=["W1", "b1"]``:
+    data inputs such as ``X`` get none); specialised to the same shapes."""
+    if not prog.arrays or prog.staged is None:
+        raise DeriveError("wrt= is for functions over arrays (give shapes=); a function of numbers "
+                          "gets the gradient of every input")
+    names = [wrt] if isinstance(wrt, str) else list(wrt) if isinstance(wrt, (list, tuple)) else None
+    if not names or not all(isinstance(p, str) for p in names):
+        raise DeriveError(f"wrt must name inputs to differentiate, e.g. wrt=['W1', 'b1']; got {wrt!r}")
+    for p in names:
+        if p not in prog.param_names:
+            raise DeriveError(f"wrt names {p}, which is not an input; the inputs are {', '.join(prog.param_names)}")
+        if p in prog.labels:
+            raise DeriveError(f"wrt names {p}, which gets no gradient (it is used as labels, indices "
+                              f"or sizes); leave it out of wrt")
+    old = prog.staged
+    new = Staged(old.g, old.gates, old.source, wrt=tuple(names)).program()
+    return new if prog.shapes is None else new.with_shapes({p: prog.shapes[p] for p in prog.param_names})

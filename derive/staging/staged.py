@@ -17,23 +17,28 @@ from derive.core import naming
 from derive.core.errors import DeriveError
 from derive.core.naming import symbol
 from derive.frontend.parse import Graph, Node, parse_expression, parse_sympy
-from derive.staging.program import BackLine, Line, Program  # noqa: F401 (API)
+from derive.staging.program import BackLine, Line, Program, seed_line  # noqa: F401 (API)
 from derive.frontend.reader import parse_callable, parse_function
 from derive.core.rules import RULES, local_gradient
-from derive.staging.arrays import stage_arrays
+from derive.staging.arrays import restrict, stage_arrays
 from derive.frontend.arrays import uses_arrays
 
 
-def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None) -> Program:
+def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None,
+          wrt=None) -> Program:
     """Stage an expression string, a SymPy expression, or a straight-line Python function.
 
     A function over NumPy arrays (it uses ``@``, ``.T``, ``np.sum``, ...), or any function
     given with ``shapes={...}``, is staged by the array engine (``derive.staging.arrays``).
+    ``wrt=["W1", "b1", ...]`` (arrays) differentiates only those inputs: data such as ``X``
+    gets no adjoint lines.
 
     >>> prog = stage("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)")
     >>> prog.run(x=3, y=-4, exact=True).grad["x"]
     2.059569795572165
     """
+    if wrt is not None:
+        return restrict(stage(f, gates, inputs, shapes, constants, output), wrt)
     if isinstance(f, Program):
         return f.with_shapes(shapes) if shapes is not None and f.arrays else f
     if shapes is not None or constants is not None or \
@@ -110,8 +115,8 @@ def stage_graph(g: Graph, source: str = "") -> Program:
         if id(n) in live:
             for a in n.args:
                 uses[id(a)] = uses.get(id(a), 0) + 1
-    backward, written = [], set()
     out_sym = sym(out)
+    backward, written = [seed_line(adjoints[out_sym], out_sym, line_of[id(out)])], set()
     for n in reversed(nodes):
         if id(n) not in live:
             continue

@@ -6,6 +6,7 @@ import json
 from derive.symbolic.budget import check_budget
 from derive.cli.commands._source import is_config, load_target, parse_at
 from derive.core.errors import DeriveError
+from derive.staging.arrays import restrict
 from derive.frontend.parse import GATES
 from derive.symbolic.budget import within
 from derive.oracle.check import check
@@ -24,6 +25,9 @@ def add_arguments(p):
     p.add_argument("--shapes", help="array input shapes for NumPy functions, e.g. W1=5x3,b=5,x=3")
     p.add_argument("--upstream", metavar="ARRAY",
                    help="the upstream gradient of an array output (CS231n's dout), e.g. [[1,0],[0,2]]")
+    p.add_argument("--wrt", metavar="NAMES",
+                   help="array functions: differentiate only these inputs, e.g. W1,b1,W2,b2 (data such as X "
+                        "gets no adjoint lines)")
     p.add_argument("--format", default="text", help="text (default), python, latex or markdown")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true",
@@ -45,6 +49,8 @@ def run(args) -> int:
     constants = {k: v for k, v in point.items() if is_config(v)}
     point = {k: v for k, v in point.items() if k not in constants}
     prog = load_target(args.target, args.gates, args.shapes, constants or None)
+    if args.wrt is not None:
+        prog = restrict(prog, [p.strip() for p in args.wrt.split(",") if p.strip()])
     arrays = prog.arrays
     if arrays and point:
         import numpy as np
@@ -115,6 +121,7 @@ def to_json(prog, result=None) -> dict:
         "inputs": [name for name, _ in prog.params],
         "forward": [p._print(ln) for ln in prog.forward],
         "backward": [p._print(bl) for bl in prog.backward],
+        "seed": next((bl.target.name for bl in prog.backward if bl.seed), None),
         "value": result.value if result else None,
         "grad": result.grad if result else None,
         "intermediates": result.values if result else None,

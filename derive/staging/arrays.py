@@ -93,7 +93,10 @@ class Staged:
         for n in reversed(self.nodes):
             if id(n) in back:
                 back.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
-        self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs}}
+        point = getattr(getattr(g, "control", None), "point", None) or {}
+        integer = {id(g.inputs[p]) for p, _ in g.params if getattr(point.get(p), "dtype", None) is not None
+                   and point[p].dtype.kind in "iu"}  # labels given at a point (y[i] in a loop): no gradient
+        self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs} - integer}
         used = {id(a) for n in self.nodes for a in n.args}
         self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
         taken = set(self.names.values())
@@ -221,7 +224,7 @@ def _reachable(roots):
 
 
 def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=None, name=None,
-                 path=None) -> Program:
+                 path=None, control=None) -> Program:
     """Stage a straight-line NumPy function: a ``Program`` of arrays (specialised if ``shapes``).
 
     ``stage_arrays("def f(W, x):\\n    return np.sum(np.tanh(W @ x))\\n", shapes={"W": (2, 3),
@@ -232,6 +235,6 @@ def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=
     if isinstance(f, Program):
         return f if shapes is None else f.with_shapes(shapes)
     source = f if isinstance(f, str) else getattr(f, "__name__", "")
-    g = parse_array_function(f, gates, constants, output, name, path)
+    g = parse_array_function(f, gates, constants, output, name, path, control)
     prog = Staged(g, gates, source).program()
     return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))

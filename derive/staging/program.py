@@ -154,7 +154,8 @@ class Program:
     @property
     def notes(self) -> list:
         """What reading the function resolved or left out (branches, ignored writes, ...)."""
-        return list(getattr(getattr(self.staged, "g", None), "notes", None) or [])
+        g = getattr(self.staged, "g", None)
+        return list(getattr(g, "notes", None) or getattr(self, "graph_notes", None) or [])
 
     # ---- numbers -------------------------------------------------------------------------
     def run(self, exact: bool = False, upstream=None, **values):

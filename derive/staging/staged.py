@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import sympy as sp
 
 from derive.core import naming
@@ -22,13 +23,19 @@ from derive.frontend.reader import parse_callable, parse_function
 from derive.core.rules import RULES, local_gradient
 from derive.staging.arrays import stage_arrays
 from derive.frontend.arrays import uses_arrays
+from derive.staging.loops import Control
 
 
-def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None) -> Program:
-    """Stage an expression string, a SymPy expression, or a straight-line Python function.
+def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None,
+          unroll: bool = False, at=None) -> Program:
+    """Stage an expression string, a SymPy expression, or a Python function.
 
     A function over NumPy arrays (it uses ``@``, ``.T``, ``np.sum``, ...), or any function
     given with ``shapes={...}``, is staged by the array engine (``derive.staging.arrays``).
+    ``unroll=True`` reads ``for`` loops once per iteration (their trip counts from constants,
+    ``constants=`` or the shapes); ``at={...}`` is a point at which conditions on the data
+    (``if margin > 0:``, ``while``) are taken, the program then being that of the branches
+    taken there (``derive.frontend.loops``).
 
     >>> prog = stage("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)")
     >>> prog.run(x=3, y=-4, exact=True).grad["x"]
@@ -36,13 +43,19 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
     """
     if isinstance(f, Program):
         return f.with_shapes(shapes) if shapes is not None and f.arrays else f
-    if shapes is not None or constants is not None or \
-            (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and uses_arrays(f):
-        return stage_arrays(f, gates, shapes, constants=constants, output=output)
+    if at is not None and not (isinstance(at, dict) and all(isinstance(k, str) for k in at)):
+        raise DeriveError("at= is a point: a dict from parameter names to values, like {'x': 1.5}")
+    control = Control(unroll, at, shapes) if unroll or at is not None else None
+    is_def = inspect.isfunction(f) or isinstance(f, str) and "def " in f
+    arrays_at = at is not None and any(np.ndim(v) for v in at.values() if not isinstance(v, (list, tuple)))
+    if shapes is not None or constants is not None or arrays_at and is_def or is_def and uses_arrays(f):
+        if shapes is None and at is not None:
+            shapes = {k: np.shape(v) for k, v in control.point.items()}
+        return stage_arrays(f, gates, shapes, constants=constants, output=output, control=control)
     if isinstance(f, str):
         text = f.strip()
         if text.startswith("def ") or "\ndef " in text or "\n" in text and "return" in text:
-            g = parse_function(text, None, gates, output)
+            g = parse_function(text, None, gates, output, control)
             source = text
         else:
             g = parse_expression(text, gates)
@@ -51,7 +64,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
         g = parse_sympy(f, gates, inputs)
         source = str(f)
     elif inspect.isfunction(f):
-        g = parse_callable(f, gates, output)
+        g = parse_callable(f, gates, output, control)
         source = f.__name__
     else:
         raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "
@@ -131,4 +144,6 @@ def stage_graph(g: Graph, source: str = "") -> Program:
                                      line_of[id(n)], uses.get(id(a), 1)))
             written.add(id(a))
     params = g.params or [(s.name, None) for s in inputs]
-    return Program(inputs, params, forward, backward, out_sym, adjoints, g.gates, source)
+    prog = Program(inputs, params, forward, backward, out_sym, adjoints, g.gates, source)
+    prog.graph_notes = g.notes  # what reading resolved (data branches taken at a point, loops)
+    return prog

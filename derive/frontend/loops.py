@@ -181,11 +181,12 @@ def condition(reader, test, where, kind="if statement"):
     ctl = control(reader)
     if ctl is None:
         raise NeedPoint(_refusal(kind, where))
+    ctl.used_data = False
     try:
         v = _truth(reader, test, where)
     except NeedPoint:
         raise NeedPoint(_refusal(kind, where)) from None
-    return v, True
+    return v, ctl.used_data
 
 
 def _refusal(kind, where):

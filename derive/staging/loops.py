@@ -37,11 +37,14 @@ class Control:
             self.shapes.update({k: np.shape(v) for k, v in self.point.items()})
         self._values = {}   # id(node) -> value at the point (or on zeros, for sizes)
         self._data = {}     # id(node) -> does it depend on the inputs' values (not only shapes)?
+        self.used_data = False  # did the condition being read need the point?
 
     def number(self, node, where, text):
         """The value of ``node`` (sizes from the shapes; data only at the point)."""
-        if self._on_data(node) and self.point is None:
-            raise NeedPoint(f"{text} at {where} depends on the data: stage at a point (at=...)")
+        if self._on_data(node):
+            if self.point is None:
+                raise NeedPoint(f"{text} at {where} depends on the data: stage at a point (at=...)")
+            self.used_data = True  # the condition being read is taken at the point
         return self._value(node, where, text)
 
     def shape(self, node, where, text):

@@ -45,7 +45,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
         return f.with_shapes(shapes) if shapes is not None and f.arrays else f
     if at is not None and not (isinstance(at, dict) and all(isinstance(k, str) for k in at)):
         raise DeriveError("at= is a point: a dict from parameter names to values, like {'x': 1.5}")
-    control = Control(unroll, at, shapes) if unroll or at is not None else None
+    control = Control(unroll, at, shapes)
     is_def = inspect.isfunction(f) or isinstance(f, str) and "def " in f
     arrays_at = at is not None and any(np.ndim(v) for v in at.values() if not isinstance(v, (list, tuple)))
     if shapes is not None or constants is not None or arrays_at and is_def or is_def and uses_arrays(f):

@@ -24,6 +24,9 @@ def add_arguments(p):
     p.add_argument("--shapes", help="array input shapes for NumPy functions, e.g. W1=5x3,b=5,x=3")
     p.add_argument("--upstream", metavar="ARRAY",
                    help="the upstream gradient of an array output (CS231n's dout), e.g. [[1,0],[0,2]]")
+    p.add_argument("--unroll", action="store_true",
+                   help="read for loops once per iteration (trip counts from constants, --shapes or --at); "
+                        "with --at, conditions on the data are taken at that point")
     p.add_argument("--format", default="text", help="text (default), python, latex or markdown")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true",
@@ -44,12 +47,12 @@ def run(args) -> int:
     point = parse_at(args.at)
     constants = {k: v for k, v in point.items() if is_config(v)}
     point = {k: v for k, v in point.items() if k not in constants}
-    prog = load_target(args.target, args.gates, args.shapes, constants or None)
+    prog = load_target(args.target, args.gates, args.shapes, constants or None, args.unroll, point)
     arrays = prog.arrays
     if arrays and point:
         import numpy as np
 
-        point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+        point = {k: np.asarray(v, dtype=None if k in prog.labels else float) for k, v in point.items()}
         prog = prog.with_shapes({k: v.shape for k, v in point.items()})  # print what runs here
     upstream = _upstream(args.upstream)
     if upstream is not None and args.at is None:

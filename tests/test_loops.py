@@ -5,6 +5,7 @@ the test, never by derive) and, for small scalar programs, against ``sympy.diff`
 program's expression. The CS231n naive losses (tests/data/loops) stage as written, and their
 gradient equals the dW they compute themselves.
 """
+import inspect
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import sympy as sp
 import derive
 from derive import DeriveError
 from derive.oracle.central import central_gradient
+from tests.data.loops import tangent_functions
 from tests.data.loops.linear_svm import svm_loss_naive
 from tests.data.loops.softmax import softmax_loss_naive
 
@@ -251,3 +253,28 @@ def test_cli_unroll_at_a_point():
     np.testing.assert_allclose(data["grad"]["W"], dW, rtol=1e-10, atol=1e-12)
     refused = _cli("stage", path)
     assert refused.returncode == 2 and "for loop at line" in refused.stderr and "Traceback" not in refused.stderr
+
+
+TANGENT = [name for name in dir(tangent_functions) if not name.startswith("_") and name not in ("np", "rnn")]
+
+
+@pytest.mark.parametrize("name", TANGENT)
+@pytest.mark.parametrize("a", [1.3, -0.7, 25.0])
+def test_tangent_loop_and_branch_functions_stage(name, a):
+    """google/tangent's loop and branch test functions, staged at points on both sides of their
+    branches: gradient == central differences of the function (and sympy.diff when scalar)."""
+    fn = getattr(tangent_functions, name)
+    params = list(inspect.signature(fn).parameters)
+    point = dict(zip([p for p in params if p != "n"], (a, 0.7)))
+    constants = {"n": 2} if "n" in params else None
+    prog = derive.stage(fn, unroll=True, at=point, constants=constants)
+    given = {k: np.float64(v) for k, v in point.items()}
+    grad = prog.run(**given).grad
+    numeric = central_gradient(lambda p: fn(**p, **(constants or {})), point, h=1e-6, relative=True)
+    for k in point:
+        assert float(grad[k]) == pytest.approx(numeric[k], rel=1e-5, abs=1e-6)
+    if not prog.arrays:
+        expr = prog.expr()
+        for k, v in point.items():
+            exact = sp.diff(expr, sp.Symbol(k, real=True)).subs({sp.Symbol(q, real=True): w for q, w in point.items()})
+            assert grad[k] == pytest.approx(float(exact), rel=1e-12, abs=1e-12)

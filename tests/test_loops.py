@@ -218,7 +218,10 @@ def test_while_on_data_is_staged_at_a_point_with_its_trip_count():
 
 
 @pytest.mark.parametrize("src, kwargs, words", [
-    (RECURRENCE, {}, "a for loop at line 3: stage it unrolled (derive.stage(f, unroll=True)"),
+    (OVER_A_LIST, {}, "a rolled loop over something other than range(n) or range(a, b) at line 3: stage it "
+                      "unrolled (derive.stage(f, unroll=True)"),
+    (NESTED, {}, "a loop inside a rolled loop at line 4: stage it unrolled"),
+    (BREAKS, {}, "an if statement on values of the loop at line 3 (inside a rolled loop): stage it unrolled"),
     (HALVING, {}, "a while loop at line 2 whose condition depends on the inputs: stage it at a point"),
     (MINITORCH_SIGMOID, {}, "an if statement at line 2 whose condition depends on the inputs: stage it at a point"),
     ("def f(x):\n    continue\n    return x\n", {}, "continue outside a loop at line 2"),
@@ -251,8 +254,9 @@ def test_cli_unroll_at_a_point():
     loss, dW = svm_loss_naive(W, X, np.array([0, 2, 1]), 0.1)
     assert data["value"] == pytest.approx(loss)
     np.testing.assert_allclose(data["grad"]["W"], dW, rtol=1e-10, atol=1e-12)
-    refused = _cli("stage", path)
-    assert refused.returncode == 2 and "for loop at line" in refused.stderr and "Traceback" not in refused.stderr
+    refused = _cli("stage", path, "--shapes", "W=2x3,X=3x2,y=3")
+    assert refused.returncode == 2 and "a loop inside a rolled loop at line 31" in refused.stderr
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
 
 TANGENT = [name for name in dir(tangent_functions) if not name.startswith("_") and name not in ("np", "rnn")]

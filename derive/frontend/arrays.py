@@ -136,7 +136,7 @@ class _Reader(BodyReader):
 
     def child(self, env):
         reader = _Reader(self.g, env, user=self.user)
-        reader.iteration = self.iteration  # a helper called in a loop names its values per iteration
+        reader.iteration, reader.rolled = self.iteration, self.rolled  # a helper called in a loop
         return reader
 
     @classmethod

@@ -17,6 +17,7 @@ import operator
 
 from derive.core.errors import DeriveError
 from derive.frontend.config import NotStatic, Pack, Poison, Static, static
+from derive.frontend.rolled import read_rolled
 
 MAX_TRIPS = 10_000   # iterations of one loop (the graph's node limit stops larger programs anyway)
 CONTINUE, BREAK = object(), object()  # what a block read to a ``continue`` / ``break`` returns
@@ -43,8 +44,12 @@ def read_for(reader, st: ast.For):
     """Read a ``for`` loop unrolled; ``(value,)`` if its body returns, else None."""
     where = reader.where(st.lineno)
     ctl = control(reader)
+    if st.orelse:
+        raise DeriveError(f"unsupported construct: for ... else at {where}: write the loop without else")
     if ctl is None or not ctl.unroll:
-        raise DeriveError(f"unsupported construct: a for loop at {where}: stage it unrolled "
+        return read_rolled(reader, st, where, lambda a: integer(reader, a, where))
+    if reader.rolled:
+        raise DeriveError(f"unsupported construct: a loop inside a rolled loop at {where}: stage it unrolled "
                           f"(derive.stage(f, unroll=True), or --unroll on the command line)")
     if st.orelse:
         raise DeriveError(f"unsupported construct: for ... else at {where}: write the loop without else")
@@ -159,8 +164,8 @@ def integer(reader, a, where) -> int:
         ctl = control(reader)
         node = reader.expr(a)
         if ctl is None:
-            raise DeriveError(f"the bound {_short(a)} of the loop at {where} depends on the inputs: "
-                              f"give it in constants=") from None
+            raise DeriveError(f"the bound {_short(a)} of the loop at {where} depends on the inputs: give "
+                              f"their shapes (shapes=, --shapes) or the number in constants=") from None
         v = ctl.number(node, where, _short(a))
     if hasattr(v, "item") and getattr(v, "shape", None) == ():
         v = v.item()
@@ -178,6 +183,9 @@ def condition(reader, test, where, kind="if statement"):
         return bool(static(reader, test)), False
     except NotStatic:
         pass
+    if reader.rolled:
+        raise DeriveError(f"unsupported construct: an {kind} on values of the loop at {where} (inside a rolled "
+                          f"loop): stage it unrolled (derive.stage(f, unroll=True), with at= for conditions on data)")
     ctl = control(reader)
     if ctl is None:
         raise NeedPoint(_refusal(kind, where))

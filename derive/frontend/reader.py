@@ -75,6 +75,7 @@ class BodyReader:
     shared = frozenset()  # a helper's parameters still holding the caller's arrays
     tolerant = False  # a line that cannot be staged is an error only if the output needs it
     iteration = ()    # the loop iterations being read: (("i", 0), ("j", 2)) (derive.frontend.loops)
+    rolled = False    # reading the body of a rolled loop (derive.frontend.rolled)
 
     def at(self, st):
         self.g.lineno = st.lineno
@@ -232,7 +233,7 @@ class BodyReader:
                 if done is not None:
                     return done
             elif isinstance(st, (ast.Continue, ast.Break)):
-                if not self.iteration:
+                if not self.iteration and not self.rolled:
                     raise DeriveError(f"{'continue' if isinstance(st, ast.Continue) else 'break'} outside a "
                                       f"loop at {self.where(st.lineno)}")
                 return loops.CONTINUE if isinstance(st, ast.Continue) else loops.BREAK

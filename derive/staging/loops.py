@@ -73,7 +73,7 @@ class Control:
             return v[int(m.group(2))] if m else v
         if base in self.shapes:
             return np.zeros(self.shapes[base])
-        raise NeedPoint(f"{text} at {where} needs the shape of {base}: give shapes= or at=")
+        raise NeedPoint(f"{text} at {where} needs the shape of {base}: give shapes= (--shapes) or a point (at=, --at)")
 
     def _value(self, node, where, text):
         stack = [node]

@@ -24,6 +24,7 @@ from derive.core.rules import RULES, local_gradient
 from derive.staging.arrays import stage_arrays
 from derive.frontend.arrays import uses_arrays
 from derive.staging.loops import Control
+from derive.staging import rolled
 
 
 def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None,
@@ -86,7 +87,9 @@ def _reachable(roots):
 def stage_graph(g: Graph, source: str = "") -> Program:
     """Forward staging (names, one gate per line) and the reverse sweep over it."""
     out = g.output
-    if out.is_input or out.is_const:  # f = x: one identity line so there is something to stage
+    loops = getattr(g, "loops", [])
+    in_loop = {id(n) for lp in loops for n in lp["body"] + lp["entries"]}
+    if out.is_input or out.is_const or id(out) in in_loop:  # f = x: one identity line to stage
         out = Node("id", (out,), index=len(g.nodes))
         g.nodes.append(out)
     live = _reachable([out])
@@ -94,7 +97,8 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     keep = _reachable([out] + named)
     nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
     input_nodes = list(g.inputs.values())
-    names = naming.assign_names(input_nodes + nodes, out, [str(n.value) for n in input_nodes])
+    indices = [lp["index"] for lp in loops if lp["index"] not in input_nodes]  # loop variables
+    names = naming.assign_names(input_nodes + indices + nodes, out, [str(n.value) for n in input_nodes + indices])
 
     syms = {}
 
@@ -113,7 +117,7 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     inputs = [sym(n) for n in input_nodes]
     taken = set(names.values())
     adjoints = {}
-    for n in input_nodes + nodes:
+    for n in input_nodes + indices + nodes:
         s = sym(n)
         adjoints[s] = symbol(naming.adjoint_name(s.name, taken))
         taken.add(adjoints[s].name)
@@ -146,4 +150,6 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     params = g.params or [(s.name, None) for s in inputs]
     prog = Program(inputs, params, forward, backward, out_sym, adjoints, g.gates, source)
     prog.graph_notes = g.notes  # what reading resolved (data branches taken at a point, loops)
+    if loops:
+        prog.loops, prog.backward = rolled.build(g, prog, line_of, sym)
     return prog

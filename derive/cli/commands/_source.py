@@ -27,12 +27,10 @@ def load_target(text: str, gates: str = "grouped", shapes=None, constants=None, 
     ``W1=5x3,b=5`` or a dict) becomes an ArrayProgram. ``unroll`` reads ``for`` loops once per
     iteration; ``at`` (a point) is where conditions on the data are taken (``--unroll``, ``--at``).
     """
-    control = None
-    if unroll or at:
-        import numpy as np
+    import numpy as np
 
-        point = {k: np.asarray(v) if isinstance(v, list) else v for k, v in (at or {}).items()}
-        control = Control(unroll, point or None, parse_shapes(shapes) if isinstance(shapes, str) else shapes)
+    point = {k: np.asarray(v) if isinstance(v, list) else v for k, v in (at or {}).items()}
+    control = Control(unroll, point or None, parse_shapes(shapes) if isinstance(shapes, str) else shapes)
 
     m = _FILE_RE.match(text.strip())
     if not m:

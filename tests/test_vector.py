@@ -313,7 +313,6 @@ def test_backward_shape_check_catches_a_wrong_template(monkeypatch):
     ("return np.sum(np.linalg.inv(A))", "unsupported NumPy call 'np.linalg.inv' at line 2"),
     ("return np.einsum('ij->', A)", "unsupported NumPy call 'np.einsum'"),
     ("return A.cumsum()", "method call A.cumsum()"),
-    ("return np.sum(A[::2])", "a slice with a step (write a[lo:hi]) at line 2"),
     ("return np.sum(A, axis=(0, 1))", "axis= in np.sum() must be one integer"),
     ("return np.sum(A, out=A)", "keyword argument out="),
     ("return math.exp(np.sum(A))", "unsupported function 'math.exp'"),
@@ -330,7 +329,7 @@ def test_unsupported_code_is_named(body, fragment):
 @pytest.mark.parametrize("value, fragment", [
     ([[1.0, 2.0]], "input x must be a NumPy array, got list"),
     (2.0, "x has shape ()"),  # a number is a 0-d array (reg=0.1); here its shape is wrong
-    (np.zeros((2, 2, 2)), "only 1-D and 2-D"),
+    (np.zeros((1,) * 9), "arrays of up to 8 dimensions"),
     (np.array(["a", "b"]), "must hold real numbers"),
     (np.array([np.nan, 1.0]), "must be finite"),
 ])

@@ -261,6 +261,8 @@ class _Reader(BodyReader):
                 return ""
             if isinstance(e, ast.Constant) and e.value is None or _dotted(e) in ("np.newaxis", "numpy.newaxis"):
                 return "None"  # a new axis of length 1: a[:, np.newaxis]
+            if isinstance(e, ast.Constant) and e.value is Ellipsis:
+                return "..."
             k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
             if isinstance(k, ast.Constant) and type(k.value) is int:
                 return str(-k.value if k is not e else k.value)
@@ -269,16 +271,20 @@ class _Reader(BodyReader):
         texts = []
         for p in parts:
             if isinstance(p, ast.Slice):
-                if p.step is not None:
-                    self.fail("a slice with a step (write a[lo:hi])", n)
-                texts.append(f"{piece(p.lower)}:{piece(p.upper)}")
+                text = f"{piece(p.lower)}:{piece(p.upper)}"
+                texts.append(text + (f":{piece(p.step)}" if p.step is not None else ""))  # x[::2], a[:, 1::2]
             else:
-                text = piece(p)  # an integer array may repeat (np.add.at); a mask may not (+=)
-                advanced = advanced or text.startswith("{") and not getattr(ARRAY_RULES.get(args[-1].op), "mask", False)
+                text = piece(p)  # an integer array may repeat (np.add.at); a mask or a number may not (+=)
+                advanced = advanced or text.startswith("{") and not self.basic_index(args[-1])
                 texts.append(text)
         if len(args) > ARRAY_RULES["index"].arity - 1:
             self.fail("indexing with more than four index arrays", n)
         return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
+
+    def basic_index(self, node) -> bool:
+        """Does this index argument pick without repeats (a mask, or one integer: a constant, a
+        size, a given integer or a loop's counter), so ``dx[i] += g`` scatters it back?"""
+        return getattr(ARRAY_RULES.get(node.op), "mask", False) or _plain_number(node)
 
     def set_index(self, target: ast.Subscript, value, op=None):
         """``x[i] = v`` (``op``: ``x[i] -= v``) as a new array ``setitem(x, (i,), v)``: the
@@ -332,11 +338,16 @@ class _Reader(BodyReader):
         raw = ([receiver] if receiver is not None else []) + list(n.args)
         if rule == "reshape":
             raw = _sizes(raw, shown, n)
+        if rule == "transpose" and len(raw) > 1:
+            return self.permute(raw, shown, n)
         args = [self.expr(a) for a in raw]
         if receiver is not None:
             self.not_a_size(args[0], n, f".{n.func.attr}()")
         opts = self.options(n, rule, shown, args)
         arity = ARRAY_RULES[rule].arity if rule in ARRAY_RULES else RULES[rule].arity
+        if rule == "reshape":  # one to four sizes
+            arity = len(args)
+            opts += (("subscript", ", ".join("{%d}" % i for i in range(1, len(args)))),)
         if len(args) != arity:
             given, want = len(args) - (receiver is not None), arity - (receiver is not None)
             raise DeriveError(f"{shown}() takes {want} argument{'s' * (want != 1)}, got {given} "
@@ -346,6 +357,19 @@ class _Reader(BodyReader):
         if rule == "max" and args[0].is_const and args[0].value == 0:
             return g.op("relu", args[1])
         return g.op(rule, *args, opts=opts)
+
+    def permute(self, raw, shown, n):
+        """``np.transpose(x, (0, 2, 1))``, ``x.transpose(0, 2, 1)``: axes that are constants."""
+        axes = raw[1].elts if len(raw) == 2 and isinstance(raw[1], (ast.Tuple, ast.List)) else raw[1:]
+        try:
+            perm = tuple(ast.literal_eval(a) for a in axes)
+        except (ValueError, TypeError, SyntaxError):
+            perm = ()
+        if sorted(perm) != list(range(len(perm))) or not all(type(k) is int for k in perm):
+            self.fail(f"{shown}() with axes that are not a permutation of 0, 1, ... written as constants", n)
+        inverse = tuple(sorted(range(len(perm)), key=perm.__getitem__))
+        base = self.not_a_size(self.expr(raw[0]), n, shown)
+        return self.g.op("transpose_axes", base, opts=(("axis", inverse), ("subscript", str(perm))))
 
     def shape_of(self, x, k):
         self.not_a_size(self.expr(x), x, ".shape")
@@ -411,9 +435,11 @@ def _as_tuple(subscript: str) -> str:
     parts = []
     for piece in subscript.split(", "):
         piece = re.sub(r"\{(\d+)\}", lambda m: "{%d}" % (int(m.group(1)) + 1), piece)
-        if ":" in piece:
-            lo, hi = piece.split(":")
-            piece = f"slice({lo or 'None'}, {hi or 'None'})"
+        if piece == "...":
+            piece = "Ellipsis"
+        elif ":" in piece:
+            bounds = [b or "None" for b in piece.split(":")]
+            piece = f"slice({', '.join(bounds)})"
         parts.append(piece)
     return "(" + ", ".join(parts) + ",)"
 
@@ -443,9 +469,9 @@ def _sizes(raw, shown, n):
     """``x.reshape(N, -1)`` / ``np.reshape(x, (N, -1))``: the array and two sizes."""
     if len(raw) == 2 and isinstance(raw[1], ast.Tuple):
         raw = [raw[0]] + list(raw[1].elts)
-    if len(raw) != 3:
-        raise DeriveError(f"{shown}() at line {n.lineno}: give two sizes, as in x.reshape(N, -1) "
-                          f"(derive handles 1-D and 2-D arrays)")
+    if not 2 <= len(raw) <= 5:
+        raise DeriveError(f"{shown}() at line {n.lineno}: give one to four sizes, as in x.reshape(N, -1) "
+                          f"or x.reshape(N, T, D)")
     return raw
 
 

@@ -23,7 +23,7 @@ from derive.printing.printers import kw_text
 from derive.core.rules import ARRAY_RULES, RULES, A, B
 
 _FILE = "<derive array program>"
-MAX_NDIM = 2
+MAX_NDIM = 8
 
 
 def header() -> str:
@@ -334,7 +334,7 @@ def _forward_shapes(prog, shapes):
             tuple(a if a == b else -1 for a, b in zip(first, second))
         if len(out[t]) > MAX_NDIM:
             raise DeriveError(f"forward line ({ln.number}) `{ln}` makes a {len(out[t])}-D array "
-                              f"{_shape_text(out[t])}; only 1-D and 2-D arrays are supported")
+                              f"{_shape_text(out[t])}; arrays of up to {MAX_NDIM} dimensions are supported")
     return out
 
 
@@ -394,6 +394,7 @@ def _arrays(prog, arrays):
             if not np.all(np.isfinite(v)):
                 raise DeriveError(f"input {p} must be finite")
         if v.ndim > MAX_NDIM:
-            raise DeriveError(f"input {p} is {v.ndim}-D; only 1-D and 2-D arrays (or numbers as 0-D arrays) are supported")
+            raise DeriveError(f"input {p} is {v.ndim}-D; arrays of up to {MAX_NDIM} dimensions (or numbers "
+                              f"as 0-D arrays) are supported")
         out[p] = v
     return out

@@ -16,6 +16,7 @@ from dataclasses import replace
 import sympy as sp
 
 from derive.core import naming
+from derive.core.errors import DeriveError
 from derive.core.naming import symbol
 from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
 from derive.printing.printers import NumpyPrinter, group
@@ -31,14 +32,30 @@ def _variant(node, rule, shapes, names):
     """Which vjp templates of the row this gate uses: by ndims ("2,1") or options ("axis")."""
     table = dict(rule.variants)
     if node.op == "matmul" and shapes is not None:
-        key = ",".join(str(len(shapes[names[a]])) for a in node.args)
+        key = _matmul_key(node, [shapes[names[a]] for a in node.args], names)
     elif node.opt("axis") is not None:
         key = "keepdims" if node.opt("keepdims") else "axis"
-    elif node.opt("advanced"):
-        key = "advanced"
+    elif node.opt("advanced"):  # x[np.arange(N), :, y]: the slices need np.s_ in np.add.at
+        key = "advanced, slices" if ":" in node.opt("subscript") or "..." in node.opt("subscript") else "advanced"
     else:
         key = ""
     return key if key in table else ""
+
+
+def _matmul_key(node, shapes, names):
+    """The matmul variant of these shapes: "2,1", ...; "n,2" for a stack of matrices (N, T, D)
+    times a matrix, "n,n" for two stacks with the same leading axes."""
+    a, b = (len(s) for s in shapes)
+    if a <= 2 and b <= 2:
+        return f"{a},{b}"
+    if a > 2 and b <= 2:
+        return f"n,{b}"
+    if a == b and shapes[0][:-2] == shapes[1][:-2]:
+        return "n,n"
+    x, y = (names[n] for n in node.args)
+    raise DeriveError(f"{x} @ {y} with shapes {tuple(shapes[0])} and {tuple(shapes[1])} (line {node.lineno}): "
+                      f"derive multiplies a stack of matrices by a matrix or by a stack of the same "
+                      f"leading shape; reshape {y} or write the product with np.sum")
 
 
 def unbroadcast_axes(shape, out_shape):

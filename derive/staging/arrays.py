@@ -22,6 +22,7 @@ from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noq
 from derive.printing.printers import NumpyPrinter, group
 from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp  # noqa: F401 (API)
 from derive.core.rules import ARRAY_RULES, RULES, local_gradient
+from derive.staging import rolled
 from derive.frontend.arrays import numbers_unless_shaped, parse_array_function
 
 
@@ -88,7 +89,8 @@ class Staged:
 
     def __init__(self, g, gates="grouped", source=""):
         out = g.output
-        if out.is_input or out.is_const:
+        in_loop = {id(n) for lp in getattr(g, "loops", []) for n in lp["body"] + lp["entries"]}
+        if out.is_input or out.is_const or id(out) in in_loop:  # rolled loops: the output after the loop
             out = g.new("id", (out,))
         self.g, self.out, self.gates, self.source = g, out, gates, source
         live = _reachable([out])
@@ -96,8 +98,10 @@ class Staged:
         self.nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
         self.live = live
         inputs = [g.inputs[p] for p, _ in g.params]
-        self.names = naming.assign_names(inputs + self.nodes, out, [p for p, _ in g.params])
-        self.active = set()  # values a gradient flows to
+        inputs += [lp["index"] for lp in getattr(g, "loops", [])]  # rolled loops' variables: no gradient
+        self.names = naming.assign_names(inputs + self.nodes, out, [str(n.value) for n in inputs])
+        self.active = {id(n) for lp in getattr(g, "loops", []) for n in lp["entries"]}  # values a gradient
+        #                                   flows to (a value entering a rolled loop's step gets the next one's)
         for n in inputs + self.nodes:
             if n.is_input:
                 continue
@@ -150,10 +154,14 @@ class Staged:
         adjoints = {self.sym(n): self.adjoints[id(n)] for n in list(g.inputs.values()) + self.nodes
                     if id(n) in self.adjoints}
         seeded = shapes is not None and shapes[self.names[self.out]] != () and id(self.out) in self.adjoints
-        return Program(inputs, g.params, self.forward(shapes), self.backward(shapes), self.sym(self.out),
+        prog = Program(inputs, g.params, self.forward(shapes), self.backward(shapes), self.sym(self.out),
                        adjoints, self.gates, self.source, arrays=True, shapes=shapes,
                        labels=self.labels, name=getattr(g, "name", "f"), staged=self,
                        upstream=self.adjoints[id(self.out)] if seeded else None)
+        if getattr(g, "loops", None):  # rolled loops: blocks over the lines of one iteration
+            prog.loops, prog.backward = rolled.build(g, prog, {id(n): k for k, n in enumerate(self.nodes, 1)},
+                                                     self.sym)
+        return prog
 
     def forward(self, shapes=None):
         out = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from derive.staging import codegen, rolled
@@ -170,8 +171,11 @@ class Program:
         takes its upstream gradient ``upstream=`` (``dout`` in CS231n's layers), and ``grad``
         holds the vector-Jacobian products.
         """
+        if self.loops and self.arrays:
+            spec = vector_program.with_shapes(self, {k: np.shape(v) for k, v in values.items()})
+            return rolled.run(spec, _NUMPY, values, upstream=upstream)
         if self.loops:
-            return rolled.run(self, _CODE if not self.arrays else _NUMPY, values)
+            return rolled.run(self, _CODE, values)
         if self.arrays:
             return vector_program.run(self, values, upstream)
         if upstream is not None:

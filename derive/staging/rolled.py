@@ -106,8 +106,13 @@ def _symbols(bl) -> set:
     out = set()
     if bl.local is not None:
         out |= bl.local.free_symbols
-    if bl.vjp is not None:
-        out |= {a for a in bl.vjp.args if isinstance(a, sp.Symbol)} | {bl.vjp.out}
+    if bl.vjp is not None:  # only the arguments its template reads ({0}, {y}, the index's {1}...)
+        t = bl.vjp.template + bl.vjp.subscript
+        every = "{index" in t or "{sub" in t
+        out |= {a for i, a in enumerate(bl.vjp.args) if isinstance(a, sp.Symbol)
+                and (every or re.search(r"\{%d[^}]*\}" % i, t))}
+        if re.search(r"\{y[^}]*\}", t):
+            out.add(bl.vjp.out)
     return out
 
 
@@ -149,11 +154,16 @@ def statements(prog, printer, comments=True, zeros="0.0"):
         back.append(lp.header(backward=True))
         back += [f"    {s} = {name}[{lp.step()}]" + note("restored") for s, name in lp.taped]
         while k < len(ordered) and lp.first <= ordered[k].ref <= lp.last:
-            back.append("    " + _back(printer, ordered[k], note))
+            bl = ordered[k]
             k += 1
+            if bl.local is None and bl.vjp is None and bl.target in lp.zeroed:
+                continue  # the zeros a scatter adds into: made once, before the loop
+            back.append("    " + _back(printer, bl, note))
         written = {b.target for b in ordered if lp.first <= b.ref <= lp.last}
         for a, b in lp.carried:
-            da, db = prog.adjoints[a], prog.adjoints[b]
+            da, db = prog.adjoints.get(a), prog.adjoints.get(b)
+            if db is None:
+                continue  # no gradient flows through this carried value
             rhs = da if da in written else zeros.format(a=db, v=b)
             back.append(f"    {db} = {rhs}" + note("carried to the step before"))
     return fwd, back
@@ -192,7 +202,7 @@ def python(prog, printer, name) -> str:
     return "\n".join(python_imports() + ["", "", src])
 
 
-def run(prog, printer, values, convert=float):
+def run(prog, printer, values, convert=float, upstream=None):
     """Evaluate at a point by the printed module (compiled once): a Result whose ``values`` hold
     each forward name's last value and the tapes (one value per step)."""
     from derive.staging.evaluate import Result, _point  # evaluate does not import this module
@@ -206,13 +216,22 @@ def run(prog, printer, values, convert=float):
         adj = list(dict.fromkeys([bl.target.name for bl in prog.backward] + [a.name for a in prog.grads.values()]))
         body = fwd + [f"_tapes = [list(t) for t in ({', '.join(tapes)},)]" if tapes else "_tapes = []"] + back + inits
         ret = f"({', '.join(forward_names)},), ({', '.join(adj)},), _tapes"
-        src = "def _derive_rolled(" + ", ".join(p for p, _ in prog.params) + "):\n" + \
+        params = [p for p, _ in prog.params] + ([str(prog.upstream)] if prog.upstream is not None else [])
+        src = "def _derive_rolled(" + ", ".join(params) + "):\n" + \
             "".join(f"    {s}\n" for s in body) + f"    return {ret}\n"
         ns = dict(ARRAY_NS if prog.arrays else NAMESPACES["math"])
         exec(compile(src, "<derive rolled program>", "exec"), ns)  # derive's own generated code
         prog._compiled["rolled"] = (ns["_derive_rolled"], forward_names, adj, tapes)
     fn, names, adj, tapes = prog._compiled["rolled"]
-    args = _point(prog, values, convert) if not prog.arrays else [values[p] for p in prog.param_names]
+    if prog.arrays:
+        args = [np.asarray(values[p], dtype=None if p in prog.labels else float) for p in prog.param_names]
+        if prog.upstream is not None:
+            if upstream is None:
+                raise DeriveError(f"the function returns an array: give its upstream gradient {prog.upstream} "
+                                  f"(run(..., upstream=array))")
+            args.append(np.asarray(upstream, dtype=float))
+    else:
+        args = _point(prog, values, convert)
     try:
         with np.errstate(all="raise"):
             fvals, avals, tvals = fn(*args)

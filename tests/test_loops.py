@@ -18,7 +18,9 @@ import sympy as sp
 import derive
 from derive import DeriveError
 from derive.oracle.central import central_gradient
-from tests.data.loops import tangent_functions
+from derive.staging.arrays import stage_arrays
+from derive.staging.loops import Control
+from tests.data.loops import rnn_layers, tangent_functions
 from tests.data.loops.linear_svm import svm_loss_naive
 from tests.data.loops.softmax import softmax_loss_naive
 
@@ -282,3 +284,80 @@ def test_tangent_loop_and_branch_functions_stage(name, a):
         for k, v in point.items():
             exact = sp.diff(expr, sp.Symbol(k, real=True)).subs({sp.Symbol(q, real=True): w for q, w in point.items()})
             assert grad[k] == pytest.approx(float(exact), rel=1e-12, abs=1e-12)
+
+
+# ---- rolled loops (the default) -------------------------------------------------------------
+def test_rolled_loop_prints_as_the_loop_and_its_reversed_loop():
+    prog = derive.stage(RECURRENCE)
+    text = str(prog)
+    assert "  for i in range(3):  # line 3" in text
+    assert "  for i in reversed(range(3)):" in text
+    assert "hs[i] = h_1  # stored" in text and "h_1 = hs[i]  # restored" in text
+    assert "dw += h_1 * dh_1w" in text and "dh_2 = dh_1  # carried to the step before" in text
+    assert len(prog.forward) == 5  # one step's lines, whatever the trip count
+    assert [lp.to_dict() for lp in prog.loops] == [prog.to_dict()["loops"][0]]
+
+
+@pytest.mark.parametrize("src, point", [(RECURRENCE, dict(x=0.7, w=-1.3)), (COUNTED.replace(
+    "k = 0\n    while k < 3:", "for k in range(3):").replace("        k += 1\n", ""), dict(x=0.9))])
+def test_rolled_gradient_equals_unrolled_sympy_and_central(src, point):
+    rolled, unrolled = derive.stage(src), derive.stage(src, unroll=True)
+    got = rolled.run(**point)
+    assert got.value == pytest.approx(unrolled.run(**point).value, rel=1e-14)
+    scalar_checks(unrolled, src, point)  # sympy.diff and central differences of the unrolled program
+    fn = python_function(src)
+    numeric = central_gradient(lambda p: fn(**p), point)
+    for k in point:
+        assert got.grad[k] == pytest.approx(unrolled.run(**point).grad[k], rel=1e-13)
+        assert got.grad[k] == pytest.approx(numeric[k], rel=1e-6)
+    ns = {}
+    exec(rolled.to_python("g"), ns)  # derive's printed code, loops rolled
+    value, grads = ns["g"](**point)
+    assert value == pytest.approx(got.value) and grads == pytest.approx(got.grad)
+
+
+def _rnn_point(N=2, T=5, D=3, H=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return dict(x=rng.standard_normal((N, T, D)), h0=rng.standard_normal((N, H)),
+                Wx=rng.standard_normal((D, H)) * 0.5, Wh=rng.standard_normal((H, H)) * 0.5,
+                b=rng.standard_normal(H), dh=rng.standard_normal((N, T, H)))
+
+
+def stage_rnn(point, unroll=False):
+    """``rnn_loss`` as derive reads it: from the source text with its step function."""
+    return stage_arrays(rnn_layers.source(), shapes={k: v.shape for k, v in point.items()}, name="rnn_loss",
+                        control=Control(unroll))
+
+
+def test_rolled_rnn_gradient_is_the_published_rnn_backward():
+    point = _rnn_point()
+    prog = stage_rnn(point)
+    result = prog.run(**point)
+    h, cache = rnn_layers.rnn_forward(*[point[k] for k in ("x", "h0", "Wx", "Wh", "b")])
+    assert result.value == pytest.approx(np.sum(h * point["dh"]), rel=1e-12)
+    for name, published in zip(("x", "h0", "Wx", "Wh", "b"), rnn_layers.rnn_backward(point["dh"], cache)):
+        np.testing.assert_allclose(result.grad[name], published, rtol=1e-10, atol=1e-10)
+    numeric = central_gradient(lambda p: rnn_layers.rnn_loss(**p), point, names=["Wh", "h0"])
+    np.testing.assert_allclose(result.grad["Wh"], numeric["Wh"], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(result.grad["h0"], numeric["h0"], rtol=1e-6, atol=1e-8)
+    text = str(prog)
+    assert "for t in reversed(range(5)):" in text and "dWh += prev_h.T @ dprev_hWh" in text
+    assert "dnext_h = dprev_h  # carried to the step before" in text
+    assert len(result.values["prev_hs"]) == 5  # the stored per-step values (the tape)
+    unrolled = stage_rnn(point, unroll=True)
+    np.testing.assert_allclose(unrolled.run(**point).grad["Wh"], result.grad["Wh"], rtol=1e-12)
+
+
+def test_rolled_staging_is_the_size_of_the_body():
+    small, large = (stage_rnn(_rnn_point(T=T)) for T in (3, 300))
+    assert len(small.forward) == len(large.forward) and len(small.backward) == len(large.backward)
+    assert large.loops[0].trips == 300
+
+
+def test_rolled_programs_refuse_the_straight_line_readers_in_one_line():
+    prog = derive.stage(RECURRENCE)
+    for call in (prog.to_latex, prog.to_markdown, prog.expr, prog.gradient_function, lambda: prog.circuit()):
+        with pytest.raises(DeriveError, match=r"rolled loop \(line 3\): stage it with unroll=True"):
+            call()
+    with pytest.raises(DeriveError, match="'h' is assigned inside the rolled loop at line 2 and read after it"):
+        derive.stage("def f(x):\n    for i in range(3):\n        h = x * x\n    return h\n")

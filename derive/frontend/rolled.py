@@ -15,6 +15,7 @@ import ast
 
 from derive.core.errors import DeriveError
 from derive.frontend.config import Pack, Poison, Static
+from derive.frontend.parse import Node
 
 
 def _refuse(where, what):
@@ -44,7 +45,10 @@ def read_rolled(reader, st: ast.For, where, bound):
     carried = [n for n in assigned if _is_node(reader.peek(n)) and n in reader.env]
     entries = {}
     for name in carried:
-        node = g.new("id", (reader.env[name],))  # the value entering an iteration (not folded)
+        pre = reader.env[name]
+        if not isinstance(pre, Node):  # a scalar function's parameter not read yet
+            pre = reader.lookup(name, st)
+        node = g.new("id", (pre,))  # the value entering an iteration (not folded)
         node.user_name = name
         reader.env[name] = entries[name] = node
     index = g.input(var)

@@ -23,6 +23,7 @@ from derive.printing.printers import NumpyPrinter, group
 from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp  # noqa: F401 (API)
 from derive.core.rules import ARRAY_RULES, RULES, local_gradient
 from derive.staging import rolled
+from derive.staging.loops import Control
 from derive.frontend.arrays import numbers_unless_shaped, parse_array_function
 
 
@@ -260,6 +261,11 @@ def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=
     if isinstance(f, Program):
         return f if shapes is None else f.with_shapes(shapes)
     source = f if isinstance(f, str) else getattr(f, "__name__", "")
+    given = shapes if isinstance(shapes, dict) else None
+    if control is None:  # loops: rolled, their trip counts from the shapes
+        control = Control(False, None, given)
+    elif given:
+        control.shapes = {**given, **control.shapes}
     g = parse_array_function(f, gates, constants, output, name, path, control)
     prog = Staged(g, gates, source).program()
     return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))

@@ -220,16 +220,16 @@ def test_while_on_data_is_staged_at_a_point_with_its_trip_count():
 
 
 @pytest.mark.parametrize("src, kwargs, words", [
-    (OVER_A_LIST, {}, "a rolled loop over something other than range(n) or range(a, b) at line 3: stage it "
-                      "unrolled (derive.stage(f, unroll=True)"),
-    (NESTED, {}, "a loop inside a rolled loop at line 4: stage it unrolled"),
+    (OVER_A_LIST, {}, "a for loop at line 3 over something other than range(n) or range(a, b) (rolled loops "
+                      "run over a range): stage it unrolled (derive.stage(f, unroll=True)"),
+    (NESTED, {}, "a for loop at line 4 inside a rolled loop: stage it unrolled"),
     (BREAKS, {}, "an if statement on values of the loop at line 3 (inside a rolled loop): stage it unrolled"),
     (HALVING, {}, "a while loop at line 2 whose condition depends on the inputs: stage it at a point"),
     (MINITORCH_SIGMOID, {}, "an if statement at line 2 whose condition depends on the inputs: stage it at a point"),
     ("def f(x):\n    continue\n    return x\n", {}, "continue outside a loop at line 2"),
     ("def f(x):\n    for i in range(100000):\n        x = x + 1\n    return x\n", {"unroll": True},
      "runs 100,000 times"),
-    ("def f(x):\n    while True:\n        pass\n    return x\n", {"at": {"x": 1.0}}, "runs 10,001 times"),
+    ("def f(x):\n    while True:\n        pass\n    return x\n", {"at": {"x": 1.0}}, "a while loop at line 2 that runs more than 10,000 times"),
     ("def f(x):\n    while True:\n        x = x + 1\n    return x\n", {"at": {"x": 1.0}}, "more than 10,000 gates"),
     ("def f(x):\n    for i in range(x):\n        x = x + 1\n    return x\n", {"unroll": True, "at": {"x": 1.5}},
      "is 1.5, not an integer"),
@@ -257,7 +257,7 @@ def test_cli_unroll_at_a_point():
     assert data["value"] == pytest.approx(loss)
     np.testing.assert_allclose(data["grad"]["W"], dW, rtol=1e-10, atol=1e-12)
     refused = _cli("stage", path, "--shapes", "W=2x3,X=3x2,y=3")
-    assert refused.returncode == 2 and "a loop inside a rolled loop at line 31" in refused.stderr
+    assert refused.returncode == 2 and "a for loop at line 31 inside a rolled loop" in refused.stderr
     assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
 

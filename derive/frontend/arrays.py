@@ -284,7 +284,8 @@ class _Reader(BodyReader):
     def basic_index(self, node) -> bool:
         """Does this index argument pick without repeats (a mask, or one integer: a constant, a
         size, a given integer or a loop's counter), so ``dx[i] += g`` scatters it back?"""
-        return getattr(ARRAY_RULES.get(node.op), "mask", False) or _plain_number(node)
+        return getattr(ARRAY_RULES.get(node.op), "mask", False) or _plain_number(node) \
+            or getattr(node, "counter", False)  # a rolled loop's variable (derive.frontend.rolled)
 
     def set_index(self, target: ast.Subscript, value, op=None):
         """``x[i] = v`` (``op``: ``x[i] -= v``) as a new array ``setitem(x, (i,), v)``: the

@@ -49,7 +49,7 @@ def read_for(reader, st: ast.For):
     if ctl is None or not ctl.unroll:
         return read_rolled(reader, st, where, lambda a: integer(reader, a, where))
     if reader.rolled:
-        raise DeriveError(f"unsupported construct: a loop inside a rolled loop at {where}: stage it unrolled "
+        raise DeriveError(f"unsupported construct: a for loop at {where} inside a rolled loop: stage it unrolled "
                           f"(derive.stage(f, unroll=True), or --unroll on the command line)")
     if st.orelse:
         raise DeriveError(f"unsupported construct: for ... else at {where}: write the loop without else")
@@ -281,7 +281,9 @@ def read_while(reader, st: ast.While):
             on_data = on_data or data
             if not go:
                 break
-            _check_trips(trips + 1, where)
+            if trips + 1 > MAX_TRIPS:
+                raise DeriveError(f"unsupported construct: a while loop at {where} that runs more than "
+                                  f"{MAX_TRIPS:,} times (endless?): derive stages at most {MAX_TRIPS:,} iterations")
             done = _body(reader, st.body, outer_tag + (("while", trips),), outer_label)
             trips += 1
             if done is BREAK:

@@ -19,7 +19,7 @@ from derive.frontend.parse import Node
 
 
 def _refuse(where, what):
-    raise DeriveError(f"unsupported construct: {what} at {where}: stage it unrolled "
+    raise DeriveError(f"unsupported construct: a for loop at {where} {what}: stage it unrolled "
                       f"(derive.stage(f, unroll=True), or --unroll on the command line)")
 
 
@@ -27,20 +27,20 @@ def read_rolled(reader, st: ast.For, where, bound):
     """Read ``st`` as one rolled loop; ``bound(expr)`` gives a range bound as an int."""
     g = reader.g
     if reader.rolled:
-        _refuse(where, "a loop inside a rolled loop")
+        _refuse(where, "inside a rolled loop")
     it = st.iter
     if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
             and 1 <= len(it.args) <= 2 and not it.keywords and "range" not in reader.env):
-        _refuse(where, "a rolled loop over something other than range(n) or range(a, b)")
+        _refuse(where, "over something other than range(n) or range(a, b) (rolled loops run over a range)")
     if not isinstance(st.target, ast.Name):
-        _refuse(where, "a rolled loop with a tuple target")
+        _refuse(where, "with a tuple target (rolled loops bind one name)")
     bounds = [bound(a) for a in it.args]
     start, stop = (0, bounds[0]) if len(bounds) == 1 else bounds
     if stop <= start:
         raise DeriveError(f"the loop at {where} runs 0 times (range({start}, {stop})): give sizes that run it")
     var = st.target.id
     if var in dict(g.params) or var in g.inputs:
-        _refuse(where, f"a loop variable named like the parameter {var}")
+        _refuse(where, f"whose variable is named like the parameter {var}")
     assigned = _assigned(st.body)
     carried = [n for n in assigned if _is_node(reader.peek(n)) and n in reader.env]
     entries = {}
@@ -52,6 +52,7 @@ def read_rolled(reader, st: ast.For, where, bound):
         node.user_name = name
         reader.env[name] = entries[name] = node
     index = g.input(var)
+    index.counter = True  # one integer per step: x[:, t] is basic indexing (dx[:, t] += g)
     reader.env[var] = index
     first = len(g.nodes)
     reader.rolled = True
@@ -60,7 +61,7 @@ def read_rolled(reader, st: ast.For, where, bound):
     finally:
         reader.rolled = False
     if done is not None:
-        _refuse(where, "return, break or continue inside a rolled loop")
+        _refuse(where, "with return, break or continue in its body (rolled loops run every step)")
     body = g.nodes[first:]
     ids = {id(n) for n in body} | {id(n) for n in entries.values()}
     g._memo = {k: v for k, v in g._memo.items() if id(v) not in ids}  # per-step values: never shared later
@@ -68,7 +69,7 @@ def read_rolled(reader, st: ast.For, where, bound):
     for name in carried:
         out = reader.env[name]
         if isinstance(out, (Static, Pack, Poison)):
-            _refuse(where, f"a rolled loop in which {name} stops being a number or array")
+            _refuse(where, f"in which {name} stops being a number or array")
         if out is not entries[name]:
             pairs.append((entries[name], out))
     for name in assigned:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import sympy as sp
 
 from derive.core import naming
@@ -116,8 +117,8 @@ class Staged:
             if id(n) in back:
                 back.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
         point = getattr(getattr(g, "control", None), "point", None) or {}
-        integer = {id(g.inputs[p]) for p, _ in g.params if getattr(point.get(p), "dtype", None) is not None
-                   and point[p].dtype.kind in "iu"}  # labels given at a point (y[i] in a loop): no gradient
+        integer = {id(g.inputs[p]) for p, _ in g.params if p in point
+                   and np.asarray(point[p]).dtype.kind in "iu"}  # labels given at a point (y[i] in a loop)
         self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs} - integer}
         used = {id(a) for n in self.nodes for a in n.args}
         self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0

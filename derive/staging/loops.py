@@ -70,7 +70,7 @@ class Control:
         base = m.group(1) if m else name
         if self.point is not None and base in self.point:
             v = self.point[base]
-            return v[int(m.group(2))] if m else v
+            return v[int(m.group(2))] if m else np.asarray(v) if isinstance(v, list) else v
         if base in self.shapes:
             return np.zeros(self.shapes[base])
         raise NeedPoint(f"{text} at {where} needs the shape of {base}: give shapes= (--shapes) or a point (at=, --at)")
@@ -100,8 +100,12 @@ class Control:
 
 
 def _array(name, v):
-    if isinstance(v, (list, tuple)):
-        return [float(x) for x in v]
+    if isinstance(v, (list, tuple)):  # a scalar function's list (w[0]) or an array written as lists
+        try:
+            np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            raise DeriveError(f"at: {name} must hold numbers") from None
+        return list(v)
     if isinstance(v, (int, float, np.ndarray, np.number)) and not isinstance(v, bool):
         return v
     raise DeriveError(f"at: {name} must be a number or a NumPy array, not {type(v).__name__}")

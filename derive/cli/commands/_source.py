@@ -27,10 +27,7 @@ def load_target(text: str, gates: str = "grouped", shapes=None, constants=None, 
     ``W1=5x3,b=5`` or a dict) becomes an ArrayProgram. ``unroll`` reads ``for`` loops once per
     iteration; ``at`` (a point) is where conditions on the data are taken (``--unroll``, ``--at``).
     """
-    import numpy as np
-
-    point = {k: np.asarray(v) if isinstance(v, list) else v for k, v in (at or {}).items()}
-    control = Control(unroll, point or None, parse_shapes(shapes) if isinstance(shapes, str) else shapes)
+    control = Control(unroll, dict(at) if at else None, parse_shapes(shapes) if isinstance(shapes, str) else shapes)
 
     m = _FILE_RE.match(text.strip())
     if not m:

@@ -3,6 +3,8 @@ gates, sums and means over (negative) axes, matmul with a stack of matrices, res
 sizes, transpose with axes. Every gradient is checked against central differences and
 component-wise sympy.diff (``check_arrays``); shapes print in the line comments; a mismatch is
 one line."""
+import os
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,80 @@ def test_3d_embedding_equals_cs231n_backward():
     ref = np.zeros_like(W)
     np.add.at(ref, x, dout)
     np.testing.assert_allclose(res.grad["W"], ref, rtol=1e-14)
+
+
+# ---- lists: np.stack and np.concatenate -------------------------------------------------------
+RNN3 = '''def rnn(x, h0, Wx, Wh):
+    hs = [h0]
+    h = np.tanh(x[:, 0] @ Wx + h0 @ Wh)
+    hs.append(h)
+    h = np.tanh(x[:, 1] @ Wx + h @ Wh)
+    hs.append(h)
+    H = np.stack(hs[1:], axis=1)
+    return np.sum(H ** 2)
+'''
+
+
+def test_stack_of_a_list_built_with_append():
+    prog = stage(RNN3, shapes={"x": (2, 2, 3), "h0": (2, 2), "Wx": (3, 2), "Wh": (2, 2)})
+    fwd = [str(ln) for ln in prog.forward]
+    assert "H = np.stack([h, h_1], axis=1)" in fwd
+    back = [str(b) for b in prog.backward]
+    assert "dh = dH[:, 0].copy()" in back and "dh_1 = dH[:, 1]" in back  # dh is added to later
+    assert "dh += dh_1Wh @ Wh.T" in back or any(b.startswith("dh += ") for b in back)
+    rng = np.random.default_rng(2)
+    arrays = {p: rng.normal(size=prog.shapes[p]) for p in prog.param_names}
+    res = prog.run(**arrays)
+    np.testing.assert_allclose(res.adjoints["dH"], 2 * res.values["H"], rtol=1e-14)  # not changed by +=
+    report = check_arrays(prog, seed=1)
+    assert report.ok and report.max_err_sympy is not None, report
+
+
+@pytest.mark.parametrize("src, shapes, lines", [
+    ("def f(a, b):\n    c = np.concatenate([a, b, a], axis=1)\n    return np.sum(np.sin(c))\n",
+     {"a": (2, 2), "b": (2, 3)},
+     ["da = dc[:, :a.shape[1]].copy()", "db = dc[:, a.shape[1]:a.shape[1] + b.shape[1]]",
+      "da += dc[:, a.shape[1] + b.shape[1]:]"]),
+    ("def f(a, b):\n    parts = [a, np.tanh(b)]\n    c = np.concatenate(parts)\n    return np.sum(c ** 3)\n",
+     {"a": (1, 2), "b": (2, 2)}, ["da = dc[:a.shape[0]]", "dtanhb = dc[a.shape[0]:]"]),
+    ("def f(x):\n    cols = []\n    cols.append(x[..., 0])\n    cols.append(np.sin(x[..., 1]))\n"
+     "    s = np.stack(cols, axis=-1)\n    return np.sum(s * x)\n", {"x": (2, 2, 2)},
+     ["dxi = ds[..., 0]", "dsint1 = ds[..., 1]"]),
+    ("def f(a, b):\n    s = np.stack([a, b, a])\n    return np.sum(np.exp(s[1:]))\n", {"a": (3,), "b": (3,)},
+     ["da = ds[0].copy()", "db = ds[1]"]),
+], ids=["concatenate-axis1", "concatenate-list-name", "stack-last-axis", "stack-axis0"])
+def test_stack_and_concatenate_backward_as_slices(src, shapes, lines):
+    prog = stage(src, shapes=shapes)
+    back = [str(b) for b in prog.backward]
+    assert all(line in back for line in lines), back
+    report = check_arrays(prog, seed=3)
+    assert report.ok and report.max_err_sympy is not None, report
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("hs = [x]\n    ks = hs\n    hs.append(x)\n    return np.sum(np.stack(ks))", "changes the list that ks also names"),
+    ("return np.sum(np.stack(x))", "np.stack() of something other than a list of arrays"),
+    ("return np.sum(np.stack([x, x], axis=-2))", "np.stack() with an axis that is not a constant"),
+    ("hs = []\n    return np.sum(np.stack(hs))", "np.stack() of something other than a list"),
+    ("x.append(x)\n    return np.sum(x)", "x.append(...) at line 2: derive appends only to a list the function made"),
+    ("hs = [x]\n    n = 1\n    return np.sum(np.stack(hs[n + x:]))", "a slice of a list with bounds that are not"),
+])
+def test_list_mistakes_are_one_line(body, fragment):
+    with pytest.raises(DeriveError) as err:
+        stage(f"def f(x):\n    {body}\n", shapes={"x": (2, 2)})
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_every_printer_circuit_and_sheet_reads_a_3d_program(tmp_path):
+    import json
+
+    from derive import sheet
+    prog = stage(RNN3, shapes={"x": (2, 2, 3), "h0": (2, 2), "Wx": (3, 2), "Wh": (2, 2)})
+    rng = np.random.default_rng(0)
+    arrays = {p: rng.normal(size=prog.shapes[p]) for p in prog.param_names}
+    assert "np.stack([h, h\\_1], axis=1)" in prog.to_latex()
+    assert "| 11 | `H = np.stack([h, h_1], axis=1)` | (2, 2, 2) |" in prog.to_markdown()
+    assert json.loads(json.dumps(prog.to_dict()))["shapes"]["H"] == [2, 2, 2]
+    assert prog.circuit(**arrays) is not None
+    pdf = sheet(prog, at=arrays, path=str(tmp_path / "rnn.pdf"))
+    assert os.path.getsize(pdf[0]) > 1000

@@ -25,6 +25,10 @@ from derive.core.functions import maximum, minimum
 # options ("axis", "keepdims"); without known shapes the 2-D templates are used.
 
 
+#: The most arrays one np.stack / np.concatenate joins (one vjp template per part).
+MAX_PARTS = 1024
+
+
 @dataclass(frozen=True)
 class ArrayRule:
     """One array gate: its NumPy spelling and the vector-Jacobian product of each argument."""
@@ -103,6 +107,19 @@ ARRAY_ROWS: list = [
               (_ex("A, B", "np.sum(np.sin(np.transpose(A, (1, 2, 0))) * B)", A=(2, 3, 2), B=(3, 2, 2)),
                _ex("A, B", "np.sum(np.sin(A.transpose(0, 2, 1)) * B)", A=(2, 3, 2), B=(2, 2, 3))),
               label=".T"),
+    ArrayRule("stack", MAX_PARTS, "np.stack([{index}]{kw})", ("{g}[{index}]",) * MAX_PARTS, "stack", (),
+              ("np.stack", "numpy.stack"),
+              "np.stack(list, axis=k): each array's adjoint is its slice of the stack's (dhs[:, t])",
+              (_ex("A, B", "np.sum(np.sin(np.stack([A, B * A, B], axis=1)) * B[:, None])", A=(2, 3), B=(2, 3)),
+               _ex("A, B", "np.sum(np.stack([np.tanh(A), B], axis=-1) ** 2)", A=(2, 2, 2), B=(2, 2, 2))),
+              options=("axis",), symbolic=lambda xs, axis=0: np.stack(xs, axis=axis)),
+    ArrayRule("concatenate", MAX_PARTS, "np.concatenate([{index}]{kw})", ("{g}[{index}]",) * MAX_PARTS, "cat", (),
+              ("np.concatenate", "numpy.concatenate"),
+              "np.concatenate(list, axis=k): the adjoint is split back into the parts' slices",
+              (_ex("A, B", "np.sum(np.sin(np.concatenate([A, B, A], axis=1)) ** 2)", A=(2, 2), B=(2, 3)),
+               _ex("A, B", "np.sum(np.tanh(np.concatenate([A, B]))[1:3] * np.concatenate([B, A], axis=-1)[:, 1:3])",
+                   A=(2, 2), B=(2, 2))),
+              label="cat", options=("axis",), symbolic=lambda xs, axis=0: np.concatenate(xs, axis=axis)),
     ArrayRule("sum", 1, "np.sum({0}{kw})", ("{g} * np.ones_like({0})",), "sum{0}",
               (("axis", ("np.expand_dims({g}, {axis}) * np.ones_like({0})",)),),
               ("np.sum", "numpy.sum", ".sum"), "sum: the adjoint is copied to every summed element",
@@ -159,6 +176,14 @@ ARRAY_ROWS: list = [
                 (_ex("A", f"np.sum(np.sin(A[A {sym} 0.25]) ** 2)", A=(3, 2)),), label=sym, mask=True)
       for name, sym, short in (("greater", ">", "gt"), ("less", "<", "lt"), ("greater_equal", ">=", "ge"),
                                ("less_equal", "<=", "le"))],
+    ArrayRule("where", 3, "np.where({0}, {1}, {2})", (None, "np.where({0}, {g}, 0)", "np.where({0}, 0, {g})"),
+              "sel{1}", (), ("np.where", "numpy.where"),
+              "np.where(mask, a, b) (and a if mask else b on arrays): a select; the gradient goes to the side taken, "
+              "the mask (a comparison on the data) carries it and gets none",
+              (_ex("A, B", "np.sum(np.where(A > 0, A, 0.1 * A) * B)", A=(3, 2), B=(3, 2)),
+               _ex("A, B", "np.sum(np.sin(np.where(A < B, A * B, B)))", A=(2, 3, 2), B=(3, 2)),
+               _ex("A", "np.sum(np.where(A >= 0.0, np.exp(A), 1.0) ** 2)", A=(2, 2))),
+              label="?", elementwise=True, symbolic=np.where),
     ArrayRule("clip", 3, "np.clip({0}, {1}, {2})",
               ("{g} * (({1} <= {0}) & ({0} <= {2}))", "{g} * (({0} < {1}) & ({1} <= {2}))",
                "{g} * (({0} > {2}) | ({1} > {2}))"),

@@ -15,7 +15,8 @@ import inspect
 import re
 import textwrap
 
-from derive.frontend.config import Pack, Poison, Static, check_value, describe
+from derive.frontend import lists
+from derive.frontend.config import NotStatic, Pack, Poison, Static, check_value, describe, static
 from derive.core.errors import DeriveError
 from derive.frontend.inline import Module
 from derive.frontend.outputs import select_output
@@ -48,6 +49,8 @@ def uses_arrays(f) -> bool:
             return True  # x.sum(axis=0), w.dot(x)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in helpers:
             return True  # a helper function of the same source, inlined by the array reader
+        if isinstance(n, ast.IfExp) and isinstance(n.test, ast.Compare):
+            return True  # x if x > 0 else 0.0: a select (np.where), on numbers as 0-D arrays
     return False
 
 
@@ -197,6 +200,8 @@ class _Reader(BodyReader):
             if n.attr == "T":
                 return g.op("transpose", self.not_a_size(self.expr(n.value), n, ".T"))
             self.fail(f"attribute access '{_dotted(n)}'", n)
+        if isinstance(n, ast.IfExp):
+            return self.select(n)
         if isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]).__name__ in _COMPARE:
             return g.op(_COMPARE[type(n.ops[0]).__name__], self.expr(n.left), self.expr(n.comparators[0]))
         if isinstance(n, ast.Subscript):
@@ -216,10 +221,35 @@ class _Reader(BodyReader):
         self.fail(_CONSTRUCTS.get(type(n).__name__, type(n).__name__), n)
 
     def value(self, n):
-        """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers)."""
+        """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers);
+        ``[a, b]``, ``hs[1:]``: a list the function builds (``derive.frontend.lists``)."""
         if isinstance(n, ast.Call) and _dotted(n.func) in _SPLITS and "np" not in self.env:
             return self.split(n)
-        return super().value(n)
+        made = lists.list_value(self, n)
+        return made if made is not None else super().value(n)
+
+    def block(self, stmts):
+        """Statements, with ``hs.append(h)`` on a list the function made read here."""
+        return lists.block(self, stmts, super().block)
+
+    def select(self, n: ast.IfExp):
+        """``a if c else b``: a condition on configuration picks a side now (noted); a comparison
+        on the data is an elementwise select ``np.where(c, a, b)`` whose gradient goes to the side taken."""
+        try:
+            taken = bool(static(self, n.test))
+        except NotStatic:
+            taken = None
+        if taken is not None:
+            self.note(f"{self.where(n.lineno)}: `{ast.unparse(n.test)[:50]}` is {taken}, so "
+                      f"`{ast.unparse(n.orelse if taken else n.body)[:40]}` is not staged")
+            return self.expr(n.body if taken else n.orelse)
+        cond = self.expr(n.test)
+        if not getattr(ARRAY_RULES.get(cond.op), "mask", False):
+            self.fail(f"a conditional expression whose condition `{ast.unparse(n.test)[:40]}` is not a comparison "
+                      f"(write a if x > 0 else b, or np.where(mask, a, b))", n)
+        self.note(f"{self.where(n.lineno)}: `{ast.unparse(n)[:60]}` is staged as an elementwise select, "
+                  f"np.where({ast.unparse(n.test)[:30]}, ...): the gradient goes to the side taken")
+        return self.g.op("where", cond, self.expr(n.body), self.expr(n.orelse))
 
     def split(self, n):
         fname = _dotted(n.func)
@@ -327,6 +357,8 @@ class _Reader(BodyReader):
         if fname in ("np.prod", "numpy.prod") and len(n.args) == 1 and _rest_of_shape(n.args[0]):
             return g.op("row_size", self.expr(n.args[0].value.value))  # np.prod(x.shape[1:])
         rule = ARRAY_CALLS.get(fname)
+        if rule in ("stack", "concatenate") and receiver is None:
+            return lists.join(self, n, rule, fname)
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
             if fname in _BUILTINS:

@@ -151,6 +151,7 @@ ENTRY_COLOR = "#8a8a8a"
 def _cells(a, blank, digits=4):
 
     a = np.atleast_2d(a) if np.ndim(a) else np.array([[a]])
+    a = a.reshape(-1, a.shape[-1])  # (N, T, D): its N * T rows of D
     rows = [list(r) for r in a[:MAX_SHOWN, :MAX_SHOWN]]
     text = [["" if blank else fmt(v, digits) for v in r] for r in rows]
     if a.shape[1] > MAX_SHOWN:

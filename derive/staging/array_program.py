@@ -392,7 +392,7 @@ def _arrays(prog, arrays):
             if v.dtype.kind not in "iu":
                 raise DeriveError(f"input {p} holds class labels: it must be an integer array, got {v.dtype}")
         else:
-            if v.dtype.kind not in "fiu":
+            if v.dtype.kind not in "fiub":  # a boolean mask is 0/1
                 raise DeriveError(f"input {p} must hold real numbers, got dtype {v.dtype}")
             v = v.astype(float, copy=False)
             if not np.all(np.isfinite(v)):

@@ -11,6 +11,7 @@ code on zeros: a mismatch names the line and both shapes.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -120,6 +121,7 @@ class Staged:
         integer = {id(g.inputs[p]) for p, _ in g.params if p in point
                    and np.asarray(point[p]).dtype.kind in "iu"}  # labels given at a point (y[i] in a loop)
         self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs} - integer}
+        self.active -= self._indexers() - back  # y.reshape(N * T) used as labels: y is labels too
         used = {id(a) for n in self.nodes for a in n.args}
         self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
         taken = set(self.names.values())
@@ -130,6 +132,18 @@ class Staged:
                 taken.add(self.adjoints[id(n)].name)
         self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active]
         self._syms = {}
+
+    def _indexers(self):
+        """Values used as integer indices or labels (``x[rows, y_flat]``, ``onehot(y, k)``), and the
+        values they were reshaped or sliced from, back to the inputs."""
+        out = set()
+        for n in reversed(self.nodes):
+            if n.op in ("index", "setitem", "onehot", "softmax_cross_entropy"):
+                out.update(id(a) for i, a in enumerate(n.args) if not self.vjp_exists(n, i)
+                           and not getattr(ARRAY_RULES.get(a.op), "mask", False))
+            if id(n) in out:
+                out.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
+        return out
 
     @staticmethod
     def vjp_exists(n, i):
@@ -193,8 +207,9 @@ class Staged:
                 if variant is None:
                     local = local_gradient(rule, i, args, self.sym(n))
                 else:
+                    parts = n.opt("parts")  # np.stack / np.concatenate: each part's slice of the adjoint
                     vjp = Vjp(n.op, i, variant, args, self.sym(n), up, n.opt("axis"), bool(n.opt("keepdims")),
-                              n.opt("subscript", ""))
+                              parts[i] if parts else n.opt("subscript", ""))
                 red, note = None, ""
                 if shapes is not None and (n.op in RULES or ARRAY_RULES[n.op].elementwise):
                     red, note = _reduction(shapes[self.names[a]], shapes[self.names[n]])
@@ -231,13 +246,38 @@ class Staged:
                 continue
             line = BackLine(adj, var, local, up, k > 1, ref, n_uses, vjp, red, shape=shape)
             rhs = _P.backward_rhs(line)
-            if k == 1 and total[id(a)] > 1 and (rhs.isidentifier() or rhs.endswith(".T")):
+            if k == 1 and total[id(a)] > 1 and _view(rhs):
                 line = replace(line, copy=True)  # it will be added to in place
             if k > 1:
                 fork = f"{var} is used {n_uses} times: gradients add"
                 note = f"{fork}; {note}" if note else fork
             out.append(replace(line, note=note))
         return out
+
+
+def _view(rhs: str) -> bool:
+    """Is this backward right-hand side another array's memory (a name, ``.T``, a slice
+    ``dH[:, 0]``, a reshape, a transpose), so that adding to it in place needs a copy first?"""
+    if rhs.startswith("np.transpose(") and _closes_at_end(rhs, len("np.transpose")):
+        return True
+    m = re.match(r"[A-Za-z_]\w*", rhs)
+    rest = rhs[m.end():] if m else None
+    if rest in ("", ".T"):
+        return True
+    if rest and rest[0] == "[":
+        return _closes_at_end(rest, 0)
+    return bool(rest) and rest.startswith(".reshape(") and _closes_at_end(rest, len(".reshape"))
+
+
+def _closes_at_end(text, start) -> bool:
+    """Does the bracket at ``text[start]`` close at the end of ``text``?"""
+    depth = 0
+    for k, ch in enumerate(text[start:], start):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0:
+            return k == len(text) - 1
+    return False
 
 
 def _reachable(roots):

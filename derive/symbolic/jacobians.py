@@ -55,7 +55,8 @@ def _run_line(ln, env, point):
         num = np.vectorize(lambda e: float(sp.sympify(e).xreplace(point)), otypes=[float])
         env[ln.target.name] = call_value(ln.rhs, [num(a) for a in args], ARRAY_NS)
     elif ln.op in RULES:
-        env[ln.target.name] = np.frompyfunc(lambda *xs: apply(ln.op, *xs), len(args), 1)(*args)
+        env[ln.target.name] = np.frompyfunc(lambda *xs: apply(ln.op, *(int(x) if isinstance(x, (bool, np.bool_))
+                                                                      else x for x in xs)), len(args), 1)(*args)  # mask * x
     else:
         env[ln.target.name] = call_value(ln.rhs, args, SYMPY_NS)
 

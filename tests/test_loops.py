@@ -361,3 +361,20 @@ def test_rolled_programs_refuse_the_straight_line_readers_in_one_line():
             call()
     with pytest.raises(DeriveError, match="'h' is assigned inside the rolled loop at line 2 and read after it"):
         derive.stage("def f(x):\n    for i in range(3):\n        h = x * x\n    return h\n")
+
+
+def test_rnn_forward_with_a_list_of_states_unrolled_equals_rnn_backward():
+    """rnn_forward as written with h.append and np.stack: unrolled (a rolled loop refuses the
+    list in one line), its vector-Jacobian product with dh is the published rnn_backward."""
+    point = _rnn_point()
+    args = {k: v for k, v in point.items() if k != "dh"}
+    shapes = {k: v.shape for k, v in args.items()}
+    with pytest.raises(DeriveError, match=r"that appends to the list h \(a rolled loop reads its body once\): "
+                                          r"stage it unrolled"):
+        stage_arrays(rnn_layers.source(), shapes=shapes, name="rnn_forward_stacked")
+    prog = stage_arrays(rnn_layers.source(), shapes=shapes, name="rnn_forward_stacked", control=Control(True))
+    result = prog.run(upstream=point["dh"], **args)
+    h, cache = rnn_layers.rnn_forward(*args.values())
+    np.testing.assert_allclose(result.value, h, rtol=1e-12)
+    for name, published in zip(args, rnn_layers.rnn_backward(point["dh"], cache)):
+        np.testing.assert_allclose(result.grad[name], published, rtol=1e-10, atol=1e-10)

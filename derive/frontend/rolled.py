@@ -51,6 +51,7 @@ def read_rolled(reader, st: ast.For, where, bound):
         node = g.new("id", (pre,))  # the value entering an iteration (not folded)
         node.user_name = name
         reader.env[name] = entries[name] = node
+    lists = {k: v for k, v in reader.env.items() if isinstance(v, Pack)}
     index = g.input(var)
     index.counter = True  # one integer per step: x[:, t] is basic indexing (dx[:, t] += g)
     reader.env[var] = index
@@ -62,6 +63,9 @@ def read_rolled(reader, st: ast.For, where, bound):
         reader.rolled = False
     if done is not None:
         _refuse(where, "with return, break or continue in its body (rolled loops run every step)")
+    grown = [k for k, v in lists.items() if reader.env.get(k) is not v]
+    if grown:
+        _refuse(where, f"that appends to the list {grown[0]} (a rolled loop reads its body once)")
     body = g.nodes[first:]
     ids = {id(n) for n in body} | {id(n) for n in entries.values()}
     g._memo = {k: v for k, v in g._memo.items() if id(v) not in ids}  # per-step values: never shared later

@@ -378,3 +378,18 @@ def test_rnn_forward_with_a_list_of_states_unrolled_equals_rnn_backward():
     np.testing.assert_allclose(result.value, h, rtol=1e-12)
     for name, published in zip(args, rnn_layers.rnn_backward(point["dh"], cache)):
         np.testing.assert_allclose(result.grad[name], published, rtol=1e-10, atol=1e-10)
+
+
+def test_cli_rolled_json_and_refusal(tmp_path):
+    path = tmp_path / "rec.py"
+    path.write_text(RECURRENCE)
+    out = _cli("stage", f"{path}:f", "--at", "x=0.7,w=-1.3", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["loops"][0]["range"] == [0, 3] and "for i in reversed(range(3)):" in data["code"]
+    expected = derive.stage(RECURRENCE, unroll=True).run(x=0.7, w=-1.3)
+    assert data["grad"] == pytest.approx(expected.grad) and data["intermediates"]["hs"] == pytest.approx(
+        [0.7, 0.7 * -1.3 + 0.7, (0.7 * -1.3 + 0.7) * -1.3 + 0.7])
+    refused = _cli("stage", f"{path}:f", "--format", "latex")
+    assert refused.returncode == 2 and "rolled loop (line 4): stage it with unroll=True" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1

@@ -60,7 +60,8 @@ def run(args) -> int:
     ran = args.at is not None and (point or not constants)  # --at with configuration only: no run
     result = prog.run(exact=not args.float, upstream=upstream, **point) if ran else None
     if args.json:
-        print(json.dumps(to_json(prog, result) if not arrays else _array_json(prog, result), indent=2))
+        print(json.dumps(to_json(prog, result) if not arrays and not prog.loops else _array_json(prog, result),
+                         indent=2))
     elif args.format == "python":
         print(prog.to_python(), end="")
     elif args.format == "latex":

@@ -393,3 +393,14 @@ def test_cli_rolled_json_and_refusal(tmp_path):
     refused = _cli("stage", f"{path}:f", "--format", "latex")
     assert refused.returncode == 2 and "rolled loop (line 4): stage it with unroll=True" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_unrolled_programs_work_with_every_reader():
+    prog = derive.stage(RECURRENCE, unroll=True)
+    result = prog.run(x=1.0, w=0.5)
+    assert "<- iteration i=2" in prog.to_text(result) and "# (7) in iteration i=2" in "\n".join(prog.lines())
+    assert r"\mathit{h\_i2}" in prog.to_latex() and "| 7 | `h_i2 = h_i1w + x` | 1.875 |" in prog.to_markdown(result)
+    assert type(prog.circuit(x=1.0, w=0.5)).__name__ == "Circuit"
+    ns = {}
+    exec(prog.to_python("g"), ns)  # derive's printed code
+    assert ns["g"](1.0, 0.5)[1] == pytest.approx(result.grad)

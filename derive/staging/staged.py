@@ -112,7 +112,7 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     for k, n in enumerate(nodes, 1):
         args = tuple(sym(a) for a in n.args)
         forward.append(Line(k, sym(n), n.op, args, RULES[n.op].build(*args),
-                            user=bool(n.user_name), used=id(n) in live, source_line=n.lineno))
+                            user=bool(n.user_name), used=id(n) in live, source_line=n.lineno, label=n.label))
         line_of[id(n)] = k
     inputs = [sym(n) for n in input_nodes]
     taken = set(names.values())

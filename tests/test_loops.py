@@ -404,3 +404,9 @@ def test_unrolled_programs_work_with_every_reader():
     ns = {}
     exec(prog.to_python("g"), ns)  # derive's printed code
     assert ns["g"](1.0, 0.5)[1] == pytest.approx(result.grad)
+
+
+def test_a_program_read_with_sizes_refuses_other_shapes():
+    prog = stage_rnn(_rnn_point(T=5))
+    with pytest.raises(DeriveError, match=r"staged for x of shape \(2, 5, 3\) .*stage it again for shape \(2, 7, 3\)"):
+        prog.run(**_rnn_point(T=7))

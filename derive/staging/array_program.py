@@ -53,6 +53,9 @@ def with_shapes(prog, shapes):
     _expect_inputs(prog, shapes, "shape")
     key = tuple(_check_shape(p, shapes[p]) for p in prog.param_names)
     base = prog._base
+    control = getattr(getattr(base.staged, "g", None), "control", None)
+    if control is not None:  # loops read with the sizes given at staging hold only for those
+        control.check_shapes(dict(zip(prog.param_names, key)))
     if key not in base._special:
         all_shapes = _forward_shapes(base, dict(zip(prog.param_names, key)))
         spec = base.staged.program(all_shapes)

@@ -38,6 +38,7 @@ class Control:
         self._values = {}   # id(node) -> value at the point (or on zeros, for sizes)
         self._data = {}     # id(node) -> does it depend on the inputs' values (not only shapes)?
         self.used_data = False  # did the condition being read need the point?
+        self.sized = False      # did reading use the input shapes (a trip count, a size condition)?
 
     def number(self, node, where, text):
         """The value of ``node`` (sizes from the shapes; data only at the point)."""
@@ -49,6 +50,15 @@ class Control:
 
     def shape(self, node, where, text):
         return tuple(np.shape(self._value(node, where, text)))
+
+    def check_shapes(self, shapes):
+        """A program read with sizes (``range(N)`` with ``N = X.shape[0]``) holds only for them."""
+        if not self.sized:
+            return
+        for p, given in shapes.items():
+            if p in self.shapes and tuple(given) != tuple(self.shapes[p]):
+                raise DeriveError(f"this program was staged for {p} of shape {tuple(self.shapes[p])} (its loops or "
+                                  f"branches used the sizes): stage it again for shape {tuple(given)}")
 
     def _on_data(self, node) -> bool:
         stack = [node]
@@ -65,6 +75,7 @@ class Control:
         return self._data[id(node)]
 
     def _input(self, node, where, text):
+        self.sized = True
         name = str(node.value)
         m = re.fullmatch(r"(\w+)\[(\d+)\]", name)  # a scalar function's list element w[0]
         base = m.group(1) if m else name

@@ -410,3 +410,11 @@ def test_a_program_read_with_sizes_refuses_other_shapes():
     prog = stage_rnn(_rnn_point(T=5))
     with pytest.raises(DeriveError, match=r"staged for x of shape \(2, 5, 3\) .*stage it again for shape \(2, 7, 3\)"):
         prog.run(**_rnn_point(T=7))
+
+
+def test_rolled_loop_variable_in_the_body_has_no_gradient():
+    src = "def f(x):\n    s = 0.0\n    for i in range(1, 4):\n        s = s + x ** i / i\n    return s\n"
+    prog = derive.stage(src)
+    assert "di" not in {bl.target.name for bl in prog.backward} and "di = 0.0" not in str(prog)
+    assert "nums[i - 1] = num" in str(prog)
+    assert prog.run(x=0.5).grad["x"] == pytest.approx(1 + 0.5 + 0.25)

@@ -77,15 +77,16 @@ def build(g, prog, line_of, sym):
         written_before = {backward[k].target for k in range(inside[0])} if inside else set()
         fresh = body_syms - leaving | entries  # per-step adjoints (written anew each step)
         zeroed = []
+        counter = symbol(lp["var"])
         for k in inside:
             bl = backward[k]
-            if bl.var in fresh:
+            if bl.var in fresh or bl.var == counter:  # the loop variable has no gradient
                 continue
             if not bl.accumulate and bl.target not in written_before and bl.target not in zeroed:
                 zeroed.append(bl.target)
             backward[k] = replace(bl, accumulate=True)
-        zeroed += [prog.adjoints[b] for b in leaving if prog.adjoints[b] not in written_before
-                   and prog.adjoints[b] not in zeroed]
+        zeroed += [prog.adjoints[b] for b in leaving if b in prog.adjoints
+                   and prog.adjoints[b] not in written_before and prog.adjoints[b] not in zeroed]
         needed = set()
         for k in inside:
             needed |= _symbols(backward[k])

@@ -197,6 +197,17 @@ def condition(reader, test, where, kind="if statement"):
     return v, ctl.used_data
 
 
+def comparison(reader, n):
+    """``(k == y[i])`` used as a number, staged at a point: its value there (a constant), or None."""
+    if getattr(control(reader), "point", None) is None:
+        return None
+    where = reader.where(n.lineno)
+    taken = condition(reader, n, where, "comparison")[0]
+    reader.note(f"{where}: `{_short(n)}` depends on the data: its value at the given point is staged as a "
+                f"constant (its gradient is 0)")
+    return reader.g.const(int(taken))
+
+
 def _refusal(kind, where):
     if kind == "while loop":
         return (f"unsupported construct: a while loop at {where} whose condition depends on the inputs: "

@@ -168,22 +168,13 @@ class BodyReader:
             v = static(self, n)
         except NotStatic:
             if isinstance(n, ast.Compare) and all(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops):
-                return self.data_comparison(n)  # (k == y[i]) as a number, at a point
+                return loops.comparison(self, n)  # (k == y[i]) as a number, at a point
             return None
         if isinstance(v, (int, float)):
             return self.g.const(int(v) if isinstance(v, bool) else v)
         raise DeriveError(f"{ast.unparse(n)[:40]} is {describe(v)} (configuration), not a number, at "
                           f"{self.where(n.lineno)}")
 
-    def data_comparison(self, n):
-        """``(k == y[i])`` used as a number, staged at a point: its value there (a constant)."""
-        if loops.control(self) is None or getattr(loops.control(self), "point", None) is None:
-            return None
-        where = self.where(n.lineno)
-        taken = loops.condition(self, n, where, "comparison")[0]
-        self.note(f"{where}: `{ast.unparse(n)[:50]}` depends on the data: its value at the given point is "
-                  f"staged as a constant (its gradient is 0)")
-        return self.g.const(int(taken))
 
     # ---- helpers ----------------------------------------------------------------------------
     def helper(self, n: ast.Call):

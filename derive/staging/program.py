@@ -289,7 +289,7 @@ class Program:
 
     def to_text(self, result=None) -> str:
         if self.loops:
-            return rolled.text(self, _NUMPY if self.arrays else _CODE)
+            return rolled.text(self, _NUMPY if self.arrays else _CODE, result)
         return vector_program.to_text(self, result) if self.arrays else printing.text_program(self, result)
 
     def circuit(self, exact: bool = True, **values):

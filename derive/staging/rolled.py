@@ -179,11 +179,17 @@ def _back(printer, bl, note):
     return printer._print(bl) + note(f"({bl.ref}){extra}")
 
 
-def text(prog, printer) -> str:
+def text(prog, printer, result=None) -> str:
+    """The listing, loops rolled; with a run's result, the value, the gradient and the notes."""
     args = ", ".join(p for p, _ in prog.params)
     fwd, back = statements(prog, printer, zeros=_zeros(prog))
-    return "\n".join([f"{prog.output}({args})", "", "forward pass"] + ["  " + s for s in fwd]
-                     + ["", "backward pass"] + ["  " + s for s in back])
+    out = [f"{prog.output}({args})", "", "forward pass"] + ["  " + s for s in fwd] + ["", "backward pass"] + \
+        ["  " + s for s in back]
+    if result is not None:
+        out += ["", "value", f"  {prog.output} = {result.value}", "", "gradient"]
+        out += [f"  d{prog.output}/d{k} = {v}" for k, v in result.grad.items()]
+        out += [f"note: {n}" for n in result.notes]
+    return "\n".join(out)
 
 
 def _zeros(prog):

@@ -42,6 +42,8 @@ def _neg(a):
 
 
 def _sub(a, b):
+    if isinstance(b, sp.Number):  # x - 2, not x - 1*2
+        return sp.Add(a, -b, evaluate=False)
     return sp.Add(a, sp.Mul(-1, b, evaluate=False), evaluate=False)
 
 

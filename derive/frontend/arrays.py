@@ -12,10 +12,9 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
-import re
 import textwrap
 
-from derive.frontend import lists
+from derive.frontend import gathers, lists
 from derive.frontend.config import NotStatic, Pack, Poison, Static, check_value, describe, static
 from derive.core.errors import DeriveError
 from derive.frontend.inline import Module
@@ -223,7 +222,7 @@ class _Reader(BodyReader):
     def value(self, n):
         """``np.hsplit(a, 4)``, ``np.split(a, 2, axis=1)``: a tuple of slices (gathers);
         ``[a, b]``, ``hs[1:]``: a list the function builds (``derive.frontend.lists``)."""
-        if isinstance(n, ast.Call) and _dotted(n.func) in _SPLITS and "np" not in self.env:
+        if isinstance(n, ast.Call) and _dotted(n.func) in gathers.SPLITS and "np" not in self.env:
             return self.split(n)
         made = lists.list_value(self, n)
         return made if made is not None else super().value(n)
@@ -252,64 +251,10 @@ class _Reader(BodyReader):
         return self.g.op("where", cond, self.expr(n.body), self.expr(n.orelse))
 
     def split(self, n):
-        fname = _dotted(n.func)
-        kw = {k.arg: k.value for k in n.keywords}
-        count = n.args[1] if len(n.args) > 1 else None
-        axis = kw.pop("axis", n.args[2] if len(n.args) > 2 else None)
-        if len(n.args) not in (2, 3) or kw or not (isinstance(count, ast.Constant) and type(count.value) is int
-                                                  and count.value > 0):
-            self.fail(f"{fname}() other than {fname}(a, k) with a constant number of equal parts k", n)
-        if axis is None:
-            axis = -1 if fname.endswith("hsplit") else 0
-        elif isinstance(axis, ast.Constant) and type(axis.value) is int:
-            axis = axis.value
-        else:
-            self.fail(f"{fname}() with an axis that is not a constant", n)
-        base, k = self.expr(n.args[0]), count.value
-        lead = "..., " if axis == -1 else ":, " * axis
-        if axis < -1:
-            self.fail(f"{fname}() along axis {axis} (use axis=-1 or a non-negative axis)", n)
-        parts = []
-        for i in range(k):
-            lo = self.g.op("split_bound", base, opts=(("axis", axis), ("subscript", f"{i} // {k}"))) if i else None
-            hi = self.g.op("split_bound", base, opts=(("axis", axis), ("subscript", f"{i + 1} // {k}"))) \
-                if i < k - 1 else None
-            args = [a for a in (lo, hi) if a is not None]
-            text = f"{'{1}' if lo is not None else ''}:{('{%d}' % len(args)) if hi is not None else ''}"
-            parts.append(self.g.op("index", base, *args, opts=(("subscript", lead + text), ("advanced", False))))
-        return Pack(tuple(parts))
+        return gathers.split(self, n)
 
     def subscript(self, n):
-        """``a[:, :H]``, ``x[0]``, ``W[x]``, ``x[np.arange(N), y]``: one ``index`` gate whose
-        index arguments are nodes ({1}, {2}, ...); an index that is not a slice or an integer
-        constant (an integer array) makes it advanced indexing (scattered back by np.add.at)."""
-        base, args, advanced = self.expr(n.value), [], False
-        parts = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
-
-        def piece(e):
-            if e is None:
-                return ""
-            if isinstance(e, ast.Constant) and e.value is None or _dotted(e) in ("np.newaxis", "numpy.newaxis"):
-                return "None"  # a new axis of length 1: a[:, np.newaxis]
-            if isinstance(e, ast.Constant) and e.value is Ellipsis:
-                return "..."
-            k = e.operand if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) else e
-            if isinstance(k, ast.Constant) and type(k.value) is int:
-                return str(-k.value if k is not e else k.value)
-            args.append(self.expr(e))
-            return "{%d}" % len(args)
-        texts = []
-        for p in parts:
-            if isinstance(p, ast.Slice):
-                text = f"{piece(p.lower)}:{piece(p.upper)}"
-                texts.append(text + (f":{piece(p.step)}" if p.step is not None else ""))  # x[::2], a[:, 1::2]
-            else:
-                text = piece(p)  # an integer array may repeat (np.add.at); a mask or a number may not (+=)
-                advanced = advanced or text.startswith("{") and not self.basic_index(args[-1])
-                texts.append(text)
-        if len(args) > ARRAY_RULES["index"].arity - 1:
-            self.fail("indexing with more than four index arrays", n)
-        return self.g.op("index", base, *args, opts=(("subscript", ", ".join(texts)), ("advanced", advanced)))
+        return gathers.subscript(self, n)
 
     def basic_index(self, node) -> bool:
         """Does this index argument pick without repeats (a mask, or one integer: a constant, a
@@ -318,13 +263,7 @@ class _Reader(BodyReader):
             or getattr(node, "counter", False)  # a rolled loop's variable (derive.frontend.rolled)
 
     def set_index(self, target: ast.Subscript, value, op=None):
-        """``x[i] = v`` (``op``: ``x[i] -= v``) as a new array ``setitem(x, (i,), v)``: the
-        gather ``x[i]`` gives the index arguments (and the old values for ``-=``)."""
-        gather = self.subscript(target)
-        if op is not None:
-            value = self.g.op(op, gather, value)
-        sub = _as_tuple(gather.opt("subscript"))
-        return self.g.op("setitem", gather.args[0], value, *gather.args[1:], opts=(("subscript", sub),))
+        return gathers.set_index(self, target, value, op)
 
     def call(self, n):
         g, fname = self.g, _dotted(n.func)
@@ -457,24 +396,6 @@ class _Reader(BodyReader):
 
 
 _SIZES = ("shape", "row_size")
-
-
-_SPLITS = ("np.hsplit", "numpy.hsplit", "np.split", "numpy.split")
-
-
-def _as_tuple(subscript: str) -> str:
-    """An index subscript as a tuple expression (``:, :{1}`` -> ``(slice(None, {2}), ...)``),
-    its placeholders moved one on (setitem's arguments are the array, the value, the indices)."""
-    parts = []
-    for piece in subscript.split(", "):
-        piece = re.sub(r"\{(\d+)\}", lambda m: "{%d}" % (int(m.group(1)) + 1), piece)
-        if piece == "...":
-            piece = "Ellipsis"
-        elif ":" in piece:
-            bounds = [b or "None" for b in piece.split(":")]
-            piece = f"slice({', '.join(bounds)})"
-        parts.append(piece)
-    return "(" + ", ".join(parts) + ",)"
 
 
 def _plain_number(node) -> bool:

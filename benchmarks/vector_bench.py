@@ -1,8 +1,9 @@
 """Measurement 4: one training step of the iris network (full batch, 150 flowers, 16 ReLUs).
 
 A step is: gradient of the mean cross-entropy, then ``param -= rate * grad``. derive's step
-runs the compiled NumPy program that ``derive.stage(iris.NETWORK)`` generates (and, as a
-second row, the user-facing ``prog.run``); it is compared with a hand-written NumPy backward
+runs derive's speed path (``derive.stage(iris.NETWORK, wrt=[...]).gradient_function()``), and
+for reference the teaching path's compiled program (every value and adjoint) and the user-facing
+``prog.run``; it is compared with a hand-written NumPy backward
 pass (as in the total-derivative article), HIPS autograd and PyTorch (CPU) where installed.
 Every gradient is checked against derive's before it is timed.
 """
@@ -19,6 +20,7 @@ from benchmarks.timing import interleaved
 RATE = 0.5
 HIDDEN = 16
 NAMES = ("W1", "b1", "W2", "b2")
+SPEED = "derive (gradient_function, wrt)"
 
 
 def data(seed=0):
@@ -62,35 +64,18 @@ def derive_grads_fn(X, y, params):
     return grads, prog
 
 
-def proposed_grads_fn(prog):
-    """Diagnostic: derive's printed lines with the two changes proposed for the vector engine.
+def speed_grads_fn(X, y, params):
+    """derive's speed path: ``stage(NETWORK, wrt=W1, b1, W2, b2).gradient_function()`` (the
+    lines after ``derive.staging.optimize``: the fused softmax/cross-entropy keeps its
+    probabilities, no ``dX`` for the data); gradients only (``value=True`` would add the loss),
+    as the hand-written step computes no loss either."""
+    from derive.teach.iris import NETWORK
+    from derive.staging.staged import stage
 
-    (1) the fused softmax/cross-entropy gate keeps ``probs`` from its forward line, so the
-    backward line reuses it instead of computing softmax again; (2) no gradient for the data
-    ``X`` (no ``dX`` line). None if the printed lines are not the ones this rewrite expects.
-    """
-    from derive.core.numerics import ARRAY_NS
-    from derive.staging.array_program import _inits
-
-    lines, seen = [], 0
-    for ln in [str(x) for x in prog.forward] + _inits(prog) + [str(b) for b in prog.backward]:
-        target, rhs = ln.split(" = ", 1)
-        if rhs.startswith("softmax_cross_entropy("):
-            z, labels = rhs[len("softmax_cross_entropy("):-1].split(", ")
-            lines += [f"probs = softmax({z})", f"{target} = -np.sum(np.log(probs[np.arange(len({labels})), {labels}]))"]
-            seen += 1
-        elif rhs.startswith("(softmax(") and "onehot(" in rhs:
-            lines.append(f"{target} = (probs - onehot{rhs.split('onehot', 1)[1]}")
-            seen += 1
-        elif target != "dX":
-            lines.append(ln)
-    if seen != 2:
-        return None
-    src = "def run(X, W1, b1, W2, b2, y):\n" + "".join(f"    {ln}\n" for ln in lines)
-    src += f"    return ({', '.join(prog.grads[k].name for k in NAMES)},)\n"
-    ns = dict(ARRAY_NS)
-    exec(compile(src, "<derive proposed>", "exec"), ns)  # derive's printed lines, rewritten
-    return lambda *a: dict(zip(NAMES, ns["run"](*a)))
+    prog = stage(NETWORK, shapes={"X": X.shape, "y": y.shape, **{k: v.shape for k, v in params.items()}},
+                 wrt=list(NAMES))
+    fn = prog.gradient_function()  # gradients only, as the hand-written step
+    return lambda *a: dict(zip(NAMES, fn(*a)))
 
 
 def autograd_grads_fn():
@@ -141,9 +126,9 @@ def measure(budget) -> dict:
 
     def run_api(X, W1, b1, W2, b2, y):
         return prog.run(X=X, W1=W1, b1=b1, W2=W2, b2=b2, y=y).grad
-    peers_ = {"derive (compiled)": derive_grads, "derive (prog.run)": run_api,
-              "hand-written NumPy": hand_grads,
-              "derive (proposed: probs kept, no dX)": proposed_grads_fn(prog), "autograd": autograd_grads_fn(), "torch (CPU)": torch_grads_fn()}
+    peers_ = {SPEED: speed_grads_fn(X, y, params), "derive (compiled, every line)": derive_grads,
+              "derive (prog.run)": run_api, "hand-written NumPy": hand_grads,
+              "autograd": autograd_grads_fn(), "torch (CPU)": torch_grads_fn()}
     out = {"status": "ok", "timings": {}, "notes": {}, "shape": f"X {X.shape}, hidden {HIDDEN}, 3 classes",
            "forward_lines": len(prog.forward), "backward_lines": len(prog.backward)}
     timed = {}

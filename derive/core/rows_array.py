@@ -49,6 +49,7 @@ class ArrayRule:
     impl: object = field(default=None, compare=False)      # NumPy function of a bare spelling
     expand: str = ""          # the gate in primitive gates: a function body in a, b
     mask: bool = False        # a comparison: a boolean array, constant near the point (no gradient)
+    fast: tuple = ()          # speed path: ((ndim of {0}, forward statements, vjp statements), ...)
 
 
 def _ex(params, body, **shapes):
@@ -76,6 +77,13 @@ Y = onehot(b, a.shape[-1])
 t = Y * logp
 return -np.sum(t)
 """
+
+
+#: The speed path's fused softmax/cross-entropy (derive.staging.optimize): the forward line keeps
+#: exp(z - max) and its row sums ({t}_e, {t}_s) so that the backward line divides instead of
+#: computing the softmax again, and subtracts 1 at the labels instead of building onehot(y).
+_SCE_FAST_FORWARD = ("{t}_m = np.max({0}, axis=-1, keepdims=True)", "{t}_e = np.exp({0} - {t}_m)",
+                     "{t}_s = np.sum({t}_e, axis=-1, keepdims=True)")
 
 
 ARRAY_ROWS: list = [
@@ -155,7 +163,10 @@ ARRAY_ROWS: list = [
               "fused softmax + cross-entropy, summed over rows: dscores = probs - onehot(y)",
               (_ex("A, B, y", "softmax_cross_entropy(A @ B, y)", A=(3, 2), B=(2, 4), y=(3,)),
                _ex("A, y", "softmax_cross_entropy(A, y)", A=(3,), y=())), label="xent",
-              symbolic=_sym_sce, impl=primitives.softmax_cross_entropy, expand=SOFTMAX_CE_EXPANSION),
+              symbolic=_sym_sce, impl=primitives.softmax_cross_entropy, expand=SOFTMAX_CE_EXPANSION,
+              fast=tuple((nd, _SCE_FAST_FORWARD + (f"{{y}} = np.sum(np.log({{t}}_s) + {{t}}_m) - np.sum({{0}}[{i}])",),
+                          ("{d} = {t}_e / {t}_s", f"{{d}}[{i}] -= 1"))
+                         for nd, i in ((1, "{1}"), (2, "np.arange({1}.shape[0]), {1}")))),
     ArrayRule("index", 5, "{0}[{index}]", ("{d}[{index}] += {g}", None, None, None, None), "{0}i",
               (("advanced", ("np.add.at({d}, {indices}, {g})", None, None, None, None)),
                ("advanced, slices", ("np.add.at({d}, np.s_[{index}], {g})", None, None, None, None))), (),

@@ -90,7 +90,7 @@ class Staged:
     """The shape-independent part: nodes in order, their names, which values need gradients;
     ``program(shapes)`` writes the lines (their backward lines depend on the shapes)."""
 
-    def __init__(self, g, gates="grouped", source=""):
+    def __init__(self, g, gates="grouped", source="", wrt=None):
         out = g.output
         in_loop = {id(n) for lp in getattr(g, "loops", []) for n in lp["body"] + lp["entries"]}
         if out.is_input or out.is_const or id(out) in in_loop:  # rolled loops: the output after the loop
@@ -103,13 +103,15 @@ class Staged:
         inputs = [g.inputs[p] for p, _ in g.params]
         inputs += [lp["index"] for lp in getattr(g, "loops", [])]  # rolled loops' variables: no gradient
         self.names = naming.assign_names(inputs + self.nodes, out, [str(n.value) for n in inputs])
+        self.wrt = wrt  # the inputs to differentiate (None: all); data such as X gets no adjoint
+        data = {id(g.inputs[p]) for p, _ in g.params if wrt is not None and p not in wrt}
         self.active = {id(n) for lp in getattr(g, "loops", []) for n in lp["entries"]}  # values a gradient
         #                                   flows to (a value entering a rolled loop's step gets the next one's)
         for n in inputs + self.nodes:
             if n.is_input:
                 continue
             for i, a in enumerate(n.args):
-                if not a.is_const and self.vjp_exists(n, i):
+                if not a.is_const and self.vjp_exists(n, i) and id(a) not in data:
                     if a.is_input or id(a) in self.active:
                         self.active.add(id(n))
                         self.active.add(id(a))
@@ -123,14 +125,16 @@ class Staged:
         self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs} - integer}
         self.active -= self._indexers() - back  # y.reshape(N * T) used as labels: y is labels too
         used = {id(a) for n in self.nodes for a in n.args}
-        self.active.update(id(n) for n in inputs if id(n) not in used)  # gradient 0
+        self.active.update(id(n) for n in inputs if id(n) not in used and id(n) not in data)  # gradient 0
         taken = set(self.names.values())
         self.adjoints = {}
         for n in inputs + self.nodes:
             if id(n) in self.active:
                 self.adjoints[id(n)] = symbol(naming.adjoint_name(self.names[n], taken))
                 taken.add(self.adjoints[id(n)].name)
-        self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active]
+        smooth = {id(a) for n in self.nodes for i, a in enumerate(n.args) if self.vjp_exists(n, i)}
+        self.labels = [p for p, _ in g.params if id(g.inputs[p]) not in self.active and
+                       (id(g.inputs[p]) not in data or id(g.inputs[p]) in used - smooth)]
         self._syms = {}
 
     def _indexers(self):
@@ -313,3 +317,23 @@ def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=
     g = parse_array_function(f, gates, constants, output, name, path, control)
     prog = Staged(g, gates, source).program()
     return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))
+
+
+def restrict(prog, wrt) -> Program:
+    """``prog`` with adjoint lines only towards the inputs named in ``wrt`` (``wrt=["W1", "b1"]``:
+    data inputs such as ``X`` get none); specialised to the same shapes."""
+    if not prog.arrays or prog.staged is None:
+        raise DeriveError("wrt= is for functions over arrays (give shapes=); a function of numbers "
+                          "gets the gradient of every input")
+    names = [wrt] if isinstance(wrt, str) else list(wrt) if isinstance(wrt, (list, tuple)) else None
+    if not names or not all(isinstance(p, str) for p in names):
+        raise DeriveError(f"wrt must name inputs to differentiate, e.g. wrt=['W1', 'b1']; got {wrt!r}")
+    for p in names:
+        if p not in prog.param_names:
+            raise DeriveError(f"wrt names {p}, which is not an input; the inputs are {', '.join(prog.param_names)}")
+        if p in prog.labels:
+            raise DeriveError(f"wrt names {p}, which gets no gradient (it is used as labels, indices "
+                              f"or sizes); leave it out of wrt")
+    old = prog.staged
+    new = Staged(old.g, old.gates, old.source, wrt=tuple(names)).program()
+    return new if prog.shapes is None else new.with_shapes({p: prog.shapes[p] for p in prog.param_names})

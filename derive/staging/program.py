@@ -24,6 +24,7 @@ import sympy as sp
 
 from derive.staging import codegen, rolled
 from derive.staging import evaluate
+from derive.staging import optimize
 from derive.printing import printers as printing
 from derive.staging import array_program as vector_program
 from derive.circuit.draw import circuit as draw_circuit
@@ -198,16 +199,21 @@ class Program:
                               "returns a number (its upstream gradient is 1)")
         return evaluate.run(self, values, exact=exact)
 
-    def gradient_function(self, mode: str = "math"):
+    def gradient_function(self, mode: str = "math", value: bool = False):
         """The gradient as a compiled function ``(*params) -> (grad per parameter, ...)``.
 
         Only the gradient comes back (lists for list parameters): the fast path. ``run`` is
-        the teaching path, returning every intermediate and adjoint.
+        the teaching path, returning every intermediate and adjoint. Arrays (with shapes):
+        ``(*params[, upstream]) -> (*gradients in prog.grads order)``, ``value=True`` puts the
+        value first; compiled from the lines after ``derive.staging.optimize``'s passes.
         """
         self._flat("gradient_function")
-        if self.arrays:
-            raise DeriveError("gradient_function is for scalar programs; for arrays use "
-                              "prog.with_shapes(...).compiled() or run()")
+        if self.arrays:  # the speed path
+            if self.shapes is None:
+                raise DeriveError("give shapes first: prog.with_shapes(...).gradient_function()")
+            return optimize.gradient_function(self, value)
+        if value:
+            raise DeriveError("value=True is for array programs; run() gives a number's value and gradient")
         return evaluate.gradient_function(self, mode)
 
     # ---- shapes (arrays) -----------------------------------------------------------------

@@ -21,14 +21,14 @@ from derive.frontend.parse import Graph, Node, parse_expression, parse_sympy
 from derive.staging.program import BackLine, Line, Program, seed_line  # noqa: F401 (API)
 from derive.frontend.reader import parse_callable, parse_function
 from derive.core.rules import RULES, local_gradient
-from derive.staging.arrays import stage_arrays
+from derive.staging.arrays import restrict, stage_arrays
 from derive.frontend.arrays import uses_arrays
 from derive.staging.loops import Control
 from derive.staging import rolled
 
 
 def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None,
-          unroll: bool = False, at=None) -> Program:
+          unroll: bool = False, at=None, wrt=None) -> Program:
     """Stage an expression string, a SymPy expression, or a Python function.
 
     A function over NumPy arrays (it uses ``@``, ``.T``, ``np.sum``, ...), or any function
@@ -36,12 +36,15 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
     ``unroll=True`` reads ``for`` loops once per iteration (their trip counts from constants,
     ``constants=`` or the shapes); ``at={...}`` is a point at which conditions on the data
     (``if margin > 0:``, ``while``) are taken, the program then being that of the branches
-    taken there (``derive.frontend.loops``).
+    taken there (``derive.frontend.loops``). ``wrt=["W1", "b1", ...]`` (arrays) differentiates
+    only those inputs: data such as ``X`` gets no adjoint lines.
 
     >>> prog = stage("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)")
     >>> prog.run(x=3, y=-4, exact=True).grad["x"]
     2.059569795572165
     """
+    if wrt is not None:
+        return restrict(stage(f, gates, inputs, shapes, constants, output, unroll, at), wrt)
     if isinstance(f, Program):
         return f.with_shapes(shapes) if shapes is not None and f.arrays else f
     if at is not None and not (isinstance(at, dict) and all(isinstance(k, str) for k in at)):

@@ -6,6 +6,7 @@ import json
 from derive.symbolic.budget import check_budget
 from derive.cli.commands._source import is_config, load_target, parse_at
 from derive.core.errors import DeriveError
+from derive.staging.arrays import restrict
 from derive.frontend.parse import GATES
 from derive.symbolic.budget import within
 from derive.oracle.check import check
@@ -27,6 +28,9 @@ def add_arguments(p):
     p.add_argument("--unroll", action="store_true",
                    help="read for loops once per iteration (trip counts from constants, --shapes or --at); "
                         "with --at, conditions on the data are taken at that point")
+    p.add_argument("--wrt", metavar="NAMES",
+                   help="array functions: differentiate only these inputs, e.g. W1,b1,W2,b2 (data such as X "
+                        "gets no adjoint lines)")
     p.add_argument("--format", default="text", help="text (default), python, latex or markdown")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--check", action="store_true",
@@ -48,6 +52,8 @@ def run(args) -> int:
     constants = {k: v for k, v in point.items() if is_config(v)}
     point = {k: v for k, v in point.items() if k not in constants}
     prog = load_target(args.target, args.gates, args.shapes, constants or None, args.unroll, point)
+    if args.wrt is not None:
+        prog = restrict(prog, [p.strip() for p in args.wrt.split(",") if p.strip()])
     arrays = prog.arrays
     if arrays and point:
         import numpy as np

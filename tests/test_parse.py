@@ -34,7 +34,7 @@ def test_expression_errors(text, fragment):
 
 
 FUNC_CASES = [
-    ("def f(x):\n    for i in range(3):\n        x = x * 2\n    return x\n", "a for loop at line 2"),
+    ("def f(x):\n    for i in [1, 2]:\n        x = x * 2\n    return x\n", "a for loop at line 2"),
     ("def f(x):\n    while x:\n        pass\n    return x\n", "a while loop at line 2"),
     ("def f(x):\n    if x > 0:\n        return x\n    return -x\n", "an if statement at line 2"),
     ("def f(x):\n    y = x.T\n    return y\n", "attribute access 'x.T' at line 2"),

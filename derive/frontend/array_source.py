@@ -30,7 +30,7 @@ def parse_shapes(text: str) -> dict:
 
 
 def array_target(source: str, name: str | None = None, gates: str = "grouped", shapes=None, path=None,
-                 constants=None):
+                 constants=None, control=None):
     """For the CLI (``derive stage file.py:loss --shapes ...``): the array Program of
     function ``name`` in ``source`` (read, never run), or None if it is not array code and no
     ``shapes`` (text or dict) or ``constants`` were given. Helpers it calls are read from the
@@ -47,11 +47,14 @@ def array_target(source: str, name: str | None = None, gates: str = "grouped", s
     module = Module(source, path, tree)
     calls_helper = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and module.helper(n.func.id)
                        for n in ast.walk(fns[-1]))
-    if shapes is None and constants is None and not calls_helper and not uses_arrays(text):
+    if shapes is None and constants is None and not calls_helper and not uses_arrays(text) and \
+            not (control is not None and control.point and any(getattr(v, "ndim", 0) for v in control.point.values())):
         return None
     if isinstance(shapes, str):
         shapes = parse_shapes(shapes)
-    return stage_arrays(source, gates, shapes, constants=constants, name=fns[-1].name, path=path)
+    if shapes is None and control is not None and control.point is not None:
+        shapes = dict(control.shapes)  # staged at a point: the program of its shapes
+    return stage_arrays(source, gates, shapes, constants=constants, name=fns[-1].name, path=path, control=control)
 
 
 def stage_text(source: str, name: str | None = None, shapes=None, gates: str = "grouped") -> str:

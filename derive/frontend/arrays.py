@@ -54,7 +54,8 @@ def uses_arrays(f) -> bool:
     return False
 
 
-def parse_array_function(f, gates="grouped", constants=None, output=None, name=None, path=None) -> Graph:
+def parse_array_function(f, gates="grouped", constants=None, output=None, name=None, path=None,
+                         control=None) -> Graph:
     """Read a Python function (object or source text) over NumPy arrays into a graph.
 
     ``constants`` fixes configuration parameters (``{"bn_param": {"mode": "train"}}``);
@@ -83,6 +84,7 @@ def parse_array_function(f, gates="grouped", constants=None, output=None, name=N
     if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
         raise DeriveError(f"function '{fn.name}': use plain positional parameters only")
     g = Graph(gates, recognize=False, name=fn.name, body_template=_Reader.expand)
+    g.control = control  # loops and data branches (derive.staging.loops.Control), or None
     names = [p.arg for p in a.args]
     constants = _constants(constants, names, fn, module)
     g.params = [(p, None) for p in names if p not in constants]
@@ -133,7 +135,9 @@ class _Reader(BodyReader):
         self.g, self.env, self.user = g, env, user
 
     def child(self, env):
-        return _Reader(self.g, env, user=self.user)
+        reader = _Reader(self.g, env, user=self.user)
+        reader.iteration, reader.rolled = self.iteration, self.rolled  # a helper called in a loop
+        return reader
 
     @classmethod
     def expand(cls, g, text, args):
@@ -253,7 +257,8 @@ class _Reader(BodyReader):
     def basic_index(self, node) -> bool:
         """Does this index argument pick without repeats (a mask, or one integer: a constant, a
         size, a given integer or a loop's counter), so ``dx[i] += g`` scatters it back?"""
-        return getattr(ARRAY_RULES.get(node.op), "mask", False) or _plain_number(node)
+        return getattr(ARRAY_RULES.get(node.op), "mask", False) or _plain_number(node) \
+            or getattr(node, "counter", False)  # a rolled loop's variable (derive.frontend.rolled)
 
     def set_index(self, target: ast.Subscript, value, op=None):
         return gathers.set_index(self, target, value, op)
@@ -263,6 +268,9 @@ class _Reader(BodyReader):
         if fname == "setitem" and len(n.args) == 3 and not n.keywords and "setitem" not in self.env:
             target = ast.Subscript(n.args[0], n.args[1], ast.Load(), lineno=n.lineno, col_offset=0)
             return self.set_index(target, self.expr(n.args[2]))
+        if fname in ("np.zeros", "numpy.zeros") and len(n.args) == 1 and not n.keywords and "np" not in self.env \
+                and isinstance(n.args[0], ast.Attribute) and n.args[0].attr == "shape":
+            return g.op("zeros_like", self.expr(n.args[0].value))  # np.zeros(W.shape): dW starts at zero
         if self.helper(n) is not None:
             out = self.inline(n)
             if isinstance(out, Pack):

@@ -12,14 +12,15 @@ import ast
 from derive.frontend.config import NotStatic, Pack, Poison, Static, Unstaged, describe, static
 from derive.core.errors import DeriveError
 from derive.core.userfile import function_source
-from derive.frontend import inplace
+from derive.frontend import inplace, loops
 from derive.frontend.inline import inline_call
 from derive.frontend.outputs import select_output
 from derive.frontend.parse import _CONSTRUCTS, Graph, _ast_parse, _ExprBuilder, _syntax
 from derive.core.rules import BINOPS
 
 
-def parse_function(source: str, name: str | None = None, gates: str = "grouped", output=None) -> Graph:
+def parse_function(source: str, name: str | None = None, gates: str = "grouped", output=None,
+                   control=None) -> Graph:
     """Parse a straight-line Python function (from its source text) into a graph."""
     try:
         tree = _ast_parse(source, "exec")
@@ -34,14 +35,16 @@ def parse_function(source: str, name: str | None = None, gates: str = "grouped",
             raise DeriveError(f"no function named '{name}' in the file")
     if not defs:
         raise DeriveError("no function definition found")
-    return _FunctionReader(defs[-1], Graph(gates)).read(output)
+    g = Graph(gates)
+    g.control = control  # loops and data branches (derive.staging.loops.Control), or None
+    return _FunctionReader(defs[-1], g).read(output)
 
 
-def parse_callable(func, gates: str = "grouped", output=None) -> Graph:
+def parse_callable(func, gates: str = "grouped", output=None, control=None) -> Graph:
     """Parse a Python function object by reading its source (it is never called)."""
     if getattr(func, "__name__", "") == "<lambda>":
         raise DeriveError("lambdas are not supported: write the function with def")
-    return parse_function(function_source(func), func.__name__, gates, output)
+    return parse_function(function_source(func), func.__name__, gates, output, control)
 
 
 class BodyReader:
@@ -66,6 +69,8 @@ class BodyReader:
     call_site = ""   # where the helper being read was called ("line 12")
     shared = frozenset()  # a helper's parameters still holding the caller's arrays
     tolerant = False  # a line that cannot be staged is an error only if the output needs it
+    iteration = ()    # the loop iterations being read: (("i", 0), ("j", 2)) (derive.frontend.loops)
+    rolled = False    # reading the body of a rolled loop (derive.frontend.rolled)
 
     def at(self, st):
         self.g.lineno = st.lineno
@@ -157,11 +162,14 @@ class BodyReader:
         try:
             v = static(self, n)
         except NotStatic:
+            if isinstance(n, ast.Compare) and all(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops):
+                return loops.comparison(self, n)  # (k == y[i]) as a number, at a point
             return None
         if isinstance(v, (int, float)):
             return self.g.const(int(v) if isinstance(v, bool) else v)
         raise DeriveError(f"{ast.unparse(n)[:40]} is {describe(v)} (configuration), not a number, at "
                           f"{self.where(n.lineno)}")
+
 
     # ---- helpers ----------------------------------------------------------------------------
     def helper(self, n: ast.Call):
@@ -205,10 +213,16 @@ class BodyReader:
                     raise DeriveError(f"return without a value at line {st.lineno}")
                 self.returned = st.value
                 return (self.value(st.value),)
-            if isinstance(st, ast.If):
-                done = self.branch(st)
+            if isinstance(st, (ast.If, ast.For, ast.While)):
+                done = self.branch(st) if isinstance(st, ast.If) else \
+                    loops.read_for(self, st) if isinstance(st, ast.For) else loops.read_while(self, st)
                 if done is not None:
                     return done
+            elif isinstance(st, (ast.Continue, ast.Break)):
+                if not self.iteration and not self.rolled:
+                    raise DeriveError(f"{'continue' if isinstance(st, ast.Continue) else 'break'} outside a "
+                                      f"loop at {self.where(st.lineno)}")
+                return loops.CONTINUE if isinstance(st, ast.Continue) else loops.BREAK
             elif isinstance(st, (ast.Assign, ast.AnnAssign)):
                 self.assign(st)
             elif isinstance(st, ast.AugAssign):
@@ -226,18 +240,14 @@ class BodyReader:
         return None
 
     def branch(self, st: ast.If):
-        try:
-            cond = bool(static(self, st.test))
-        except NotStatic:
-            raise DeriveError(f"unsupported construct: an if statement at line {st.lineno} whose condition "
-                              f"depends on the inputs; derive resolves only conditions on configuration "
-                              f"(give those values in constants=); write np.where(...) or np.maximum(...) "
-                              f"for the rest") from None
+        cond, on_data = loops.condition(self, st.test, self.where(st.lineno))
         taken, other = (st.body, st.orelse) if cond else (st.orelse, st.body)
         test = ast.unparse(st.test)
         if len(test) > 50:
             test = test[:47] + "..."
-        if other:
+        if on_data:
+            loops.record(self, st.lineno, st.test, cond)
+        elif other and not self.iteration:
             self.note(f"{self.where(st.lineno)}: `{test}` is {cond}, so the branch at line "
                       f"{other[0].lineno} is not staged")
         return self.block(taken)
@@ -281,6 +291,9 @@ class BodyReader:
         return Pack(tuple(self.g.op("shape", node, opts=(("axis", i),)) for i in range(k)))
 
     def bind_value(self, name, value):
+        if self.iteration and not isinstance(value, (Static, Pack, Poison)) and value.user_name is None \
+                and not value.is_input and not value.is_const:  # margin_i0_j2: one name per iteration
+            value.user_name = name + "_" + "_".join(f"{k}{v}" for k, v in self.iteration)
         if name in self.shared:
             self.shared = self.shared - {name}
         if isinstance(value, (Static, Pack, Poison)):

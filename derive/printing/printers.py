@@ -96,6 +96,8 @@ def code_lines(prog, printer=None, comments=True):
         note = f"  # ({ln.number})" if comments else ""
         if comments and not ln.used:
             note += " not used by the output"
+        if comments and ln.label:
+            note += f" in {ln.label}"  # an unrolled loop's iteration
         out.append(p._print(ln) + note)
     return out + backward_lines(prog, p, comments)
 
@@ -190,7 +192,8 @@ def text_program(prog, result=None) -> str:
         if not ln.used:
             note += " not used by the output"
         val = f"  {_fmt(vals[ln.target.name])}" if result else ""
-        out.append(f"  {s.ljust(width)}{note.ljust(6)}{val}".rstrip())
+        where = f"   <- {ln.label}" if ln.label else ""  # an unrolled loop's iteration
+        out.append(f"  {s.ljust(width)}{note.ljust(6)}{val}{where}".rstrip())
     out += ["", "backward pass" + (" " * (width - 9) + "value" if result else "")]
     for k, (bl, s) in enumerate(zip(prog.backward, bwd)):
         note = f"# ({bl.ref})"

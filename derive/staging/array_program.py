@@ -53,6 +53,9 @@ def with_shapes(prog, shapes):
     _expect_inputs(prog, shapes, "shape")
     key = tuple(_check_shape(p, shapes[p]) for p in prog.param_names)
     base = prog._base
+    control = getattr(getattr(base.staged, "g", None), "control", None)
+    if control is not None:  # loops read with the sizes given at staging hold only for those
+        control.check_shapes(dict(zip(prog.param_names, key)))
     if key not in base._special:
         all_shapes = _forward_shapes(base, dict(zip(prog.param_names, key)))
         spec = base.staged.program(all_shapes)
@@ -320,7 +323,8 @@ def _check_shape(name, shape):
 
 
 def _zeros(prog, shapes):
-    return {p: np.zeros(shapes[p], dtype=int if p in prog.labels else float) for p in prog.param_names}
+    out = {p: np.zeros(shapes[p], dtype=int if p in prog.labels else float) for p in prog.param_names}
+    return {**out, **{str(lp.var): lp.start for lp in prog.loops}}  # a rolled loop's first step
 
 
 def _forward_shapes(prog, shapes):
@@ -361,6 +365,9 @@ def _check_backward(prog):
     with np.errstate(all="ignore"):
         for ln in prog.forward:
             exec(_code(str(ln)), env)  # derive's printed line
+        for lp in prog.loops:  # one step of a rolled loop adds into these
+            env.update({a.name: np.zeros(prog.shapes[v.name]) for v, a in prog.adjoints.items()
+                        if a in lp.zeroed and v.name in prog.shapes})
         for bl in prog.backward:
             where = f"backward line `{bl}` (for forward line ({bl.ref}) `{fwd[bl.ref]}`)"
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import numpy as np
 import sympy as sp
 
 from derive.core import naming
@@ -23,6 +24,8 @@ from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noq
 from derive.printing.printers import NumpyPrinter, group
 from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp, seed_line  # noqa: F401 (API)
 from derive.core.rules import ARRAY_RULES, RULES, local_gradient
+from derive.staging import rolled
+from derive.staging.loops import Control
 from derive.frontend.arrays import numbers_unless_shaped, parse_array_function
 
 
@@ -89,7 +92,8 @@ class Staged:
 
     def __init__(self, g, gates="grouped", source="", wrt=None):
         out = g.output
-        if out.is_input or out.is_const:
+        in_loop = {id(n) for lp in getattr(g, "loops", []) for n in lp["body"] + lp["entries"]}
+        if out.is_input or out.is_const or id(out) in in_loop:  # rolled loops: the output after the loop
             out = g.new("id", (out,))
         self.g, self.out, self.gates, self.source = g, out, gates, source
         live = _reachable([out])
@@ -97,10 +101,12 @@ class Staged:
         self.nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
         self.live = live
         inputs = [g.inputs[p] for p, _ in g.params]
-        self.names = naming.assign_names(inputs + self.nodes, out, [p for p, _ in g.params])
+        inputs += [lp["index"] for lp in getattr(g, "loops", [])]  # rolled loops' variables: no gradient
+        self.names = naming.assign_names(inputs + self.nodes, out, [str(n.value) for n in inputs])
         self.wrt = wrt  # the inputs to differentiate (None: all); data such as X gets no adjoint
         data = {id(g.inputs[p]) for p, _ in g.params if wrt is not None and p not in wrt}
-        self.active = set()  # values a gradient flows to
+        self.active = {id(n) for lp in getattr(g, "loops", []) for n in lp["entries"]}  # values a gradient
+        #                                   flows to (a value entering a rolled loop's step gets the next one's)
         for n in inputs + self.nodes:
             if n.is_input:
                 continue
@@ -113,7 +119,10 @@ class Staged:
         for n in reversed(self.nodes):
             if id(n) in back:
                 back.update(id(a) for i, a in enumerate(n.args) if self.vjp_exists(n, i))
-        self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs}}
+        point = getattr(getattr(g, "control", None), "point", None) or {}
+        integer = {id(g.inputs[p]) for p, _ in g.params if p in point
+                   and np.asarray(point[p]).dtype.kind in "iu"}  # labels given at a point (y[i] in a loop)
+        self.active = {k for k in self.active if k in back or k in {id(n) for n in inputs} - integer}
         self.active -= self._indexers() - back  # y.reshape(N * T) used as labels: y is labels too
         used = {id(a) for n in self.nodes for a in n.args}
         self.active.update(id(n) for n in inputs if id(n) not in used and id(n) not in data)  # gradient 0
@@ -165,10 +174,14 @@ class Staged:
         adjoints = {self.sym(n): self.adjoints[id(n)] for n in list(g.inputs.values()) + self.nodes
                     if id(n) in self.adjoints}
         seeded = shapes is not None and shapes[self.names[self.out]] != () and id(self.out) in self.adjoints
-        return Program(inputs, g.params, self.forward(shapes), self.backward(shapes), self.sym(self.out),
+        prog = Program(inputs, g.params, self.forward(shapes), self.backward(shapes), self.sym(self.out),
                        adjoints, self.gates, self.source, arrays=True, shapes=shapes,
                        labels=self.labels, name=getattr(g, "name", "f"), staged=self,
                        upstream=self.adjoints[id(self.out)] if seeded else None)
+        if getattr(g, "loops", None):  # rolled loops: blocks over the lines of one iteration
+            prog.loops, prog.backward = rolled.build(g, prog, {id(n): k for k, n in enumerate(self.nodes, 1)},
+                                                     self.sym)
+        return prog
 
     def forward(self, shapes=None):
         out = []
@@ -285,7 +298,7 @@ def _reachable(roots):
 
 
 def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=None, name=None,
-                 path=None) -> Program:
+                 path=None, control=None) -> Program:
     """Stage a straight-line NumPy function: a ``Program`` of arrays (specialised if ``shapes``).
 
     ``stage_arrays("def f(W, x):\\n    return np.sum(np.tanh(W @ x))\\n", shapes={"W": (2, 3),
@@ -296,7 +309,12 @@ def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=
     if isinstance(f, Program):
         return f if shapes is None else f.with_shapes(shapes)
     source = f if isinstance(f, str) else getattr(f, "__name__", "")
-    g = parse_array_function(f, gates, constants, output, name, path)
+    given = shapes if isinstance(shapes, dict) else None
+    if control is None:  # loops: rolled, their trip counts from the shapes
+        control = Control(False, None, given)
+    elif given:
+        control.shapes = {**given, **control.shapes}
+    g = parse_array_function(f, gates, constants, output, name, path, control)
     prog = Staged(g, gates, source).program()
     return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))
 

@@ -16,11 +16,13 @@ whether the values are NumPy arrays, ``shapes`` gives every value's shape once k
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
-from derive.staging import codegen
+from derive.staging import codegen, rolled
 from derive.staging import evaluate
 from derive.staging import optimize
 from derive.printing import printers as printing
@@ -134,6 +136,7 @@ def seed_line(adjoint, output, ref, shape=None) -> "BackLine":
 
 
 _NUMPY = printing.NumpyPrinter()  # lines print as NumPy code (the printer keeps no state)
+_CODE = printing.CodePrinter()
 
 
 class Program:
@@ -162,6 +165,7 @@ class Program:
         self._expr = None
         self._special = {}                    # shapes -> specialised program (arrays)
         self._base = self
+        self.loops = []                       # rolled loops (derive.staging.rolled.Loop) over line ranges
 
     @property
     def param_names(self) -> list:
@@ -170,7 +174,8 @@ class Program:
     @property
     def notes(self) -> list:
         """What reading the function resolved or left out (branches, ignored writes, ...)."""
-        return list(getattr(getattr(self.staged, "g", None), "notes", None) or [])
+        g = getattr(self.staged, "g", None)
+        return list(getattr(g, "notes", None) or getattr(self, "graph_notes", None) or [])
 
     # ---- numbers -------------------------------------------------------------------------
     def run(self, exact: bool = False, upstream=None, **values):
@@ -182,6 +187,11 @@ class Program:
         takes its upstream gradient ``upstream=`` (``dout`` in CS231n's layers), and ``grad``
         holds the vector-Jacobian products.
         """
+        if self.loops and self.arrays:
+            spec = vector_program.with_shapes(self, {k: np.shape(v) for k, v in values.items()})
+            return rolled.run(spec, _NUMPY, values, upstream=upstream)
+        if self.loops:
+            return rolled.run(self, _CODE, values)
         if self.arrays:
             return vector_program.run(self, values, upstream)
         if upstream is not None:
@@ -197,6 +207,7 @@ class Program:
         ``(*params[, upstream]) -> (*gradients in prog.grads order)``, ``value=True`` puts the
         value first; compiled from the lines after ``derive.staging.optimize``'s passes.
         """
+        self._flat("gradient_function")
         if self.arrays:  # the speed path
             if self.shapes is None:
                 raise DeriveError("give shapes first: prog.with_shapes(...).gradient_function()")
@@ -218,6 +229,9 @@ class Program:
 
     def lines(self, comments=True):
         """Forward then backward statements, each with its ``# (n)`` comment."""
+        if self.loops:
+            fwd, back = rolled.statements(self, _NUMPY if self.arrays else _CODE, comments)
+            return fwd + back
         if self.arrays:
             return vector_program.lines(self, comments)
         return printing.code_lines(self, comments=comments)
@@ -229,8 +243,12 @@ class Program:
         return vector_program.backward_code(self, comments)
 
     def to_dict(self) -> dict:
-        """JSON-ready: inputs, labels, shapes, forward and backward lines."""
-        return vector_program.to_dict(self)
+        """JSON-ready: inputs, labels, shapes, forward and backward lines (and rolled loops)."""
+        out = vector_program.to_dict(self)
+        if self.loops:
+            out["loops"] = [lp.to_dict() for lp in self.loops]
+            out["code"] = self.lines(comments=False)
+        return out
 
     # ---- sizes ---------------------------------------------------------------------------
     @property
@@ -254,6 +272,7 @@ class Program:
         proportional to ``acc``, so the fold would be quadratic in the chain's length. The
         result is the fold's expression (floating-point constants may be summed in another order).
         """
+        self._flat("expr (one SymPy expression)")
         if self.arrays:
             raise DeriveError("an array program is one expression per component: "
                               "derive.jacobians.symbolic_value(prog, arrays) writes it out")
@@ -273,27 +292,40 @@ class Program:
         Arrays only with known shapes: the backward lines depend on them (``np.outer`` for a
         1-D ``x``, a sum over the axes a bias was broadcast along), so a shape-free array
         program refuses in one line."""
+        if self.loops:
+            return rolled.python(self, _NUMPY if self.arrays else _CODE, name or f"{self.name}_and_grad")
         if self.arrays:
             return vector_program.to_python(self, name)
         return codegen.python_function(self, name or "f_and_grad")
 
     def to_latex(self) -> str:
+        self._flat("to_latex")
         return vector_program.to_latex(self) if self.arrays else printing.latex_program(self)
 
     def to_markdown(self, result=None) -> str:
+        self._flat("to_markdown")
         if self.arrays:
             return vector_program.to_markdown(self, result)
         return printing.markdown_program(self, result)
 
     def to_text(self, result=None) -> str:
+        if self.loops:
+            return rolled.text(self, _NUMPY if self.arrays else _CODE, result)
         return vector_program.to_text(self, result) if self.arrays else printing.text_program(self, result)
 
     def circuit(self, exact: bool = True, **values):
         """The CS231n circuit diagram, with values and gradients when given a point (arrays:
         wires labelled with the shapes of the values given)."""
+        self._flat("circuit")
         if self.arrays:
             return draw_circuit(self, **values)
         return draw_circuit(self, self.run(exact=exact, **values) if values else None)
+
+    def _flat(self, what):
+        if self.loops:
+            lp = self.loops[0]
+            raise DeriveError(f"{what} reads straight-line programs; this one has a rolled loop (line "
+                              f"{lp.lineno}): stage it with unroll=True (--unroll) for {what}")
 
     def __str__(self):
         return self.to_text()
@@ -305,6 +337,8 @@ class Program:
                 f"{len(self.backward)} backward lines, gates={self.gates}>")
 
     def _repr_html_(self):
+        if self.loops:
+            return "<pre>" + html.escape(self.to_text()) + "</pre>"
         return vector_program.to_html(self) if self.arrays else printing.html_program(self)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import sympy as sp
 
 from derive.core import naming
@@ -22,32 +23,43 @@ from derive.frontend.reader import parse_callable, parse_function
 from derive.core.rules import RULES, local_gradient
 from derive.staging.arrays import restrict, stage_arrays
 from derive.frontend.arrays import uses_arrays
+from derive.staging.loops import Control
+from derive.staging import rolled
 
 
 def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None,
-          wrt=None) -> Program:
-    """Stage an expression string, a SymPy expression, or a straight-line Python function.
+          unroll: bool = False, at=None, wrt=None) -> Program:
+    """Stage an expression string, a SymPy expression, or a Python function.
 
     A function over NumPy arrays (it uses ``@``, ``.T``, ``np.sum``, ...), or any function
     given with ``shapes={...}``, is staged by the array engine (``derive.staging.arrays``).
-    ``wrt=["W1", "b1", ...]`` (arrays) differentiates only those inputs: data such as ``X``
-    gets no adjoint lines.
+    ``unroll=True`` reads ``for`` loops once per iteration (their trip counts from constants,
+    ``constants=`` or the shapes); ``at={...}`` is a point at which conditions on the data
+    (``if margin > 0:``, ``while``) are taken, the program then being that of the branches
+    taken there (``derive.frontend.loops``). ``wrt=["W1", "b1", ...]`` (arrays) differentiates
+    only those inputs: data such as ``X`` gets no adjoint lines.
 
     >>> prog = stage("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)")
     >>> prog.run(x=3, y=-4, exact=True).grad["x"]
     2.059569795572165
     """
     if wrt is not None:
-        return restrict(stage(f, gates, inputs, shapes, constants, output), wrt)
+        return restrict(stage(f, gates, inputs, shapes, constants, output, unroll, at), wrt)
     if isinstance(f, Program):
         return f.with_shapes(shapes) if shapes is not None and f.arrays else f
-    if shapes is not None or constants is not None or \
-            (inspect.isfunction(f) or isinstance(f, str) and "def " in f) and uses_arrays(f):
-        return stage_arrays(f, gates, shapes, constants=constants, output=output)
+    if at is not None and not (isinstance(at, dict) and all(isinstance(k, str) for k in at)):
+        raise DeriveError("at= is a point: a dict from parameter names to values, like {'x': 1.5}")
+    control = Control(unroll, at, shapes)
+    is_def = inspect.isfunction(f) or isinstance(f, str) and "def " in f
+    arrays_at = at is not None and any(np.ndim(v) for v in at.values() if not isinstance(v, (list, tuple)))
+    if shapes is not None or constants is not None or arrays_at and is_def or is_def and uses_arrays(f):
+        if shapes is None and at is not None:
+            shapes = {k: np.shape(v) for k, v in control.point.items()}
+        return stage_arrays(f, gates, shapes, constants=constants, output=output, control=control)
     if isinstance(f, str):
         text = f.strip()
         if text.startswith("def ") or "\ndef " in text or "\n" in text and "return" in text:
-            g = parse_function(text, None, gates, output)
+            g = parse_function(text, None, gates, output, control)
             source = text
         else:
             g = parse_expression(text, gates)
@@ -56,7 +68,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
         g = parse_sympy(f, gates, inputs)
         source = str(f)
     elif inspect.isfunction(f):
-        g = parse_callable(f, gates, output)
+        g = parse_callable(f, gates, output, control)
         source = f.__name__
     else:
         raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "
@@ -78,7 +90,9 @@ def _reachable(roots):
 def stage_graph(g: Graph, source: str = "") -> Program:
     """Forward staging (names, one gate per line) and the reverse sweep over it."""
     out = g.output
-    if out.is_input or out.is_const:  # f = x: one identity line so there is something to stage
+    loops = getattr(g, "loops", [])
+    in_loop = {id(n) for lp in loops for n in lp["body"] + lp["entries"]}
+    if out.is_input or out.is_const or id(out) in in_loop:  # f = x: one identity line to stage
         out = Node("id", (out,), index=len(g.nodes))
         g.nodes.append(out)
     live = _reachable([out])
@@ -86,7 +100,8 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     keep = _reachable([out] + named)
     nodes = [n for n in g.nodes if id(n) in keep and not n.is_input and not n.is_const]
     input_nodes = list(g.inputs.values())
-    names = naming.assign_names(input_nodes + nodes, out, [str(n.value) for n in input_nodes])
+    indices = [lp["index"] for lp in loops if lp["index"] not in input_nodes]  # loop variables
+    names = naming.assign_names(input_nodes + indices + nodes, out, [str(n.value) for n in input_nodes + indices])
 
     syms = {}
 
@@ -100,12 +115,12 @@ def stage_graph(g: Graph, source: str = "") -> Program:
     for k, n in enumerate(nodes, 1):
         args = tuple(sym(a) for a in n.args)
         forward.append(Line(k, sym(n), n.op, args, RULES[n.op].build(*args),
-                            user=bool(n.user_name), used=id(n) in live, source_line=n.lineno))
+                            user=bool(n.user_name), used=id(n) in live, source_line=n.lineno, label=n.label))
         line_of[id(n)] = k
     inputs = [sym(n) for n in input_nodes]
     taken = set(names.values())
     adjoints = {}
-    for n in input_nodes + nodes:
+    for n in input_nodes + indices + nodes:
         s = sym(n)
         adjoints[s] = symbol(naming.adjoint_name(s.name, taken))
         taken.add(adjoints[s].name)
@@ -136,4 +151,8 @@ def stage_graph(g: Graph, source: str = "") -> Program:
                                      line_of[id(n)], uses.get(id(a), 1)))
             written.add(id(a))
     params = g.params or [(s.name, None) for s in inputs]
-    return Program(inputs, params, forward, backward, out_sym, adjoints, g.gates, source)
+    prog = Program(inputs, params, forward, backward, out_sym, adjoints, g.gates, source)
+    prog.graph_notes = g.notes  # what reading resolved (data branches taken at a point, loops)
+    if loops:
+        prog.loops, prog.backward = rolled.build(g, prog, line_of, sym)
+    return prog

@@ -13,18 +13,21 @@ from derive.core.errors import DeriveError
 from derive.frontend.reader import parse_function
 from derive.staging.staged import stage
 from derive.staging.staged import stage_graph
-from derive.frontend.array_source import array_target
+from derive.frontend.array_source import array_target, parse_shapes
+from derive.staging.loops import Control
 
 MAX_FILE = 1_000_000
 _FILE_RE = re.compile(r"^(?P<path>.+\.py)(?::(?P<func>[A-Za-z_]\w*))?$")
 
 
-def load_target(text: str, gates: str = "grouped", shapes=None, constants=None):
+def load_target(text: str, gates: str = "grouped", shapes=None, constants=None, unroll=False, at=None):
     """Stage an expression string, or ``path/to/file.py:func`` (parsed, never imported).
 
     A function over NumPy arrays (or any function when ``shapes`` are given, as text
-    ``W1=5x3,b=5`` or a dict) becomes an ArrayProgram.
+    ``W1=5x3,b=5`` or a dict) becomes an ArrayProgram. ``unroll`` reads ``for`` loops once per
+    iteration; ``at`` (a point) is where conditions on the data are taken (``--unroll``, ``--at``).
     """
+    control = Control(unroll, dict(at) if at else None, parse_shapes(shapes) if isinstance(shapes, str) else shapes)
 
     m = _FILE_RE.match(text.strip())
     if not m:
@@ -44,10 +47,10 @@ def load_target(text: str, gates: str = "grouped", shapes=None, constants=None):
             source = fh.read()
     except (OSError, UnicodeDecodeError) as err:
         raise DeriveError(f"cannot read {path}: {err}") from None
-    prog = array_target(source, func, gates, shapes, path=path, constants=constants)
+    prog = array_target(source, func, gates, shapes, path=path, constants=constants, control=control)
     if prog is not None:
         return prog
-    return stage_graph(parse_function(source, func, gates), func or os.path.basename(path))
+    return stage_graph(parse_function(source, func, gates, control=control), func or os.path.basename(path))
 
 
 def _number(node, name):

@@ -25,6 +25,9 @@ def add_arguments(p):
     p.add_argument("--shapes", help="array input shapes for NumPy functions, e.g. W1=5x3,b=5,x=3")
     p.add_argument("--upstream", metavar="ARRAY",
                    help="the upstream gradient of an array output (CS231n's dout), e.g. [[1,0],[0,2]]")
+    p.add_argument("--unroll", action="store_true",
+                   help="read for loops once per iteration (trip counts from constants, --shapes or --at); "
+                        "with --at, conditions on the data are taken at that point")
     p.add_argument("--wrt", metavar="NAMES",
                    help="array functions: differentiate only these inputs, e.g. W1,b1,W2,b2 (data such as X "
                         "gets no adjoint lines)")
@@ -48,14 +51,14 @@ def run(args) -> int:
     point = parse_at(args.at)
     constants = {k: v for k, v in point.items() if is_config(v)}
     point = {k: v for k, v in point.items() if k not in constants}
-    prog = load_target(args.target, args.gates, args.shapes, constants or None)
+    prog = load_target(args.target, args.gates, args.shapes, constants or None, args.unroll, point)
     if args.wrt is not None:
         prog = restrict(prog, [p.strip() for p in args.wrt.split(",") if p.strip()])
     arrays = prog.arrays
     if arrays and point:
         import numpy as np
 
-        point = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+        point = {k: np.asarray(v, dtype=None if k in prog.labels else float) for k, v in point.items()}
         prog = prog.with_shapes({k: v.shape for k, v in point.items()})  # print what runs here
     upstream = _upstream(args.upstream)
     if upstream is not None and args.at is None:
@@ -63,7 +66,8 @@ def run(args) -> int:
     ran = args.at is not None and (point or not constants)  # --at with configuration only: no run
     result = prog.run(exact=not args.float, upstream=upstream, **point) if ran else None
     if args.json:
-        print(json.dumps(to_json(prog, result) if not arrays else _array_json(prog, result), indent=2))
+        print(json.dumps(to_json(prog, result) if not arrays and not prog.loops else _array_json(prog, result),
+                         indent=2))
     elif args.format == "python":
         print(prog.to_python(), end="")
     elif args.format == "latex":

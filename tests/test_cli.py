@@ -26,7 +26,7 @@ def test_stage_json(tmp_path):
     p = run_cli("stage", f"{src}:neuron", "--at", "w=[2,-3,-3],x=[-1,-2]", "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
-    assert set(out) == {"inputs", "forward", "backward", "value", "grad", "intermediates", "adjoints"}
+    assert set(out) == {"inputs", "forward", "backward", "seed", "value", "grad", "intermediates", "adjoints"}
     assert out["value"] == 0.7310585786300049
     assert out["grad"]["x"] == [0.3932238664829637, -0.5898357997244456]
     assert out["grad"]["w"] == [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185]

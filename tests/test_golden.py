@@ -11,6 +11,7 @@ xpysqr = xpy**2  # (5)
 den = sigx + xpysqr  # (6)
 invden = 1.0/den  # (7)
 f = num*invden  # (8)
+df = 1  # (8) the seed: df/df = 1
 dnum = invden  # (8)
 dinvden = num  # (8)
 dden = (-1.0/den**2) * dinvden  # (7)
@@ -87,6 +88,6 @@ def test_repr_is_deterministic_and_html_side_by_side():
     from derive import stage
 
     prog = stage("x * y")
-    assert repr(prog) == "<Program f(x, y): 1 forward lines, 2 backward lines, gates=grouped>"
+    assert repr(prog) == "<Program f(x, y): 1 forward lines, 3 backward lines, gates=grouped>"
     html = prog._repr_html_()
     assert "forward pass" in html and "backward pass" in html and "0x" not in html

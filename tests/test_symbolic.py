@@ -86,7 +86,7 @@ def test_program_metrics_of_the_logistic_map_by_hand():
     prog = stage(build("logistic", 3).text)
     m = program_metrics(prog)
     assert (m["forward_lines"], m["forward_ops"]) == (6, 6)
-    assert (m["backward_lines"], m["backward_ops"]) == (8, 8)
+    assert (m["backward_lines"], m["backward_ops"]) == (9, 8)   # the seed dl3 = 1 costs nothing
     assert m["ops"] == 14 and m["ratio"] == round(8 / 6, 3)
 
 

@@ -193,6 +193,7 @@ def test_printed_code_runs_as_it_stands():
 
 # ---- golden strings: the discussion sheet's l ----
 SHEET_TANH_GENERIC = """\
+df = 1                                 # (8)  the seed: df/df = 1
 dsumrsqr = 0.5                         # (8)
 drsqr = dsumrsqr * np.ones_like(rsqr)  # (7)
 dr = (2*r) * drsqr                     # (6)
@@ -207,6 +208,7 @@ dW1 = dW1x @ x.T                       # (1)
 dx = W1.T @ dW1x                       # (1)"""
 
 SHEET_RELU_1D = """\
+df = 1                                 # (8) shape ()  the seed: df/df = 1
 dsumrsqr = 0.5                         # (8) shape ()
 drsqr = dsumrsqr * np.ones_like(rsqr)  # (7) shape (2,)
 dr = (2*r) * drsqr                     # (6) shape (2,)
@@ -244,13 +246,13 @@ def test_golden_sheet_tanh_batch():
     assert prog.forward_code() == SHEET_TANH_BATCH_FORWARD
     back = prog.backward_code(comments=False).splitlines()
     assert "db = np.sum(dh, axis=1, keepdims=True)" in back
-    assert back[5:7] == ["dW2 = dW2a @ a.T", "da = W2.T @ dW2a"]  # the sheet's dl/dW2, dl/dx2
+    assert back[6:8] == ["dW2 = dW2a @ a.T", "da = W2.T @ dW2a"]  # the sheet's dl/dW2, dl/dx2
 
 
 def test_golden_fused_softmax_cross_entropy_line():
     prog = stage(iris_net, shapes=dict(X=(6, 4), W1=(4, 5), b1=(5,), W2=(5, 3), b2=(3,), y=(6,)))
     lines = prog.backward_code(comments=False).splitlines()
-    assert lines[:3] == ["dloss = 1/N", "dscores = (softmax(scores) - onehot(y, scores.shape[-1])) * dloss",
+    assert lines[:4] == ["df = 1", "dloss = 1/N", "dscores = (softmax(scores) - onehot(y, scores.shape[-1])) * dloss",
                          "dhW2 = dscores"]
     assert "db2 = np.sum(dscores, axis=0)" in lines
     assert prog.labels == ["y"] and "y" not in prog.grads
@@ -393,7 +395,7 @@ def test_array_target_views_and_routing_helpers():
     assert uses_arrays(sheet_tanh) and not uses_arrays("def f(x):\n    return np.tanh(x)\n")
     prog = array_target(src, "sheet_tanh", shapes="W1=4x3, b=4, W2=2x4, x=3, y=2")
     assert prog.to_dict()["shapes"]["W1x"] == [4]
-    assert prog.to_dict()["backward"][5] == "dW2 = np.outer(dW2a, a)"
+    assert prog.to_dict()["backward"][6] == "dW2 = np.outer(dW2a, a)"
     assert "| 1 | `W1x = W1 @ x` | (4,) |" in prog.to_markdown()
     assert r"\texttt{dW2 = np.outer(dW2a, a)} && (4)" in prog.to_latex()
     assert "<table>" in prog._repr_html_() and "np.outer" in prog._repr_html_()

@@ -19,3 +19,16 @@ def read_text(path: str, limit: int, label: str | None = None, encoding: str = "
         return raw.decode(encoding)
     except UnicodeDecodeError:
         raise DeriveError(f"{label} is not UTF-8 text{hint}") from None
+
+
+def function_source(func) -> str:
+    """A function object's source, dedented, with blank lines before it so that line numbers
+    in messages are the file's (or, in Jupyter, the cell's), as the command line gives them."""
+    import inspect
+    import textwrap
+
+    try:
+        lines, start = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        raise DeriveError(f"cannot read the source of {func!r}; pass its source text instead") from None
+    return "\n" * max(start - 1, 0) + textwrap.dedent("".join(lines))

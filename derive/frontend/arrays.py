@@ -17,6 +17,7 @@ import textwrap
 from derive.frontend import gathers, lists
 from derive.frontend.config import NotStatic, Pack, Poison, Static, check_value, describe, static
 from derive.core.errors import DeriveError
+from derive.core.userfile import function_source
 from derive.frontend.inline import Module
 from derive.frontend.outputs import select_output
 from derive.frontend.parse import _BUILTINS, _CONSTRUCTS, Graph, _dotted, _syntax, number
@@ -66,10 +67,7 @@ def parse_array_function(f, gates="grouped", constants=None, output=None, name=N
         if getattr(f, "__name__", "") == "<lambda>":
             raise DeriveError("lambdas are not supported: write the function with def")
         module = Module.of(f)
-        try:
-            f, name = textwrap.dedent(inspect.getsource(f)), f.__name__
-        except (OSError, TypeError):
-            raise DeriveError(f"cannot read the source of {f!r}; pass its source text instead") from None
+        f, name = function_source(f), f.__name__
     try:
         tree = ast.parse(textwrap.dedent(f))
     except SyntaxError as err:

@@ -8,11 +8,10 @@ is parsed with ``ast``, never executed; a function object is read through its so
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
 
 from derive.frontend.config import NotStatic, Pack, Poison, Static, Unstaged, describe, static
 from derive.core.errors import DeriveError
+from derive.core.userfile import function_source
 from derive.frontend import inplace, loops
 from derive.frontend.inline import inline_call
 from derive.frontend.outputs import select_output
@@ -45,11 +44,7 @@ def parse_callable(func, gates: str = "grouped", output=None, control=None) -> G
     """Parse a Python function object by reading its source (it is never called)."""
     if getattr(func, "__name__", "") == "<lambda>":
         raise DeriveError("lambdas are not supported: write the function with def")
-    try:
-        source = textwrap.dedent(inspect.getsource(func))
-    except (OSError, TypeError):
-        raise DeriveError(f"cannot read the source of {func!r}; pass its source text instead") from None
-    return parse_function(source, func.__name__, gates, output, control)
+    return parse_function(function_source(func), func.__name__, gates, output, control)
 
 
 class BodyReader:

@@ -109,6 +109,8 @@ def backward_lines(prog, printer=None, comments=True):
         note = ""
         if comments:
             note = f"  # ({bl.ref})"
+            if bl.seed:
+                note += f" {bl.note}"
             if bl.accumulate:
                 note += f" {bl.var} is used {bl.uses} times: gradients add"
         out.append(p._print(bl) + note)
@@ -197,6 +199,7 @@ def text_program(prog, result=None) -> str:
         note = f"# ({bl.ref})"
         val = f"  {_fmt(result.steps[k])}" if result else ""
         fork = f"   <- {bl.var} is used {bl.uses} times: gradients add" if bl.accumulate else ""
+        fork = f"   <- {bl.note}" if bl.seed else fork
         out.append(f"  {s.ljust(width)}{note.ljust(6)}{val}{fork}".rstrip())
     if result is not None:
         out += ["", "value", f"  {prog.output} = {_fmt(result.value)}", "", "gradient"]

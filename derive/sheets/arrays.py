@@ -103,6 +103,7 @@ def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
         backward.append({"n": f"({bl.ref})", "code": code, "shape": _shape(bl.shape),
                          "target": f"{bl.target} {'+=' if bl.accumulate else '='}",
                          "value": np.asarray(adjs.get(bl.target.name)), "fork": bl.accumulate,
+                         "given": bl.seed,
                          "note": f"{bl.var} is used {bl.uses} times: gradients add"})
     grads = [(p, a, np.asarray(result.grad[p])) for p, a in shaped.grads.items()]
     sig = ", ".join(f"{p} {_shape(arrays[p].shape)}" for p in prog.param_names)
@@ -246,10 +247,11 @@ def draw_array_sheet(pdf, s):
                                       s.backward, RED, "b")):
         flow.heading(title)
         for r in rows:
-            code = r["code"] if not (kind == "b" and "formulas" in s.blank) else r["target"] + " ____"
+            given = r.get("given", False)   # the seed dloss = 1: printed whole on a worksheet too
+            code = r["code"] if not (kind == "b" and "formulas" in s.blank) or given else r["target"] + " ____"
             v = r["value"]
-            below = 4.3 + matrix_width(v, blank, digits=d) > CW    # too wide beside the code
-            h = max(ROW, matrix_height(v, blank)) + (ROW if below else 0)
+            below = 4.3 + matrix_width(v, blank and not given, digits=d) > CW    # too wide beside the code
+            h = max(ROW, matrix_height(v, blank and not given)) + (ROW if below else 0)
             flow.need(h + 0.05)
             if r.get("fork"):
                 from matplotlib.patches import Rectangle
@@ -262,7 +264,7 @@ def draw_array_sheet(pdf, s):
             flow.text(3.5, r["shape"], 8, family=MONO, color=GREY)
             if below:
                 flow.y -= ROW
-            draw_matrix(flow, 0.45 if below else 4.3, v, color, blank=blank, digits=d)
+            draw_matrix(flow, 0.45 if below else 4.3, v, color, blank=blank and not given, digits=d)
             flow.y -= h + 0.05 - (ROW if below else 0)
     flow.heading("The gradient: one array per input, each of its input's shape")
     for p, adj, g in s.gradient:

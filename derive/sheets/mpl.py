@@ -228,11 +228,14 @@ def _backward(flow, s):
     rows = []
     for k, r in enumerate(s.backward):
         c = dict(r.cells)
-        if "formulas" in s.blank:
+        if "formulas" in s.blank and not r.given:
             c["local"] = None
             up = "" if c["upstream"] == "1" else f" * {c['upstream']}"
             c["code"] = f"{c['target']} ____{up}"
-        c["value"] = None if "values" in s.blank else lambda sh, k=k: sh.backward[k].cells["value"]
+        if "values" in s.blank and not r.given:
+            c["value"] = None
+        else:
+            c["value"] = lambda sh, k=k: sh.backward[k].cells["value"]
         rows.append(c)
     _table(flow, cols, rows, ["line", "code", "local gradient", "upstream", "value"],
            shade=[r.fork for r in s.backward])

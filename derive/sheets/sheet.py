@@ -48,6 +48,7 @@ class Row:
 
     cells: dict
     fork: bool = False
+    given: bool = False      # the seed ``df = 1``: printed whole on a worksheet too
 
 
 @dataclass
@@ -147,7 +148,7 @@ def build_sheet(prog, result=None, title=None, digits: int = 4, static=None, kno
                              "local": _tex(bl.local), "local_code": p._print(bl.local),
                              "local_expr": bl.local, "upstream": up,
                              "value": fmt(result.steps[k], digits) if result else ""},
-                            fork=bl.accumulate))
+                            fork=bl.accumulate, given=bl.seed))
         if bl.accumulate:
             backward[-1].cells["note"] = f"{bl.var.name} is used {bl.uses} times: gradients add"
     gradient = []

@@ -68,11 +68,12 @@ def latex_source(sheets, circuit_files=()) -> str:
                    r"value\\\midrule")
         for r in s.backward:
             c = r.cells
-            code = c["code"] if not forms else f"{c['target']} ____" + (
+            forms_r, vals_r = forms and not r.given, vals and not r.given   # the seed is given
+            code = c["code"] if not forms_r else f"{c['target']} ____" + (
                 "" if c["upstream"] == "1" else f" * {c['upstream']}")
-            local = r"\rule{2cm}{0.4pt}" if forms else f"${c['local']}$"
+            local = r"\rule{2cm}{0.4pt}" if forms_r else f"${c['local']}$"
             row = (rf"{c['n']} & {_tt(code)} & {local} & {_tt(c['upstream'])} & "
-                   rf"{_blank_tex(vals, c['value'], 'grad')}\\")
+                   rf"{_blank_tex(vals_r, c['value'], 'grad')}\\")
             out.append((r"\rowcolor{yellow!20}" if r.fork else "") + row)
         out.append(r"\bottomrule\end{longtable}")
         for note in sorted({r.cells["note"] for r in s.backward if r.fork}):
@@ -193,9 +194,10 @@ def typst_source(sheets, circuit_files=()) -> str:
                    "[*local gradient*], [*value*],")
         for r in s.backward:
             c = r.cells
-            code = c["code"] if not forms else f"{c['target']} ____"
-            local = "#blank" if forms else "$" + tp.doprint(_local(s, r)) + "$"
-            v = "blank" if vals else f"grad({_q(c['value'])})"
+            forms_r, vals_r = forms and not r.given, vals and not r.given   # the seed is given
+            code = c["code"] if not forms_r else f"{c['target']} ____"
+            local = "#blank" if forms_r else "$" + tp.doprint(_local(s, r)) + "$"
+            v = "blank" if vals_r else f"grad({_q(c['value'])})"
             out.append(f"  [{c['n']}], [#{raw(code)}], [{local}], [#{v}],")
         out.append(")")
         if s.gradient:

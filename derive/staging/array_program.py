@@ -168,8 +168,17 @@ def forward_code(prog, comments=True) -> str:
         for ln in prog.forward], comments)
 
 
+def given_seed(prog) -> list:
+    """An output that is an array starts from its upstream gradient (``dout``), given as the
+    seed where a number's backward pass starts from ``df = 1``: one comment line saying so."""
+    if prog.upstream is None:
+        return []
+    return [f"# {prog.upstream} is given: the seed, d(loss)/d{prog.output} from the layers above"]
+
+
 def backward_code(prog, comments=True) -> str:
-    rows = [(str(b), _note(b.ref, b.shape, b.note)) for b in prog.backward]
+    rows = [(s, "") for s in given_seed(prog)]
+    rows += [(str(b), _note(b.ref, b.shape, b.note)) for b in prog.backward]
     return _aligned(rows + [(s, "") for s in _inits(prog)], comments)
 
 
@@ -199,6 +208,9 @@ def to_markdown(prog, result=None) -> str:
     rows += [f"| {ln.number} | `{ln}` | {_shape_text(ln.shape) if ln.shape is not None else ''} |"
              for ln in prog.forward]
     rows += ["", "| backward | line | shape |", "|---|---|---|"]
+    rows += [f"| `{prog.upstream}` (given: the seed) | | "
+             f"{_shape_text(prog.shapes[prog.output.name]) if prog.shapes is not None else ''} |"
+             for _ in given_seed(prog)]
     rows += [f"| `{b}` | ({b.ref}) | {_shape_text(b.shape) if b.shape is not None else ''} |"
              for b in prog.backward]
     return "\n".join(rows + _result_text(prog, result))
@@ -221,7 +233,9 @@ def to_dict(prog) -> dict:
     """JSON-ready: inputs, labels, shapes, forward and backward lines."""
     return {"inputs": prog.param_names, "labels": prog.labels,
             "shapes": None if prog.shapes is None else {k: list(v) for k, v in prog.shapes.items()},
-            "forward": [str(ln) for ln in prog.forward], "backward": [str(b) for b in prog.backward]}
+            "forward": [str(ln) for ln in prog.forward], "backward": [str(b) for b in prog.backward],
+            "seed": str(prog.upstream) if prog.upstream is not None else str(prog.backward[0].target)
+            if prog.backward and prog.backward[0].seed else None}
 
 
 def to_text(prog, result=None) -> str:

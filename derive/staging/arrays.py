@@ -22,7 +22,7 @@ from derive.core.errors import DeriveError
 from derive.core.naming import symbol
 from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noqa: F401 (API)
 from derive.printing.printers import NumpyPrinter, group
-from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp  # noqa: F401 (API)
+from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp, seed_line  # noqa: F401 (API)
 from derive.core.rules import ARRAY_RULES, RULES, local_gradient
 from derive.staging import rolled
 from derive.staging.loops import Control
@@ -226,6 +226,9 @@ class Staged:
                 for a in n.args:
                     uses[id(a)] = uses.get(id(a), 0) + 1
         out, written = [], {}
+        if id(self.out) in self.adjoints and (shapes is None or shapes[self.names[self.out]] == ()):
+            out.append(seed_line(self.adjoints[id(self.out)], self.sym(self.out),
+                                 self.nodes.index(self.out) + 1, None if shapes is None else ()))
         for a, local, vjp, up, red, note, ref in items:
             var, adj, n_uses = self.sym(a), self.adjoints[id(a)], uses.get(id(a), 1)
             k = written[id(a)] = written.get(id(a), 0) + 1

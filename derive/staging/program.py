@@ -112,11 +112,26 @@ class BackLine:
     note: str = ""
 
     @property
+    def seed(self) -> bool:
+        """The line ``df = 1`` that starts the backward pass."""
+        return self.note.startswith(SEED)
+
+    @property
     def expr(self) -> sp.Expr:
         return self.local if self.upstream is None else sp.Mul(self.local, self.upstream, evaluate=False)
 
     def __str__(self):
         return _NUMPY._print(self)
+
+
+SEED = "the seed"
+
+
+def seed_line(adjoint, output, ref, shape=None) -> "BackLine":
+    """The first backward line, ``df = 1``: the output's gradient with respect to itself (CS231n
+    and micrograd both start the backward pass by writing it)."""
+    return BackLine(adjoint, output, sp.S.One, None, False, ref, 1, shape=shape,
+                    note=f"{SEED}: d{output}/d{output} = 1")
 
 
 _NUMPY = printing.NumpyPrinter()  # lines print as NumPy code (the printer keeps no state)

@@ -18,7 +18,7 @@ from derive.core import naming
 from derive.core.errors import DeriveError
 from derive.core.naming import symbol
 from derive.frontend.parse import Graph, Node, parse_expression, parse_sympy
-from derive.staging.program import BackLine, Line, Program  # noqa: F401 (API)
+from derive.staging.program import BackLine, Line, Program, seed_line  # noqa: F401 (API)
 from derive.frontend.reader import parse_callable, parse_function
 from derive.core.rules import RULES, local_gradient
 from derive.staging.arrays import stage_arrays
@@ -127,8 +127,8 @@ def stage_graph(g: Graph, source: str = "") -> Program:
         if id(n) in live:
             for a in n.args:
                 uses[id(a)] = uses.get(id(a), 0) + 1
-    backward, written = [], set()
     out_sym = sym(out)
+    backward, written = [seed_line(adjoints[out_sym], out_sym, line_of[id(out)])], set()
     for n in reversed(nodes):
         if id(n) not in live:
             continue

@@ -106,6 +106,8 @@ def count_paths(prog) -> dict:
     n = {prog.output: 1}
     by_ref = {ln.number: ln.target for ln in prog.forward}
     for bl in prog.backward:  # reverse topological order: consumers first
+        if bl.seed:
+            continue
         n[bl.var] = n.get(bl.var, 0) + n.get(by_ref[bl.ref], 0)
     return n
 
@@ -126,7 +128,7 @@ def _values_in_inputs(prog) -> dict:
 def _enumerate(prog, start, limit):
     by_ref = {ln.number: ln.target for ln in prog.forward}
     out_edges: dict = {}
-    for bl in prog.backward:
+    for bl in (b for b in prog.backward if not b.seed):
         out_edges.setdefault(bl.var, []).append(bl)
     for edges in out_edges.values():
         edges.reverse()                   # forward order: the earlier consumer first

@@ -52,7 +52,7 @@ class LineJudge:
         self.symbols = syms
         self.groups = {}
         for bl in prog.backward:
-            if "[" in bl.target.name:
+            if "[" in bl.target.name or bl.seed:
                 continue  # list elements: judged through the outputs
             self.groups.setdefault(bl.target.name, []).append(bl)
         self._fns = {}

@@ -228,7 +228,7 @@ def _staged_key(prog, point, outputs, result=None) -> Key:
     shown = {ln.target for ln in prog.forward if ln.user} | set(prog.inputs)
     adjoints = {}  # in backward order of completion: where each adjoint is written last
     for bl in prog.backward:
-        if bl.var not in shown:
+        if bl.var not in shown or bl.seed:  # df = 1 is printed, not asked for
             continue
         name = bl.target.name.split("[")[0]
         adjoints.pop(name, None)

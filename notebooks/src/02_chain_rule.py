@@ -57,7 +57,10 @@ exactly these two pieces:
 
 code(r"""
 for bl in prog.backward:
-    upstream = "1 (this is the output)" if bl.upstream is None else code(bl.upstream)
+    if bl.seed:  # the first line: the output's gradient with respect to itself
+        print(f"{code(bl.target):3s}: the seed, d{prog.output}/d{prog.output} = 1, where the backward pass starts")
+        continue
+    upstream = f"d{prog.output} = 1 (the seed)" if bl.upstream is None else code(bl.upstream)
     print(f"{code(bl.target):3s}: local gradient {code(bl.local):2s} x upstream {upstream:24s}"
           f" (differentiates forward line {bl.ref})")
 """, check=True)

@@ -119,6 +119,7 @@ def to_json(prog, result=None) -> dict:
         "inputs": [name for name, _ in prog.params],
         "forward": [p._print(ln) for ln in prog.forward],
         "backward": [p._print(bl) for bl in prog.backward],
+        "seed": next((bl.target.name for bl in prog.backward if bl.seed), None),
         "value": result.value if result else None,
         "grad": result.grad if result else None,
         "intermediates": result.values if result else None,

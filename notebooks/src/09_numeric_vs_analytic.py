@@ -354,5 +354,5 @@ float32 carries only about 7 digits, so $10^{-3}$ there can be rounding.
 One notebook is left, and it turns the course around: you write the engine that wrote every
 backward pass so far.
 
-**Next:** [11. Build the engine](11-build-the-engine.ipynb).
+**Next:** [10. Loops and time](10-loops-and-time.ipynb).
 """)

@@ -1,8 +1,7 @@
 md(r"""
 # 11. Build the engine
 
-*The derive course, notebook 11.* (Notebook 10, loops and time, joins the course when derive stages
-loops.) Ten notebooks long, derive wrote every backward pass for you, and in the graded cells you
+*The derive course, notebook 11.* Ten notebooks long, derive wrote every backward pass for you, and in the graded cells you
 wrote them yourself, one function at a time. Here you write the thing that writes them: a
 **reverse-mode sweep**, the whole of backpropagation in about ten lines. It is micrograd's lesson,
 in the staged form of CS231n: instead of a graph of objects, your sweep walks derive's staged lines.

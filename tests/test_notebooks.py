@@ -55,7 +55,7 @@ def test_answer_cells_ship_without_answers_to_learners(path):
 
 def test_notebooks_in_order():
     names = [os.path.basename(p) for p in NOTEBOOKS]
-    assert [n[:2] for n in names] == [f"{k:02d}" for k in (*range(1, 10), 11)], names
+    assert [n[:2] for n in names] == [f"{k:02d}" for k in range(1, 12)], names
     assert [os.path.basename(p) for p in SOLUTIONS] == names, "a solutions build of every notebook"
 
 

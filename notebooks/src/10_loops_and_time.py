@@ -105,6 +105,18 @@ print("same gradient:", all(abs(float(ru.grad[k]) - float(r.grad[k])) < 1e-12 fo
 """, check=True)
 
 md(r"""
+**Predict, then run:** with `range(100)` instead of `range(4)`, how many backward lines does the
+rolled program have, and how many the unrolled one?
+""")
+
+code(r"""
+long_source = source.replace("range(4)", "range(100)")
+rolled_back = str(stage(long_source)).split("\nbackward pass\n")[1].strip().splitlines()
+print("rolled:", len(rolled_back), "lines in the backward listing (the loop, its tape reads, its body)")
+print("unrolled:", len(stage(long_source, unroll=True).backward), "backward lines")
+""", check=True, reveal=True)
+
+md(r"""
 Unrolling costs one copy of the body per iteration; the rolled loop costs one copy in all. For 4
 steps either is fine. For a sequence of 1,000 time steps, the rolled program is what you want
 (derive's `benchmarks/loops.py` measures both).
@@ -307,10 +319,17 @@ ax.set_ylabel("|dL/dh_k|")
 ax.legend()
 ax.set_title("gradient reaching each hidden state from the last one")
 plt.tight_layout()
+''')
+
+md(r"""
+The same numbers, first state against last:
+""")
+
+code(r"""
 for scale, norms in norms_by_scale.items():
     print(f"Wh scale {scale}: |dL/dh_0| / |dL/dh_{T - 1}| = {norms[0] / norms[-1]:.2e}")
 assert norms_by_scale[0.5][0] / norms_by_scale[0.5][-1] < 1e-4 < 10 < norms_by_scale[1.3][0] / norms_by_scale[1.3][-1]
-''', check=True)
+""", check=True)
 
 md(r"""
 The inputs and the first state are small, so the `tanh` stays nearly linear and each step back

@@ -111,11 +111,7 @@ class BackLine:
     copy: bool = False       # arrays: a copy, since later lines add to it in place
     shape: tuple | None = None
     note: str = ""
-
-    @property
-    def seed(self) -> bool:
-        """The line ``df = 1`` that starts the backward pass."""
-        return self.note.startswith(SEED)
+    seed: bool = False       # the line ``df = 1`` that starts the backward pass
 
     @property
     def expr(self) -> sp.Expr:
@@ -125,14 +121,11 @@ class BackLine:
         return _NUMPY._print(self)
 
 
-SEED = "the seed"
-
-
 def seed_line(adjoint, output, ref, shape=None) -> "BackLine":
     """The first backward line, ``df = 1``: the output's gradient with respect to itself (CS231n
     and micrograd both start the backward pass by writing it)."""
     return BackLine(adjoint, output, sp.S.One, None, False, ref, 1, shape=shape,
-                    note=f"{SEED}: d{output}/d{output} = 1")
+                    note=f"the seed: d{output}/d{output} = 1", seed=True)
 
 
 _NUMPY = printing.NumpyPrinter()  # lines print as NumPy code (the printer keeps no state)

@@ -225,6 +225,11 @@ class _Reader(BodyReader):
         made = lists.list_value(self, n)
         return made if made is not None else super().value(n)
 
+    def pack_item(self, n):
+        """A tuple's item, or ``h[t]`` / ``h[-1]`` of a list a rolled loop appends to."""
+        got = lists.list_item(self, n)
+        return got if got is not None else super().pack_item(n)
+
     def block(self, stmts):
         """Statements, with ``hs.append(h)`` on a list the function made read here."""
         return lists.block(self, stmts, super().block)
@@ -296,6 +301,8 @@ class _Reader(BodyReader):
         rule = ARRAY_CALLS.get(fname)
         if rule in ("stack", "concatenate") and receiver is None:
             return lists.join(self, n, rule, fname)
+        if fname in ("np.array", "numpy.array") and len(n.args) == 1 and not n.keywords:
+            return lists.join(self, n, "stack", fname)  # np.array(losses): the list stacked on axis 0
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):
             rule = CALL_NAMES.get(fname)
             if fname in _BUILTINS:

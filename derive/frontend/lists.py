@@ -13,7 +13,9 @@ import ast
 
 from derive.core.errors import DeriveError
 from derive.core.rules import ARRAY_RULES
+from derive.frontend import rolled_lists
 from derive.frontend.config import NotStatic, Pack, Poison, Static, static
+from derive.frontend.rolled_lists import Steps
 
 
 def list_value(reader, n):
@@ -21,9 +23,20 @@ def list_value(reader, n):
     if isinstance(n, ast.List):
         return made(reader, Pack(tuple(reader.item(e) for e in n.elts)))
     if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Slice) and isinstance(n.value, ast.Name) \
+            and isinstance(reader.peek(n.value.id), Steps):
+        return rolled_lists.slice_of(reader, n, reader.peek(n.value.id))
+    if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Slice) and isinstance(n.value, ast.Name) \
             and isinstance(reader.peek(n.value.id), Pack):
         bounds = [None if b is None else _static_int(reader, b, n) for b in (n.slice.lower, n.slice.upper, n.slice.step)]
         return made(reader, Pack(reader.peek(n.value.id).items[slice(*bounds)]))
+    return None
+
+
+def list_item(reader, n):
+    """``h[t]``, ``h[-1]`` of a list a rolled loop appends to (``derive.frontend.rolled_lists``), or None."""
+    if isinstance(n, ast.Subscript) and not isinstance(n.slice, ast.Slice) and isinstance(n.value, ast.Name) \
+            and isinstance(reader.peek(n.value.id), Steps):
+        return rolled_lists.item(reader, n, reader.peek(n.value.id))
     return None
 
 
@@ -68,6 +81,10 @@ def append(reader, st):
     call = st.value
     name, old = call.func.value.id, reader.peek(call.func.value.id)
     where = reader.where(st.lineno)
+    if len(call.args) != 1 or call.keywords:
+        raise DeriveError(f"{name}.append() takes one value (line {st.lineno})")
+    if isinstance(old, Steps):
+        return rolled_lists.append(reader, name, old, reader.item(call.args[0]), where)
     if isinstance(old, Static) and old.value == []:
         old = made(reader, Pack(()))
     if not isinstance(old, Pack) or id(old) not in getattr(reader, "lists", ()):
@@ -95,6 +112,10 @@ def join(reader, n, rule, shown):
         reader.fail(f"{shown}() with an axis that is not a constant (use axis=-1 or a non-negative axis)", n)
     axis = axis.value
     items = reader.value(n.args[0])
+    if isinstance(items, Steps) and rule == "stack":
+        return rolled_lists.stack(reader, items, axis, n)
+    if isinstance(items, Steps):
+        reader.fail(f"{shown}() of the list {items.name} filled by a rolled loop (np.stack it instead)", n)
     if not isinstance(items, Pack) or not items.items:
         reader.fail(f"{shown}() of something other than a list of arrays the function built "
                     f"([a, b], or a list filled with .append)", n)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 
 from derive.core.errors import DeriveError
+from derive.frontend import rolled_lists
 from derive.frontend.config import Pack, Poison, Static
 from derive.frontend.parse import Node
 
@@ -48,9 +49,10 @@ def read_rolled(reader, st: ast.For, where, bound):
         pre = reader.env[name]
         if not isinstance(pre, Node):  # a scalar function's parameter not read yet
             pre = reader.lookup(name, st)
-        node = g.new("id", (pre,))  # the value entering an iteration (not folded)
+        node = g.new("id", (pre,), opts=(("carried", name),))  # the value entering an iteration (not folded)
         node.user_name = name
         reader.env[name] = entries[name] = node
+    opened = rolled_lists.open_lists(reader, st.body, var, start, where)  # h.append(v) once per step
     lists = {k: v for k, v in reader.env.items() if isinstance(v, Pack)}
     index = g.input(var)
     index.counter = True  # one integer per step: x[:, t] is basic indexing (dx[:, t] += g)
@@ -63,13 +65,18 @@ def read_rolled(reader, st: ast.For, where, bound):
         reader.rolled = False
     if done is not None:
         _refuse(where, "with return, break or continue in its body (rolled loops run every step)")
-    grown = [k for k, v in lists.items() if reader.env.get(k) is not v]
+    grown = [k for k, v in lists.items() if reader.env.get(k) is not v and k not in opened]
     if grown:
         _refuse(where, f"that appends to the list {grown[0]} (a rolled loop reads its body once)")
+    record = dict(var=var, start=start, stop=stop, lineno=st.lineno, carried=[], stacks=[])
+    list_pairs = rolled_lists.close_lists(reader, opened, record, where)
+    for steps in opened.values():
+        if steps.used_last:
+            entries[f"{steps.name}[-1]"] = steps.last
     body = g.nodes[first:]
     ids = {id(n) for n in body} | {id(n) for n in entries.values()}
     g._memo = {k: v for k, v in g._memo.items() if id(v) not in ids}  # per-step values: never shared later
-    pairs = []
+    pairs = list(list_pairs)
     for name in carried:
         out = reader.env[name]
         if isinstance(out, (Static, Pack, Poison)):
@@ -82,9 +89,8 @@ def read_rolled(reader, st: ast.For, where, bound):
                 f"'{name}' is assigned inside the rolled loop at {where} and read after it: stage it "
                 f"unrolled (derive.stage(f, unroll=True), or --unroll)"), st.lineno)
     reader.env.pop(var, None)
-    g.__dict__.setdefault("loops", []).append(dict(
-        var=var, index=index, start=start, stop=stop, lineno=st.lineno, body=body,
-        entries=list(entries.values()), carried=pairs))
+    record.update(index=index, body=body, entries=list(entries.values()), carried=pairs)
+    g.__dict__.setdefault("loops", []).append(record)  # stacks: np.stack of its lists, read after it
     return None
 
 

@@ -20,7 +20,7 @@ import sympy as sp
 
 from derive.core.errors import DeriveError
 from derive.core.naming import symbol
-from derive.core.numerics import ARRAY_NS, NAMESPACES, python_imports
+from derive.core.numerics import ARRAY_NS, NAMESPACES, array_imports, python_imports
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,14 @@ class Loop:
     taped: tuple             # ((Symbol, tape name), ...): stored each step for the backward pass
     zeroed: tuple            # adjoint Symbols set to zero before the backward loop
     lineno: int | None = None
+    stacks: tuple = ()       # ((line, Symbol, tape name), ...): np.stack after the loop of a list
+    #                          appended in it (h.append(next_h)): the tape is the list, and each
+    #                          step's slice of the stack's adjoint goes back inside the reversed loop
+
+    def holds(self, bl) -> bool:
+        """Is backward line ``bl`` in the reversed loop: the body's lines, and each step's slice
+        of a list stacked after the loop (``dnext_h += dh[:, t]``)?"""
+        return self.first <= bl.ref <= self.last or any(bl.ref == n and bl.var == v for n, v, _ in self.stacks)
 
     @property
     def trips(self) -> int:
@@ -51,14 +59,17 @@ class Loop:
     def to_dict(self) -> dict:
         return {"var": str(self.var), "range": [self.start, self.stop], "body": [self.first, self.last],
                 "carried": [[str(a), str(b)] for a, b in self.carried],
-                "taped": {name: str(s) for s, name in self.taped}, "line": self.lineno}
+                "taped": {name: str(s) for s, name in self.taped}, "line": self.lineno,
+                "lists": {name: [n, str(v)] for n, v, name in self.stacks}}
 
 
 def build(g, prog, line_of, sym):
     """The loop blocks of ``prog`` (staged from ``g`` as one iteration of each loop); the
     backward lines that add into outer adjoints across steps become ``+=``."""
     loops, backward = [], list(prog.backward)
-    taken = {s.name for s in prog.adjoints} | {a.name for a in prog.adjoints.values()}
+    lists = {}  # tape name -> the learner's list it is
+    taken = {s.name for s in prog.adjoints} | {a.name for a in prog.adjoints.values()} | \
+        {ln.target.name for ln in prog.forward} | {s.name for s in prog.inputs}
     for lp in g.loops:
         numbers = [line_of[id(n)] for n in lp["body"] if id(n) in line_of]
         if not numbers:
@@ -68,9 +79,13 @@ def build(g, prog, line_of, sym):
         entries = {sym(n) for n in lp["entries"]}
         carried = tuple((sym(a), sym(b)) for a, b in lp["carried"] if id(b) in line_of)
         leaving = {b for _, b in carried}
-        inside = [k for k, bl in enumerate(backward) if first <= bl.ref <= last]
+        stacks = [(line_of[id(n)], sym(n.args[-1]), n.opt("steps")) for n in lp.get("stacks", ()) if id(n) in line_of]
+        backward = _into_loop(backward, {(n, v) for n, v, _ in stacks}, first, last)
+        inside = [k for k, bl in enumerate(backward) if first <= bl.ref <= last or (bl.ref, bl.var) in
+                  {(n, v) for n, v, _ in stacks}]
         for ln in prog.forward[last:]:  # a value of one step read after the loop: only the last step's
-            bad = [a for a in ln.args if a in (body_syms - leaving) | entries]
+            args = ln.args[:-1] if ln.number in {n for n, _, _ in stacks} else ln.args  # np.stack(h): every step's
+            bad = [a for a in args if a in (body_syms - leaving) | entries]
             if bad:
                 raise DeriveError(f"{bad[0]} is made inside the rolled loop at line {lp['lineno']} and read "
                                   f"after it: stage it unrolled (unroll=True)")
@@ -90,17 +105,47 @@ def build(g, prog, line_of, sym):
         needed = set()
         for k in inside:
             needed |= _symbols(backward[k])
-        taped = []
+        taped, listed = [], []
+        for n, v, list_name in stacks:  # the list a loop appends to is the tape of the value appended
+            if v not in dict(taped):
+                name = list_name if list_name not in taken else _tape_name(v, taken)
+                taken.add(name)
+                lists[name] = list_name
+                taped.append((v, name))
+            listed.append((n, v, dict(taped)[v]))
         for s in [e for e, _ in carried] + sorted(body_syms, key=lambda s: s.name):
             if s in needed and s not in dict(taped):
-                base = re.sub(r"_\d+$", "", s.name) + "s"  # h_1 -> hs
-                name = base if base not in taken else s.name + "_tape"
+                name = _tape_name(s, taken)
                 taken.add(name)
                 taped.append((s, name))
         loops.append(Loop(symbol(lp["var"]), lp["start"], lp["stop"], first, last, carried, tuple(taped),
-                          tuple(zeroed), lp["lineno"]))
+                          tuple(zeroed), lp["lineno"], tuple(listed)))
+    prog.list_names = lists
     backward = [bl for bl in backward if bl.var not in {lp.var for lp in loops}]  # the loop index: no gradient
     return loops, backward
+
+
+def _tape_name(s, taken) -> str:
+    base = re.sub(r"_\d+$", "", s.name) + "s"  # h_1 -> hs
+    return base if base not in taken else s.name + "_tape"
+
+
+def _into_loop(backward, keys, first, last):
+    """Backward lines ``(ref, var) in keys`` (a stack after the loop: a step's slice of its adjoint)
+    moved to the start of the loop's block; a later write before the loop that added to the same
+    adjoint becomes its first write (a copy: the loop adds to it in place)."""
+    moved = [bl for bl in backward if (bl.ref, bl.var) in keys]
+    if not moved:
+        return backward
+    rest = [bl for bl in backward if (bl.ref, bl.var) not in keys]
+    at = next((k for k, bl in enumerate(rest) if first <= bl.ref <= last or bl.ref < first), len(rest))
+    for m in moved:
+        if m.accumulate:
+            continue
+        k = next((k for k in range(at) if rest[k].target == m.target), None)
+        if k is not None and rest[k].accumulate:
+            rest[k] = replace(rest[k], accumulate=False, copy=True)
+    return rest[:at] + moved + rest[at:]
 
 
 def _symbols(bl) -> set:
@@ -123,29 +168,37 @@ def statements(prog, printer, comments=True, zeros="0.0"):
     fwd, back = [], []
     note = (lambda text: f"  # {text}") if comments else (lambda text: "")
     loops = {lp.first: lp for lp in prog.loops}
-    by_ref = {lp.first: lp for lp in prog.loops}
+    stacked = {n: (lp, v, name) for lp in prog.loops for n, v, name in lp.stacks}
     k = 0
     lines = prog.forward
     while k < len(lines):
         ln = lines[k]
         lp = loops.get(ln.number)
+        if ln.number in stacked:
+            fwd.append(_stack_line(printer, ln, *stacked[ln.number]) + note(f"({ln.number})"))
+            k += 1
+            continue
         if lp is None:
             fwd.append(printer._print(ln) + note(f"({ln.number})"))
             k += 1
             continue
-        fwd += [f"{name} = [None] * {lp.trips}" + note(f"the tape: {s} at every step, for the backward pass")
+        lists = {name: v for _, v, name in lp.stacks}
+        fwd += [f"{name} = []" + note(f"the list {getattr(prog, 'list_names', {}).get(name, name)}: {s} at every "
+                                      f"step (the tape)") if name in lists else
+                f"{name} = [None] * {lp.trips}" + note(f"the tape: {s} at every step, for the backward pass")
                 for s, name in lp.taped]
         fwd.append(lp.header() + note(f"line {lp.lineno}"))
         for body_ln in lines[lp.first - 1:lp.last]:
             fwd.append("    " + printer._print(body_ln) + note(f"({body_ln.number})"))
-        fwd += [f"    {name}[{lp.step()}] = {s}" + note("stored") for s, name in lp.taped]
+        fwd += [f"    {name}.append({s})" + note("appended") if name in lists else
+                f"    {name}[{lp.step()}] = {s}" + note("stored") for s, name in lp.taped]
         fwd += [f"    {a} = {b}" + note("carried to the next step") for a, b in lp.carried]
         k = lp.last
     ordered = list(prog.backward)
     k = 0
     while k < len(ordered):
         bl = ordered[k]
-        lp = next((lp for lp in by_ref.values() if lp.first <= bl.ref <= lp.last), None)
+        lp = next((lp for lp in prog.loops if lp.holds(bl)), None)
         if lp is None:
             back.append(_back(printer, bl, note))
             k += 1
@@ -154,20 +207,31 @@ def statements(prog, printer, comments=True, zeros="0.0"):
                  for a in lp.zeroed]
         back.append(lp.header(backward=True))
         back += [f"    {s} = {name}[{lp.step()}]" + note("restored") for s, name in lp.taped]
-        while k < len(ordered) and lp.first <= ordered[k].ref <= lp.last:
+        while k < len(ordered) and lp.holds(ordered[k]):
             bl = ordered[k]
             k += 1
             if bl.local is None and bl.vjp is None and bl.target in lp.zeroed:
                 continue  # the zeros a scatter adds into: made once, before the loop
             back.append("    " + _back(printer, bl, note))
-        written = {b.target for b in ordered if lp.first <= b.ref <= lp.last}
+        written = {b.target for b in ordered if lp.holds(b)}
+        into = {}  # leaving value's adjoint -> the entering values' adjoints (two names may carry one value)
         for a, b in lp.carried:
             da, db = prog.adjoints.get(a), prog.adjoints.get(b)
-            if db is None:
-                continue  # no gradient flows through this carried value
-            rhs = da if da in written else zeros.format(a=db, v=b)
+            if db is not None:
+                into.setdefault(db, []).append((da, b))
+        for db, pairs in into.items():
+            terms = [str(da) for da, _ in pairs if da in written]
+            rhs = " + ".join(terms) if terms else zeros.format(a=db, v=pairs[0][1])
             back.append(f"    {db} = {rhs}" + note("carried to the step before"))
     return fwd, back
+
+
+def _stack_line(printer, ln, lp, v, tape):
+    """``h_1 = np.stack([h0, *h], axis=1)``: the list a rolled loop appended to, stacked after it."""
+    pre = [printer._print(a) for a in ln.args[:-1]]
+    listed = f"[{', '.join(pre)}, *{tape}]" if pre else tape
+    axis = ln.rhs.axis
+    return f"{ln.target} = np.stack({listed}{f', axis={axis}' if axis else ''})"
 
 
 def _var_of(prog, adj):
@@ -206,7 +270,9 @@ def python(prog, printer, name) -> str:
     params = [p for p, _ in prog.params] + ([str(prog.upstream)] if getattr(prog, "upstream", None) else [])
     src = f"def {name}({', '.join(params)}):\n" + "".join(f"    {s}\n" for s in body)
     src += f"    return {prog.output}, {{{grads}}}\n"
-    return "\n".join(python_imports() + ["", "", src])
+    imports = ["import numpy as np", f"from derive.core.primitives import {', '.join(array_imports())}"] \
+        if prog.arrays else python_imports()
+    return "\n".join(imports + ["", "", src])
 
 
 def run(prog, printer, values, convert=float, upstream=None):

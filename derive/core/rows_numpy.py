@@ -92,6 +92,13 @@ ARRAY_ROWS = [
          calls=("np.ones_like", "numpy.ones_like"), doc="an array of ones shaped like x: no gradient",
          examples=(_ex("A, B", "np.sum((np.ones_like(A) * 2 + A) * B)", A=(3, 2), B=(3, 2)),),
          label="1", symbolic=np.ones_like),
+    *[dict(name=name, arity=4, forward=f"np.{name}(({{index}}))", vjps=(None,) * 4, short=name,
+           calls=(f"np.{name}", f"numpy.{name}"),
+           doc=f"np.{name}((N, H)) with the sizes written out (constants or sizes of the inputs): no gradient",
+           examples=(_ex("A, B", f"np.sum((np.{name}((A.shape[0], 2)) + A) * B)", A=(3, 2), B=(3, 2)),
+                     _ex("A", f"np.sum(np.{name}(A.shape[1]) * np.sin(A))", A=(3, 2))),
+           label=label, symbolic=fn)
+      for name, label, fn in (("zeros", "0", np.zeros), ("ones", "1", np.ones))],
     dict(name="zeros_like", arity=1, forward="np.zeros_like({0})", vjps=(None,), short="zeros{0}",
          calls=("np.zeros_like", "numpy.zeros_like"), doc="an array of zeros shaped like x: no gradient",
          examples=(_ex("A, B", "np.sum((np.zeros_like(A) + A) * B)", A=(3, 2), B=(3, 2)),),

@@ -14,7 +14,7 @@ import copy
 import inspect
 import textwrap
 
-from derive.frontend import gathers, lists
+from derive.frontend import filled, gathers, lists
 from derive.frontend.config import NotStatic, Pack, Poison, Static, check_value, describe, static
 from derive.core.errors import DeriveError
 from derive.core.userfile import function_source
@@ -276,6 +276,8 @@ class _Reader(BodyReader):
         if fname in ("np.zeros", "numpy.zeros") and len(n.args) == 1 and not n.keywords and "np" not in self.env \
                 and isinstance(n.args[0], ast.Attribute) and n.args[0].attr == "shape":
             return g.op("zeros_like", self.expr(n.args[0].value))  # np.zeros(W.shape): dW starts at zero
+        if fname in filled.FILLS and "np" not in self.env:
+            return filled.filled(self, n, fname)  # np.zeros((N, H)): sizes written out
         if self.helper(n) is not None:
             out = self.inline(n)
             if isinstance(out, Pack):
@@ -301,6 +303,8 @@ class _Reader(BodyReader):
         rule = ARRAY_CALLS.get(fname)
         if rule in ("stack", "concatenate") and receiver is None:
             return lists.join(self, n, rule, fname)
+        if fname == "sum" and len(n.args) == 1 and not n.keywords and "sum" not in self.env:
+            return lists.total(self, n)  # sum(losses): the items of a list added up
         if fname in ("np.array", "numpy.array") and len(n.args) == 1 and not n.keywords:
             return lists.join(self, n, "stack", fname)  # np.array(losses): the list stacked on axis 0
         if rule is None and (fname.startswith(("np.", "numpy.", "derive.", ".")) or "." not in fname):

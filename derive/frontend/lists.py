@@ -99,6 +99,22 @@ def append(reader, st):
     reader.env[name] = made(reader, Pack(old.items + (reader.item(call.args[0]),)))
 
 
+def total(reader, n):
+    """``sum(losses)``: a list's items added up (a list filled by a rolled loop: its stack summed
+    over the steps, ``np.sum(np.stack(losses), axis=0)``)."""
+    items = reader.value(n.args[0])
+    if isinstance(items, Steps):
+        return reader.g.op("sum", rolled_lists.stack(reader, items, 0, n), opts=(("axis", 0),))
+    if not isinstance(items, Pack) or not items.items:
+        reader.fail("sum() of something other than a list of numbers or arrays the function built "
+                    "(use np.sum for the elements of an array)", n)
+    nodes = [v if not isinstance(v, (Static, Pack, Poison)) else reader.resolve_item(v, n) for v in items.items]
+    out = nodes[0]
+    for v in nodes[1:]:
+        out = reader.g.op("add", out, v)
+    return out
+
+
 def join(reader, n, rule, shown):
     """``np.stack(hs[1:], axis=1)``, ``np.concatenate([a, b], axis=-1)`` of a list the function
     built: one gate whose arguments are the arrays; each one's adjoint is its slice."""

@@ -153,10 +153,11 @@ def _symbols(bl) -> set:
     if bl.local is not None:
         out |= bl.local.free_symbols
     if bl.vjp is not None:  # only the arguments its template reads ({0}, {y}, the index's {1}...)
-        t = bl.vjp.template + bl.vjp.subscript
-        every = "{index" in t or "{sub" in t
+        t, sub = bl.vjp.template, bl.vjp.subscript
+        every = "{sub" in t
+        indexed = ("{index" in t or "{indices" in t) and sub  # the index arguments the subscript names
         out |= {a for i, a in enumerate(bl.vjp.args) if isinstance(a, sp.Symbol)
-                and (every or re.search(r"\{%d[^}]*\}" % i, t))}
+                and (every or re.search(r"\{%d[^}]*\}" % i, t) or indexed and re.search(r"\{%d[^}]*\}" % i, sub))}
         if re.search(r"\{y[^}]*\}", t):
             out.add(bl.vjp.out)
     return out
@@ -206,7 +207,10 @@ def statements(prog, printer, comments=True, zeros="0.0"):
         back += [f"{a} = {zeros.format(a=a, v=_var_of(prog, a))}" + note("gradients of every step add here")
                  for a in lp.zeroed]
         back.append(lp.header(backward=True))
-        back += [f"    {s} = {name}[{lp.step()}]" + note("restored") for s, name in lp.taped]
+        lists = {name for _, _, name in lp.stacks}
+        needed = set().union(*[_symbols(b) for b in ordered if lp.holds(b)])
+        back += [f"    {s} = {name}[{lp.step()}]" + note("restored") for s, name in lp.taped
+                 if name not in lists or s in needed]  # a list's value only where a line reads it
         while k < len(ordered) and lp.holds(ordered[k]):
             bl = ordered[k]
             k += 1

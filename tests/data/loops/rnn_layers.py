@@ -83,3 +83,29 @@ def rnn_forward_stacked(x, h0, Wx, Wh, b):
         prev_h = next_h
     h = np.stack(h, axis=1)
     return h, None
+
+
+def rnn_forward_list(x, h0, Wx, Wh, b):
+    """rnn_forward as the issue quotes it: the list starts with h0, the step reads h[t] (the state
+    appended at the step before) and the states after h0 are stacked on axis 1."""
+    N, T, D = x.shape
+    h = [h0]
+    for t in range(T):
+        next_h, _ = rnn_step_forward(x[:, t], h[t], Wx, Wh, b)
+        h.append(next_h)
+    return np.stack(h[1:], axis=1), None
+
+
+def rnn_states_loss(x, h0, Wx, Wh, b):
+    """Several lists filled by one loop (states and per-step losses), read after it in every way
+    derive reads them: np.stack with h0 in front, the last state h[-1], np.mean(np.array(losses))
+    and sum(losses)."""
+    N, T, D = x.shape
+    h = [h0]
+    losses = []
+    for t in range(T):
+        next_h, _ = rnn_step_forward(x[:, t, :], h[-1], Wx, Wh, b)
+        losses.append(np.sum(next_h ** 2))
+        h.append(next_h)
+    states = np.stack(h, axis=1)
+    return np.sum(states * states[:, :1]) + np.sum(h[-1]) + np.mean(np.array(losses)) + 0.5 * sum(losses)

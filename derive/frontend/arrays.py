@@ -165,6 +165,7 @@ class _Reader(BodyReader):
         self.env[name] = node
 
     def lookup(self, name, n):
+        lists.whole(self.peek(name))  # a list a rolled loop fills, used as an array: say how to read it
         if self.peek(name) is None:
             if name in CALL_NAMES or name in ARRAY_CALLS:
                 raise DeriveError(f"'{name}' is a function: call it as {name}(...) (line {n.lineno})")

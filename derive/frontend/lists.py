@@ -40,6 +40,12 @@ def list_item(reader, n):
     return None
 
 
+def whole(value):
+    """A list a rolled loop fills (``Steps``) used where an array is expected: its one-line refusal."""
+    if isinstance(value, Steps):
+        list(value.items)  # raises the list's own message
+
+
 def made(reader, pack):
     """A list made by this function (so ``.append`` may grow it)."""
     reader.lists = getattr(reader, "lists", frozenset()) | {id(pack)}
@@ -100,19 +106,17 @@ def append(reader, st):
 
 
 def total(reader, n):
-    """``sum(losses)``: a list's items added up (a list filled by a rolled loop: its stack summed
-    over the steps, ``np.sum(np.stack(losses), axis=0)``)."""
+    """``sum(losses)``: a list's items added up, as its stack summed over axis 0
+    (``np.sum(np.stack(losses), axis=0)``; for a list a rolled loop fills, over the steps)."""
     items = reader.value(n.args[0])
     if isinstance(items, Steps):
-        return reader.g.op("sum", rolled_lists.stack(reader, items, 0, n), opts=(("axis", 0),))
-    if not isinstance(items, Pack) or not items.items:
+        stacked = rolled_lists.stack(reader, items, 0, n)
+    elif isinstance(items, Pack) and items.items:
+        stacked = join(reader, ast.Call(ast.Name("np.stack"), [n.args[0]], [], lineno=n.lineno), "stack", "sum")
+    else:
         reader.fail("sum() of something other than a list of numbers or arrays the function built "
                     "(use np.sum for the elements of an array)", n)
-    nodes = [v if not isinstance(v, (Static, Pack, Poison)) else reader.resolve_item(v, n) for v in items.items]
-    out = nodes[0]
-    for v in nodes[1:]:
-        out = reader.g.op("add", out, v)
-    return out
+    return reader.g.op("sum", stacked, opts=(("axis", 0),))
 
 
 def join(reader, n, rule, shown):

@@ -85,12 +85,23 @@ def test_the_list_is_the_tape_and_its_gradient_is_split_per_step():
 
 
 def test_published_rnn_forward_reads_np_zeros_and_writes_each_step_in_place():
-    prog = _stage("rnn_forward", _point())
+    """h = np.zeros((N, T, H)) prints as written; h[:, t, :] = next_h is written in place in the
+    rolled loop (no copy of the whole array per step), and the caller's arrays are not changed."""
+    point = _point()
+    prog = _stage("rnn_forward", point)
     text = str(prog)
-    assert "h = np.zeros((N, T, H))  # (5)" in text
-    assert "setitem(h_1, (slice(None, None), t, slice(None, None),), next_h)" in text
-    assert "dnext_h += dh_2[(slice(None, None), t, slice(None, None),)]" in text
+    index = "[(slice(None, None), t, slice(None, None),)]"
+    assert "h = np.zeros((N, T, H))  # (5)" in text and "h_1 = h.copy()  # (6)" in text
+    assert f"      h_1{index} = next_h  # (14) in place\n      h_2 = h_1\n" in text
+    assert "  dh_2 = dh_2.copy()  # the loop zeroes its slices in place" in text
+    assert f"      dnext_h += dh_2{index}  # (14)\n      dh_2{index} = 0\n      dh_1 = dh_2\n" in text
     assert "\n  hs = [None]" not in text  # the whole array is not stored per step: no line reads it
+    dh = np.random.default_rng(1).standard_normal((2, 5, 4))
+    given = {k: v.copy() for k, v in point.items()}
+    prog.run(upstream=dh, **given)
+    _run_printed(prog, given, dh)
+    assert all(np.array_equal(given[k], point[k]) for k in point)
+    assert np.array_equal(dh, np.random.default_rng(1).standard_normal((2, 5, 4)))
 
 
 def test_rolled_staging_of_lists_is_the_size_of_the_body():

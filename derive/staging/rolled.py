@@ -20,6 +20,7 @@ import sympy as sp
 
 from derive.core.errors import DeriveError
 from derive.core.naming import symbol
+from derive.staging import rolled_inplace
 from derive.core.numerics import ARRAY_NS, NAMESPACES, array_imports, python_imports
 
 
@@ -172,6 +173,8 @@ def statements(prog, printer, comments=True, zeros="0.0"):
     stacked = {n: (lp, v, name) for lp in prog.loops for n, v, name in lp.stacks}
     k = 0
     lines = prog.forward
+    inplace = {lp.first: rolled_inplace.writes(prog, lp) for lp in prog.loops} if prog.arrays else {}
+    copies = {ln.args[0] for w in inplace.values() for ln in w.values()}
     while k < len(lines):
         ln = lines[k]
         lp = loops.get(ln.number)
@@ -180,7 +183,9 @@ def statements(prog, printer, comments=True, zeros="0.0"):
             k += 1
             continue
         if lp is None:
-            fwd.append(printer._print(ln) + note(f"({ln.number})"))
+            text = f"{ln.target} = {printer._print(ln.args[0])}.copy()" if ln.target in copies and ln.op == "id" \
+                else printer._print(ln)  # an array the loop writes into in place: its own copy
+            fwd.append(text + note(f"({ln.number})"))
             k += 1
             continue
         lists = {name: v for _, v, name in lp.stacks}
@@ -190,6 +195,9 @@ def statements(prog, printer, comments=True, zeros="0.0"):
                 for s, name in lp.taped]
         fwd.append(lp.header() + note(f"line {lp.lineno}"))
         for body_ln in lines[lp.first - 1:lp.last]:
+            if body_ln.number in inplace.get(lp.first, ()):
+                fwd += ["    " + t for t in rolled_inplace.forward(printer, body_ln, note)]
+                continue
             fwd.append("    " + printer._print(body_ln) + note(f"({body_ln.number})"))
         fwd += [f"    {name}.append({s})" + note("appended") if name in lists else
                 f"    {name}[{lp.step()}] = {s}" + note("stored") for s, name in lp.taped]
@@ -206,6 +214,9 @@ def statements(prog, printer, comments=True, zeros="0.0"):
             continue
         back += [f"{a} = {zeros.format(a=a, v=_var_of(prog, a))}" + note("gradients of every step add here")
                  for a in lp.zeroed]
+        writes = inplace.get(lp.first, {})
+        back += [f"{d} = {d}.copy()" + note("the loop zeroes its slices in place") for d in
+                 dict.fromkeys(prog.adjoints[w.target] for w in writes.values()) if d not in lp.zeroed]
         back.append(lp.header(backward=True))
         lists = {name for _, _, name in lp.stacks}
         needed = set().union(*[_symbols(b) for b in ordered if lp.holds(b)])
@@ -216,6 +227,14 @@ def statements(prog, printer, comments=True, zeros="0.0"):
             k += 1
             if bl.local is None and bl.vjp is None and bl.target in lp.zeroed:
                 continue  # the zeros a scatter adds into: made once, before the loop
+            if bl.ref in writes:  # h_1[:, t, :] = next_h: its two lines, in place
+                same = [bl]
+                while k < len(ordered) and ordered[k].ref == bl.ref:
+                    same.append(ordered[k])
+                    k += 1
+                back += ["    " + t for t in rolled_inplace.backward(
+                    printer, prog, writes[bl.ref], same, lambda b: _back(printer, b, note))]
+                continue
             back.append("    " + _back(printer, bl, note))
         written = {b.target for b in ordered if lp.holds(b)}
         into = {}  # leaving value's adjoint -> the entering values' adjoints (two names may carry one value)

@@ -9,6 +9,10 @@
    tests/data/loops/rnn_layers.py) at T = 10 and T = 1,000 (target: about the same), and one
    evaluation of the rolled program (forward and backward) against the published
    ``rnn_forward`` + ``rnn_backward`` at N = 32, T = 50, D = H = 64 (target: within 1.5x).
+4. Rolled, lists and arrays filled over time: the published ``rnn_forward`` (``np.zeros((N, T, H))``,
+   ``h[:, t, :] = next_h``), ``rnn_forward_list`` (``h = [h0]``, ``h[t]``, ``np.stack(h[1:], axis=1)``)
+   and ``rnn_forward_stacked`` (``h.append(next_h)``, ``np.stack(h, axis=1)``): staging at T = 10
+   and T = 1,000, and one evaluation with the upstream ``dh`` against the published pair.
 """
 import os
 import sys
@@ -80,17 +84,45 @@ def rolled():
     point = rnn_point(32, 50, 64, 64)
     prog = stage_arrays(text, shapes={k: v.shape for k, v in point.items()}, name="rnn_loss")
     prog.run(**point)  # compiled once
-    ours, _ = best(lambda: prog.run(**point), repeat=7)
+    ours, theirs = side_by_side(lambda: prog.run(**point), published_pair(point))
+    print(f"one evaluation at N=32, T=50, D=H=64: rolled program {ours * 1e3:.1f} ms, published "
+          f"rnn_forward + rnn_backward {theirs * 1e3:.1f} ms ({ours / theirs:.2f}x)")
+
+
+def published_pair(point):
+    """The published rnn_forward + rnn_backward at ``point`` (upstream ``dh``), as one call."""
     args = [point[k] for k in ("x", "h0", "Wx", "Wh", "b")]
 
     def published():
         h, cache = rnn_layers.rnn_forward(*args)
         return rnn_layers.rnn_backward(point["dh"], cache)
-    theirs, _ = best(published, repeat=7)
-    print(f"one evaluation at N=32, T=50, D=H=64: rolled program {ours * 1e3:.1f} ms, published "
-          f"rnn_forward + rnn_backward {theirs * 1e3:.1f} ms ({ours / theirs:.2f}x)")
+    return published
+
+
+def side_by_side(ours, theirs, rounds=3):
+    """Best times of two calls measured in alternating rounds, so load falls on both alike."""
+    rows = [(best(ours, repeat=5)[0], best(theirs, repeat=5)[0]) for _ in range(rounds)]
+    return min(r[0] for r in rows), min(r[1] for r in rows)
+
+
+def rolled_lists():
+    text = rnn_layers.source()
+    point = rnn_point(32, 50, 64, 64)
+    for name in ("rnn_forward", "rnn_forward_list", "rnn_forward_stacked"):
+        for T in (10, 1000):
+            small = {k: v.shape for k, v in rnn_point(4, T, 8, 8).items() if k != "dh"}
+            secs, prog = best(lambda: stage_arrays(text, shapes=small, name=name))
+            print(f"{name} rolled, T={T:5d}: staging {secs:.3f} s ({len(prog.forward)} forward lines)")
+        shapes = {k: v.shape for k, v in point.items() if k != "dh"}
+        prog = stage_arrays(text, shapes=shapes, name=name)
+        given = {k: v for k, v in point.items() if k != "dh"}
+        prog.run(upstream=point["dh"], **given)  # compiled once
+        ours, theirs = side_by_side(lambda: prog.run(upstream=point["dh"], **given), published_pair(point))
+        print(f"{name} at N=32, T=50, D=H=64: rolled program {ours * 1e3:.1f} ms, published rnn_forward + "
+              f"rnn_backward {theirs * 1e3:.1f} ms ({ours / theirs:.2f}x)")
 
 
 if __name__ == "__main__":
     main()
     rolled()
+    rolled_lists()

@@ -267,3 +267,14 @@ def test_cli_json_and_python_of_a_rolled_list(tmp_path):
     np.testing.assert_allclose(value, h, rtol=1e-12)
     for k in ARGS:
         np.testing.assert_allclose(grads[k], published[k], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["rnn_forward", "rnn_forward_list", "rnn_states_loss"])
+def test_check_compares_with_central_differences(name):
+    """derive.check of a rolled program: central differences of the compiled rolled loops (sympy.diff
+    of every component reads straight-line programs: the unrolled one, in the test above)."""
+    prog = _stage(name, _point(T=3))
+    result = derive.check(prog)
+    assert result.ok and result.max_err_numeric < 1e-6 and result.max_err_sympy is None
+    with pytest.raises(DeriveError, match="rolled loop"):
+        sympy_gradient(prog, _point(T=3))

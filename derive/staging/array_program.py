@@ -19,7 +19,8 @@ from derive.core.errors import DeriveError
 from derive.staging.evaluate import Result
 from derive.core.numerics import ARRAY_NS, array_imports
 from derive.frontend.outputs import handwritten_notes
-from derive.printing.printers import kw_text
+from derive.printing.printers import NumpyPrinter, kw_text
+from derive.staging import rolled
 from derive.core.rules import ARRAY_RULES, RULES, A, B
 
 _FILE = "<derive array program>"
@@ -118,6 +119,8 @@ def compiled(prog):
     parameters, then the upstream gradient when the output is an array."""
     if prog.shapes is None:
         raise DeriveError("shapes are unknown: call run() with arrays or with_shapes() first")
+    if prog.loops:  # rolled loops: the printed loops, compiled (derive.staging.rolled)
+        return rolled.flat(prog, NumpyPrinter())
     if "arrays" not in prog._compiled:
         fwd = [ln.target.name for ln in prog.forward]
         adj = list(dict.fromkeys(bl.target.name for bl in prog.backward

@@ -298,11 +298,9 @@ def python(prog, printer, name) -> str:
     return "\n".join(imports + ["", "", src])
 
 
-def run(prog, printer, values, convert=float, upstream=None):
-    """Evaluate at a point by the printed module (compiled once): a Result whose ``values`` hold
-    each forward name's last value and the tapes (one value per step)."""
-    from derive.staging.evaluate import Result, _point  # evaluate does not import this module
-
+def compiled(prog, printer):
+    """The printed module compiled once: ``(fn, forward names, adjoint names, tape names)``;
+    ``fn(*params[, upstream])`` returns (forward values, adjoints, tapes)."""
     if "rolled" not in prog._compiled:
         fwd, back = statements(prog, printer, comments=False, zeros=_zeros(prog))
         forward_names = [ln.target.name for ln in prog.forward]
@@ -318,6 +316,26 @@ def run(prog, printer, values, convert=float, upstream=None):
         ns = dict(ARRAY_NS if prog.arrays else NAMESPACES["math"])
         exec(compile(src, "<derive rolled program>", "exec"), ns)  # derive's own generated code
         prog._compiled["rolled"] = (ns["_derive_rolled"], forward_names, adj, tapes)
+    return prog._compiled["rolled"]
+
+
+def flat(prog, printer):
+    """As ``array_program.compiled`` for straight-line programs: ``(fn, forward names, adjoint
+    names)`` with ``fn`` returning the forward values then the adjoints, in one tuple."""
+    fn, names, adj, _ = compiled(prog, printer)
+
+    def run_flat(*args):
+        fvals, avals, _ = fn(*args)
+        return fvals + avals
+    return run_flat, names, adj
+
+
+def run(prog, printer, values, convert=float, upstream=None):
+    """Evaluate at a point by the printed module (compiled once): a Result whose ``values`` hold
+    each forward name's last value and the tapes (one value per step)."""
+    from derive.staging.evaluate import Result, _point  # evaluate does not import this module
+
+    compiled(prog, printer)
     fn, names, adj, tapes = prog._compiled["rolled"]
     if prog.arrays:
         args = [np.asarray(values[p], dtype=None if p in prog.labels else float) for p in prog.param_names]

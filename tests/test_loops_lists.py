@@ -252,7 +252,7 @@ def test_cli_json_and_python_of_a_rolled_list(tmp_path):
     out = _cli("stage", f"{path}:rnn_forward_stacked", "--shapes", shapes, "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["loops"][0]["lists"] == {"next_hs": [11, "next_h"]}
+    assert data["loops"][0]["lists"] == {"next_hs": [11, "next_h", "h"]}
     code = "\n".join(data["code"])
     assert "h = np.stack(next_hs, axis=1)" in code and "    dnext_h += dh[:, t]" in code
     printed = _cli("stage", f"{path}:rnn_forward_stacked", "--shapes", shapes, "--format", "python")
@@ -278,3 +278,20 @@ def test_check_compares_with_central_differences(name):
     assert result.ok and result.max_err_numeric < 1e-6 and result.max_err_sympy is None
     with pytest.raises(DeriveError, match="rolled loop"):
         sympy_gradient(prog, _point(T=3))
+
+
+def test_a_list_appended_only_in_a_branch_not_taken_stays_a_list():
+    src = """
+def f(x, mode):
+    h = []
+    s = x
+    for t in range(3):
+        s = np.tanh(s)
+        if mode == "keep":
+            h.append(s)
+    h.append(s)
+    return np.sum(np.stack(h))
+"""
+    prog = derive.stage(src, shapes={"x": (2,)}, constants={"mode": "drop"})
+    x = np.array([0.4, -1.2])
+    assert prog.run(x=x).value == pytest.approx(np.sum(np.tanh(np.tanh(np.tanh(x)))))

@@ -47,6 +47,7 @@ class Steps(Pack):
         self.last = None       # while the body is read: the node of the last item (``h_t``)
         self.used_last = False
         self.appended = []     # values appended while the body is read
+        self.before = None     # what the name held before the loop
 
     def again(self, pre=None, loop=None, value=None):
         return Steps(self.name, self.pre if pre is None else pre, self.where, self.counter,
@@ -81,8 +82,12 @@ def open_lists(reader, body, var, start, where):
         elif not (isinstance(old, Pack) and id(old) in getattr(reader, "lists", ())) or isinstance(old, Steps):
             continue  # lists.append says what is wrong when the body runs
         steps = Steps(name, old.items, where, (var, start))
-        if old.items and not isinstance(old.items[-1], (Static, Pack, Poison)):
-            node = reader.g.new("id", (old.items[-1],), opts=(("carried", name),))
+        steps.before = reader.peek(name)
+        last = old.items[-1] if old.items else None
+        if isinstance(last, Static) and type(last.value) in (int, float):
+            last = reader.g.const(last.value)  # h = [0.0]
+        if last is not None and not isinstance(last, (Static, Pack, Poison)):
+            node = reader.g.new("id", (last,), opts=(("carried", name),))
             node.user_name = f"{name}_{var}"
             steps.last = node
         reader.env[name] = out[name] = steps
@@ -96,8 +101,8 @@ def close_lists(reader, opened, loop, where):
     for name, steps in opened.items():
         if steps.last is not None and not steps.used_last:
             steps.last.user_name = None  # made for h[t], never read: no line
-        if not steps.appended:
-            reader.env[name] = Pack(steps.pre)
+        if not steps.appended:  # appended only in a branch not taken
+            reader.env[name] = steps.before
             continue
         if len(steps.appended) > 1:
             raise DeriveError(f"unsupported construct: the list {name} is appended to {len(steps.appended)} times "

@@ -37,14 +37,15 @@ class Loop:
     taped: tuple             # ((Symbol, tape name), ...): stored each step for the backward pass
     zeroed: tuple            # adjoint Symbols set to zero before the backward loop
     lineno: int | None = None
-    stacks: tuple = ()       # ((line, Symbol, tape name), ...): np.stack after the loop of a list
-    #                          appended in it (h.append(next_h)): the tape is the list, and each
-    #                          step's slice of the stack's adjoint goes back inside the reversed loop
+    stacks: tuple = ()       # ((line, Symbol, tape name, list name), ...): np.stack after the loop of
+    #                          the learner's list appended in it (h.append(next_h)): the tape is the
+    #                          list, and each step's slice of the stack's adjoint goes back inside
+    #                          the reversed loop
 
     def holds(self, bl) -> bool:
         """Is backward line ``bl`` in the reversed loop: the body's lines, and each step's slice
         of a list stacked after the loop (``dnext_h += dh[:, t]``)?"""
-        return self.first <= bl.ref <= self.last or any(bl.ref == n and bl.var == v for n, v, _ in self.stacks)
+        return self.first <= bl.ref <= self.last or any(bl.ref == n and bl.var == v for n, v, *_ in self.stacks)
 
     @property
     def trips(self) -> int:
@@ -61,14 +62,13 @@ class Loop:
         return {"var": str(self.var), "range": [self.start, self.stop], "body": [self.first, self.last],
                 "carried": [[str(a), str(b)] for a, b in self.carried],
                 "taped": {name: str(s) for s, name in self.taped}, "line": self.lineno,
-                "lists": {name: [n, str(v)] for n, v, name in self.stacks}}
+                "lists": {name: [n, str(v), shown] for n, v, name, shown in self.stacks}}
 
 
 def build(g, prog, line_of, sym):
     """The loop blocks of ``prog`` (staged from ``g`` as one iteration of each loop); the
     backward lines that add into outer adjoints across steps become ``+=``."""
     loops, backward = [], list(prog.backward)
-    lists = {}  # tape name -> the learner's list it is
     taken = {s.name for s in prog.adjoints} | {a.name for a in prog.adjoints.values()} | \
         {ln.target.name for ln in prog.forward} | {s.name for s in prog.inputs}
     for lp in g.loops:
@@ -111,9 +111,8 @@ def build(g, prog, line_of, sym):
             if v not in dict(taped):
                 name = list_name if list_name not in taken else _tape_name(v, taken)
                 taken.add(name)
-                lists[name] = list_name
                 taped.append((v, name))
-            listed.append((n, v, dict(taped)[v]))
+            listed.append((n, v, dict(taped)[v], list_name))
         for s in [e for e, _ in carried] + sorted(body_syms, key=lambda s: s.name):
             if s in needed and s not in dict(taped):
                 name = _tape_name(s, taken)
@@ -121,7 +120,6 @@ def build(g, prog, line_of, sym):
                 taped.append((s, name))
         loops.append(Loop(symbol(lp["var"]), lp["start"], lp["stop"], first, last, carried, tuple(taped),
                           tuple(zeroed), lp["lineno"], tuple(listed)))
-    prog.list_names = lists
     backward = [bl for bl in backward if bl.var not in {lp.var for lp in loops}]  # the loop index: no gradient
     return loops, backward
 
@@ -170,7 +168,7 @@ def statements(prog, printer, comments=True, zeros="0.0"):
     fwd, back = [], []
     note = (lambda text: f"  # {text}") if comments else (lambda text: "")
     loops = {lp.first: lp for lp in prog.loops}
-    stacked = {n: (lp, v, name) for lp in prog.loops for n, v, name in lp.stacks}
+    stacked = {n: (lp, v, name) for lp in prog.loops for n, v, name, _ in lp.stacks}
     k = 0
     lines = prog.forward
     inplace = {lp.first: rolled_inplace.writes(prog, lp) for lp in prog.loops} if prog.arrays else {}
@@ -188,9 +186,8 @@ def statements(prog, printer, comments=True, zeros="0.0"):
             fwd.append(text + note(f"({ln.number})"))
             k += 1
             continue
-        lists = {name: v for _, v, name in lp.stacks}
-        fwd += [f"{name} = []" + note(f"the list {getattr(prog, 'list_names', {}).get(name, name)}: {s} at every "
-                                      f"step (the tape)") if name in lists else
+        lists = {name: shown for _, _, name, shown in lp.stacks}
+        fwd += [f"{name} = []" + note(f"the list {lists[name]}: {s} at every step (the tape)") if name in lists else
                 f"{name} = [None] * {lp.trips}" + note(f"the tape: {s} at every step, for the backward pass")
                 for s, name in lp.taped]
         fwd.append(lp.header() + note(f"line {lp.lineno}"))
@@ -218,7 +215,7 @@ def statements(prog, printer, comments=True, zeros="0.0"):
         back += [f"{d} = {d}.copy()" + note("the loop zeroes its slices in place") for d in
                  dict.fromkeys(prog.adjoints[w.target] for w in writes.values()) if d not in lp.zeroed]
         back.append(lp.header(backward=True))
-        lists = {name for _, _, name in lp.stacks}
+        lists = {name for _, _, name, _ in lp.stacks}
         needed = set().union(*[_symbols(b) for b in ordered if lp.holds(b)])
         back += [f"    {s} = {name}[{lp.step()}]" + note("restored") for s, name in lp.taped
                  if name not in lists or s in needed]  # a list's value only where a line reads it

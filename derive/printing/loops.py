@@ -5,7 +5,8 @@ The statements are those of the Python listing (``derive.staging.rolled.statemen
 added into with ``+=``, the carried values), read here as ``Item`` s: each statement's depth in
 the loop, its code, its comment, and the forward or backward line it prints (if any). LaTeX sets
 them as an aligned listing (``\\textbf{for } t = 0, \\dots, 4`` and indented lines, multi-letter
-names upright as on the sheets); Markdown as the straight-line tables, each loop a ``python``
+names upright as on the sheets; an array program's statements in typewriter NumPy, as its
+straight-line LaTeX); Markdown as the straight-line tables, each loop a ``python``
 block between them (the code runs as printed); HTML as the two listings side by side.
 """
 from __future__ import annotations
@@ -132,7 +133,7 @@ def _statement_tex(prog, item, tex) -> str:
             return f"{upright(ln.target.name)} {op} {rhs}"
         return f"{upright(ln.target.name)} = {tex.doprint(ln.rhs)}"
     m = re.fullmatch(r"(.+?) (\+?=) (.+)", item.code)
-    if m and ln is None:
+    if m and ln is None and not prog.arrays:   # arrays: NumPy code throughout, as their listing
         lhs, rhs = _value_tex(m.group(1)), _value_tex(m.group(3))
         if lhs is not None and rhs is not None:
             op = "=" if m.group(2) == "=" else r"\mathrel{+}="

@@ -39,6 +39,7 @@ from derive.teach.roster import student_seed
 from derive.staging.staged import stage
 from derive.sheets.pages import warm
 from derive.sheets.fill import pdf_each
+from derive.sheets.loops import sheet_program
 from derive.sheets.pages import pdf_bytes
 
 ENGINES = ("matplotlib", "typst")
@@ -279,7 +280,7 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
 
 def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, gates, tex,
            digits, value_range, roster, budget):
-    prog = stage(f, gates=gates)
+    prog = sheet_program(stage(f, gates=gates))   # a short rolled loop: unrolled (derive.sheets.loops)
     if path is None:
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
     draws = engine == "matplotlib" and not tex

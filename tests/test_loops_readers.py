@@ -17,6 +17,7 @@ import sympy as sp
 from matplotlib import mathtext
 
 import derive
+import derive.sheets.tex
 from derive import DeriveError
 from derive.circuit.draw import RC
 from derive.circuit.loopbox import LoopCircuit
@@ -251,12 +252,54 @@ def test_short_loop_sheet_is_the_unrolled_sheet_with_a_note():
     assert len(s.forward) == len(prog.forward)
 
 
-def test_long_loop_sheet_is_refused_in_one_line(tmp_path):
-    with pytest.raises(DeriveError, match=r"at most 4 steps; the rolled loop at line 3 \(30 steps\) .*--unroll"):
-        derive.sheet(LONG, at=POINT, path=str(tmp_path / "s.pdf"))
+def _sheet_pages(prog, point):
+    from derive.sheets.loops import draw
+
+    pages = []
+
+    class Collect:
+        def savefig(self, fig):
+            pages.append(fig)
+
+    with matplotlib.rc_context(RC):
+        draw(Collect(), prog, point)
+    return pages
+
+
+def test_long_loop_sheet_is_the_rolled_listing_and_the_loop_box(tmp_path):
+    import pypdf
+
+    prog = derive.stage(LONG)
+    pages = _sheet_pages(prog, POINT)
+    shown = [t.get_text() for fig in pages for t in fig.texts]
+    fwd, back = rolled.statements(prog, derive.staging.program._CODE)
+    for s in fwd + back:
+        assert s in shown, s                      # every statement, with its comment and indent
+    result = prog.run(**POINT)
+    assert f"df/dw = {derive.sheets.tex.fmt(result.grad['w'])}" in shown
+    assert any(t.startswith("[0.7, -0.21, 0.973") for t in shown)     # the tape at the point
+    for fig in pages:
+        assert circuit_problems(fig) == []
+    written = derive.sheet(LONG, at=POINT, path=str(tmp_path / "s.pdf"))
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(written[0]).pages)
+    assert "for i in reversed(range(30)):" in text and "for i in range(30)" in text
+
+
+def test_rolled_rnn_sheet_has_no_collisions():
+    point = _rnn_point(T=7)
+    pages = _sheet_pages(stage_rnn(point), point)
+    shown = [t.get_text() for fig in pages for t in fig.texts]
+    assert "    dWh += prev_h.T @ dprev_hWh  # (8)" in shown and "7 x array of shape (2, 4)" in shown
+    for fig in pages:
+        assert circuit_problems(fig) == []
+
+
+def test_a_rolled_sheet_refuses_worksheets_in_one_line(tmp_path):
+    with pytest.raises(DeriveError, match=r"rolled answer key at one point .*drop --worksheet"):
+        derive.sheet(LONG, at=POINT, path=str(tmp_path / "s.pdf"), worksheet=True)
     path = tmp_path / "rec.py"
     path.write_text(LONG)
-    out = _cli("sheet", f"{path}:f", "--at", "x=0.7,w=-1.3", "-o", str(tmp_path / "s.pdf"))
+    out = _cli("sheet", f"{path}:f", "--at", "x=0.7,w=-1.3", "--variants", "2", "-o", str(tmp_path / "s.pdf"))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "--unroll" in out.stderr
 
 

@@ -323,9 +323,27 @@ def test_check_of_a_tanh_loop_at_random_points():
     assert report.ok and len(report.points) == 3 and report.max_rel_err_sympy < 1e-9
 
 
-def test_a_long_loop_refuses_sympy_diff_in_one_line():
+def test_a_long_loop_is_checked_by_central_differences_only_and_says_so(tmp_path):
     with pytest.raises(DeriveError, match=r"runs 30 steps \(more than 25\): stage it with unroll=True"):
         derive.stage(LONG).expr()
+    report = derive.check(LONG, at=POINT)
+    assert report.ok and report.symbolic == [{}] and report.sympy_skipped
+    assert "sympy.diff not compared (a rolled loop longer than 25 steps" in str(report)
+    f = _python(LONG)
+    assert report.numeric[0] == pytest.approx(central_gradient(lambda p: f(**p), POINT), rel=1e-6)
+    path = tmp_path / "rec.py"
+    path.write_text(LONG)
+    out = _cli("stage", f"{path}:f", "--at", "x=0.7,w=-1.3", "--check")
+    assert out.returncode == 0 and "sympy.diff not compared" in out.stdout, out.stderr
+
+
+def test_check_of_a_rolled_rnn_compares_with_the_unrolled_sympy_diff():
+    point = _rnn_point(N=1, T=3, D=2, H=2)
+    report = derive.check(stage_rnn(point), at=point)
+    assert report.ok and report.max_err_sympy is not None and report.max_err_sympy < 1e-9
+    long = _rnn_point(N=1, T=30, D=2, H=2)
+    with pytest.raises(DeriveError, match=r"check reads the rolled loop at line \d+ \(30 steps\) unrolled"):
+        derive.check(stage_rnn(long), at=long)
 
 
 def _python(src):

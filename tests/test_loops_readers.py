@@ -252,6 +252,18 @@ def test_short_loop_sheet_is_the_unrolled_sheet_with_a_note():
     assert len(s.forward) == len(prog.forward)
 
 
+def test_cli_sheet_unroll_prints_every_step(tmp_path):
+    import pypdf
+
+    path = tmp_path / "rec.py"
+    path.write_text(RECURRENCE.replace("range(3)", "range(6)"))
+    out = _cli("sheet", f"{path}:f", "--unroll", "--at", "x=0.7,w=-1.3", "-o", str(tmp_path / "s.pdf"),
+               "--no-cache", "--budget", "5")
+    assert out.returncode == 0, out.stderr
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "s.pdf")).pages)
+    assert "h_i5" in text and "for i in" not in text
+
+
 def _sheet_pages(prog, point):
     from derive.sheets.loops import draw
 

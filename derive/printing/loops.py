@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from derive.core import naming
 from derive.printing.printers import LatexPrinter, _fmt
 from derive.staging import rolled
+from derive.staging.array_program import _result_text as array_result
 
 
 @dataclass(frozen=True)
@@ -212,15 +213,13 @@ def markdown(prog, printer, result=None) -> str:
                 out += [f"| `{it.code}`{' (fork: +=)' if it.line.accumulate else ''} | "
                         f"`{printer._print(it.line.local)}` | ({it.line.ref}) |" for it in run]
         out.append("")
-    if result is not None:
-        out += ["value", "", f"- `{prog.output} = {_fmt(_plain(result.value))}`", "", "gradient", ""]
-        out += [f"- `d{prog.output}/d{k} = {_fmt(_plain(v))}`" for k, v in result.grad.items()]
+    if result is not None and prog.arrays:     # as the straight-line array Markdown ends
+        out += array_result(prog, result)
+    elif result is not None:
+        out += ["value", "", f"- `{prog.output} = {_fmt(result.value)}`", "", "gradient", ""]
+        out += [f"- `d{prog.output}/d{k} = {_fmt(v)}`" for k, v in result.grad.items()]
         out += [""] + [f"note: {n}" for n in result.notes]
     return "\n".join(_squeeze(out)).strip("\n")
-
-
-def _plain(v):
-    return v.tolist() if hasattr(v, "tolist") else v
 
 
 def _squeeze(rows):

@@ -149,6 +149,12 @@ def test_scalar_markdown_runs_and_gives_the_gradient(src, point):
     assert markdown_code(prog.to_markdown()) == markdown_code(md)
 
 
+def test_markdown_values_of_carried_lines_are_those_before_the_loop():
+    prog = derive.stage(tanh_loop(5))
+    md = prog.to_markdown(prog.run(**TANH_POINT))
+    assert "| 2 | `h_1 = h` | 0.4 |" in md and "| 3 | `s = 0.0` | 0.0 |" in md  # not the last step's
+
+
 def test_array_markdown_runs_and_gives_the_published_rnn_backward():
     point = _rnn_point()
     prog = stage_rnn(point)

@@ -184,6 +184,19 @@ def _listing(part) -> str:
     return "\n".join("    " * it.depth + it.code + (f"  # {it.comment}" if it.comment else "") for it in part)
 
 
+def value_before(prog, line, result):
+    """The value of a forward line outside the loops at a run: a value carried into a loop is
+    the one before the loop (the first entry of its tape, or the constant it starts from; None
+    if neither is known)."""
+    for lp in prog.loops:
+        if any(a == line.target for a, _ in lp.carried):
+            tape = dict(lp.taped).get(line.target)
+            if tape:
+                return result.values[tape][0]
+            return float(line.rhs) if getattr(line.rhs, "is_Number", False) else None
+    return result.values.get(line.target.name)
+
+
 def _shape(ln):
     return "" if getattr(ln, "shape", None) is None else ("()" if ln.shape == () else str(tuple(ln.shape)))
 
@@ -192,7 +205,6 @@ def markdown(prog, printer, result=None) -> str:
     """The straight-line Markdown tables, each rolled loop a ``python`` block between them;
     with a run's result, the values of the lines outside the loops and the gradient."""
     fwd, back = items(prog, printer)
-    vals = result.values if result is not None else {}
     out = []
     for part, forward in ((fwd, True), (back, False)):
         for kind, run in _runs(part):
@@ -203,7 +215,8 @@ def markdown(prog, printer, result=None) -> str:
                 extra = " shape |" if prog.arrays else " value |" if result is not None else ""
                 out += ["| # | forward |" + extra, "|---|---|" + "---|" * bool(extra)]
                 for it in run:
-                    cell = _shape(it.line) if prog.arrays else _fmt(vals[it.line.target.name]) if extra else ""
+                    value = value_before(prog, it.line, result) if result is not None else None
+                    cell = _shape(it.line) if prog.arrays else "" if value is None else _fmt(value)
                     out.append(f"| {it.line.number} | `{it.code}` |" + (f" {cell} |" if extra else ""))
             elif prog.arrays:
                 out += ["| backward | line | shape |", "|---|---|---|"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 from derive.core.errors import DeriveError
+from derive.printing.loops import items, value_before
 from derive.staging.restage import DRAW_TRIPS, describe, trips
 
 LISTING = 7.6       # points: the listing's font size
@@ -69,7 +70,6 @@ def draw(out, prog, point, digits=4):
     """Draw the rolled sheet's pages on ``out`` (anything with ``savefig(fig)``)."""
     from derive.circuit.draw import GREY
     from derive.circuit.loopbox import loop_box
-    from derive.printing.loops import items
     from derive.printing.printers import CodePrinter, NumpyPrinter
     from derive.sheets.mpl import MONO, Flow
 
@@ -131,12 +131,7 @@ def _value(prog, it, result, forward, digits) -> str:
     if not forward:
         return ""
     if it.line is not None and it.depth == 0:
-        target = it.line.target
-        for lp in prog.loops:   # a value carried into a loop: its value before the loop (if taped)
-            if any(a == target for a, _ in lp.carried):
-                tape = dict(lp.taped).get(target)
-                return _number(result.values[tape][0], digits) if tape else ""
-        return _number(result.values.get(target.name), digits)
+        return _number(value_before(prog, it.line, result), digits)
     name = it.code.split(" = ")[0]
     tape = result.values.get(name) if it.depth == 0 and " = [None] * " in it.code else None
     if tape is None:

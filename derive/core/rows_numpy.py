@@ -30,6 +30,14 @@ def _reduce(one):
     return red
 
 
+def _filled(value):
+    """np.zeros / np.ones on SymPy values: an object array, so a write of an expression fits."""
+    def fill(shape):
+        shape = (shape,) if np.ndim(shape) == 0 else shape
+        return np.full(tuple(int(n) for n in shape), sp.Integer(value), dtype=object)
+    return fill
+
+
 def _var(values):
     m = sum(values) / len(values)
     return sum((v - m) ** 2 for v in values) / len(values)
@@ -97,8 +105,8 @@ ARRAY_ROWS = [
            doc=f"np.{name}((N, H)) with the sizes written out (constants or sizes of the inputs): no gradient",
            examples=(_ex("A, B", f"np.sum((np.{name}((A.shape[0], 2)) + A) * B)", A=(3, 2), B=(3, 2)),
                      _ex("A", f"np.sum(np.{name}(A.shape[1]) * np.sin(A))", A=(3, 2))),
-           label=label, symbolic=fn)
-      for name, label, fn in (("zeros", "0", np.zeros), ("ones", "1", np.ones))],
+           label=label, symbolic=_filled(value))
+      for name, label, value in (("zeros", "0", 0), ("ones", "1", 1))],
     dict(name="zeros_like", arity=1, forward="np.zeros_like({0})", vjps=(None,), short="zeros{0}",
          calls=("np.zeros_like", "numpy.zeros_like"), doc="an array of zeros shaped like x: no gradient",
          examples=(_ex("A, B", "np.sum((np.zeros_like(A) + A) * B)", A=(3, 2), B=(3, 2)),),

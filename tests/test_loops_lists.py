@@ -302,3 +302,12 @@ def f(x, mode):
     prog = derive.stage(src, shapes={"x": (2,)}, constants={"mode": "drop"})
     x = np.array([0.4, -1.2])
     assert prog.run(x=x).value == pytest.approx(np.sum(np.tanh(np.tanh(np.tanh(x)))))
+
+
+@pytest.mark.parametrize("name", ["rnn_forward", "rnn_states_loss"])
+def test_latex_and_markdown_listings_of_lists_and_in_place_writes(name):
+    prog = _stage(name, _point(T=3))
+    assert "\\begin{aligned}" in prog.to_latex()
+    text = prog.to_markdown()
+    assert ("h_1[(slice(None, None), t, slice(None, None),)] = next_h" in text if name == "rnn_forward"
+            else "states = np.stack([h0, *h], axis=1)" in text)

@@ -181,7 +181,7 @@ def statements(prog, printer, comments=True, zeros="0.0"):
             k += 1
             continue
         if lp is None:
-            text = f"{ln.target} = {printer._print(ln.args[0])}.copy()" if ln.target in copies and ln.op == "id" \
+            text = f"{ln.target} = {ln.args[0]}.copy()" if ln.target in copies and ln.op == "id" \
                 else printer._print(ln)  # an array the loop writes into in place: its own copy
             fwd.append(text + note(f"({ln.number})"))
             k += 1
@@ -248,7 +248,7 @@ def statements(prog, printer, comments=True, zeros="0.0"):
 
 def _stack_line(printer, ln, lp, v, tape):
     """``h_1 = np.stack([h0, *h], axis=1)``: the list a rolled loop appended to, stacked after it."""
-    pre = [printer._print(a) for a in ln.args[:-1]]
+    pre = [str(a) for a in ln.args[:-1]]  # names (a reader may mark what the printer prints)
     listed = f"[{', '.join(pre)}, *{tape}]" if pre else tape
     axis = ln.rhs.axis
     return f"{ln.target} = np.stack({listed}{f', axis={axis}' if axis else ''})"

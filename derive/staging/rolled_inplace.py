@@ -37,7 +37,7 @@ def entry_copies(prog, loops) -> set:
 
 def forward(printer, ln, note) -> list:
     """``h_1[:, t, :] = next_h`` then ``h_2 = h_1``: the step's write, in place."""
-    args = [printer._print(a) for a in ln.args]
+    args = [str(a) for a in ln.args]  # names and integers (a reader may mark what the printer prints)
     index = ln.rhs.subscript.format(*args)
     return [f"{args[0]}[{index}] = {args[1]}" + note(f"({ln.number}) in place"), f"{ln.target} = {args[0]}"]
 
@@ -51,7 +51,7 @@ def backward(printer, prog, ln, lines, show) -> list:
     for bl in lines:
         if bl.var == value:  # a slice of d_out, which is zeroed in place next: a copy
             out.append(show(bl if bl.accumulate else replace(bl, copy=True)))
-    index = ln.rhs.subscript.format(*[printer._print(a) for a in ln.args])
+    index = ln.rhs.subscript.format(*[str(a) for a in ln.args])
     out.append(f"{d_out}[{index}] = 0")
     if any(bl.var == entering for bl in lines):
         out.append(f"{prog.adjoints[entering]} = {d_out}")

@@ -7,12 +7,15 @@ times, so ``share_font_work()`` keys both caches by what determines the result (
 formula, size, font and output kind; the font file and glyph set) and keeps them for the
 process. A subset also leaves out the fonts' layout tables (GSUB, GPOS, kern...): a PDF
 places every glyph itself, and decoding DejaVu's kerning tables was most of the time of
-embedding a font (0.25 s of 0.3 s, six fonts a sheet); subsets are also kept in the disk cache
-(``derive.sheets.disk``). If matplotlib's internals differ from what is expected here, nothing
+embedding a font (0.25 s of 0.3 s, six fonts a sheet). Every subset holds the glyphs of
+``COMMON`` (ASCII, Greek, the sheets' symbols) besides those a sheet uses, so one subset of
+each font serves nearly every sheet: made once a process, and kept in the disk cache
+(``derive.sheets.disk``) for the next. If matplotlib's internals differ from what is expected here, nothing
 is patched.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 
@@ -22,6 +25,9 @@ MAX_ENTRIES = 4096
 LAYOUT = ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "kern", "morx", "kerx", "feat", "trak",
           "just", "FFTM", "PfEd", "BDF", "meta", "MERG", "TSIV", "Zapf", "bdat", "bloc", "cidg",
           "fdsc", "fmtx", "fond", "ltag", "xref"]
+# what sheets print: ASCII, the Greek alphabet, the sheets' symbols (a subset holds these)
+COMMON = ("".join(map(chr, range(32, 127))) + "αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"
+          + "×·→−∂≤≥…⋮√∞±²³∑∏∫′")
 _done = False
 
 
@@ -83,6 +89,7 @@ def _share_subsets():
     store = {}
 
     def subset(fontfile, glyphs):
+        glyphs = set(glyphs) | _common_glyphs(str(fontfile), getattr(fontfile, "face_index", 0))
         key = (str(fontfile), getattr(fontfile, "face_index", 0), tuple(sorted(glyphs)))
         if key not in store:
             if len(store) >= MAX_ENTRIES:
@@ -91,6 +98,21 @@ def _share_subsets():
         return _Subset(*store[key])
 
     pdfps.get_glyphs_subset = subset
+
+
+@functools.lru_cache(maxsize=64)
+def _common_glyphs(path: str, face: int) -> frozenset:
+    """The glyphs of ``COMMON`` in a font: every subset of it holds them, so that one subset
+    serves every sheet (in this process and from the disk cache) instead of one per glyph set."""
+    from matplotlib.font_manager import get_font
+
+    try:
+        font = get_font(path) if not face else None
+    except (OSError, RuntimeError, ValueError):
+        font = None
+    if font is None:
+        return frozenset()
+    return frozenset(g for g in (font.get_char_index(ord(c)) for c in COMMON) if g)
 
 
 def _disk_subset(fontfile, glyphs, key):

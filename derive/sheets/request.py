@@ -12,7 +12,8 @@ checked before any of those imports (this module imports none of them):
 - ``derive.sheets.disk.versions()`` (Python, the libraries' installed versions, derive's own
   source files) and ``disk.settings()`` (matplotlibrc), and matplotlib's font list.
 
-A command that reads what is not in that list (``--exercise``), or whose output depends on a
+A command that reads what is not in that list (``--exercise``; ``--engine typst``, whose
+version is not in the key), or whose output depends on a
 time budget that ran out (SymPy gave up, a check unproven), is not kept; neither is a failed
 one. ``--no-cache`` and ``DERIVE_CACHE=0`` turn this off with the disk cache.
 """
@@ -39,7 +40,8 @@ def incomplete():
 
 def request_key(args) -> str | None:
     """The entry's name for this command, or None when it cannot be kept."""
-    if not args.cache or not disk.enabled() or getattr(args, "exercise", None):
+    if (not args.cache or not disk.enabled() or getattr(args, "exercise", None)
+            or args.engine != "matplotlib"):       # typst's version is not in the key
         return None
     opts = sorted((k, v) for k, v in vars(args).items() if not k.startswith("_"))
     parts = [repr(opts).encode()]

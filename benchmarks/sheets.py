@@ -12,7 +12,7 @@ log(1 + exp(x*y)) * tanh(x - y), a two-layer NumPy loss, a batchnorm layer):
 - the same sheet in a running process (a notebook: derive and matplotlib imported, the disk
   cache off, best of --repeat): drawn first in the process, drawn after another sheet (the
   notes' f(x, y); for that sheet itself, the neuron's), and drawn again;
-- the floor of a fresh process: Python importing SymPy and NumPy, ``import derive``;
+- the floor of a fresh process: Python importing SymPy and NumPy, and derive's sheet path;
 and, for the scalar functions, ``derive sheet EXPR --variants N --split`` end to end with the
 breakdown in-process: drawing the points, building the sheets, then the PDFs (two templates
 drawn in parallel, each student's numbers filled in). Prints Markdown tables.
@@ -142,13 +142,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DERIVE_CACHE_DIR"] = os.path.join(tmp, "warm-cache")
         floor = best([fresh(tmp, "-c", "import sympy, numpy") for _ in range(args.repeat)])
-        imp = best([fresh(tmp, "-c", "import derive") for _ in range(args.repeat)])
+        imp = best([fresh(tmp, "-c", "import derive.sheets.sheet") for _ in range(args.repeat)])
         print("| sheet | fresh process, empty cache: wall s (CPU s) | fresh process, asked again: "
               "wall s (CPU s) | running process, first sheet s | running process, after another "
               "sheet s | running process, again s | pages |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         print(f"| (Python importing SymPy and NumPy) | {floor[0]:.2f} ({floor[1]:.2f}) | | | | | |")
-        print(f"| (Python importing derive) | {imp[0]:.2f} ({imp[1]:.2f}) | | | | | |")
+        print(f"| (Python importing derive.sheets.sheet: what drawing needs) | {imp[0]:.2f} ({imp[1]:.2f}) "
+              "| | | | | |")
         all_cases = cases(tmp)
         for title, target, at, point in all_cases:
             out = os.path.join(tmp, "one.pdf")

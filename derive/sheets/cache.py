@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import io
+import multiprocessing
 import os
 
 MAX_ENTRIES = 4096
@@ -129,8 +130,11 @@ def prefetch():
             _STORE[key] = found
         else:
             want.append(key)
-    if want:
-        job = start(60.0, _make_subsets, want)
+    if want and not multiprocessing.current_process().daemon:   # a pool's worker: no children
+        try:
+            job = start(60.0, _make_subsets, want)
+        except (OSError, ValueError, AssertionError):     # no process to spare: made when needed
+            return
         _PENDING.update({k: job for k in want})
 
 

@@ -60,7 +60,7 @@ def run(args) -> list:
     value_range = parse_range(args.value_range)
     _writable(args.output)
     if not args.exercise:
-        prog = load_target(args.target, args.gates)
+        prog = load_target(args.target, args.gates, unroll=args.unroll)
         point = parse_at(args.at) if args.at is not None else None
     return sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
                     variants=args.variants, seed=args.seed, blanks=args.blanks,

@@ -22,6 +22,8 @@ def add_arguments(p):
     p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
     p.add_argument("-o", "--output", default="sheet.pdf", help="the PDF to write (default sheet.pdf)")
     p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
+    p.add_argument("--unroll", action="store_true", help="read for loops once per iteration (a sheet "
+                   "unrolls a rolled loop of at most 4 steps itself)")
     p.add_argument("--worksheet", action="store_true", help="leave blanks for the learner")
     p.add_argument("--key", action="store_true", help="the answer key (with --worksheet: after it)")
     p.add_argument("--blanks", default="all", help="what a worksheet leaves blank: all (default), "

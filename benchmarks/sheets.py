@@ -6,13 +6,13 @@ Measures, for each of the five sheets of issue 16 (the notes' f(x, y), the sigmo
 log(1 + exp(x*y)) * tanh(x - y), a two-layer NumPy loss, a batchnorm layer):
 - ``derive sheet ... --key`` end to end as a user runs it (a fresh process, imports included),
   best of --repeat, with the CPU seconds it used (its own and its workers': what the machine's
-  load does not change much): with an empty disk cache (``derive.sheets.disk``: everything
-  computed and drawn), and again with the cache the first run left (the same sheet again);
-- the same sheet in a warm process (``derive.sheet``), best of --repeat: drawn (the disk
-  cache off; matplotlib's fonts and parses already loaded in the process, as in a notebook's
-  second sheet) and from the disk cache;
-- the floor of a fresh process: Python importing SymPy and NumPy (what any derive command
-  needs), then ``import derive``;
+  load does not change much): with an empty disk cache (everything computed and drawn), and
+  the same command again (answered by the request cache, ``derive.sheets.request``, without
+  importing SymPy);
+- the same sheet in a running process (a notebook: derive and matplotlib imported, the disk
+  cache off, best of --repeat): drawn first in the process, drawn after another sheet (the
+  notes' f(x, y); for that sheet itself, the neuron's), and drawn again;
+- the floor of a fresh process: Python importing SymPy and NumPy, and derive's sheet path;
 and, for the scalar functions, ``derive sheet EXPR --variants N --split`` end to end with the
 breakdown in-process: drawing the points, building the sheets, then the PDFs (two templates
 drawn in parallel, each student's numbers filled in). Prints Markdown tables.
@@ -78,26 +78,43 @@ def best(runs):
     return min(runs)
 
 
-def warm(target, point, tmp, repeat):
-    """Best seconds of ``derive.sheet`` in a running process: drawn (disk cache off), and from
-    the cache."""
-    from derive import sheet
-    from derive.cli.commands._source import load_target
+RUNNING = """
+import json, os, sys, time
+os.environ["DERIVE_CACHE"] = "0"
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot
+from derive import sheet
+from derive.cli.commands._source import load_target
 
-    prog = load_target(os.path.join(tmp, target) if ".py:" in target else target, "grouped")
-    out = []
-    for cached in (False, True):
-        os.environ["DERIVE_CACHE"] = "1"
-        path = os.path.join(tmp, "warm.pdf")
-        sheet(prog, at=point, path=path, key=True, cache=cached)   # fonts, parses; the entry
-        best = None
-        for _ in range(repeat):
-            t = time.perf_counter()
-            sheet(prog, at=point, path=path, key=True, cache=cached)
-            dt = time.perf_counter() - t
-            best = dt if best is None else min(best, dt)
-        out.append(best)
-    return out
+target, point, before, before_at = json.loads(sys.argv[1])
+prog = load_target(target, "grouped")
+out = []
+if before:
+    sheet(load_target(before, "grouped"), at=before_at, path="before.pdf", key=True)
+for _ in range(2):
+    t = time.perf_counter()
+    sheet(prog, at=point, path="running.pdf", key=True)
+    out.append(time.perf_counter() - t)
+print(json.dumps(out))
+"""
+
+
+def running(target, point, tmp, repeat, before=None):
+    """Seconds of ``derive.sheet`` in a running process (matplotlib imported, the disk cache
+    off), best of ``repeat`` processes: the first drawing of the sheet and the second. With
+    ``before`` ((target, point)): another sheet is drawn first."""
+    import json
+
+    runs = []
+    for _ in range(repeat):
+        arg = json.dumps([target, point, *(before or (None, None))])
+        r = subprocess.run([sys.executable, "-c", RUNNING, arg], cwd=tmp, capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+        if r.returncode:
+            raise SystemExit(r.stderr.strip())
+        runs.append(json.loads(r.stdout))
+    return min(x[0] for x in runs), min(x[1] for x in runs)
 
 
 def class_set(expr, n, tmp):
@@ -125,13 +142,16 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DERIVE_CACHE_DIR"] = os.path.join(tmp, "warm-cache")
         floor = best([fresh(tmp, "-c", "import sympy, numpy") for _ in range(args.repeat)])
-        imp = best([fresh(tmp, "-c", "import derive") for _ in range(args.repeat)])
-        print("| sheet | fresh process, empty cache: wall s (CPU s) | fresh process, cached: "
-              "wall s (CPU s) | warm process, drawn s | warm process, cached s | pages |")
-        print("|---|---:|---:|---:|---:|---:|")
-        print(f"| (Python importing SymPy and NumPy) | {floor[0]:.2f} ({floor[1]:.2f}) | | | | |")
-        print(f"| (Python importing derive) | {imp[0]:.2f} ({imp[1]:.2f}) | | | | |")
-        for title, target, at, point in cases(tmp):
+        imp = best([fresh(tmp, "-c", "import derive.sheets.sheet") for _ in range(args.repeat)])
+        print("| sheet | fresh process, empty cache: wall s (CPU s) | fresh process, asked again: "
+              "wall s (CPU s) | running process, first sheet s | running process, after another "
+              "sheet s | running process, again s | pages |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        print(f"| (Python importing SymPy and NumPy) | {floor[0]:.2f} ({floor[1]:.2f}) | | | | | |")
+        print(f"| (Python importing derive.sheets.sheet: what drawing needs) | {imp[0]:.2f} ({imp[1]:.2f}) "
+              "| | | | | |")
+        all_cases = cases(tmp)
+        for title, target, at, point in all_cases:
             out = os.path.join(tmp, "one.pdf")
             run = (target, "--at", at, "--key", "-o", out)
             cold = best([cli(tmp, *run) for _ in range(args.repeat)])
@@ -141,9 +161,11 @@ def main():
             import pypdf
 
             pages = len(pypdf.PdfReader(out).pages)
-            drawn, cached = warm(target, point, tmp, args.repeat)
+            first, again = running(target, point, tmp, args.repeat)
+            other = all_cases[1] if target == all_cases[0][1] else all_cases[0]
+            after, _ = running(target, point, tmp, args.repeat, (other[1], other[3]))
             print(f"| {title} | {cold[0]:.2f} ({cold[1]:.2f}) | {hit[0]:.2f} ({hit[1]:.2f}) | "
-                  f"{drawn:.2f} | {cached:.2f} | {pages} |")
+                  f"{first:.2f} | {after:.2f} | {again:.2f} | {pages} |")
         print()
         print(f"| class set, {args.variants} students | `--variants {args.variants} --split`: wall s "
               "| CPU s | points s | sheets s | PDFs s | files |")

@@ -143,3 +143,48 @@ def test_a_function_seen_before_starts_no_worker(expr, cache):
     job.check_paths()
     assert not job.working() and job.static()[1]["symbolic_status"] == "ok"
     job.cancel()
+
+
+def _cli(tmp_path, *args, check=True):
+    """``derive sheet ARGS`` in a fresh process; (exit status, stdout, SymPy was imported)."""
+    code = ("import sys; from derive.cli.main import main; rc = main(sys.argv[1:]); "
+            "print('sympy imported' if 'sympy' in sys.modules else 'no sympy'); sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code, "sheet", *args], cwd=tmp_path,
+                       env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True)
+    assert r.returncode == 0 or not check, r.stderr
+    return r.returncode, r.stdout.splitlines()[:-1], r.stdout.splitlines()[-1] == "sympy imported"
+
+
+def test_a_command_asked_again_is_replayed_without_sympy(cache, tmp_path):
+    src = tmp_path / "f.py"
+    src.write_text("def f(x, y):\n    a = x * y\n    return a + x\n")
+    run = ["f.py:f", "--at", "x=1,y=2", "--key", "-o", "out.pdf"]
+    rc, lines, sympy = _cli(tmp_path, *run)
+    first = (tmp_path / "out.pdf").read_bytes()
+    assert lines == ["wrote out.pdf"] and sympy and len(entries(cache, "request")) == 1
+    (tmp_path / "out.pdf").unlink()
+    rc, again, sympy = _cli(tmp_path, *run)
+    assert again == lines and not sympy and (tmp_path / "out.pdf").read_bytes() == first
+    # a file beside it (a helper may come from it), an option, a number: each a miss
+    (tmp_path / "helpers.py").write_text("EPS = 1\n")
+    assert _cli(tmp_path, *run)[2]
+    assert _cli(tmp_path, *run[:-2], "--digits", "3", "-o", "out.pdf")[2]
+    assert _cli(tmp_path, "f.py:f", "--at", "x=1,y=3", "--key", "-o", "out.pdf")[2]
+    assert len(entries(cache, "request")) == 4
+    src.write_text("def f(x, y):\n    a = x * y\n    return a - x\n")       # the function
+    assert _cli(tmp_path, *run)[2] and (tmp_path / "out.pdf").read_bytes() != first
+    # a bad output path is refused on a hit too, in one line
+    rc, out, _ = _cli(tmp_path, *run[:-1], "nowhere/out.pdf", check=False)
+    assert rc == 2
+
+
+def test_a_command_whose_budget_ran_out_is_not_kept(cache, tmp_path, monkeypatch):
+    from derive.sheets import request
+
+    monkeypatch.setattr(request, "_incomplete", False)
+    (tmp_path / "a.pdf").write_bytes(b"%PDF")
+    assert request.keep("request-x", [str(tmp_path / "a.pdf")], ["wrote a.pdf"])
+    request.incomplete()
+    assert not request.keep("request-y", [str(tmp_path / "a.pdf")], ["wrote a.pdf"])
+    assert request.replay("request-x", str(tmp_path / "b.pdf")) == ["wrote a.pdf"]
+    assert (tmp_path / "a.pdf").read_bytes() == b"%PDF"

@@ -98,3 +98,30 @@ def test_a_pdf_drawn_while_sympy_works_is_the_pdf_drawn_after(tmp_path):
     assert drawn and drawn[0] == render(early)         # derive.sheet draws the same way
     sheet(prog, at=point, path=str(tmp_path / "s.pdf"), key=True, cache=False)
     assert (tmp_path / "s.pdf").read_bytes() == drawn[0]
+
+
+def test_common_font_subsets_made_aside_give_the_same_pdf(monkeypatch):
+    """Font subsets made by the prefetching worker (a fresh process's first PDF) give the bytes
+    made in the process; a class set's drawing processes (daemonic, no children) do not
+    prefetch and still draw."""
+    from derive import stage
+    from derive.sheets import cache
+    from derive.sheets.pages import pdf_bytes
+    from derive.sheets.sheet import render_each, sheets_for
+
+    sheets = sheets_for(stage("x*y + sin(x)"), {"x": 1, "y": 2}, key=True)
+    pdf_bytes(sheets)                                   # fonts set up
+    monkeypatch.setattr(cache, "_STORE", {})
+    monkeypatch.setattr(cache, "_PENDING", {})
+    aside = pdf_bytes(sheets)
+    assert cache._STORE and not cache._PENDING          # collected from the worker
+    monkeypatch.setattr(cache, "_STORE", {})
+    monkeypatch.setattr(cache, "prefetch", lambda: None)
+    import derive.sheets.pages as pages
+    monkeypatch.setattr(pages, "prefetch", lambda: None)
+    assert pdf_bytes(sheets) == aside                   # made here: the same bytes
+    monkeypatch.undo()
+    monkeypatch.setattr(cache, "_STORE", {})
+    monkeypatch.setattr(cache, "_PENDING", {})
+    many = sheets_for(stage("x*y + sin(x)"), variants=3)
+    assert all(p.startswith(b"%PDF") for p in render_each(many))

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import pickle
+
 from derive.core.errors import DeriveError
+from derive.sheets import disk
+from derive.symbolic.budget import MAX_BUDGET, start
 from derive.circuit.draw import build
 from derive.symbolic.jacobians import symbolic_value
 from derive.symbolic.metrics import count_ops
@@ -80,10 +84,11 @@ def as_arrays(prog, point: dict) -> dict:
     return out
 
 
-def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
+def build_array_sheet(prog, point: dict, digits: int = 4, later: bool = False) -> ArraySheet:
     """Run an array program at ``point`` and collect its sheet. A helper line that only names
     a product before its sum (``dgamma_full``) is folded into the sum that uses it, so every
-    name on the sheet is defined on it."""
+    name on the sheet is defined on it. ``later``: SymPy's component-wise side works in a
+    worker while the sheet is drawn (``Componentwise``), not here."""
     import re
 
     arrays = as_arrays(prog, point)
@@ -110,28 +115,54 @@ def build_array_sheet(prog, point: dict, digits: int = 4) -> ArraySheet:
     circuit = build(shaped)
     return ArraySheet(f"{prog.name}({sig})", arrays, forward, backward, grads,
                       float(result.value), shaped.output.name, circuit,
-                      notes=list(result.notes or []), symbolic=_componentwise(shaped, arrays),
-                      digits=digits)
+                      notes=list(result.notes or []), digits=digits,
+                      symbolic=Componentwise(shaped, arrays, later).known())
 
 
-def _componentwise(prog, arrays) -> dict:
-    """``componentwise`` through the disk cache (``derive.sheets.disk``), keyed by the
-    program's lines and the values given."""
-    import pickle
+class Componentwise:
+    """``componentwise`` through the disk cache (``derive.sheets.disk``, keyed by the
+    program's lines and the values given); ``later``: worked out in a forked worker (the
+    other core) while the sheet is drawn, ``get()`` waiting for it. Pickled (a drawn PDF's
+    cache key), it is its key: the answer is a function of the key's content."""
 
-    from derive.sheets import disk
+    def __init__(self, prog, arrays, later=False):
+        self.prog, self.arrays, self.job, self.value = prog, arrays, None, None
+        try:
+            self.name = disk.key("componentwise", "\n".join(map(str, prog.forward + prog.backward)),
+                                 repr(prog.params), pickle.dumps(sorted(arrays.items()), protocol=4))
+        except Exception:
+            self.name = None
+        self.later = later and self.name is not None
+        found = disk.load(self.name) if self.name else None
+        if isinstance(found, dict):
+            self.value = found
+        elif self.later:
+            self.job = start(MAX_BUDGET, componentwise, prog, arrays)
 
-    try:
-        name = disk.key("componentwise", "\n".join(map(str, prog.forward + prog.backward)),
-                        repr(prog.params), pickle.dumps(sorted(arrays.items()), protocol=4))
-    except Exception:
-        return componentwise(prog, arrays)
-    found = disk.load(name)
-    if isinstance(found, dict):
-        return found
-    out = componentwise(prog, arrays)
-    disk.save(name, out)
-    return out
+    def known(self):
+        """This object if ``later`` (its answer is taken when drawn, ``symbolic_of``: the
+        sheet's content, and its disk cache key, are the same whether it was in the cache
+        or not), else the answer."""
+        return self if self.later else self.get()
+
+    def get(self) -> dict:
+        if self.value is None:
+            out = self.job.wait() if self.job is not None else None
+            self.value = out.value if out is not None and out.ok else componentwise(self.prog,
+                                                                                    self.arrays)
+            if self.name:
+                disk.save(self.name, self.value)
+        return self.value
+
+    def __reduce__(self):
+        return (str, (f"componentwise {self.name}",))
+
+
+def symbolic_of(s) -> dict:
+    """An array sheet's component-wise side, waited for if it is still being worked out."""
+    if isinstance(s.symbolic, Componentwise):
+        s.symbolic = s.symbolic.get()
+    return s.symbolic
 
 
 def componentwise(prog, arrays) -> dict:
@@ -300,7 +331,7 @@ def draw_array_sheet(pdf, s):
         flow.text(0.1, f"value: {s.output} = {fmt(s.value, d)}", 9, family=MONO, color=GREEN, dy=ROW)
     for note in s.notes:
         flow.text(0.1, f"kink at {note}", 7.5, color=GREY, dy=0.2)
-    if s.symbolic and "formulas" not in s.blank:
+    if s.symbolic and "formulas" not in s.blank and symbolic_of(s):
         _symbolic(flow, s)
     flow.finish()
 

@@ -11,6 +11,7 @@ template (a kink note, a name outside Latin-1) is drawn in full instead.
 from __future__ import annotations
 
 import re
+from derive.sheets.arrays import symbolic_of
 from derive.sheets.pages import pdf_bytes
 
 COURIER_ADVANCE = 0.6         # every Courier glyph is 600/1000 em wide
@@ -116,6 +117,9 @@ def pdf_each(sheets) -> list:
     the kinds are drawn and filled in parallel, one process each (both cores)."""
     global _JOBS
 
+    for s in sheets:                           # SymPy's side still in a worker: here, not in forks
+        if hasattr(s, "symbolic") and not hasattr(s, "function_tex"):
+            symbolic_of(s)
     kinds = {}
     for i, s in enumerate(sheets):
         kinds.setdefault((frozenset(s.blank), bool(s.student), bool(s.label)), []).append(i)

@@ -10,7 +10,7 @@ import io
 
 from derive.circuit.draw import RC, quiet_fonts
 from derive.sheets.arrays import draw_array_sheet
-from derive.sheets.cache import share_font_work
+from derive.sheets.cache import collect_all, prefetch, share_font_work
 from derive.sheets.circuit import _circuit
 from derive.sheets.mpl import PDF_META, Flow, _backward, _forward, _gradient, _header, _paths
 from derive.sheets.symbolic import draw_symbolic
@@ -39,15 +39,18 @@ def draw_sheet(pdf, s, slots=None, ready=None):
 
 def warm():
     """What every PDF needs first, done while SymPy works in its workers (``sheets_for``'s
-    ``meanwhile``): matplotlib's PDF backend imported, fonts found, the mathtext grammar built."""
+    ``meanwhile``, and before a class set's drawing processes fork): matplotlib's PDF backend
+    imported, fonts found and subset, the mathtext grammar built."""
     import matplotlib
     from matplotlib.backends import backend_pdf  # noqa: F401
     from matplotlib.font_manager import FontProperties
 
     quiet_fonts()
     share_font_work()
+    prefetch()
     with matplotlib.rc_context(RC):
         _math_parser().parse(r"$\frac{1}{x}$", 72, FontProperties(size=10))
+    collect_all()
 
 
 def pdf_bytes(sheets, slots=None, ready=None) -> bytes:
@@ -60,6 +63,7 @@ def pdf_bytes(sheets, slots=None, ready=None) -> bytes:
     buf = io.BytesIO()
     quiet_fonts()
     share_font_work()
+    prefetch()                                 # font subsets on the other core meanwhile
     with matplotlib.rc_context(RC):
         with PdfPages(buf, metadata=PDF_META) as pdf:
             for s in sheets:

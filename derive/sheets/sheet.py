@@ -241,7 +241,7 @@ def _build_all(prog, points, static, worksheet, key, variants, seed, blank, digi
         first = None
         for kind, bl in kinds:
             if first is None:
-                first = s = (build_array_sheet(prog, pt, digits) if arrays
+                first = s = (build_array_sheet(prog, pt, digits, later=len(points) == 1) if arrays
                              else build_sheet(prog, result, digits=digits, static=static,
                                               known=known))
             else:                              # the same content, another label

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.sheets import disk
+from derive.sheets import disk, request
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.sheets.tex import tex_name
 from derive.symbolic.metrics import count_ops
@@ -84,6 +84,8 @@ class Symbolic:
             self._checks = out.value if out.ok else {}
             if out.ok and all(out.value.values()):     # no answer that hangs on a timeout
                 disk.save(disk.key("path-checks", self.key), out.value)
+            else:
+                request.incomplete()
         return self._checks or {}
 
     def static(self):
@@ -108,6 +110,7 @@ class Symbolic:
             out = self.job.wait()
             if not out.ok:
                 sizes["symbolic_status"] = out.status
+                request.incomplete()                   # a budget ran out: not kept whole
             elif out.value[1] is not None or out.value[0] > MAX_SHOWN_OPS:   # what pickled
                 disk.save(disk.key("sympy-gradient", self.key), out.value)
         staged_text = (f"the staged program takes {staged['ops']} operations ({sizes['forward_ops']} "

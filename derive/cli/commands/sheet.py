@@ -1,14 +1,14 @@
-"""``derive sheet``: a printable derivation sheet (PDF), worksheets with blanks, keys, variants."""
+"""``derive sheet``: a printable derivation sheet (PDF), worksheets with blanks, keys, variants.
+
+A command asked before is answered from the request cache (``derive.sheets.request``) before
+SymPy, NumPy or matplotlib are imported; otherwise ``_sheet.run`` does the work.
+"""
 from __future__ import annotations
 
-from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
-from derive.cli.commands._source import load_target, parse_at
-from derive.core.errors import DeriveError
-from derive.frontend.parse import GATES
-from derive.sheets.sheet import BLANKS
-from derive.sheets.sheet import ENGINES
-from derive.sheets.sheet import sheet
-from derive.sheets.variants import parse_range
+import contextlib
+
+from derive.symbolic.budget import DEFAULT_BUDGET
+from derive.sheets import disk, request
 
 NAME = "sheet"
 HELP = "print a derivation sheet: circuit, forward and backward tables, gradient, symbolic side"
@@ -52,80 +52,15 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    import contextlib
-
-    from derive.sheets import disk
-
     with contextlib.nullcontext() if args.cache else disk.disabled():
-        return _run(args)
+        name = request.request_key(args)
+        lines = request.replay(name, args.output)
+        if lines is None:
+            from derive.cli.commands import _sheet   # SymPy, NumPy, matplotlib: only on a miss
 
-
-def _run(args) -> int:
-    if args.engine not in ENGINES:
-        raise DeriveError(f"unknown --engine '{args.engine}'; use one of: {', '.join(ENGINES)}")
-    if args.gates not in GATES:
-        raise DeriveError(f"unknown --gates '{args.gates}'; use one of: {', '.join(GATES)}")
-    if args.blanks not in BLANKS:
-        raise DeriveError(f"unknown --blanks '{args.blanks}'; use one of: {', '.join(BLANKS)}")
-    if args.engine == "typst" and not args.tex:
-        try:
-            import typst  # noqa: F401
-        except ImportError:
-            raise DeriveError('--engine typst needs the typst package: '
-                              'pip install "derive[typst]"') from None
-
-    budget = check_budget(args.budget)
-    if args.variants < 0:
-        raise DeriveError("--variants must be a positive number")
-    if args.roster and args.exercise:
-        from derive.sheets.exercise import roster_sheets
-
-        _writable(args.output)
-        for path in roster_sheets(args.exercise, args.roster, args.output, args.seed, args.worksheet,
-                                  args.key, args.blanks):
-            print(f"wrote {path}")
-        return 0
-    if args.exercise:
-        from derive.sheets.exercise import exercise_target
-
-        prog, point = exercise_target(args.exercise, args.student, args.seed, parse_at(args.at) or None)
-    elif args.target is None:
-        raise DeriveError("give a function or expression to print, or --exercise NAME|DIR")
-    roster = None
-    if args.roster:
-        from derive.teach.roster import read_roster
-
-        if args.variants:
-            raise DeriveError("--roster gives one sheet per student: drop --variants")
-        roster = read_roster(args.roster)
-        if not roster:
-            raise DeriveError(f"roster {args.roster!r} has no students; add rows id,name,email")
-    if args.at is None and not args.variants and not roster and not args.exercise:
-        raise DeriveError("give the input values with --at, e.g. --at x=3,y=-4 "
-                          "(or use --variants N or --roster CSV)")
-    if args.value_range is not None and not (args.variants or roster):
-        raise DeriveError("--range chooses the values of --variants or --roster; give one of them")
-    value_range = parse_range(args.value_range)
-    _writable(args.output)
-    if not args.exercise:
-        prog = load_target(args.target, args.gates, unroll=args.unroll)
-        point = parse_at(args.at) if args.at is not None else None
-    written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
-                    variants=args.variants, seed=args.seed, blanks=args.blanks,
-                    engine=args.engine, split=args.split, tex=args.tex, digits=args.digits,
-                    value_range=value_range, roster=roster, budget=budget, cache=args.cache)
-    for path in written:
-        print(f"wrote {path}")
+            written = _sheet.run(args)
+            lines = [f"wrote {path}" for path in written]
+            request.keep(name, written, lines)
+    for line in lines:
+        print(line)
     return 0
-
-
-def _writable(path):
-    import os
-
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise DeriveError(f"cannot write {path}: no such folder {folder}; choose a writable path")
-    if os.path.isdir(path):
-        raise DeriveError(f"cannot write {path}: it is a folder; give a file name like sheet.pdf")
-    if not os.access(folder, os.W_OK):
-        raise DeriveError(f"cannot write {path}: permission denied; choose a writable path")

@@ -135,7 +135,7 @@ def _grade(ex, path, seed, limits, student, student_seed):
         points = ex.points(seed, student, student_seed)
         limits = replace(limits or ex.limits(), forbidden=tuple(ex.forbidden))
         report = run_submission(source, os.path.basename(path), "backward", ex.params,
-                                [_wire(p) for p in points], limits)
+                                [_wire(p) for p in points], limits, record=ex.has_loops)
         return assess(ex, points, report, submission=path, source=source)
     except BadSubmission as err:
         return failed(ex, path, str(err))

@@ -43,11 +43,13 @@ def _failure(why, printed=""):
     return {"calls": [], "error": why, "output": printed}
 
 
-def run_submission(source: str, filename: str, function: str, params, points, limits=None) -> dict:
+def run_submission(source: str, filename: str, function: str, params, points, limits=None,
+                   record: bool = False) -> dict:
     """Run ``function`` of ``source`` at each point in an isolated child.
 
     Returns ``{"calls": [{"returned", "locals"} | {"error"}], "error": str | None,
-    "output": first characters the learner printed}``; never raises.
+    "output": first characters the learner printed}``; never raises. With ``record`` each call
+    also has the capped ``"history"`` of its statements' values (``recorder.py``).
     """
     limits = limits or Limits()
     try:
@@ -60,7 +62,7 @@ def run_submission(source: str, filename: str, function: str, params, points, li
         source=source, filename=filename, function=function, params=list(params), points=points,
         forbidden=list(limits.forbidden), time_limit=limits.time, memory_limit=limits.memory,
         output_limit=limits.output, workdir=workdir or isolation.WORK, result_fd=write_fd,
-        deny_dirs=[isolation.HERE], isolation=plan.job(),
+        deny_dirs=[isolation.HERE], isolation=plan.job(), record=bool(record),
         numpy="numpy" in source or any(isinstance(v, dict) for p in points for v in p.values()))
     env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}

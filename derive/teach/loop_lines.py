@@ -273,6 +273,9 @@ def grade(ex, points, keys, calls, outs, source, ok, show, at) -> Outcome | None
                ex.template_names | set(ex.params))
     truncated = any(c.get("history", {}).get("truncated") for c in calls)
     note = " (only the first steps were recorded)" if truncated else ""
+    if cmp is None and not wrong_outs:
+        return Outcome(1.0, f"backward loop: your gradients are right; none of your loops holds derive's "
+                            f"per-step {', '.join(ref.checkpoints[:4])}, so it was not compared step by step")
     if cmp is None:
         labels = () if not wrong_outs else tuple(variant_labels(ex, args, None, None, ref, ok, wrong_outs, outs))
         return Outcome(len(right_outs) / len(ex.outputs),

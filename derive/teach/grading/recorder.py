@@ -8,14 +8,15 @@ statement, the names each one assigns, and the loops. ``call_recorded`` calls th
 ``sys.settrace`` (its own frame only: helpers and NumPy are not traced) and returns, besides
 the value and the locals at return, the history ``[[line, name, value], ...]``: after each
 executed statement, the value of every name it assigned (``dW`` for ``dW += ...`` and for
-``dW[:, t] = ...``); a loop header without a target gives ``[line, "", 0.0]``. Caps on entries and
-on numbers end the recording early (``truncated``), never the run: past them the frame is no
-longer traced line by line, so a long loop costs no more than the cap.
+``dW[:, t] = ...``); a loop header without a target gives ``[line, "", 0.0]``. Caps on entries,
+on numbers and on traced lines end the recording early (``truncated``), never the run: past
+them the frame is no longer traced line by line, so a long loop costs no more than the cap.
 """
 import sys
 
 MAX_ENTRIES = 5_000
 MAX_NUMBERS = 100_000
+MAX_EVENTS = 1_000_000  # executed lines traced per call, recorded or not
 MAX_LOCALS = 200
 NO_PLAN = {"lines": {}, "targets": {}, "loops": []}
 
@@ -84,7 +85,7 @@ def call_recorded(fn, args, the_plan, plain, entries=MAX_ENTRIES, numbers=MAX_NU
     """
     code, lines, targets = fn.__code__, the_plan["lines"], the_plan["targets"]
     history, seen = [], {}
-    state = {"frame": None, "pending": None, "left": numbers, "full": False}
+    state = {"frame": None, "pending": None, "left": numbers, "full": False, "events": 0}
 
     def flush(frame):
         stmt = state["pending"]
@@ -115,6 +116,10 @@ def call_recorded(fn, args, the_plan, plain, entries=MAX_ENTRIES, numbers=MAX_NU
         if frame is not state["frame"]:
             return None
         if event == "line":
+            state["events"] += 1
+            if state["events"] > MAX_EVENTS:
+                state["full"] = True
+                frame.f_trace_lines = False
             stmt = lines.get(frame.f_lineno)
             if stmt is not None and stmt == state["pending"]:
                 return local_trace  # a further line of the same statement

@@ -101,12 +101,12 @@ def _read_all(fd, proc, limits):
     out = proc.stdout.fileno()
     deadline = time.monotonic() + limits.time + 1.0  # +1 s: interpreter start
     chunks, size, shown, printed = [], 0, [], 0
-    open_fds = {fd, out}
+    open_fds, gone = {fd, out}, False
     while open_fds:
         left = deadline - time.monotonic()
         if left <= 0:
             return b"", _text(shown), f"time limit exceeded ({limits.time:g} s): an infinite loop?"
-        ready, _, _ = select.select(list(open_fds), [], [], min(left, 0.5))
+        ready, _, _ = select.select(list(open_fds), [], [], 0 if gone else min(left, 0.5))
         for r in ready:
             chunk = os.read(r, 1 << 16)
             if not chunk:
@@ -122,8 +122,10 @@ def _read_all(fd, proc, limits):
                     return b"", _text(shown), "output limit exceeded (the submission printed too much)"
                 if sum(map(len, shown)) < SHOWN_OUTPUT:
                     shown.append(chunk)
-        if not ready and proc.poll() is not None:
-            break  # the child is gone; a descendant may still hold the pipes
+        if not ready:
+            if gone:
+                break  # the child is gone and what it wrote is read; a descendant may still hold the pipes
+            gone = proc.poll() is not None  # then one more pass: what it wrote after the last wait
     try:
         proc.wait(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:

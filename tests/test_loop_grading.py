@@ -95,6 +95,9 @@ CASES = [
                                              ("dx = dh", "dx = g"), ("return dx, dw", "return dx, gw")), "right"),
     ("tanh_loop", "counter-from-zero", edit(TANH, ("for t in reversed(range(4)):\n",
                                                    "for k in range(4):\n        t = 3 - k\n")), "right"),
+    ("tanh_loop", "long-loop-after", edit(TANH, ("    dx = dh\n", "    dx = dh\n    for i in range(2_000_000):\n"
+                                                                  "        z = i\n    for i in range(2_000_000):\n"
+                                                                  "        pass\n")), "right"),
     ("tanh_loop", "overwrite", edit(TANH, ("dw += hs[t]", "dw = hs[t]")), ("loop-overwrite", "dw =")),
     ("tanh_loop", "forward", edit(TANH, FORWARD), ("loop-order", "dw +=")),
     ("tanh_loop", "no-carry", edit(TANH, ("* dh\n", "* 1.0\n")), ("loop-carry", "da =")),
@@ -110,6 +113,9 @@ CASES = [
     ("rnn_bptt", "overwrite", edit(RNN, ("dWh += hs[t]", "dWh = hs[t]")), ("loop-overwrite", "dWh =")),
     ("rnn_bptt", "forward", edit(RNN, ("reversed(range(T))", "range(T)")), ("loop-order", "dx[:, t, :] =")),
     ("rnn_bptt", "no-carry", edit(RNN, ("(dh[:, t, :] + dprev)", "dh[:, t, :]")), ("loop-carry", "da =")),
+    ("rnn_bptt", "tracer-removed", edit(RNN, ("dWh += hs[t]", "dWh = hs[t]"),
+                                          ("    N, T, D = x.shape\n", "    import sys\n    sys.settrace(None)\n"
+                                                                     "    N, T, D = x.shape\n")), "evades"),
     ("rnn_bptt", "stored-h-off-by-one", edit(RNN, ("dWh += hs[t].T", "dWh += hs[t + 1].T")), (None, "dWh +=")),
 ]
 
@@ -145,8 +151,10 @@ def test_a_right_loop_gets_full_marks_and_no_wrong_line(graded, name, case, expe
     assert "wrong" not in _lines(g)["output"], _lines(g)["output"]
 
 
-@pytest.mark.parametrize("name,case,expected", [(n, c, e) for n, c, _, e in CASES if e != "right"],
-                         ids=[f"{n}-{c}" for n, c, _, e in CASES if e != "right"])
+WRONG = [(n, c, e) for n, c, _, e in CASES if isinstance(e, tuple)]
+
+
+@pytest.mark.parametrize("name,case,expected", WRONG, ids=[f"{n}-{c}" for n, c, _ in WRONG])
 def test_a_wrong_loop_names_its_first_wrong_line_and_step(graded, name, case, expected):
     label, statement = expected
     g = graded[(name, case)]
@@ -172,6 +180,21 @@ def test_the_first_wrong_step_is_where_the_mistake_first_shows(graded):
     assert "at step t = 0 (iteration 1 of 4)" in _lines(graded[("tanh_loop", "forward")])["output"]
     # a value under another name is compared by value and named as derive's
     assert "da (derive's dwh)" in _lines(graded[("tanh_loop", "no-carry")])["output"]
+
+
+def test_a_long_loop_fills_the_recording_to_its_cap_and_runs_on(graded):
+    out = _lines(graded[("tanh_loop", "long-loop-after")])["output"]
+    assert "12 of 12 per-step values right" in out and "the recording reached its cap" in out, out
+
+
+def test_a_submission_that_stops_the_recording_gains_nothing(graded):
+    # the learner's code can reach the tracer (it is Python state): without a history, the lines
+    # test falls back to the returned gradients (4 of 5 right here) and the mistake is still named
+    g = graded[("rnn_bptt", "tracer-removed")]
+    lines = _lines(g)
+    assert lines["score"] == pytest.approx(0.8) and "first wrong line" not in lines["output"]
+    assert "the returned gradients are graded (4 of 5 right)" in lines["output"]
+    assert g["misconceptions"] == ["loop-overwrite"]
 
 
 def test_renamed_variables_are_matched_by_value(graded):

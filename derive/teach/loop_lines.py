@@ -263,25 +263,26 @@ def grade(ex, points, keys, calls, outs, source, ok, show, at) -> Outcome | None
     wrong_outs = [n for n in ex.outputs if n not in right_outs]
     steps = recorder.plan(source or "", "backward")
     hists = [c.get("history", {}).get("entries") for c in calls]
-    fallback = (f"the returned gradients are graded ({len(right_outs)} of {len(ex.outputs)} right)")
+    fallback = f"the returned gradients are graded ({len(right_outs)} of {len(ex.outputs)} right)"
+    asked = ", ".join([a for a in ref.checkpoints if a in ref.required][:4] or ref.checkpoints[:4])
     if any(t is None for t in traces) or steps is None or any(h is None for h in hists) or not steps["loops"]:
         why = "your backward pass has no loop to compare" if steps is not None and not steps["loops"] \
             else "your loop's steps were not recorded"
-        return Outcome(len(right_outs) / len(ex.outputs), f"lines: {why}; {fallback}")
+        return Outcome(len(right_outs) / len(ex.outputs), f"backward loop: {why}; {fallback}")
     ref_side = Side([t.entries for t in traces], ref.loop)
     cmp = best(hists, steps["loops"], ref_side, ref.checkpoints, ref.accumulators, ok,
                ex.template_names | set(ex.params))
     truncated = any(c.get("history", {}).get("truncated") for c in calls)
-    note = " (only the first steps were recorded)" if truncated else ""
+    note = " (the recording reached its cap: later statements were not recorded)" if truncated else ""
     if cmp is None and not wrong_outs:
         return Outcome(1.0, f"backward loop: your gradients are right; none of your loops holds derive's "
-                            f"per-step {', '.join(ref.checkpoints[:4])}, so it was not compared step by step")
+                            f"per-step {asked}, so it was not compared step by step")
     if cmp is None:
         labels = () if not wrong_outs else tuple(variant_labels(ex, args, None, None, ref, ok, wrong_outs, outs))
-        return Outcome(len(right_outs) / len(ex.outputs),
-                       f"lines: none of your loop's variables holds derive's "
-                       f"{', '.join(ref.checkpoints[:4])} at its first step, so the steps were not "
-                       f"compared one by one{note}; {fallback}", labels=labels)
+        why = ("your loop's steps were not recorded" if not any(hists) else
+               f"none of your loops holds derive's per-step {asked} at its first step, so the steps "
+               f"were not compared one by one{note}")
+        return Outcome(len(right_outs) / len(ex.outputs), f"backward loop: {why}; {fallback}", labels=labels)
     checked, right, first = cmp.score()
     named = [n if n == a else f"{n} (= {a})" for n, a in cmp.pairs.items()]
     summary = f"{right} of {checked} per-step values right ({', '.join(named)}; {len(cmp.order)} steps){note}"

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from derive.teach import exercises
+from derive.teach import exercises, feedback
 from derive.teach.grading import batch as grading
 from derive.teach.grading import recorder
 from derive.teach.grading.child_report import MAX_HISTORY, parse
@@ -268,3 +268,28 @@ def test_a_forged_or_oversized_history_is_a_tampered_channel(history):
 def test_a_loop_counting_up_to_steps_taken_backwards_is_compared_by_order(graded):
     out = _lines(graded[("tanh_loop", "counter-from-zero")])["output"]
     assert "12 of 12 per-step values right" in out, out
+
+
+def _odd_histories():
+    """Well-formed histories (they pass the grader's schema check) with odd contents."""
+    steps = recorder.plan(TANH, "backward")
+    header = [lp for lp in steps["loops"] if lp[0] > 8][0][0]
+    body = header + 2
+    yield []                                                               # nothing recorded
+    yield [[header, "t", 3.0]] * 5                                         # headers, no body
+    yield [[header, "t", 3.0], [body, "da", {"type": "str"}]]             # not a number
+    yield [[header, "t", {"array": [1.0, 2.0], "shape": [2]}], [body, "dw", 1.0]]  # an array counter
+    yield [[header, "", 0.0], [body, "dw", [1.0, [2.0]]], [body + 1, "dh", 1e308]]  # ragged, huge
+    yield [[body, "dw", 1.0], [header, "t", 1.0], [header, "t", 1.0], [body, "dh", float("nan")]]
+    yield [[99, "dw", 1.0], [header, "t", 2.0], [body, "dw", {"array": [[1.0]], "shape": [1, 1]}]]
+
+
+@pytest.mark.parametrize("entries", list(_odd_histories()))
+def test_odd_histories_are_graded_without_an_error(entries):
+    ex = exercises.get(os.path.join(ROOT, "notebooks", "exercises", "tanh_loop"))
+    points = ex.example_points()
+    calls = [{"returned": [1.0, 1.0], "locals": {}, "history": {"entries": entries, "truncated": False}}
+             for _ in points]
+    g = feedback.assess(ex, points, {"calls": calls, "error": None, "output": ""}, source=TANH)
+    (lines,) = [t for t in g.tests if t["name"] == "lines"]
+    assert 0 <= lines["score"] <= lines["max_score"] and lines["output"].startswith("backward loop")

@@ -103,6 +103,9 @@ CASES = [
     ("tanh_loop", "no-carry", edit(TANH, ("* dh\n", "* 1.0\n")), ("loop-carry", "da =")),
     ("loop_loss", "correct", LOSS, "right"),
     ("loop_loss", "forward-is-fine", edit(LOSS, ("reversed(range(4))", "range(4)")), "right"),
+    ("loop_loss", "forward-renamed", edit(LOSS, ("reversed(range(4))", "range(4)"), ("dw, db =", "gw, gb ="),
+                                          ("dw +=", "gw +="), ("db +=", "gb +="), ("return dw, db", "return gw, gb")),
+     "right"),
     ("loop_loss", "vectorised", edit(LOSS, ("    for i in reversed(range(4)):\n        r = X[i] @ w + b - y[i]\n"
                                             "        dr = 2 * r\n        dw += X[i] * dr\n        db += dr\n",
                                             "    dr = 2 * (X @ w + b - y)\n    dw = X.T @ dr\n    db = dr.sum()\n")),
@@ -200,6 +203,9 @@ def test_a_submission_that_stops_the_recording_gains_nothing(graded):
 def test_renamed_variables_are_matched_by_value(graded):
     out = _lines(graded[("tanh_loop", "range-down-renamed")])["output"]
     assert "gw (= dw)" in out and "g (= dh)" in out and "12 of 12 per-step values right" in out
+    # a forward loop over a loss's examples: each step's term of gw is compared with derive's
+    out = _lines(graded[("loop_loss", "forward-renamed")])["output"]
+    assert "gw (= dw)" in out and "gb (= db)" in out and "12 of 12 per-step values right" in out, out
 
 
 def test_no_backward_loop_is_graded_on_the_returned_gradients_with_a_note(graded):

@@ -13,6 +13,7 @@ returned gradients with a note, and a right answer is never told that a line is 
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,13 +157,13 @@ class Comparison:
         return checked, right, first
 
 
-def pair(mine: Side, ref: Side, order, checkpoints, ok, given=()) -> dict:
+def pair(mine: Side, ref: Side, order, checkpoints, accumulators, ok, given=()) -> dict:
     """{my name: reference adjoint}: same names first, then by value from the first step on
     (never a name the template gives: a forward value is no gradient)."""
     names = list(dict.fromkeys(n for it in mine.iters[0] for n in it["order"])) if mine.iters else []
     pairs = {a: a for a in checkpoints if a in names}
     free = [n for n in names if n not in checkpoints and n not in given]
-    probe = Comparison(mine, ref, order, {}, set(), ok)
+    probe = Comparison(mine, ref, order, {}, accumulators, ok)
     for a in checkpoints:
         if a in pairs.values():
             continue
@@ -190,7 +191,7 @@ def best(mine_hist, my_loops, ref: Side, checkpoints, accumulators, ok, given=()
             order = align(mine, ref, by_value)
             if not order:
                 continue
-            pairs = pair(mine, ref, order, checkpoints, ok, given)
+            pairs = pair(mine, ref, order, checkpoints, accumulators, ok, given)
             cmp = Comparison(mine, ref, order, pairs, accumulators, ok)
             checked, right, _ = cmp.score()
             rank = (right, len(pairs), by_value)
@@ -210,14 +211,24 @@ def step_text(cmp: Comparison, k, i) -> str:
     return ordinal
 
 
+_OPS = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.MatMult: "@="}
+
+
 def statement(source_lines, line, name) -> str:
-    """``dWh +=`` or ``dx[:, t, :] =`` from the learner's line (for the message)."""
+    """``dWh +=`` or ``dx[:, t, :] =`` from the learner's line (parsed, for the message)."""
     text = source_lines[line - 1].strip() if 0 < line <= len(source_lines) else ""
-    for op in ("+=", "-=", "*=", "/="):
-        if op in text:
-            return text.split(op)[0].strip() + " " + op
-    head = text.split("=")[0].strip() if "=" in text else name
-    return f"{head} =" if len(head) <= 40 else f"{name} ="
+    try:
+        node = ast.parse(text).body[0]
+    except (SyntaxError, IndexError, ValueError, RecursionError, MemoryError):
+        return f"{name} ="
+    if isinstance(node, ast.AugAssign):
+        head, op = ast.unparse(node.target), _OPS.get(type(node.op), "=")
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        head, op = ", ".join(ast.unparse(t) for t in targets), "="
+    else:
+        head, op = name, "="
+    return f"{head} {op}" if len(head) <= 40 else f"{name} {op}"
 
 
 def variant_labels(ex, args, cmp, first, ref, ok, wrong_outs, outs):

@@ -304,3 +304,45 @@ def test_odd_histories_are_graded_without_an_error(entries):
     g = feedback.assess(ex, points, {"calls": calls, "error": None, "output": ""}, source=TANH)
     (lines,) = [t for t in g.tests if t["name"] == "lines"]
     assert 0 <= lines["score"] <= lines["max_score"] and lines["output"].startswith("backward loop")
+
+
+SCALAR_TOML = '''name = "scalar_loop"
+[function]
+file = "forward.py"
+name = "f"
+[params.x]
+range = [-1, 1]
+[params.w]
+range = [-2, 2]
+[example]
+x = 0.5
+w = 1.5
+'''
+SCALAR_FORWARD = '''import math
+
+
+def f(x, w):
+    h = x
+    for t in range(3):
+        h = math.tanh(w * h)
+    return h
+'''
+SCALAR = edit(TANH, ("import numpy as np", "import math"), ("np.tanh", "math.tanh"), ("range(4)", "range(3)"))
+
+
+def test_a_scalar_exercise_with_a_loop_is_graded_step_by_step(tmp_path):
+    """A scalar (math) exercise, as ``derive exercise new`` makes one from a function with a loop."""
+    (tmp_path / "ex").mkdir()
+    (tmp_path / "ex" / "exercise.toml").write_text(SCALAR_TOML)
+    (tmp_path / "ex" / "forward.py").write_text(SCALAR_FORWARD)
+    ex = exercises.get(str(tmp_path / "ex"))
+    assert not ex.vector and ex.has_loops and ex.variants(ex.example_points()[0]) == []
+    paths = []
+    for case, src in (("right", SCALAR), ("overwrite", edit(SCALAR, ("dw += hs[t]", "dw = hs[t]")))):
+        (tmp_path / f"{case}.py").write_text(src)
+        paths.append(str(tmp_path / f"{case}.py"))
+    right, wrong = grading.grade_batch(ex, paths, workers=2, limits=LIMITS, progress=False)
+    assert right["score"] == right["max_score"] == 3, right
+    assert "9 of 9 per-step values right" in _lines(right)["output"], _lines(right)["output"]
+    assert wrong["misconceptions"] == ["loop-overwrite"]
+    assert "first wrong line: line 14 (dw =) at step t = 1 (iteration 2 of 3)" in wrong["message"], wrong["message"]

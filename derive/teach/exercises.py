@@ -117,14 +117,20 @@ class Exercise:
     def line_judge(self):
         """Judges each backward line of a scalar staged exercise on its own (``derive.teach.diagnosis``)."""
 
-        return LineJudge(self.program) if self.program is not None else None
+        return LineJudge(self.program) if self.program is not None and not self.program.loops else None
+
+    def loop_program(self, point):
+        """The staged program (scalar) or the array program at ``point``'s shapes (NumPy)."""
+        return self.array_program(point) if self.vector else self.program
 
     @cached_property
     def loop_reference(self):
         """The rolled backward loop a loop exercise's lines are compared with (else None)."""
-        if not self.vector:
+        if not self.vector and self.program is None:
             return None
-        prog = self.array_program(self.example_points()[0])
+        prog = self.loop_program(self.example_points()[0])
+        if not prog.loops:
+            return None
         user = {ln.target.name for ln in prog.forward if ln.user}
         try:
             return loop_reference.reference(prog, self.outputs, user)
@@ -138,6 +144,8 @@ class Exercise:
 
     def reference_args(self, prog, point) -> list:
         """The reference program's arguments at ``point``, in its parameter order."""
+        if not self.vector:
+            return [float(point[k]) for k in prog.param_names]
         inputs = _inputs(prog, point)
         return [inputs[k] for k in prog.param_names]
 
@@ -174,7 +182,10 @@ class Exercise:
                    {k: np.asarray(r.values[k]) for k in r.values if k in user})
 
     def variants(self, point: dict) -> list:
-        """[(label, Key or None)]: the known-wrong answers at this point (same list at every point)."""
+        """[(label, Key or None)]: the known-wrong answers at this point (same list at every point);
+        a loop's are edits of its printed loop (``derive.teach.loop_reference``), not listed here."""
+        if self.has_loops:
+            return []
         if self.vector:
             if not self.spec.variants:
                 return []

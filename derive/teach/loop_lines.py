@@ -278,8 +278,8 @@ def grade(ex, points, keys, calls, outs, source, ok, show, at) -> Outcome | None
 
 
 def _compare(ex, ref, points, calls, outs, source, ok, show, at, right_outs, wrong_outs) -> Outcome:
-    prog = ex.array_program(points[0])
-    args = [[np.asarray(v) for v in ex.reference_args(prog, p)] for p in points]
+    prog = ex.loop_program(points[0])
+    args = [ex.reference_args(prog, p) for p in points]
     traces = [loop_reference.trace(ref.source, ref.index, a, ex.outputs) for a in args]
     steps = recorder.plan(source or "", "backward")
     hists = [c.get("history", {}).get("entries") for c in calls]

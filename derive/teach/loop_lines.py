@@ -57,8 +57,8 @@ def iterations(entries, loop):
     while iters and not iters[-1]["values"]:
         iters.pop()
     for it in iters:
-        t = it["head"].get(names[0]) if names else None
-        it["t"] = t if isinstance(t, (int, float)) else None
+        t = _arr(it["head"].get(names[0])) if names else None
+        it["t"] = float(t) if t is not None and t.ndim == 0 else None
     return iters, before
 
 
@@ -231,32 +231,52 @@ def statement(source_lines, line, name) -> str:
     return f"{head} {op}" if len(head) <= 40 else f"{name} {op}"
 
 
-def variant_labels(ex, args, cmp, first, ref, ok, wrong_outs, outs):
-    """Labels of the edited references that reproduce the learner's first wrong value, the ones
-    agreeing with most of the learner's steps (or, without a first wrong value, every wrong
-    returned gradient)."""
+def _traces(src, ref, args, outputs):
+    traces = [loop_reference.trace(src, ref.index, a, outputs) for a in args]
+    return None if any(t is None for t in traces) else traces
+
+
+def _explains(mine: Side, traces, first, pairs, accumulators, ok):
+    """How many of my paired step values a variant's traces reproduce, if it reproduces my first
+    wrong one (else None)."""
+    side = Side([t.entries for t in traces], traces[0].loop)
+    k, _, name, ref_name, _ = first
+    order = align(mine, side, True) or align(mine, side, False)
+    if not order or k >= len(order):
+        return None
+    probe = Comparison(mine, side, order, {}, accumulators, ok)
+
+    def agrees(step, my_name, theirs):
+        return any(probe.agree(step, my_name, theirs, term=term)[0] for term in (False, True))
+
+    if not agrees(k, name, ref_name):
+        return None
+    return sum(agrees(j, n, a) for n, a in pairs.items() for j in range(len(order)))
+
+
+def variant_labels(ex, args, cmp, first, ref, ok, wrong_outs, outs, hists=()):
+    """Labels of the edited references that reproduce the learner's first wrong value at every
+    point, the ones agreeing with most of the learner's steps (or, without a first wrong value,
+    every wrong returned gradient). A variant is run at the other points only if it reproduces
+    the value at the point where it is wrong."""
     found = []
     for label, src in ref.variants:
-        traces = [loop_reference.trace(src, ref.index, a, ex.outputs) for a in args]
-        if any(t is None for t in traces):
-            continue
-        side = Side([t.entries for t in traces], traces[0].loop)
         if first is None:
-            if wrong_outs and all(_arr(t.outputs.get(n)) is not None and ok(o.get(n), _arr(t.outputs[n]))
-                                  for n in wrong_outs for o, t in zip(outs, traces) if o is not None):
+            traces = _traces(src, ref, args, ex.outputs)
+            if traces and wrong_outs and all(
+                    _arr(t.outputs.get(n)) is not None and ok(o.get(n), _arr(t.outputs[n]))
+                    for n in wrong_outs for o, t in zip(outs, traces) if o is not None):
                 found.append((0, label))
             continue
-        k, _, name, ref_name, _ = first
-        order = align(cmp.mine, side, True) or align(cmp.mine, side, False)
-        if not order or k >= len(order):
+        i = first[4]
+        one = _traces(src, ref, args[i:i + 1], ex.outputs)
+        here = (first[0], first[1], first[2], first[3], 0)
+        if one is None or _explains(Side([hists[i]], cmp.mine.loop), one, here, {}, ref.accumulators, ok) is None:
             continue
-        probe = Comparison(cmp.mine, side, order, {}, ref.accumulators, ok)
-
-        def agrees(step, mine, theirs):
-            return any(probe.agree(step, mine, theirs, term=term)[0] for term in (False, True))
-
-        if agrees(k, name, ref_name):
-            found.append((sum(agrees(j, n, a) for n, a in cmp.pairs.items() for j in range(len(order))), label))
+        traces = _traces(src, ref, args, ex.outputs)
+        score = traces and _explains(cmp.mine, traces, first, cmp.pairs, ref.accumulators, ok)
+        if score is not None and score is not False:
+            found.append((score, label))
     top = max((score for score, _ in found), default=0)
     return list(dict.fromkeys(label for score, label in found if score == top))
 
@@ -329,5 +349,5 @@ def _compare(ex, ref, points, calls, outs, source, ok, show, at, right_outs, wro
     msg = (f"backward loop: {summary}; first wrong line: line {line} "
            f"({statement((source or '').splitlines(), line, name)}) at {step_text(cmp, k, i)}, "
            f"{where}: {name}{also}{what} is {show(got)} but should be {show(exp)}")
-    labels = variant_labels(ex, args, cmp, first, ref, ok, wrong_outs, outs)
+    labels = variant_labels(ex, args, cmp, first, ref, ok, wrong_outs, outs, hists)
     return Outcome(right / checked if checked else 0.0, msg, True, tuple(labels))

@@ -127,13 +127,24 @@ def _compiled(src):
     return ns[REF], recorder.plan(src, REF)
 
 
+def _copy(v, depth=0, budget=None):
+    """A number or array as a float array copy (the reference's values stay NumPy: no lists)."""
+    try:
+        arr = np.array(v, dtype=float)
+    except (TypeError, ValueError):
+        return {"type": type(v).__name__}
+    if budget is not None:
+        budget[0] -= arr.size
+    return arr
+
+
 def trace(src, index, args, outputs) -> Trace | None:
     """Run the printed reference ``src`` (or a variant) at ``args`` under the recorder; its
     ``index``-th loop is the backward loop (None if the run fails)."""
     fn, steps = _compiled(src)
     try:
         with np.errstate(all="ignore"):
-            (_, grads), _, history = recorder.call_recorded(fn, args, steps, plain, 10**6, 10**7)
+            (_, grads), _, history = recorder.call_recorded(fn, args, steps, _copy, 10**6, 10**8)
     except (ArithmeticError, ValueError, TypeError, IndexError):
         return None
     outs = {o: plain(grads[o[1:]]) for o in outputs if o[1:] in grads}

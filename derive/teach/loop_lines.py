@@ -301,7 +301,7 @@ def _compare(ex, ref, points, calls, outs, source, ok, show, at, right_outs, wro
     prog = ex.loop_program(points[0])
     args = [ex.reference_args(prog, p) for p in points]
     traces = [loop_reference.trace(ref.source, ref.index, a, ex.outputs) for a in args]
-    steps = recorder.plan(source or "", "backward")
+    steps = recorder.plan(source or "", "backward") or recorder.plan(source or "", None)  # check(fn): fn alone
     hists = [c.get("history", {}).get("entries") for c in calls]
     fallback = f"the returned gradients are graded ({len(right_outs)} of {len(ex.outputs)} right)"
     asked = ", ".join([a for a in ref.checkpoints if a in ref.required][:4] or ref.checkpoints[:4])
@@ -325,7 +325,8 @@ def _compare(ex, ref, points, calls, outs, source, ok, show, at, right_outs, wro
         return Outcome(len(right_outs) / len(ex.outputs), f"backward loop: {why}; {fallback}", labels=labels)
     checked, right, first = cmp.score()
     named = [n if n == a else f"{n} (= {a})" for n, a in cmp.pairs.items()]
-    summary = f"{right} of {checked} per-step values right ({', '.join(named)}; {len(cmp.order)} step{'s' * (len(cmp.order) != 1)}){note}"
+    n = len(cmp.order)
+    summary = f"{right} of {checked} per-step values right ({', '.join(named)}; {n} step{'s' * (n != 1)}){note}"
     if not wrong_outs:
         if first is None:
             return Outcome(1.0, "backward loop: " + summary)

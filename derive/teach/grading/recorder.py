@@ -36,7 +36,8 @@ def _names(target, out):
 def plan(source, function):
     """{"lines": {line: statement's first line}, "targets": {first line: [names]},
     "loops": [[header line, last body line, [loop variables]]]} of the last ``def function``
-    in ``source``; None if there is none or the source does not parse."""
+    in ``source`` (``function=None``: the last ``def`` of all); None if there is none or the
+    source does not parse."""
     import ast
 
     try:
@@ -44,7 +45,7 @@ def plan(source, function):
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     fns = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-           and n.name == function]
+           and (function is None or n.name == function)]
     if not fns:
         return None
     lines, targets, loops = {}, {}, []

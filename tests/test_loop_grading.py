@@ -346,3 +346,32 @@ def test_a_scalar_exercise_with_a_loop_is_graded_step_by_step(tmp_path):
     assert "9 of 9 per-step values right" in _lines(right)["output"], _lines(right)["output"]
     assert wrong["misconceptions"] == ["loop-overwrite"]
     assert "first wrong line: line 14 (dw =) at step t = 1 (iteration 2 of 3)" in wrong["message"], wrong["message"]
+
+
+class _Odd:
+    """An object posing as a NumPy array whose values cannot be read."""
+
+    __module__ = "numpy.fake"
+    shape = (2,)
+    size = 2
+
+    def tolist(self):
+        raise RuntimeError("no")
+
+    def astype(self, _):
+        raise RuntimeError("no")
+
+
+def _with_odd(n):
+    total = 0.0
+    odd = _Odd()
+    total += n
+    return total, odd
+
+
+def test_an_unreadable_value_stops_the_recording_not_the_run():
+    with open(__file__, encoding="utf-8") as fh:
+        steps = recorder.plan(fh.read(), "_with_odd")
+    (value, odd), _, history = recorder.call_recorded(_with_odd, [2.0], steps, plain)
+    assert value == 2.0 and isinstance(odd, _Odd)
+    assert history["truncated"] and [n for _, n, _ in history["entries"]] == ["total"]

@@ -104,7 +104,10 @@ def call_recorded(fn, args, the_plan, plain, entries=MAX_ENTRIES, numbers=MAX_NU
             if isinstance(v, (list, tuple, dict, str)):
                 continue  # tapes and other containers: not a value to compare
             budget = [state["left"]]
-            data = plain(v, 0, budget)
+            try:
+                data = plain(v, 0, budget)
+            except Exception:  # a value that cannot be read (an odd object): stop recording, not the run
+                data, state["full"] = {"type": "unreadable"}, True
             if isinstance(data, dict) and "type" in data:
                 continue
             state["left"] = budget[0]

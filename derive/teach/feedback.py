@@ -17,6 +17,7 @@ import numpy as np
 
 from derive.teach.misconceptions import LABELS
 from derive.teach import loop_lines
+from derive.teach.grading import recorder
 
 SHAPE_WORDS = ("shape", "aligned", "broadcast", "matmul", "dimension")
 MAX_SHOWN_OUTPUT = 2000
@@ -168,7 +169,7 @@ def _swap(ex, outs, keys, ok):
 def assignments(source, function="backward") -> dict:
     """{name: [line numbers]} of the assignments in the learner's ``function`` (parsed, not run)."""
     try:
-        tree = ast.parse(source or "")
+        tree = recorder.parse(source or "")
     except SyntaxError:
         return {}
     fns = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == function]

@@ -218,7 +218,7 @@ def statement(source_lines, line, name) -> str:
     """``dWh +=`` or ``dx[:, t, :] =`` from the learner's line (parsed, for the message)."""
     text = source_lines[line - 1].strip() if 0 < line <= len(source_lines) else ""
     try:
-        node = ast.parse(text).body[0]
+        node = recorder.parse(text).body[0]
     except (SyntaxError, IndexError, ValueError, RecursionError, MemoryError):
         return f"{name} ="
     if isinstance(node, ast.AugAssign):

@@ -78,7 +78,7 @@ def reference(prog, outputs, user_names) -> Reference | None:
 
 def _body(src, loop):
     """[(line, statement)] of the loop's body, in order."""
-    tree = ast.parse(src)
+    tree = recorder.parse(src)
     header, last = loop[0], loop[1]
     return sorted(((n.lineno, n) for n in ast.walk(tree) if isinstance(n, ast.stmt)
                    and header < n.lineno <= last), key=lambda x: x[0])

@@ -24,6 +24,7 @@ from derive.teach.grading.sandbox import Limits, run_submission
 from derive.teach.grading.child_report import printable
 from derive.teach.course import finished_results
 from derive.teach.course import journal_records
+from derive.teach.grading import recorder
 
 MAX_SOURCE = 1_000_000
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
@@ -52,7 +53,7 @@ def notebook_source(text: str) -> str:
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
         code = "\n".join(lines)
         try:
-            tree = ast.parse(code)
+            tree = recorder.parse(code)
         except SyntaxError:
             parts.append(code)  # the child reports the syntax error
             continue

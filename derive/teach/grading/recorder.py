@@ -13,12 +13,26 @@ on numbers and on traced lines end the recording early (``truncated``), never th
 them the frame is no longer traced line by line, so a long loop costs no more than the cap.
 """
 import sys
+import threading
 
 MAX_ENTRIES = 5_000
 MAX_NUMBERS = 100_000
 MAX_EVENTS = 1_000_000  # executed lines traced per call, recorded or not
 MAX_LOCALS = 200
 NO_PLAN = {"lines": {}, "targets": {}, "loops": []}
+
+
+_PARSING = threading.Lock()
+
+
+def parse(source):
+    """``ast.parse(source)`` under one lock: CPython 3.11's AST constructor keeps its recursion
+    count in shared state, so two threads parsing at once (a batch's workers) can fail with
+    "SystemError: AST constructor recursion depth mismatch"."""
+    import ast
+
+    with _PARSING:
+        return ast.parse(source)
 
 
 def _names(target, out):
@@ -41,7 +55,7 @@ def plan(source, function):
     import ast
 
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     fns = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -199,6 +199,10 @@ def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progres
     content hash), unless ``regrade``. ``students``: (id, roster seed or None) per path.
     ``problems``: {path: why there is nothing to grade there}; those get 0 with the reason.
     """
+    try:  # stage the exercise here, before the workers (Python 3.11 parses unsafely in threads)
+        ex.has_loops
+    except Exception:  # noqa: BLE001  a broken exercise: each submission reports it as before
+        pass
     done = read_journal(journal, ex.name, seed) if journal and not regrade else {}
     students = students or [(None, None)] * len(paths)
     digests = {p: _digest(p) for p in paths}

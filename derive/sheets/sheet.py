@@ -39,6 +39,7 @@ from derive.teach.roster import student_seed
 from derive.staging.staged import stage
 from derive.sheets.pages import warm
 from derive.sheets.fill import pdf_each
+from derive.sheets.loops import rolled_sheet, sheet_program
 from derive.sheets.pages import pdf_bytes
 
 ENGINES = ("matplotlib", "typst")
@@ -279,9 +280,12 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
 
 def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, gates, tex,
            digits, value_range, roster, budget):
-    prog = stage(f, gates=gates)
+    prog = sheet_program(stage(f, gates=gates))   # a short rolled loop: unrolled (derive.sheets.loops)
     if path is None:
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
+    if prog.loops:                                # a long one: the rolled sheet
+        return rolled_sheet(prog, at, path, digits, worksheet=worksheet, variants=variants, roster=roster,
+                            split=split, tex=tex, engine=engine != "matplotlib")
     draws = engine == "matplotlib" and not tex
     students = len(roster) if roster else variants
     drawn = []

@@ -24,7 +24,7 @@ from derive.core.primitives import onehot, softmax, softmax_cross_entropy  # noq
 from derive.printing.printers import NumpyPrinter, group
 from derive.staging.program import ArrayCall, ArrayProgram, BackLine, Line, Program, Vjp, seed_line  # noqa: F401 (API)
 from derive.core.rules import ARRAY_RULES, RULES, local_gradient
-from derive.staging import rolled
+from derive.staging import restage, rolled
 from derive.staging.loops import Control
 from derive.frontend.arrays import numbers_unless_shaped, parse_array_function
 
@@ -316,6 +316,9 @@ def stage_arrays(f, gates: str = "grouped", shapes=None, constants=None, output=
         control.shapes = {**given, **control.shapes}
     g = parse_array_function(f, gates, constants, output, name, path, control)
     prog = Staged(g, gates, source).program()
+    if not control.unroll:  # rolled loops: how to stage them unrolled (circuits, sheets, sympy.diff)
+        restage.keep(prog, stage_arrays, f, gates, shapes, constants, output, name, path,
+                     Control(True, control.point, control.shapes))
     return prog if shapes is None else prog.with_shapes(numbers_unless_shaped(g, shapes))
 
 

@@ -16,18 +16,19 @@ whether the values are NumPy arrays, ``shapes`` gives every value's shape once k
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
-from derive.staging import codegen, rolled
+from derive.staging import codegen, restage, rolled
 from derive.staging import evaluate
 from derive.staging import optimize
 from derive.printing import printers as printing
 from derive.staging import array_program as vector_program
 from derive.circuit.draw import circuit as draw_circuit
+from derive.circuit.loopbox import circuit as loop_circuit
+from derive.printing import loops as loop_printing
 from derive.core.errors import DeriveError
 from derive.core.naming import symbol
 from derive.core.rules import ARRAY_RULES, apply
@@ -159,6 +160,8 @@ class Program:
         self._special = {}                    # shapes -> specialised program (arrays)
         self._base = self
         self.loops = []                       # rolled loops (derive.staging.rolled.Loop) over line ranges
+        self.restage = None                   # rolled: how to stage it unrolled (derive.staging.restage)
+        self.unrolled_note = ""               # staged unrolled from a rolled program: says so in runs
 
     @property
     def param_names(self) -> list:
@@ -186,11 +189,20 @@ class Program:
         if self.loops:
             return rolled.run(self, _CODE, values)
         if self.arrays:
-            return vector_program.run(self, values, upstream)
-        if upstream is not None:
+            out = vector_program.run(self, values, upstream)
+        elif upstream is not None:
             raise DeriveError("upstream= is for functions whose output is an array; this one "
                               "returns a number (its upstream gradient is 1)")
-        return evaluate.run(self, values, exact=exact)
+        else:
+            out = evaluate.run(self, values, exact=exact)
+        if self._base.unrolled_note and self._base.unrolled_note not in out.notes:
+            out.notes.append(self._base.unrolled_note)
+        return out
+
+    def unrolled(self, what: str = "this reader", limit: int = restage.SYMBOLIC_TRIPS) -> "Program":
+        """This rolled program staged again with its loops unrolled (once), if no loop runs more
+        than ``limit`` steps; else one line saying to stage it with ``unroll=True``."""
+        return restage.unrolled(self, what, limit)
 
     def gradient_function(self, mode: str = "math", value: bool = False):
         """The gradient as a compiled function ``(*params) -> (grad per parameter, ...)``.
@@ -265,7 +277,8 @@ class Program:
         proportional to ``acc``, so the fold would be quadratic in the chain's length. The
         result is the fold's expression (floating-point constants may be summed in another order).
         """
-        self._flat("expr (one SymPy expression)")
+        if self.loops and not self.arrays:  # a short loop: the unrolled program's expression
+            return self.unrolled("expr (one SymPy expression)").expr()
         if self.arrays:
             raise DeriveError("an array program is one expression per component: "
                               "derive.jacobians.symbolic_value(prog, arrays) writes it out")
@@ -292,11 +305,13 @@ class Program:
         return codegen.python_function(self, name or "f_and_grad")
 
     def to_latex(self) -> str:
-        self._flat("to_latex")
+        if self.loops:
+            return loop_printing.latex(self, self._printer())
         return vector_program.to_latex(self) if self.arrays else printing.latex_program(self)
 
     def to_markdown(self, result=None) -> str:
-        self._flat("to_markdown")
+        if self.loops:
+            return loop_printing.markdown(self, self._printer(), result)
         if self.arrays:
             return vector_program.to_markdown(self, result)
         return printing.markdown_program(self, result)
@@ -309,10 +324,14 @@ class Program:
     def circuit(self, exact: bool = True, **values):
         """The CS231n circuit diagram, with values and gradients when given a point (arrays:
         wires labelled with the shapes of the values given)."""
-        self._flat("circuit")
+        if self.loops:  # a short loop unrolled, a long one drawn as a loop box
+            return loop_circuit(self, exact, **values)
         if self.arrays:
             return draw_circuit(self, **values)
         return draw_circuit(self, self.run(exact=exact, **values) if values else None)
+
+    def _printer(self):
+        return _NUMPY if self.arrays else _CODE
 
     def _flat(self, what):
         if self.loops:
@@ -331,7 +350,7 @@ class Program:
 
     def _repr_html_(self):
         if self.loops:
-            return "<pre>" + html.escape(self.to_text()) + "</pre>"
+            return loop_printing.html(self, self._printer())
         return vector_program.to_html(self) if self.arrays else printing.html_program(self)
 
 

@@ -24,7 +24,7 @@ from derive.core.rules import RULES, local_gradient
 from derive.staging.arrays import restrict, stage_arrays
 from derive.frontend.arrays import uses_arrays
 from derive.staging.loops import Control
-from derive.staging import rolled
+from derive.staging import restage, rolled
 
 
 def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, output=None,
@@ -44,7 +44,8 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
     2.059569795572165
     """
     if wrt is not None:
-        return restrict(stage(f, gates, inputs, shapes, constants, output, unroll, at), wrt)
+        return restage.keep(restrict(stage(f, gates, inputs, shapes, constants, output, unroll, at), wrt),
+                            stage, f, gates, inputs, shapes, constants, output, True, at, wrt)
     if isinstance(f, Program):
         return f.with_shapes(shapes) if shapes is not None and f.arrays else f
     if at is not None and not (isinstance(at, dict) and all(isinstance(k, str) for k in at)):
@@ -55,7 +56,8 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
     if shapes is not None or constants is not None or arrays_at and is_def or is_def and uses_arrays(f):
         if shapes is None and at is not None:
             shapes = {k: np.shape(v) for k, v in control.point.items()}
-        return stage_arrays(f, gates, shapes, constants=constants, output=output, control=control)
+        return restage.keep(stage_arrays(f, gates, shapes, constants=constants, output=output, control=control),
+                            stage, f, gates, inputs, shapes, constants, output, True, at)
     if isinstance(f, str):
         text = f.strip()
         if text.startswith("def ") or "\ndef " in text or "\n" in text and "return" in text:
@@ -73,7 +75,7 @@ def stage(f, gates: str = "grouped", inputs=None, shapes=None, constants=None, o
     else:
         raise DeriveError(f"cannot stage a {type(f).__name__}: pass an expression string, "
                           "a SymPy expression or a Python function")
-    return stage_graph(g, source)
+    return restage.keep(stage_graph(g, source), stage, f, gates, inputs, shapes, constants, output, True, at)
 
 
 def _reachable(roots):

@@ -15,6 +15,7 @@ from derive.staging.staged import stage
 from derive.staging.staged import stage_graph
 from derive.frontend.array_source import array_target, parse_shapes
 from derive.staging.loops import Control
+from derive.staging.restage import keep
 
 MAX_FILE = 1_000_000
 _FILE_RE = re.compile(r"^(?P<path>.+\.py)(?::(?P<func>[A-Za-z_]\w*))?$")
@@ -50,7 +51,8 @@ def load_target(text: str, gates: str = "grouped", shapes=None, constants=None, 
     prog = array_target(source, func, gates, shapes, path=path, constants=constants, control=control)
     if prog is not None:
         return prog
-    return stage_graph(parse_function(source, func, gates, control=control), func or os.path.basename(path))
+    prog = stage_graph(parse_function(source, func, gates, control=control), func or os.path.basename(path))
+    return keep(prog, load_target, text, gates, shapes, constants, True, at)  # rolled: how to unroll it
 
 
 def _number(node, name):

@@ -5,7 +5,6 @@ from derive.cli.commands._source import load_target, parse_at
 from derive.core.errors import DeriveError
 from derive.frontend.parse import GATES
 from derive.circuit.draw import FORMATS
-from derive.circuit.draw import circuit
 
 NAME = "graph"
 HELP = "draw a function as a CS231n circuit: values in green above each wire, gradients in red"
@@ -30,7 +29,7 @@ def run(args) -> int:
     if out and not dot and out.rsplit(".", 1)[-1].lower() not in FORMATS:
         raise DeriveError(f"cannot write '{out}': use a .png, .svg, .pdf or .dot file name")
     prog = load_target(args.target, args.gates)
-    c = circuit(prog, **parse_at(args.at))
+    c = prog.circuit(**parse_at(args.at))  # a rolled loop: unrolled if short, else a loop box
     if dot:
         text = c.to_dot()
         if not out:

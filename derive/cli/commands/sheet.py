@@ -22,6 +22,8 @@ def add_arguments(p):
     p.add_argument("--at", help="input values, e.g. x=3,y=-4 or w=[2,-3,-3],x=[-1,-2]")
     p.add_argument("-o", "--output", default="sheet.pdf", help="the PDF to write (default sheet.pdf)")
     p.add_argument("--gates", default="grouped", help="grouped (default) or primitive")
+    p.add_argument("--unroll", action="store_true", help="read for loops once per iteration (a sheet "
+                   "unrolls a rolled loop of at most 4 steps itself)")
     p.add_argument("--worksheet", action="store_true", help="leave blanks for the learner")
     p.add_argument("--key", action="store_true", help="the answer key (with --worksheet: after it)")
     p.add_argument("--blanks", default="all", help="what a worksheet leaves blank: all (default), "
@@ -106,7 +108,7 @@ def _run(args) -> int:
     value_range = parse_range(args.value_range)
     _writable(args.output)
     if not args.exercise:
-        prog = load_target(args.target, args.gates)
+        prog = load_target(args.target, args.gates, unroll=args.unroll)
         point = parse_at(args.at) if args.at is not None else None
     written = sheet(prog, at=point, path=args.output, worksheet=args.worksheet, key=args.key,
                     variants=args.variants, seed=args.seed, blanks=args.blanks,

@@ -40,6 +40,7 @@ import numpy as np
 from derive.core.errors import DeriveError
 from derive.core.userfile import read_text
 from derive.teach.array_keys import VARIANT_SETS
+from derive.teach.grading import recorder
 
 MAX_TOML = 200_000
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -182,7 +183,7 @@ def _param(path, name, raw) -> Param:
 def signature(source: str, func: str, where: str) -> list:
     """The parameter names of ``func`` in ``source`` (parsed, never run)."""
     try:
-        tree = ast.parse(source)
+        tree = recorder.parse(source)
     except SyntaxError as err:
         raise DeriveError(f"{where}: syntax error at line {err.lineno}: {err.msg}") from None
     fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == func]

@@ -27,10 +27,11 @@ from derive.core.errors import DeriveError
 from derive.teach.grading.sandbox import FORBIDDEN, Limits
 from derive.staging.staged import stage
 from derive.teach.feedback import assess
-from derive.teach.grading.sandbox_child import call_with_locals
 from derive.teach.grading.sandbox_child import plain
 from derive.staging.arrays import stage_arrays
 from derive.teach.diagnosis import LineJudge
+from derive.teach import loop_reference
+from derive.teach.grading import recorder
 
 
 @dataclass
@@ -116,7 +117,37 @@ class Exercise:
     def line_judge(self):
         """Judges each backward line of a scalar staged exercise on its own (``derive.teach.diagnosis``)."""
 
-        return LineJudge(self.program) if self.program is not None else None
+        return LineJudge(self.program) if self.program is not None and not self.program.loops else None
+
+    def loop_program(self, point):
+        """The staged program (scalar) or the array program at ``point``'s shapes (NumPy)."""
+        return self.array_program(point) if self.vector else self.program
+
+    @cached_property
+    def loop_reference(self):
+        """The rolled backward loop a loop exercise's lines are compared with (else None)."""
+        if not self.vector and self.program is None:
+            return None
+        prog = self.loop_program(self.example_points()[0])
+        if not prog.loops:
+            return None
+        user = {ln.target.name for ln in prog.forward if ln.user}
+        try:
+            return loop_reference.reference(prog, self.outputs, user)
+        except DeriveError:  # a rolled program that does not print as a function: lines at return
+            return None
+
+    @property
+    def has_loops(self) -> bool:
+        """The backward pass is a loop: the learner's is recorded step by step while grading."""
+        return self.loop_reference is not None
+
+    def reference_args(self, prog, point) -> list:
+        """The reference program's arguments at ``point``, in its parameter order."""
+        if not self.vector:
+            return [float(point[k]) for k in prog.param_names]
+        inputs = _inputs(prog, point)
+        return [inputs[k] for k in prog.param_names]
 
     @property
     def has_lines(self) -> bool:
@@ -151,7 +182,10 @@ class Exercise:
                    {k: np.asarray(r.values[k]) for k in r.values if k in user})
 
     def variants(self, point: dict) -> list:
-        """[(label, Key or None)]: the known-wrong answers at this point (same list at every point)."""
+        """[(label, Key or None)]: the known-wrong answers at this point (same list at every point);
+        a loop's are edits of its printed loop (``derive.teach.loop_reference``), not listed here."""
+        if self.has_loops:
+            return []
         if self.vector:
             if not self.spec.variants:
                 return []
@@ -281,22 +315,33 @@ def check(name, fn, seed=None, student: str = ""):
 
     ex = get(name)
     points = ex.example_points() if seed is None else ex.points(seed, student)
+    source = _source_of(fn)
+    steps = recorder.plan(source, fn.__name__) if source and ex.has_loops else None
     calls = []
     for p in points:
         try:
-            value, local = call_with_locals(fn, [p[k] for k in ex.params])
+            args, history = [p[k] for k in ex.params], None
+            if steps:
+                value, local, history = recorder.call_recorded(fn, args, steps, plain)
+            else:
+                value, local = recorder.call_with_locals(fn, args)
             calls.append({"returned": plain(value), "locals": {k: plain(v) for k, v in local.items()}})
+            if history is not None:
+                calls[-1]["history"] = history
         except NotImplementedError as err:
             calls.append({"error": f"not implemented yet (NotImplementedError: {err})"})
         except Exception as err:  # the learner's bug: reported, not raised
             calls.append({"error": f"{type(err).__name__}: {err}"})
-    source = None
+    return assess(ex, points, {"calls": calls, "error": None, "output": ""}, source=source)
+
+
+def _source_of(fn):
+    """The source of ``fn`` at its own line numbers (blank lines before it), or None."""
     try:
         import inspect
 
-        source = inspect.getsource(fn)
-        offset = fn.__code__.co_firstlineno - 1
-        source = "\n" * offset + source
-    except (OSError, TypeError):
-        pass
-    return assess(ex, points, {"calls": calls, "error": None, "output": ""}, source=source)
+        import textwrap
+
+        return "\n" * (fn.__code__.co_firstlineno - 1) + textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError, AttributeError):
+        return None

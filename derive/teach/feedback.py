@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive.teach.misconceptions import LABELS
+from derive.teach import loop_lines
+from derive.teach.grading import recorder
 
 SHAPE_WORDS = ("shape", "aligned", "broadcast", "matmul", "dimension")
 MAX_SHOWN_OUTPUT = 2000
@@ -167,7 +169,7 @@ def _swap(ex, outs, keys, ok):
 def assignments(source, function="backward") -> dict:
     """{name: [line numbers]} of the assignments in the learner's ``function`` (parsed, not run)."""
     try:
-        tree = ast.parse(source or "")
+        tree = recorder.parse(source or "")
     except SyntaxError:
         return {}
     fns = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == function]
@@ -239,14 +241,20 @@ def assess(ex, points, report, submission="", source=None) -> Grade:
         tests.append(_test(ex, name, sum(good) / len(good), msg))
     locs = [c.get("locals", {}) for c in calls]
     lines_of = assignments(source)
-    line_msg, first, rows = "", None, []
-    if ex.has_lines and not errors:
+    line_msg, first, rows, loop_labels = "", None, [], ()
+    if ex.has_lines and not errors and ex.has_loops:  # compared step by step (derive.teach.loop_lines)
+        looped = loop_lines.grade(ex, points, keys, calls, outs, source, ok, _show, _at)
+        tests.append(_test(ex, "lines", looped.fraction, looped.message))
+        loop_labels = looped.labels
+        if looped.wrong:
+            notes.append(looped.message)
+    elif ex.has_lines and not errors:
         frac, line_msg, first, rows = _lines(ex, points, keys, locs, lines_of, ok)
         tests.append(_test(ex, "lines", frac, line_msg))
     elif ex.has_lines:
         tests.append(_test(ex, "lines", 0.0, "not graded: " + notes[0]))
     if any(t["score"] < t["max_score"] for t in tests) and not errors and not swapped:
-        labels += _diagnose(ex, points, keys, outs, locs, first, ok, notes, lines_of)
+        labels += list(loop_labels) + _diagnose(ex, points, keys, outs, locs, first, ok, notes, lines_of)
     labels = list(dict.fromkeys(labels))
     score = round(sum(t["score"] for t in tests), 4)
     message = "; ".join(notes + ([line_msg] if first else []))

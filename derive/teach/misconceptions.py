@@ -35,6 +35,13 @@ LABELS = {
                             "differentiate that gate's output with respect to this input again.",
     "return-order": "The values are right but returned in the wrong order: return them in the "
                     "order the exercise asks for.",
+    "loop-overwrite": "A weight used at every step of a loop collects gradient from every step: in the "
+                      "backward loop write dW += ..., because dW = ... keeps only one step's term.",
+    "loop-order": "The backward loop runs over the steps in reverse, for t in reversed(range(T)): step t "
+                  "needs the gradient carried back from step t + 1 and the values stored at step t.",
+    "loop-carry": "The gradient flows back through the loop: each step's upstream gradient includes "
+                  "what the step after sent back (dh[:, t] + dprev in an RNN), and each step passes its "
+                  "own on to the step before (dh = w * da; dprev = da @ Wh.T).",
     "precedence": "Operator precedence: 1 / 1 + exp(-x) means (1/1) + exp(-x); the sigmoid "
                   "needs parentheses, 1 / (1 + exp(-x)).",
 }

@@ -24,6 +24,7 @@ from derive.teach.grading.sandbox import Limits, run_submission
 from derive.teach.grading.child_report import printable
 from derive.teach.course import finished_results
 from derive.teach.course import journal_records
+from derive.teach.grading import recorder
 
 MAX_SOURCE = 1_000_000
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
@@ -52,7 +53,7 @@ def notebook_source(text: str) -> str:
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
         code = "\n".join(lines)
         try:
-            tree = ast.parse(code)
+            tree = recorder.parse(code)
         except SyntaxError:
             parts.append(code)  # the child reports the syntax error
             continue
@@ -135,7 +136,7 @@ def _grade(ex, path, seed, limits, student, student_seed):
         points = ex.points(seed, student, student_seed)
         limits = replace(limits or ex.limits(), forbidden=tuple(ex.forbidden))
         report = run_submission(source, os.path.basename(path), "backward", ex.params,
-                                [_wire(p) for p in points], limits)
+                                [_wire(p) for p in points], limits, record=ex.has_loops)
         return assess(ex, points, report, submission=path, source=source)
     except BadSubmission as err:
         return failed(ex, path, str(err))
@@ -198,6 +199,10 @@ def grade_batch(ex, paths, seed=0, workers=2, limits=None, journal=None, progres
     content hash), unless ``regrade``. ``students``: (id, roster seed or None) per path.
     ``problems``: {path: why there is nothing to grade there}; those get 0 with the reason.
     """
+    try:  # stage the exercise here, before the workers (Python 3.11 parses unsafely in threads)
+        ex.has_loops
+    except Exception:  # noqa: BLE001  a broken exercise: each submission reports it as before
+        pass
     done = read_journal(journal, ex.name, seed) if journal and not regrade else {}
     students = students or [(None, None)] * len(paths)
     digests = {p: _digest(p) for p in paths}

@@ -1,7 +1,9 @@
 """Read a grading child's report as untrusted bytes: bounded, schema-checked, never raising.
 
 A report is ``{"calls": [call, ...], "error": str | null}`` where a call is ``{"error": str}``
-or ``{"returned": value, "locals": {name: value}}`` and a value is a number, a short
+or ``{"returned": value, "locals": {name: value}}`` (a loop exercise's call adds ``"history":
+{"entries": [[line, name, value], ...], "truncated": bool}``, at most ``MAX_HISTORY`` entries
+in all) and a value is a number, a short
 ``{"type": str}``, ``{"array": nested lists of numbers, "shape": [int]}`` or a list of values.
 Anything else (too big, too deep, wrong types, not JSON) makes ``parse`` return None, which the
 grader reports as a tampered channel. Strings come back escaped by ``printable``.
@@ -17,6 +19,8 @@ MAX_BRACKETS = 2_000_000
 MAX_CALLS = 1_000
 MAX_NAMES = 200
 MAX_TEXT = 400
+MAX_HISTORY = 20_000    # history entries over all the calls of one report
+MAX_LINE = 10_000_000
 _KEEP = bytes(range(256)).translate(None, b"[]{}")  # every byte but brackets
 
 
@@ -63,6 +67,8 @@ def _report(obj):
     calls = [_call(c) for c in obj["calls"]]
     if any(c is None for c in calls):
         return None
+    if sum(len(c["history"]["entries"]) for c in calls if "history" in c) > MAX_HISTORY:
+        return None
     return {"calls": calls, "error": printable(err, MAX_TEXT) if err else None}
 
 
@@ -71,13 +77,31 @@ def _call(c):
         return None
     if set(c) == {"error"} and isinstance(c["error"], str):
         return {"error": printable(c["error"], MAX_TEXT)}
-    if set(c) != {"returned", "locals"} or not isinstance(c["locals"], dict) or len(c["locals"]) > MAX_NAMES:
+    if set(c) - {"history"} != {"returned", "locals"} or not isinstance(c["locals"], dict) \
+            or len(c["locals"]) > MAX_NAMES:
+        return None
+    if "history" in c and not _history(c["history"]):
         return None
     if not all(isinstance(k, str) and k.isidentifier() and len(k) <= 100 for k in c["locals"]):
         return None
     if not _value(c["returned"]) or not all(_value(v) for v in c["locals"].values()):
         return None
     return c
+
+
+def _history(h) -> bool:
+    """``{"entries": [[line, name or "", value], ...], "truncated": bool}`` within the caps."""
+    if not isinstance(h, dict) or set(h) != {"entries", "truncated"} or type(h["truncated"]) is not bool:
+        return False
+    entries = h["entries"]
+    if not isinstance(entries, list) or len(entries) > MAX_HISTORY:
+        return False
+    for e in entries:
+        if not (isinstance(e, list) and len(e) == 3 and type(e[0]) is int and 0 < e[0] < MAX_LINE
+                and isinstance(e[1], str) and len(e[1]) <= 100 and (e[1] == "" or e[1].isidentifier())
+                and _value(e[2])):
+            return False
+    return True
 
 
 def _value(v, depth=0) -> bool:

@@ -33,7 +33,7 @@ from derive.core.errors import DeriveError
 
 CHOICES = ("auto", "bwrap", "landlock", "none")
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHILD_FILES = ("sandbox_child", "landlock", "seccomp")  # compiled here, sent in the job
+CHILD_FILES = ("sandbox_child", "landlock", "seccomp", "recorder")  # compiled here, sent in the job
 INSIDE = "/run/derive"       # where NumPy appears inside bwrap
 WORK = "/sandbox"            # the child's tmpfs working directory inside bwrap
 WORK_SIZE = 16 * 2**20

@@ -43,11 +43,13 @@ def _failure(why, printed=""):
     return {"calls": [], "error": why, "output": printed}
 
 
-def run_submission(source: str, filename: str, function: str, params, points, limits=None) -> dict:
+def run_submission(source: str, filename: str, function: str, params, points, limits=None,
+                   record: bool = False) -> dict:
     """Run ``function`` of ``source`` at each point in an isolated child.
 
     Returns ``{"calls": [{"returned", "locals"} | {"error"}], "error": str | None,
-    "output": first characters the learner printed}``; never raises.
+    "output": first characters the learner printed}``; never raises. With ``record`` each call
+    also has the capped ``"history"`` of its statements' values (``recorder.py``).
     """
     limits = limits or Limits()
     try:
@@ -60,7 +62,7 @@ def run_submission(source: str, filename: str, function: str, params, points, li
         source=source, filename=filename, function=function, params=list(params), points=points,
         forbidden=list(limits.forbidden), time_limit=limits.time, memory_limit=limits.memory,
         output_limit=limits.output, workdir=workdir or isolation.WORK, result_fd=write_fd,
-        deny_dirs=[isolation.HERE], isolation=plan.job(),
+        deny_dirs=[isolation.HERE], isolation=plan.job(), record=bool(record),
         numpy="numpy" in source or any(isinstance(v, dict) for p in points for v in p.values()))
     env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
@@ -99,12 +101,12 @@ def _read_all(fd, proc, limits):
     out = proc.stdout.fileno()
     deadline = time.monotonic() + limits.time + 1.0  # +1 s: interpreter start
     chunks, size, shown, printed = [], 0, [], 0
-    open_fds = {fd, out}
+    open_fds, gone = {fd, out}, False
     while open_fds:
         left = deadline - time.monotonic()
         if left <= 0:
             return b"", _text(shown), f"time limit exceeded ({limits.time:g} s): an infinite loop?"
-        ready, _, _ = select.select(list(open_fds), [], [], min(left, 0.5))
+        ready, _, _ = select.select(list(open_fds), [], [], 0 if gone else min(left, 0.5))
         for r in ready:
             chunk = os.read(r, 1 << 16)
             if not chunk:
@@ -120,8 +122,10 @@ def _read_all(fd, proc, limits):
                     return b"", _text(shown), "output limit exceeded (the submission printed too much)"
                 if sum(map(len, shown)) < SHOWN_OUTPUT:
                     shown.append(chunk)
-        if not ready and proc.poll() is not None:
-            break  # the child is gone; a descendant may still hold the pipes
+        if not ready:
+            if gone:
+                break  # the child is gone and what it wrote is read; a descendant may still hold the pipes
+            gone = proc.poll() is not None  # then one more pass: what it wrote after the last wait
     try:
         proc.wait(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:

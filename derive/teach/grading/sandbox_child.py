@@ -15,10 +15,11 @@ before any learner code runs, it
   4. installs an audit hook for early, friendly messages (forbidden imports, subprocess,
      sockets...); it is not what security rests on (the kernel layers are);
   5. executes the submission, calls the exercise's function at each point, reading its local
-     variables at return with a profile hook;
+     variables at return with ``recorder.py``'s trace hook (for a loop exercise also each
+     statement's values, capped: the history the loop lines are graded on);
   6. writes one JSON report to the result fd and leaves with ``os._exit`` (no atexit code).
 The grader validates every byte of the report and scores only numbers it checks itself.
-``plain`` and ``call_with_locals`` are shared with ``derive.exercises.check`` (in-process).
+``plain`` is shared with ``derive.exercises.check`` (in-process), and so is ``recorder.py``.
 """
 import errno
 import math
@@ -76,25 +77,6 @@ def plain(v, depth=0, budget=None):
         budget[0] -= len(v)
         return [plain(x, depth + 1, budget) for x in v]
     return {"type": type(v).__name__}
-
-
-def call_with_locals(fn, args):
-    """Call ``fn(*args)``; return (value, {name: local value at its return})."""
-    code, seen = fn.__code__, {}
-
-    def profile(frame, event, arg):
-        if event == "return" and frame.f_code is code:
-            seen.clear()
-            seen.update(frame.f_locals)
-
-    old = sys.getprofile()
-    sys.setprofile(profile)
-    try:
-        value = fn(*args)
-    finally:
-        sys.setprofile(old)
-    names = [k for k in seen if not k.startswith("_")][:MAX_LOCALS]
-    return value, {k: seen[k] for k in names}
 
 
 def _to_args(point, params, arrays):
@@ -312,6 +294,8 @@ def main(job):
     except Exception as err:  # never run learner code with a layer missing
         report["error"] = f"the grading sandbox could not be set up ({type(err).__name__}: {err})"
         _send(fd, report)
+    recorder = _module("recorder", job["modules"]["recorder"])
+    steps = recorder.plan(job["source"], job["function"]) if job.get("record") else None  # before it runs
     state = _lock_down(job, tmp)
     sys.setrecursionlimit(400)
     filename = job["filename"]
@@ -324,12 +308,20 @@ def main(job):
         fn = ns.get(job["function"])
         if not callable(fn) or not hasattr(fn, "__code__"):
             raise NameError(f"the submission does not define a function {job['function']}()")
+        share = max(1, len(job["points"]))
         for point in job["points"]:
             try:
-                value, local = call_with_locals(fn, _to_args(point, job["params"], numpy))
+                args, history = _to_args(point, job["params"], numpy), None
+                if steps:
+                    value, local, history = recorder.call_recorded(
+                        fn, args, steps, plain, recorder.MAX_ENTRIES // share, recorder.MAX_NUMBERS // share)
+                else:
+                    value, local = recorder.call_with_locals(fn, args)
                 budget = [MAX_ITEMS]  # shared by the value and the locals of one call
                 calls.append({"returned": plain(value, 0, budget),
                               "locals": {k: plain(v, 0, budget) for k, v in local.items()}})
+                if history is not None:
+                    calls[-1]["history"] = history
             except BaseException as err:  # the learner's error at this point; go on
                 if isinstance(err, (MemoryError, SystemExit)) or getattr(err, "errno", None) == errno.EFBIG:
                     raise

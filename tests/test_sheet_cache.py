@@ -188,3 +188,22 @@ def test_a_command_whose_budget_ran_out_is_not_kept(cache, tmp_path, monkeypatch
     assert not request.keep("request-y", [str(tmp_path / "a.pdf")], ["wrote a.pdf"])
     assert request.replay("request-x", str(tmp_path / "b.pdf")) == ["wrote a.pdf"]
     assert (tmp_path / "a.pdf").read_bytes() == b"%PDF"
+
+
+def test_a_fifo_beside_the_target_or_as_the_roster_never_hangs(cache, tmp_path):
+    """The request cache reads every .py file beside the target, and a roster is read by
+    content: a FIFO there (nobody ever writes to it) is a marker or a one-line refusal."""
+    from derive.sheets import request
+
+    (tmp_path / "f.py").write_text("def f(x, y):\n    return x * y + x\n")
+    os.mkfifo(tmp_path / "evil.py")
+    assert request._content(str(tmp_path / "evil.py")).startswith(b"not a file")
+    base = [sys.executable, "-m", "derive", "sheet"]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run(base + ["f.py:f", "--at", "x=1,y=2", "-o", "out.pdf"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and (tmp_path / "out.pdf").exists(), r.stderr
+    r = subprocess.run(base + ["x*y", "--roster", "evil.py", "--split", "-o", "c.pdf"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "derive: error: roster 'evil.py' is not a regular file: give a text file"], r.stderr

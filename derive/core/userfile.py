@@ -1,6 +1,9 @@
 """Read a user's text file (roster, exercise spec) with a size limit; one-line DeriveError otherwise."""
 from __future__ import annotations
 
+import os
+import stat
+
 from derive.core.errors import DeriveError
 
 
@@ -8,11 +11,17 @@ def read_text(path: str, limit: int, label: str | None = None, encoding: str = "
               hint: str = "") -> str:
     """The file's text, read at most ``limit`` bytes; ``label`` names it in messages (the path)."""
     label = label or str(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(limit + 1)
+    try:  # without blocking: a FIFO or device given as the file must not hang the command
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
         raise DeriveError(f"cannot read {label}: {err.strerror or err}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DeriveError(f"{label} is not a regular file: give a text file")
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as err:
+            raise DeriveError(f"cannot read {label}: {err.strerror or err}") from None
     if len(raw) > limit:
         raise DeriveError(f"{label} is larger than {limit:,} bytes")
     try:

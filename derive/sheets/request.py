@@ -22,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 
 from derive.core.errors import DeriveError
 from derive.sheets import disk
 
 MAX_SIBLINGS = 200            # .py files beside a target hashed at most (more: not kept)
 MAX_BYTES = 64 * 2 ** 20      # a command's output kept at most
+MAX_FILE = 16 * 2 ** 20       # a file read for the key at most (larger: not kept)
 _FILE = re.compile(r"^(?P<path>.+\.py)(?::[A-Za-z_]\w*)?$")
 _incomplete = False           # this process's sheet depends on a budget that ran out
 
@@ -52,17 +54,30 @@ def request_key(args) -> str | None:
             return None
         parts += files
     if args.roster:
-        parts.append(_content(args.roster))
+        roster = _content(args.roster)
+        if roster is None:
+            return None
+        parts.append(roster)
     parts += [disk.settings(), _font_list()]
     return disk.key("request", *parts)
 
 
-def _content(path) -> bytes:
+def _content(path) -> bytes | None:
+    """A regular file's digest (a marker for what cannot be read); None if it is too large.
+
+    Opened without blocking and checked to be a regular file before it is read: a FIFO or a
+    device named ``x.py`` beside the target must not hang the command."""
     try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).digest()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:                     # the command says so itself: a marker here
         return f"unreadable {type(err).__name__}".encode()
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return f"not a file {stat.S_IFMT(st.st_mode)}".encode()
+        if st.st_size > MAX_FILE:
+            return None
+        return hashlib.sha256(fh.read(MAX_FILE + 1)).digest()
 
 
 def _files_read(path):
@@ -77,7 +92,7 @@ def _files_read(path):
     out = [b"target", _content(path)]
     for n in names:
         out += [n.encode(), _content(os.path.join(folder, n))]
-    return out
+    return None if None in out else out
 
 
 def _font_list() -> bytes:

@@ -7,16 +7,23 @@ import stat
 from derive.core.errors import DeriveError
 
 
+def open_file(path: str):
+    """``(file, stat)`` of ``path`` opened for reading without blocking (OSError if it cannot be):
+    a FIFO or a device given as a file must not hang the command; the caller checks the kind."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    return os.fdopen(fd, "rb"), os.fstat(fd)
+
+
 def read_text(path: str, limit: int, label: str | None = None, encoding: str = "utf-8",
               hint: str = "") -> str:
     """The file's text, read at most ``limit`` bytes; ``label`` names it in messages (the path)."""
     label = label or str(path)
-    try:  # without blocking: a FIFO or device given as the file must not hang the command
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fh, st = open_file(path)
     except OSError as err:
         raise DeriveError(f"cannot read {label}: {err.strerror or err}") from None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    with fh:
+        if not stat.S_ISREG(st.st_mode):
             raise DeriveError(f"{label} is not a regular file: give a text file")
         try:
             raw = fh.read(limit + 1)

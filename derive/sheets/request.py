@@ -25,6 +25,7 @@ import re
 import stat
 
 from derive.core.errors import DeriveError
+from derive.core.userfile import open_file
 from derive.sheets import disk
 
 MAX_SIBLINGS = 200            # .py files beside a target hashed at most (more: not kept)
@@ -68,11 +69,10 @@ def _content(path) -> bytes | None:
     Opened without blocking and checked to be a regular file before it is read: a FIFO or a
     device named ``x.py`` beside the target must not hang the command."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fh, st = open_file(path)
     except OSError as err:                     # the command says so itself: a marker here
         return f"unreadable {type(err).__name__}".encode()
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
+    with fh:
         if not stat.S_ISREG(st.st_mode):
             return f"not a file {stat.S_IFMT(st.st_mode)}".encode()
         if st.st_size > MAX_FILE:

@@ -1,4 +1,4 @@
-"""The disk cache of sheets (derive/sheets/disk.py): a cached sheet is the sheet drawn afresh,
+"""The disk cache of sheets (derive/core/disk.py): a cached sheet is the sheet drawn afresh,
 byte for byte; any change of function, option or number is a new entry; it can be turned off;
 two processes at once and a damaged entry are safe."""
 import os
@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from derive import stage
-from derive.sheets import disk
+from derive.core import disk
 from derive.sheets.sheet import render, sheet, sheets_for
 from tests.conftest import ROOT
 from tests.test_sheet_geometry import LOGEXP, LOSS_AT, two_layer

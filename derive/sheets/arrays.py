@@ -14,7 +14,7 @@ import numpy as np
 import pickle
 
 from derive.core.errors import DeriveError
-from derive.sheets import disk
+from derive.core import disk
 from derive.symbolic.budget import MAX_BUDGET, start
 from derive.circuit.draw import build
 from derive.symbolic.jacobians import symbolic_value
@@ -120,7 +120,7 @@ def build_array_sheet(prog, point: dict, digits: int = 4, later: bool = False) -
 
 
 class Componentwise:
-    """``componentwise`` through the disk cache (``derive.sheets.disk``, keyed by the
+    """``componentwise`` through the disk cache (``derive.core.disk``, keyed by the
     program's lines and the values given); ``later``: worked out in a forked worker (the
     other core) while the sheet is drawn, ``get()`` waiting for it. Pickled (a drawn PDF's
     cache key), it is its key: the answer is a function of the key's content."""

@@ -10,7 +10,7 @@ places every glyph itself, and decoding DejaVu's kerning tables was most of the 
 embedding a font (0.25 s of 0.3 s, six fonts a sheet). Every subset holds the glyphs of
 ``COMMON`` (ASCII, Greek, the sheets' symbols) besides those a sheet uses, so one subset of
 each font serves nearly every sheet: made once a process, and kept in the disk cache
-(``derive.sheets.disk``) for the next. If matplotlib's internals differ from what is expected here, nothing
+(``derive.core.disk``) for the next. If matplotlib's internals differ from what is expected here, nothing
 is patched.
 """
 from __future__ import annotations
@@ -114,7 +114,7 @@ def prefetch():
     then waits for them, if at all, only when its PDF is written."""
     from matplotlib.font_manager import FontProperties, findfont
 
-    from derive.sheets import disk
+    from derive.core import disk
     from derive.symbolic.budget import start
 
     if not _done:
@@ -151,7 +151,7 @@ def _make_subsets(keys) -> dict:
 
 def _collect(job):
     """A prefetching worker's subsets into this process's store and the disk cache."""
-    from derive.sheets import disk
+    from derive.core import disk
 
     out = job.wait()
     for k, made in (out.value.items() if out.ok else ()):
@@ -162,7 +162,7 @@ def _collect(job):
 
 
 def _disk_key(key):
-    from derive.sheets import disk
+    from derive.core import disk
 
     st = os.stat(key[0])
     return disk.key("font", repr(key), st.st_size, st.st_mtime_ns)
@@ -184,10 +184,10 @@ def _common_glyphs(path: str, face: int) -> frozenset:
 
 
 def _disk_subset(fontfile, glyphs, key):
-    """A subset from the disk cache (``derive.sheets.disk``; keyed by the font file's path,
+    """A subset from the disk cache (``derive.core.disk``; keyed by the font file's path,
     size and time and the glyphs), else made and stored: a sheet at other numbers, or another
     sheet, mostly needs the glyphs of one before."""
-    from derive.sheets import disk
+    from derive.core import disk
 
     try:
         name = _disk_key(key)

@@ -9,7 +9,7 @@ checked before any of those imports (this module imports none of them):
 - the files the command reads: the target ``FILE.py`` and every ``.py`` file beside it (the
   sibling modules its helpers may come from, ``derive.frontend.inline``), and the roster,
   each by content;
-- ``derive.sheets.disk.versions()`` (Python, the libraries' installed versions, derive's own
+- ``derive.core.disk.versions()`` (Python, the libraries' installed versions, derive's own
   source files) and ``disk.settings()`` (matplotlibrc), and matplotlib's font list.
 
 A command that reads what is not in that list (``--exercise``; ``--engine typst``, whose
@@ -26,7 +26,7 @@ import stat
 
 from derive.core.errors import DeriveError
 from derive.core.userfile import open_file
-from derive.sheets import disk
+from derive.core import disk
 
 MAX_SIBLINGS = 200            # .py files beside a target hashed at most (more: not kept)
 MAX_BYTES = 64 * 2 ** 20      # a command's output kept at most

@@ -22,7 +22,7 @@ import sympy as sp
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.circuit.draw import write_bytes
 from derive.core.errors import DeriveError
-from derive.sheets import disk
+from derive.core import disk
 from derive.printing.printers import CodePrinter
 from derive.sheets.arrays import build_array_sheet
 from derive.sheets.tex import _HEADS, _factor_tex, _tex, tex_name, tex_tokens  # noqa: F401
@@ -265,7 +265,7 @@ def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
     ``variants=N``: N points worked by hand (``at``, if given, is the first); ``roster``: a list
     of ``derive.teach.roster.Student``, one sheet each with the student's name and own values.
     ``budget``: seconds SymPy gets for the symbolic derivative before the sheet says it gave up.
-    ``cache=False``: neither read nor write the disk cache (``derive.sheets.disk``).
+    ``cache=False``: neither read nor write the disk cache (``derive.core.disk``).
 
     >>> sheet("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", at={"x": 3, "y": -4},
     ...       path="sheet.pdf")  # doctest: +SKIP

@@ -5,14 +5,14 @@
 input's sum over paths against ``sympy.diff``; the caller goes on with the numbers and the
 renderer's set-up on the other core, then ``fill`` waits and puts the answers in the sheets.
 ``symbolic_side(prog)`` is the same, waited for at once. Both answers depend on the function
-alone, so they are kept in the disk cache (``derive.sheets.disk``, keyed by ``program_key``):
+alone, so they are kept in the disk cache (``derive.core.disk``, keyed by ``program_key``):
 a function seen before starts no worker at all.
 """
 from __future__ import annotations
 
 import sympy as sp
 
-from derive.sheets import disk, request
+from derive.core import disk, request
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.sheets.tex import tex_name
 from derive.symbolic.metrics import count_ops

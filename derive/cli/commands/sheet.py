@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 
 from derive.symbolic.budget import DEFAULT_BUDGET
-from derive.sheets import disk, request
+from derive.core import disk, request
 
 NAME = "sheet"
 HELP = "print a derivation sheet: circuit, forward and backward tables, gradient, symbolic side"

@@ -1,4 +1,4 @@
-"""The sheets' disk cache: work that takes seconds and comes back (SymPy's side of a function, a drawn PDF).
+"""A disk cache for work that takes seconds and comes back (SymPy's side of a function, a drawn PDF, font metrics).
 
 Each entry is one file named by the SHA-256 of its key: the kind of entry, its content (the
 function's lines, a sheet's whole content) and ``versions()`` (each of derive's own source

@@ -1,0 +1,1 @@
+"""PDF pages written directly: fonts, mathematics typeset from LaTeX, drawing (no matplotlib)."""

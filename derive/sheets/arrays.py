@@ -20,24 +20,10 @@ from derive.circuit.draw import build
 from derive.symbolic.jacobians import symbolic_value
 from derive.symbolic.metrics import count_ops
 from derive.sheets.tex import fmt
-from derive.sheets.mpl import BLANK_COLOR
-from derive.sheets.mpl import H
-from derive.sheets.mpl import M
-from derive.sheets.mpl import MONO
-from derive.sheets.mpl import NUMBER_BLANK
-from derive.sheets.mpl import W
+from derive.sheets.flow import BLANK_COLOR, CW, M, MONO, NUMBER_BLANK, ROW, Flow
+from derive.sheets.parts import GREEN, GREY, RED, _cell, _math, name_line, title_line
 from derive.sheets.circuit import _circuit
-from derive.sheets.mpl import CW
-from derive.sheets.mpl import GREEN
-from derive.sheets.mpl import GREY
-from derive.sheets.mpl import RED
-from derive.sheets.mpl import ROW
-from derive.sheets.mpl import Flow
-from derive.sheets.mpl import _cell
-from derive.sheets.mpl import name_line
-from derive.sheets.mpl import title_line
 from derive.sheets.tex import tex_name as latex_name
-from derive.sheets.mpl import _math
 from derive.sheets.symbolic import INDENT
 from derive.sheets.symbolic import broken_lines
 
@@ -240,13 +226,9 @@ def _cell_w(text, blank, size):
 def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
     """A value at (x, cursor): a number, or a bracketed grid of numbers (a grid of lines to
     write on, for a worksheet). Returns its height in inches; the cursor does not move."""
-    from matplotlib.lines import Line2D
-
     if np.ndim(a) == 0:
         if blank:
-            y = (flow.y - 0.22) / H
-            flow.fig.add_artist(Line2D([(M + x) / W, (M + x + NUMBER_BLANK) / W], [y, y], lw=0.7,
-                                       color=BLANK_COLOR))
+            flow.line(x, x + NUMBER_BLANK, flow.y - 0.22, 0.7, BLANK_COLOR)
             return 0.3
         flow.text(x, fmt(float(a), digits), size + 0.5, family=MONO, color=color)
         return 0.2
@@ -255,25 +237,23 @@ def draw_matrix(flow, x, a, color, blank=False, size=7.5, digits=4):
     top, h = flow.y, rh * len(text)
     for i, row in enumerate(text):
         for j, c in enumerate(row):
-            left = M + x + 0.09 + j * cw
+            left = x + 0.09 + j * cw
             if blank and c == "":
-                y = (top - (i + 1) * rh + 0.05) / H
-                flow.fig.add_artist(Line2D([(left + 0.05) / W, (left + 0.05 + ENTRY_BLANK) / W],
-                                           [y, y], lw=0.6, color=ENTRY_COLOR))
+                flow.line(left + 0.05, left + 0.05 + ENTRY_BLANK, top - (i + 1) * rh + 0.05, 0.6,
+                          ENTRY_COLOR)
                 continue
-            flow.fig.text((left + cw - 0.06) / W, (top - 0.02 - i * rh) / H, c,
-                          fontsize=size, family=MONO, color=color, ha="right", va="top")
+            flow.pg.text((M + left + cw - 0.06) * 72, (top - 0.02 - i * rh) * 72, c, size,
+                         font="mono", color=color, ha="right", va="top")
     right = x + 0.18 + len(text[0]) * cw
     for edge, tick in ((x, 0.05), (right, -0.05)):
-        xs = [(M + edge + tick) / W, (M + edge) / W, (M + edge) / W, (M + edge + tick) / W]
-        ys = [top / H, top / H, (top - h) / H, (top - h) / H]
-        flow.fig.add_artist(Line2D(xs, ys, lw=0.7, color="#444444"))
+        flow.pg.line([((M + edge + tick) * 72, top * 72), ((M + edge) * 72, top * 72),
+                      ((M + edge) * 72, (top - h) * 72), ((M + edge + tick) * 72, (top - h) * 72)],
+                     width=0.7, color="#444444")
     return h + 0.06
 
 
-def draw_array_sheet(pdf, s):
-
-    flow = Flow(pdf, s.label, s)
+def draw_array_sheet(doc, s):
+    flow = Flow(doc, s.label, s)
     title_line(flow, s)
     flow.y -= 0.4
     flow.rule()
@@ -305,11 +285,7 @@ def draw_array_sheet(pdf, s):
             h = max(ROW, matrix_height(v, blank and not given)) + (ROW if below else 0)
             flow.need(h + 0.05)
             if r.get("fork"):
-                from matplotlib.patches import Rectangle
-
-                from derive.sheets.mpl import H, M, W
-                flow.fig.add_artist(Rectangle((M / W, (flow.y - h) / H), CW / W, h / H,
-                                              facecolor="#fff3cd", edgecolor="none", zorder=-1))
+                flow.shade(flow.y, h)
             flow.text(0, r["n"], 8)
             _cell(flow, 0.45, code, 3.0, 8, family=MONO)
             flow.text(3.5, r["shape"], 8, family=MONO, color=GREY)
@@ -353,7 +329,7 @@ def _symbolic(flow, s):
                     continue
                 flow.y -= ROW * (1.5 if r"\frac" in text else 1.15)
             else:
-                flow.text(0.1 + INDENT, text, size, family="DejaVu Sans Mono", dy=ROW * 0.6)
+                flow.text(0.1 + INDENT, text, size, family=MONO, dy=ROW * 0.6)
     for part in textwrap.wrap(s.symbolic["text"], 105):
         flow.need(ROW)
         flow.fit(flow.text(0.1, part, 8.5, dy=ROW * 0.75), CW - 0.1)

@@ -10,9 +10,13 @@ at one point: worksheets, variants, rosters and the other engines are refused in
 """
 from __future__ import annotations
 
-import io
-
+from derive.circuit.draw import GREY
+from derive.circuit.loopbox import loop_box
 from derive.core.errors import DeriveError
+from derive.pdf.document import Document
+from derive.printing.printers import CodePrinter, NumpyPrinter
+from derive.sheets.circuit import draw_circuit
+from derive.sheets.flow import CIRCUIT_H, CW, MONO, Flow
 from derive.printing.loops import items, value_before
 from derive.staging.restage import DRAW_TRIPS, describe, trips
 
@@ -53,32 +57,20 @@ def _point(prog, at):
 
 def pdf(prog, point, digits=4) -> bytes:
     """The rolled sheet as reproducible PDF bytes."""
-    import matplotlib
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    from derive.circuit.draw import RC, quiet_fonts
-    from derive.sheets.mpl import PDF_META
-
-    quiet_fonts()
-    buf = io.BytesIO()
-    with matplotlib.rc_context(RC), PdfPages(buf, metadata=PDF_META) as out:
-        draw(out, prog, point, digits)
-    return buf.getvalue()
+    doc = Document()
+    draw(doc, prog, point, digits)
+    return doc.to_bytes()
 
 
-def draw(out, prog, point, digits=4):
-    """Draw the rolled sheet's pages on ``out`` (anything with ``savefig(fig)``)."""
-    from derive.circuit.draw import GREY
-    from derive.circuit.loopbox import loop_box
-    from derive.printing.printers import CodePrinter, NumpyPrinter
-    from derive.sheets.mpl import MONO, Flow
+def draw(doc, prog, point, digits=4):
+    """Draw the rolled sheet's pages into ``doc`` (a ``derive.pdf.document.Document``)."""
 
     result = prog.run(**point)
     if prog.arrays:
         import numpy as np
 
         prog = prog.with_shapes({k: np.shape(v) for k, v in point.items()})
-    flow = Flow(out, "")
+    flow = Flow(doc, "")
     args = ", ".join(prog.param_names)
     flow.text(0, f"{prog.name if prog.arrays else prog.output}({args}): backpropagation through a rolled loop",
               13, weight="bold", dy=0.3)
@@ -114,15 +106,11 @@ def draw(out, prog, point, digits=4):
 
 def _box(flow, c):
     """The loop-box circuit across the page (no numbers: they differ at every step)."""
-    from derive.sheets.mpl import CIRCUIT_H, CW, H, M, W
-
     flow.heading("The circuit: the loop's body once, each carried value going back round")
     w, h = c.size()
     scale = min(CW / w, CIRCUIT_H / h, 1.0)
     flow.need(h * scale + 0.1)
-    left = M + (CW - w * scale) / 2
-    ax = flow.fig.add_axes((left / W, (flow.y - h * scale) / H, w * scale / W, h * scale / H))
-    c.draw(ax, scale=max(scale, 0.75), numbers=False, geom=scale)
+    draw_circuit(flow, c, scale, numbers=False)
     flow.y -= h * scale + 0.1
 
 

@@ -1,29 +1,27 @@
-"""A sheet's pages: the parts in order, as one reproducible PDF or as PNG previews.
+"""A sheet's pages: the parts in order, as one reproducible PDF (``derive.pdf``, no matplotlib).
 
 ``draw_sheet`` lays out one sheet (header, circuit, forward and backward tables, gradient,
-paths, symbolic side) on ``derive.sheets.mpl``'s page flow; ``pdf_bytes`` writes sheets to one
-PDF, or a template whose numbers are left as slots (``derive.sheets.fill``).
+paths, symbolic side) on ``derive.sheets.flow``'s pages; ``pdf_bytes`` writes sheets to one
+PDF, or one PDF per sheet of a class set (``pdf_each``, both cores).
 """
 from __future__ import annotations
 
-import io
-
-from derive.circuit.draw import RC, quiet_fonts
-from derive.sheets.arrays import draw_array_sheet
-from derive.sheets.cache import collect_all, prefetch, share_font_work
+from derive.pdf import fonts
+from derive.pdf.document import Document
+from derive.sheets.arrays import draw_array_sheet, symbolic_of
 from derive.sheets.circuit import _circuit
-from derive.sheets.mpl import PDF_META, Flow, _backward, _forward, _gradient, _header, _paths
+from derive.sheets.flow import Flow
+from derive.sheets.parts import _backward, _forward, _gradient, _header, _paths
 from derive.sheets.symbolic import draw_symbolic
-from derive.sheets.mpl import _math_parser
 
 
-def draw_sheet(pdf, s, slots=None, ready=None):
-    """Draw one sheet's pages; ``slots`` (a list): record its numbers instead (a template).
-    ``ready()`` is called before the first part that shows SymPy's side (the paths' check and
-    the symbolic derivative): what comes before is drawn while SymPy still works."""
+def draw_sheet(doc, s, slots=None, ready=None):
+    """Draw one sheet's pages into ``doc``; ``slots`` (a list): record its numbers instead (a
+    template). ``ready()`` is called before the first part that shows SymPy's side (the paths'
+    check and the symbolic derivative): what comes before is drawn while SymPy still works."""
     if not hasattr(s, "function_tex"):         # an ArraySheet
-        return draw_array_sheet(pdf, s)
-    flow = Flow(pdf, s.label, s, slots)
+        return draw_array_sheet(doc, s)
+    flow = Flow(doc, s.label, s, slots)
     _header(flow, s)
     _circuit(flow, s)
     _forward(flow, s)
@@ -38,52 +36,56 @@ def draw_sheet(pdf, s, slots=None, ready=None):
 
 
 def warm():
-    """What every PDF needs first, done while SymPy works in its workers (``sheets_for``'s
-    ``meanwhile``, and before a class set's drawing processes fork): matplotlib's PDF backend
-    imported, fonts found and subset, the mathtext grammar built."""
-    import matplotlib
-    from matplotlib.backends import backend_pdf  # noqa: F401
-    from matplotlib.font_manager import FontProperties
+    """What every PDF needs first, done while SymPy works in its workers: the fonts' metrics
+    and their common subsets (from the disk cache, or made once)."""
+    for name in fonts.FILES:
+        fonts.subset(name, ())
 
-    quiet_fonts()
-    share_font_work()
-    prefetch()
-    with matplotlib.rc_context(RC):
-        _math_parser().parse(r"$\frac{1}{x}$", 72, FontProperties(size=10))
-    collect_all()
+
+def document(sheets, slots=None, ready=None) -> Document:
+    """The laid-out pages of every sheet (each starts on a new page)."""
+    doc = Document()
+    for s in sheets:
+        draw_sheet(doc, s, slots, ready)
+    return doc
 
 
 def pdf_bytes(sheets, slots=None, ready=None) -> bytes:
-    """One PDF holding every sheet (each starts on a new page); reproducible bytes. With
-    ``slots`` (a list, one sheet): a template, its numbers recorded there, not drawn;
-    ``ready``: see ``draw_sheet``."""
-    import matplotlib
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    buf = io.BytesIO()
-    quiet_fonts()
-    share_font_work()
-    prefetch()                                 # font subsets on the other core meanwhile
-    with matplotlib.rc_context(RC):
-        with PdfPages(buf, metadata=PDF_META) as pdf:
-            for s in sheets:
-                draw_sheet(pdf, s, slots, ready)
-    return buf.getvalue()
+    """One PDF holding every sheet; reproducible bytes. With ``slots`` (a list, one sheet): a
+    template, its numbers recorded there, not drawn; ``ready``: see ``draw_sheet``."""
+    return document(sheets, slots, ready).to_bytes()
 
 
-def png_pages(sheets, dpi=80) -> list:
-    """Each page as PNG bytes (for previews and thumbnails, where no pdftoppm is available)."""
-    import matplotlib
+def pdf_each(sheets) -> list:
+    """One PDF per sheet (a class set split per student), drawn on both cores: the sheets are
+    dealt to two forked processes when there are enough of them to repay the fork."""
+    global _JOBS
 
-    pages = []
+    for s in sheets:                           # SymPy's side still in a worker: here, not in forks
+        if hasattr(s, "symbolic") and not hasattr(s, "function_tex"):
+            symbolic_of(s)
+    if len(sheets) < 8 or not _fork():
+        return [pdf_bytes([s]) for s in sheets]
+    import multiprocessing
 
-    class _Collect:
-        def savefig(self, fig):
-            b = io.BytesIO()
-            fig.savefig(b, format="png", dpi=dpi, metadata={"Software": None})
-            pages.append(b.getvalue())
+    warm()                                     # fonts loaded once, before the fork
+    _JOBS = sheets
+    try:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            return pool.map(_one, range(len(sheets)), chunksize=max(1, len(sheets) // 16))
+    finally:
+        _JOBS = None
 
-    with matplotlib.rc_context(RC):
-        for s in sheets:
-            draw_sheet(_Collect(), s)
-    return pages
+
+_JOBS = None            # the sheets of a pdf_each call, shared with the forked workers
+
+
+def _one(i) -> bytes:
+    return pdf_bytes([_JOBS[i]])
+
+
+def _fork() -> bool:
+    import multiprocessing
+    import os
+
+    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1

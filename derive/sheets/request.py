@@ -44,7 +44,7 @@ def incomplete():
 def request_key(args) -> str | None:
     """The entry's name for this command, or None when it cannot be kept."""
     if (not args.cache or not disk.enabled() or getattr(args, "exercise", None)
-            or args.engine != "matplotlib"):       # typst's version is not in the key
+            or args.engine != "pdf"):       # typst's version is not in the key
         return None
     opts = sorted((k, v) for k, v in vars(args).items() if not k.startswith("_"))
     parts = [repr(opts).encode()]

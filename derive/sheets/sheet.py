@@ -3,7 +3,7 @@
 ``build_sheet(prog, point)`` collects the content once, as data: the function, the forward
 table, the backward table (local gradient, upstream, ``+=`` at forks), the gradient, the total
 derivative of each forked value as a sum over paths, and the symbolic derivative with its size.
-The engines (``derive.sheets.mpl`` for matplotlib PDFs, ``derive.sheets.source`` for Typst and
+The engines (``derive.sheets.pages`` for PDFs written directly, ``derive.sheets.source`` for Typst and
 LaTeX) only lay it out. ``sheet(...)`` is the public entry point; ``variant_points`` draws the
 per-student inputs of ``--variants N --seed S``.
 """
@@ -38,11 +38,10 @@ from derive.symbolic.metrics import tree_nodes
 from derive.teach.roster import student_seed
 from derive.staging.staged import stage
 from derive.sheets.pages import warm
-from derive.sheets.fill import pdf_each
 from derive.sheets.loops import rolled_sheet, sheet_program
-from derive.sheets.pages import pdf_bytes
+from derive.sheets.pages import pdf_bytes, pdf_each
 
-ENGINES = ("matplotlib", "typst")
+ENGINES = ("pdf", "typst")
 BLANKS = ("all", "values", "formulas")
 MAX_SHOWN_NODES = 2_000   # a function larger than this written out is not printed in the header
 
@@ -257,7 +256,7 @@ def _build_all(prog, points, static, worksheet, key, variants, seed, blank, digi
 
 
 def sheet(f, at=None, path=None, worksheet=False, key=False, variants=0, seed=0,
-          blanks="all", engine="matplotlib", split=False, gates="grouped", tex=False,
+          blanks="all", engine="pdf", split=False, gates="grouped", tex=False,
           digits: int = 4, value_range=RANGE, roster=None, budget: float = DEFAULT_BUDGET,
           cache: bool = True):
     """Write a derivation sheet PDF for ``f`` at ``at`` (a dict); returns the file names written.
@@ -285,8 +284,8 @@ def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, g
         raise DeriveError("give an output file name, e.g. -o sheet.pdf")
     if prog.loops:                                # a long one: the rolled sheet
         return rolled_sheet(prog, at, path, digits, worksheet=worksheet, variants=variants, roster=roster,
-                            split=split, tex=tex, engine=engine != "matplotlib")
-    draws = engine == "matplotlib" and not tex
+                            split=split, tex=tex, engine=engine != "pdf")
+    draws = engine == "pdf" and not tex
     students = len(roster) if roster else variants
     drawn = []
 
@@ -294,11 +293,11 @@ def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, g
         drawn.append(pdf_bytes(sheets, ready=ready))
 
     sheets = sheets_for(prog, at, worksheet, key, variants, seed, blanks, digits, value_range,
-                        roster, budget, meanwhile=_warm_matplotlib if draws else None,
+                        roster, budget, meanwhile=warm if draws else None,
                         draw=draw if draws and not (split and students) else None)
     stem, ext = os.path.splitext(path)
-    if prog.arrays and (tex or engine != "matplotlib"):
-        raise DeriveError("array sheets are drawn by the matplotlib engine only: "
+    if prog.arrays and (tex or engine != "pdf"):
+        raise DeriveError("array sheets are drawn by the pdf engine only: "
                           "drop --tex and --engine typst")
     if tex:
         from derive.sheets.source import write_tex
@@ -322,12 +321,7 @@ def _sheet(f, at, path, worksheet, key, variants, seed, blanks, engine, split, g
     return [write_bytes(n, data) for n, data in zip(names, render_each(sheets, engine))]
 
 
-def _warm_matplotlib():
-
-    warm()
-
-
-def render_each(sheets, engine="matplotlib") -> list:
+def render_each(sheets, engine="pdf") -> list:
     """One PDF per sheet (``--split``): each layout is drawn once and its values filled in."""
     if engine == "typst":
         return [render([s], engine) for s in sheets]
@@ -335,7 +329,7 @@ def render_each(sheets, engine="matplotlib") -> list:
     return pdf_each(sheets)
 
 
-def render(sheets, engine="matplotlib") -> bytes:
+def render(sheets, engine="pdf") -> bytes:
     """PDF bytes of the sheets with the chosen engine; a sheet drawn before (the same content
     to the last number, the same derive and libraries) comes from the disk cache."""
     name = _pdf_key(sheets, engine)
@@ -356,9 +350,9 @@ def render(sheets, engine="matplotlib") -> bytes:
 def _pdf_key(sheets, engine):
     """The disk cache's name for these sheets' PDF: everything they hold, pickled without
     shared references (the same content gives the same bytes however it was computed), sets
-    sorted; None if the cache is off, the engine is not matplotlib's (typst's version is not
+    sorted; None if the cache is off, the engine is not the pdf engine (typst's version is not
     in the key) or the content does not pickle."""
-    if not disk.enabled() or engine != "matplotlib":
+    if not disk.enabled() or engine != "pdf":
         return None
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=4)

@@ -10,7 +10,9 @@ import re
 import textwrap
 
 from derive.sheets.tex import tex_name as latex_name
-from derive.sheets.mpl import CW, MONO, ROW, _math
+from derive.pdf import mathtex
+from derive.sheets.flow import CW, MONO, ROW
+from derive.sheets.parts import _math
 from derive.sheets.tex import tex_tokens
 
 INDENT = 0.45          # continuation lines of a long derivative
@@ -26,13 +28,10 @@ def broken_lines(flow, lhs, d, maxw, size=12):
     starting a line keeps its width (mathtext ignores the space stripped)."""
 
     def width(tex):
-        t = flow.text(0, _math(tex), size)
         try:
-            return flow.width(t)
-        except ValueError:                     # mathtext could not parse it
+            return mathtex.width(_math(tex)[1:-1], size) / 72
+        except ValueError:                     # the typesetter cannot set it
             return None
-        finally:
-            t.remove()
 
     whole = tex_tokens(d, 10 ** 9)[0]
     if not _surely_wider(whole, size, maxw):

@@ -41,7 +41,7 @@ def add_arguments(p):
                         "(with --exercise: OUTPUT-<id>.pdf each, at the values graded for them)")
     p.add_argument("--split", action="store_true",
                    help="with --variants: one PDF per student (NAME-01.pdf, NAME-01-key.pdf, ...)")
-    p.add_argument("--engine", default="matplotlib", help="matplotlib (default) or typst")
+    p.add_argument("--engine", default="pdf", help="pdf (default: written directly) or typst")
     p.add_argument("--tex", action="store_true", help="write LaTeX source (.tex) instead of a PDF")
     p.add_argument("--no-cache", dest="cache", action="store_false",
                    help="neither read nor write the disk cache of drawn sheets and SymPy's side "

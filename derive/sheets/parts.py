@@ -1,144 +1,18 @@
-"""The default sheet engine: A4 pages drawn with matplotlib (PdfPages, mathtext in Computer Modern).
+"""The parts of a scalar sheet on the page flow: header, tables, gradient, paths.
 
-Content flows down the page and onto new pages; wide text is measured and shrunk or broken,
-never run off the page. Long symbolic derivatives are broken between terms (mathtext has no
-line breaking); a term too wide even alone falls back to wrapped code text. Output bytes are
-reproducible: fixed PDF metadata, no dates.
+Each part draws on ``derive.sheets.flow``'s cursor: the forward and backward tables (one line
+per gate, formulas typeset, numbers in code type), the gradient, the sums over paths. A
+formula the typesetter cannot set falls back to its code text.
 """
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass
 
 from derive.circuit.draw import GREEN, GREY, INK, RED
+from derive.sheets.flow import (BLANK_COLOR, CW, FORMULA_COLOR, MONO, NUMBER_BLANK, ROW,
+                                footer)  # noqa: F401
 from derive.sheets.tex import fmt
 from derive.sheets.tex import tex_name as latex_name
-
-W, H, M = 8.27, 11.69, 0.6            # A4 portrait, margin (inches)
-CW = W - 2 * M
-ROW = 0.28
-MONO = "DejaVu Sans Mono"
-MIN_FONT = 0.75                       # circuit fonts never below 3/4 of their size
-CIRCUIT_H = 4.2                       # inches of page height a circuit may take
-NUMBER_BLANK = 1.8                    # inches (45.7 mm): room to write a number by hand
-BLANK_COLOR = "#707070"               # the colour of number blanks (the geometry tests find them)
-FORMULA_COLOR = "#7a7a7a"             # ... and of blanks for a formula
-PDF_META = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "derive",
-            "Title": "derive derivation sheet"}
-
-
-@dataclass
-class Slot:
-    """Where a number goes: page index, x and y in points from the page's lower left."""
-
-    page: int
-    x: float
-    y: float
-    ha: str
-    va: str
-    size: float
-    color: str
-    get: object                 # get(sheet) -> the text
-
-
-class Flow:
-    """A cursor running down A4 pages; ``need(h)`` starts a new page when h inches don't fit."""
-
-    def __init__(self, pdf, label, sheet=None, slots=None):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        self.pdf, self.label, self.page, self.fig = pdf, label, 0, None
-        self.sheet, self.slots = sheet, slots  # slots: a template, its numbers filled in later
-        self.later = []
-        self._canvas = FigureCanvasAgg
-        self.new_page()
-
-    def new_page(self):
-        from matplotlib.figure import Figure
-
-        if self.fig is not None:
-            self.pdf.savefig(self.fig)
-        self.page += 1
-        self.fig = Figure(figsize=(W, H))
-        self.renderer = self._canvas(self.fig).get_renderer()
-        self.y = H - M
-        y, self.y = self.y, 0.35
-        self.value(CW / 2, lambda s, n=self.page: footer(s.label if s else self.label, n), 7.5, ha="center",
-                   va="baseline", color=GREY)
-        self.y = y
-
-    def finish(self):
-        self.pdf.savefig(self.fig)
-        self.fig = None
-        for draw in self.later:                # pages set apart (a landscape circuit)
-            draw()
-        self.later = []
-
-    def need(self, h) -> bool:
-        if self.y - h < M:
-            self.new_page()
-            return True
-        return False
-
-    def text(self, x, s, size=9.5, dy=None, **kw):
-        """Put text at (x, cursor) from the left margin; returns the Text (top-anchored)."""
-        kw.setdefault("va", "top")
-        t = self.fig.text((M + x) / W, self.y / H, s, fontsize=size, **kw)
-        if dy:
-            self.y -= dy
-        return t
-
-    def value(self, x, get, size=9.5, dy=None, **kw):
-        """Text that differs between variants (``get(sheet)``): drawn, or in a template
-        recorded as a slot (page, x and y in points, alignment, size, colour, getter)."""
-        if self.slots is None:
-            return self.text(x, get(self.sheet), size, dy=dy, **kw)
-        self.slots.append(Slot(self.page - 1, (M + x) * 72, self.y * 72, kw.get("ha", "left"),
-                               kw.get("va", "top"), size, kw.get("color", INK), get))
-        if dy:
-            self.y -= dy
-
-    def width(self, t) -> float:
-        text = t.get_text()
-        if "$" in text:          # mathtext: measured as the PDF sets it (one parse, shared)
-            return _math_parser().parse(text, 72, t.get_fontproperties()).width / 72
-        return t.get_window_extent(self.renderer).width / self.fig.dpi
-
-    def fit(self, t, maxw, min_size=5.5):
-        """Shrink a text until it is at most ``maxw`` inches wide; False if it cannot."""
-        try:
-            w = self.width(t)
-        except ValueError:                     # mathtext could not parse it
-            return False
-        size = t.get_fontsize()
-        while w > maxw and size > min_size:
-            size = max(min_size, size * maxw / w * 0.98)
-            t.set_fontsize(size)
-            w = self.width(t)
-        return w <= maxw
-
-    def heading(self, s):
-        self.need(1.1)                         # no heading alone at the foot of a page
-        self.y -= 0.12
-        self.text(0, s, 11.5, weight="bold", color=INK, dy=0.3)
-
-    def rule(self):
-        from matplotlib.lines import Line2D
-
-        self.fig.add_artist(Line2D([M / W, (W - M) / W], [self.y / H] * 2, lw=0.6, color=GREY))
-        self.y -= 0.08
-
-
-@functools.lru_cache(maxsize=1)
-def _math_parser():
-    from matplotlib.mathtext import MathTextParser
-
-    return MathTextParser("path")
-
-
-def footer(label, page):
-    return f"{label + '  ·  ' if label else ''}derive derivation sheet  ·  page {page}"
 
 
 def _math(tex: str) -> str:
@@ -164,16 +38,11 @@ def _cell(flow, x, s, width, size=8.5, math=False, color=INK, family=None, fallb
 
 
 def _blank(flow, x, width, color=BLANK_COLOR):
-    from matplotlib.lines import Line2D
-
-    y = (flow.y - ROW * 0.72) / H
-    flow.fig.add_artist(Line2D([(M + x) / W, (M + x + width) / W], [y, y], lw=0.7, color=color))
+    flow.line(x, x + width, flow.y - ROW * 0.72, 0.7, color)
 
 
 def _table(flow, cols, rows, header, shade=None):
     """cols: [(key, x, width, style)]; rows: list of dicts; style in {code, math, value, text}."""
-    from matplotlib.patches import Rectangle
-
     def head():
         for (key, x, w, style), h in zip(cols, header):
             flow.text(x, h, 8, color=GREY, weight="bold")
@@ -185,8 +54,7 @@ def _table(flow, cols, rows, header, shade=None):
         if flow.need(ROW):
             head()
         if shade and shade[k]:
-            flow.fig.add_artist(Rectangle((M / W, (flow.y - ROW + 0.04) / H), CW / W, ROW / H,
-                                          facecolor="#fff3cd", edgecolor="none", zorder=-1))
+            flow.shade(flow.y + 0.04, ROW)
         for key, x, w, style in cols:
             v = row.get(key)
             if v is None:

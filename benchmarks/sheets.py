@@ -6,20 +6,21 @@ Measures, for each of the five sheets of issue 16 (the notes' f(x, y), the sigmo
 log(1 + exp(x*y)) * tanh(x - y), a two-layer NumPy loss, a batchnorm layer):
 - ``derive sheet ... --key`` end to end as a user runs it (a fresh process, imports included),
   best of --repeat, with the CPU seconds it used (its own and its workers': what the machine's
-  load does not change much): with an empty disk cache (everything computed and drawn), and
-  the same command again (answered by the request cache, ``derive.sheets.request``, without
-  importing SymPy);
-- the same sheet in a running process (a notebook: derive and matplotlib imported, the disk
-  cache off, best of --repeat): drawn first in the process, drawn after another sheet (the
+  load does not change much): with an empty disk cache (the first use on a machine: the fonts'
+  metrics and subsets made too), with a cache holding only the fonts (a function never seen:
+  everything computed and drawn), and the same command again (answered by the request cache,
+  ``derive.sheets.request``, without importing SymPy);
+- the same sheet in a running process (a notebook: derive imported, the disk cache off, best of --repeat): drawn first in the process, drawn after another sheet (the
   notes' f(x, y); for that sheet itself, the neuron's), and drawn again;
 - the floor of a fresh process: Python importing SymPy and NumPy, and derive's sheet path;
 and, for the scalar functions, ``derive sheet EXPR --variants N --split`` end to end with the
-breakdown in-process: drawing the points, building the sheets, then the PDFs (two templates
-drawn in parallel, each student's numbers filled in). Prints Markdown tables.
+breakdown in-process: drawing the points, building the sheets, then the PDFs (written on both
+cores). Prints Markdown tables.
 """
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,15 +55,20 @@ def _at(point):
     return ",".join(f"{k}={v}".replace(" ", "") for k, v in point.items())
 
 
-def cli(tmp, *args, cache=None):
+def cli(tmp, *args, cache=None, fonts=None):
     """Wall and CPU seconds of ``derive sheet ARGS`` in a fresh process (``cache``: the disk
-    cache's folder, default an empty one)."""
-    return fresh(tmp, "-m", "derive", "sheet", *args, cache=cache)
+    cache's folder, default an empty one; see ``fresh``)."""
+    return fresh(tmp, "-m", "derive", "sheet", *args, cache=cache, fonts=fonts)
 
 
-def fresh(cwd, *args, cache=None):
-    env = dict(os.environ, PYTHONPATH=ROOT, DERIVE_CACHE="1",
-               DERIVE_CACHE_DIR=cache or tempfile.mkdtemp(dir=cwd))
+def fresh(cwd, *args, cache=None, fonts=None):
+    """Wall and CPU seconds of ``python ARGS`` in a fresh process; ``cache``: the disk cache's
+    folder (default an empty one, or a copy of ``fonts``: one holding only the fonts' entries)."""
+    if cache is None:
+        cache = tempfile.mkdtemp(dir=cwd)
+        if fonts:
+            shutil.copytree(fonts, cache, dirs_exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=ROOT, DERIVE_CACHE="1", DERIVE_CACHE_DIR=cache)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     r = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
@@ -81,9 +87,6 @@ def best(runs):
 RUNNING = """
 import json, os, sys, time
 os.environ["DERIVE_CACHE"] = "0"
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot
 from derive import sheet
 from derive.cli.commands._source import load_target
 
@@ -101,7 +104,7 @@ print(json.dumps(out))
 
 
 def running(target, point, tmp, repeat, before=None):
-    """Seconds of ``derive.sheet`` in a running process (matplotlib imported, the disk cache
+    """Seconds of ``derive.sheet`` in a running process (derive imported, the disk cache
     off), best of ``repeat`` processes: the first drawing of the sheet and the second. With
     ``before`` ((target, point)): another sheet is drawn first."""
     import json
@@ -143,18 +146,22 @@ def main():
         os.environ["DERIVE_CACHE_DIR"] = os.path.join(tmp, "warm-cache")
         floor = best([fresh(tmp, "-c", "import sympy, numpy") for _ in range(args.repeat)])
         imp = best([fresh(tmp, "-c", "import derive.sheets.sheet") for _ in range(args.repeat)])
-        print("| sheet | fresh process, empty cache: wall s (CPU s) | fresh process, asked again: "
-              "wall s (CPU s) | running process, first sheet s | running process, after another "
-              "sheet s | running process, again s | pages |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        print(f"| (Python importing SymPy and NumPy) | {floor[0]:.2f} ({floor[1]:.2f}) | | | | | |")
+        fonts = tempfile.mkdtemp(dir=tmp)      # a cache holding the fonts' metrics and subsets only
+        fresh(tmp, "-c", "from derive.sheets.pages import warm; warm()", cache=fonts)
+        print("| sheet | fresh process, first use on the machine: wall s (CPU s) | fresh process, "
+              "function never seen: wall s (CPU s) | fresh process, asked again: wall s (CPU s) | "
+              "running process, first sheet s | running process, after another sheet s | "
+              "running process, again s | pages |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print(f"| (Python importing SymPy and NumPy) | {floor[0]:.2f} ({floor[1]:.2f}) | | | | | | |")
         print(f"| (Python importing derive.sheets.sheet: what drawing needs) | {imp[0]:.2f} ({imp[1]:.2f}) "
-              "| | | | | |")
+              "| | | | | | |")
         all_cases = cases(tmp)
         for title, target, at, point in all_cases:
             out = os.path.join(tmp, "one.pdf")
             run = (target, "--at", at, "--key", "-o", out)
-            cold = best([cli(tmp, *run) for _ in range(args.repeat)])
+            empty = best([cli(tmp, *run) for _ in range(args.repeat)])
+            cold = best([cli(tmp, *run, fonts=fonts) for _ in range(args.repeat)])
             kept = tempfile.mkdtemp(dir=tmp)
             cli(tmp, *run, cache=kept)
             hit = best([cli(tmp, *run, cache=kept) for _ in range(args.repeat)])
@@ -164,7 +171,8 @@ def main():
             first, again = running(target, point, tmp, args.repeat)
             other = all_cases[1] if target == all_cases[0][1] else all_cases[0]
             after, _ = running(target, point, tmp, args.repeat, (other[1], other[3]))
-            print(f"| {title} | {cold[0]:.2f} ({cold[1]:.2f}) | {hit[0]:.2f} ({hit[1]:.2f}) | "
+            print(f"| {title} | {empty[0]:.2f} ({empty[1]:.2f}) | {cold[0]:.2f} ({cold[1]:.2f}) | "
+                  f"{hit[0]:.2f} ({hit[1]:.2f}) | "
                   f"{first:.2f} | {after:.2f} | {again:.2f} | {pages} |")
         print()
         print(f"| class set, {args.variants} students | `--variants {args.variants} --split`: wall s "

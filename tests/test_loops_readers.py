@@ -25,7 +25,7 @@ from derive.oracle.central import central_gradient
 from derive.staging import rolled
 from derive.staging.restage import DRAW_TRIPS
 from tests.data.loops import rnn_layers
-from tests.geometry import circuit_problems
+from tests.geometry import circuit_problems, page_problems
 from tests.test_loops import RECURRENCE, _cli
 from tests.test_loops_rolled import _rnn_point, stage_rnn
 
@@ -271,17 +271,16 @@ def test_cli_sheet_unroll_prints_every_step(tmp_path):
 
 
 def _sheet_pages(prog, point):
+    from derive.pdf.document import Document
     from derive.sheets.loops import draw
 
-    pages = []
+    doc = Document()
+    draw(doc, prog, point)
+    return doc.pages
 
-    class Collect:
-        def savefig(self, fig):
-            pages.append(fig)
 
-    with matplotlib.rc_context(RC):
-        draw(Collect(), prog, point)
-    return pages
+def _shown(pages):
+    return [it.text for page in pages for it in page.items if hasattr(it, "text")]
 
 
 def test_long_loop_sheet_is_the_rolled_listing_and_the_loop_box(tmp_path):
@@ -289,15 +288,15 @@ def test_long_loop_sheet_is_the_rolled_listing_and_the_loop_box(tmp_path):
 
     prog = derive.stage(LONG)
     pages = _sheet_pages(prog, POINT)
-    shown = [t.get_text() for fig in pages for t in fig.texts]
+    shown = _shown(pages)
     fwd, back = rolled.statements(prog, derive.staging.program._CODE)
     for s in fwd + back:
         assert s in shown, s                      # every statement, with its comment and indent
     result = prog.run(**POINT)
     assert f"df/dw = {derive.sheets.tex.fmt(result.grad['w'])}" in shown
     assert any(t.startswith("[0.7, -0.21, 0.973") for t in shown)     # the tape at the point
-    for fig in pages:
-        assert circuit_problems(fig) == []
+    for page in pages:
+        assert page_problems(page) == []
     written = derive.sheet(LONG, at=POINT, path=str(tmp_path / "s.pdf"))
     text = "".join(p.extract_text() for p in pypdf.PdfReader(written[0]).pages)
     assert "for i in reversed(range(30)):" in text and "for i in range(30)" in text
@@ -306,10 +305,10 @@ def test_long_loop_sheet_is_the_rolled_listing_and_the_loop_box(tmp_path):
 def test_rolled_rnn_sheet_has_no_collisions():
     point = _rnn_point(T=7)
     pages = _sheet_pages(stage_rnn(point), point)
-    shown = [t.get_text() for fig in pages for t in fig.texts]
+    shown = _shown(pages)
     assert "    dWh += prev_h.T @ dprev_hWh  # (8)" in shown and "7 x array of shape (2, 4)" in shown
-    for fig in pages:
-        assert circuit_problems(fig) == []
+    for page in pages:
+        assert page_problems(page) == []
 
 
 def test_a_rolled_sheet_refuses_worksheets_in_one_line(tmp_path):

@@ -13,7 +13,7 @@ from derive.circuit.draw import RC
 from derive.symbolic.examples import BY_NAME, CATALOGUE, CS231N_FXY, stage_example
 from derive.symbolic.families import FAMILIES, build
 from derive.sheets.sheet import render, sheets_for
-from tests.geometry import circuit_problems
+from tests.geometry import circuit_problems, page_problems
 
 BATCHNORM = '''import numpy as np
 
@@ -123,20 +123,11 @@ SHEETS = {
 }
 
 
-def figures(sheets):
-    """Each page of the sheets as a matplotlib Figure (drawn as for the PDF)."""
-    from derive.sheets.pages import draw_sheet
+def pages_of(sheets):
+    """Each page of the sheets as drawn for the PDF (``derive.pdf`` pages: their items)."""
+    from derive.sheets.pages import document
 
-    pages = []
-
-    class Collect:
-        def savefig(self, fig):
-            pages.append(fig)
-
-    with matplotlib.rc_context(RC):
-        for s in sheets:
-            draw_sheet(Collect(), s)
-    return pages
+    return document(sheets).pages
 
 
 @pytest.fixture(scope="module", params=sorted(SHEETS))
@@ -144,13 +135,13 @@ def drawn(request):
     prog, at = SHEETS[request.param]()
     key = sheets_for(prog, at, key=True)
     ws = sheets_for(prog, at, worksheet=True)
-    return request.param, prog, at, figures(ws), figures(key), render(ws), render(key)
+    return request.param, prog, at, pages_of(ws), pages_of(key), render(ws), render(key)
 
 
 def test_sheet_circuits_have_no_collisions(drawn):
     name, _, _, ws, key, _, _ = drawn
-    for fig in ws + key:
-        assert circuit_problems(fig) == [], name
+    for page in ws + key:
+        assert page_problems(page) == [], name
 
 
 MM = 72 / 25.4      # points per millimetre
@@ -193,7 +184,8 @@ def test_pdf_text_is_the_text_shown(drawn):
     name, prog, _, _, key, _, key_pdf = drawn
     reader = pypdf.PdfReader(io.BytesIO(key_pdf))
     text = _squash("".join(p.extract_text() for p in reader.pages))
-    shown = [t.get_text() for fig in key for t in fig.texts + [t for ax in fig.axes for t in ax.texts]]
+    shown = [it.source or it.text if hasattr(it, "source") else it.text
+             for page in key for it in page.items if hasattr(it, "text")]
     plain = [s for s in shown if s.strip() and "$" not in s]
     assert len(plain) > 20
     missing = [s for s in plain if _squash(s) not in text]

@@ -1,0 +1,360 @@
+"""PDF pages as display lists (text, typeset formulas, lines, shapes), written as deterministic PDF bytes.
+
+``Document().page()`` gives a ``Page``; its drawing methods append items to ``page.items`` (in
+drawing order) and return them, each with ``.box = (x0, y0, x1, y1)`` in page points and its
+``.gid``, so layouts and geometry tests read where things landed. Coordinates are PDF points,
+origin at the page's lower left, y up. ``Document.to_bytes()`` writes the whole PDF: content
+streams (glyph ids in the fonts of ``derive.pdf.fonts``, fallback fonts for missing characters),
+and the fonts used, embedded as subsets with a text layer that is the text shown
+(``derive.pdf.objects``). No dates, no random ids: the same document gives the same bytes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from derive.core.errors import DeriveError
+from derive.pdf import fonts
+from derive.pdf.boxes import Box
+from derive.pdf.objects import Writer, font_objects, num, stream, text_string
+
+A4 = (595.276, 841.89)
+HA = {"left": 0.0, "center": 0.5, "right": 1.0}
+VA = ("baseline", "top", "bottom", "center")
+KAPPA = 0.5522847498            # Bezier handle length of a quarter circle (radius 1)
+
+
+def measure(s: str, size: float, font: str = "sans") -> float:
+    """Width in points of ``s`` set at ``size`` points (missing characters in fallback fonts)."""
+    _font(font)
+    return fonts.width(font, s, size)
+
+
+def _font(name):
+    if name not in fonts.FILES:
+        raise DeriveError(f"unknown font {name!r}: write one of {', '.join(fonts.FILES)}")
+    return fonts.font(name)
+
+
+def _paint(color, op):
+    """The operator setting ``color`` ("#rrggbb"): gray (``G``/``g``) when r == g == b, else RGB."""
+    if color is None:
+        return None
+    c = str(color)
+    try:
+        if len(c) != 7 or c[0] != "#":
+            raise ValueError
+        r, g, b = (int(c[i:i + 2], 16) for i in (1, 3, 5))
+    except ValueError:
+        raise DeriveError(f"colour {color!r} is not #rrggbb: write one such as '#222222'") from None
+    if r == g == b:
+        return f"{num(r / 255)} {op}"
+    return f"{num(r / 255)} {num(g / 255)} {num(b / 255)} {'RG' if op == 'G' else 'rg'}"
+
+
+def _number(v, what):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise DeriveError(f"{what} {v!r} is not a number: give a number in points") from None
+    if not math.isfinite(v):
+        raise DeriveError(f"{what} is {v}: give a finite number in points")
+    return v
+
+
+def _points(points, least, what):
+    pts = [(_number(p[0], "x"), _number(p[1], "y")) for p in points]
+    if len(pts) < least:
+        raise DeriveError(f"a {what} needs at least {least} points, got {len(pts)}")
+    return pts
+
+
+def _align(x, y, width, above, below, ha, va):
+    """(left end of the baseline, baseline y) for a box anchored at (x, y) by ``ha``/``va``."""
+    if ha not in HA:
+        raise DeriveError(f"ha={ha!r} is not an alignment: write one of {', '.join(HA)}")
+    if va not in VA:
+        raise DeriveError(f"va={va!r} is not an alignment: write one of {', '.join(VA)}")
+    x0 = _number(x, "x") - HA[ha] * width
+    y = _number(y, "y")
+    base = {"baseline": y, "top": y - above, "bottom": y + below,
+            "center": y - (above - below) / 2}[va]
+    return x0, base
+
+
+@dataclass(eq=False)
+class Text:
+    """One line of text; ``x``, ``y``: the left end of its baseline."""
+
+    text: str
+    font: str
+    size: float
+    color: str
+    x: float
+    y: float
+    box: tuple
+    gid: object = None
+    runs: list = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class Math:
+    """A typeset formula (``derive.pdf.boxes.Box``) with its origin at ``x``, ``y``."""
+
+    source: str
+    text: str
+    color: str
+    x: float
+    y: float
+    box: tuple
+    gid: object = None
+    content: Box = field(default=None, repr=False)
+    runs: list = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class Path:
+    """A polyline (``closed`` False) or a polygon or rectangle, stroked and/or filled."""
+
+    points: list
+    closed: bool
+    fill: str
+    stroke: str
+    width: float
+    dash: tuple
+    box: tuple
+    gid: object = None
+    rect: bool = False
+
+
+@dataclass(eq=False)
+class Circle:
+    cx: float
+    cy: float
+    r: float
+    fill: str
+    stroke: str
+    width: float
+    box: tuple
+    gid: object = None
+
+
+def _runs(pieces):
+    """[(font, size, sy, x, y, chars)] from (font, chars, x, y, size, sy) pieces: each cut by
+    ``fonts.runs`` into characters its font has, neighbours on one baseline merged into one run."""
+    out, end = [], None
+    for name, chars, x, y, size, sy in pieces:
+        for f, t in fonts.runs(name, chars):
+            w = fonts.font(f).width(t, size)
+            last = out[-1] if out else None
+            if last and last[:3] == [f, size, sy] and abs(last[4] - y) < 1e-6 and abs(end - x) < 0.01:
+                last[5] += t
+            else:
+                out.append([f, size, sy, x, y, t])
+            x += w
+            end = x
+    return out
+
+
+class Page:
+    """One page's display list; ``items`` in drawing order."""
+
+    def __init__(self, width: float = A4[0], height: float = A4[1]):
+        self.width = _number(width, "page width")
+        self.height = _number(height, "page height")
+        if self.width <= 0 or self.height <= 0:
+            raise DeriveError(f"a page of {width} x {height} points: give a positive size")
+        self.items: list = []
+
+    def _add(self, item):
+        self.items.append(item)
+        return item
+
+    def text(self, x, y, s, size, font="sans", color="#222222", ha="left", va="baseline",
+             gid=None) -> Text:
+        s = str(s)
+        if any(ord(c) < 32 for c in s):
+            raise DeriveError(f"text {s[:30]!r} holds a line break or control character: "
+                              "draw each line with its own page.text")
+        f, size = _font(font), _number(size, "text size")
+        _paint(color, "g")
+        width = fonts.width(font, s, size)
+        x0, base = _align(x, y, width, f.ascent * size, f.descent * size, ha, va)
+        box = (x0, base - f.descent * size, x0 + width, base + f.ascent * size)
+        return self._add(Text(s, font, size, color, x0, base, box, gid,
+                              _runs([(font, s, x0, base, size, 1.0)])))
+
+    def box(self, x, y, box, color="#222222", ha="left", va="baseline", gid=None,
+            source="") -> Math:
+        """Draw a typeset ``Box`` (its glyphs and its rules, filled in ``color``)."""
+        if not isinstance(box, Box):
+            raise DeriveError(f"page.box draws a derive.pdf.boxes.Box, not {type(box).__name__}")
+        _paint(color, "g")
+        x0, base = _align(x, y, box.width, box.height, box.depth, ha, va)
+        for g in box.glyphs:
+            _font(g.font)
+        runs = _runs([(g.font, g.char, x0 + g.x, base + g.y, g.size, g.sy) for g in box.glyphs])
+        return self._add(Math(source, box.text(), color, x0, base,
+                              (x0, base - box.depth, x0 + box.width, base + box.height),
+                              gid, box, runs))
+
+    def _path(self, pts, closed, fill, stroke, width, dash, gid, rect=False):
+        _paint(fill, "g"), _paint(stroke, "G")
+        width = _number(width, "line width")
+        if dash is not None:
+            dash = tuple(_number(d, "dash length") for d in dash)
+            if not dash or any(d < 0 for d in dash) or not any(dash):
+                raise DeriveError(f"dash {dash!r}: give lengths in points such as (3, 2)")
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return self._add(Path(pts, closed, fill, stroke, width, dash,
+                              (min(xs), min(ys), max(xs), max(ys)), gid, rect))
+
+    def line(self, points, width=0.7, color="#222222", dash=None, gid=None) -> Path:
+        """An open polyline through ``points``."""
+        return self._path(_points(points, 2, "line"), False, None, color, width, dash, gid)
+
+    def polygon(self, points, fill=None, stroke=None, width=0.7, gid=None) -> Path:
+        return self._path(_points(points, 3, "polygon"), True, fill, stroke, width, None, gid)
+
+    def rect(self, x, y, w, h, fill=None, stroke=None, width=0.7, gid=None) -> Path:
+        x, y, w, h = (_number(v, "rectangle") for v in (x, y, w, h))
+        pts = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+        return self._path(pts, True, fill, stroke, width, None, gid, rect=True)
+
+    def circle(self, cx, cy, r, fill=None, stroke=None, width=1.0, gid=None) -> Circle:
+        cx, cy, r = _number(cx, "x"), _number(cy, "y"), _number(r, "radius")
+        if r < 0:
+            raise DeriveError(f"a circle of radius {r}: give a radius >= 0")
+        _paint(fill, "g"), _paint(stroke, "G")
+        return self._add(Circle(cx, cy, r, fill, stroke, _number(width, "line width"),
+                                (cx - r, cy - r, cx + r, cy + r), gid))
+
+    def remove(self, item):
+        """Take ``item`` out of the display list."""
+        for i, it in enumerate(self.items):
+            if it is item:
+                del self.items[i]
+                return
+        raise DeriveError("page.remove: that item is not on this page")
+
+
+class _Content:
+    """One page's content stream, written with only the state changes it needs."""
+
+    def __init__(self, names: dict, chars: dict):
+        self.names, self.chars = names, chars       # shared across the document
+        self.used: list = []                        # fonts of this page, first use first
+        self.out = ["1 j"]
+        self.state = {}
+
+    def set(self, key, op):
+        if op is not None and self.state.get(key) != op:
+            self.state[key] = op
+            self.out.append(op)
+
+    def glyphs(self, runs):
+        out = self.out
+        out.append("BT")
+        for f, size, sy, x, y, t in runs:
+            font = fonts.font(f)
+            if f not in self.names:
+                self.names[f] = f"F{len(self.names) + 1}"
+            if f not in self.used:
+                self.used.append(f)
+            self.set("font", f"/{self.names[f]} 1 Tf")
+            seen = self.chars.setdefault(f, {})
+            codes = []
+            for ch in t:
+                g = font.glyph(ch)
+                seen.setdefault(g, ch)
+                codes.append(f"{g:04X}")
+            out.append(f"{num(size)} 0 0 {num(size * sy)} {num(x)} {num(y)} Tm <{''.join(codes)}> Tj")
+        out.append("ET")
+
+    def shape(self, item, path):
+        fill, stroke = item.fill is not None, item.stroke is not None
+        if not (fill or stroke):
+            return
+        self.set("fill", _paint(item.fill, "g"))
+        self.set("stroke", _paint(item.stroke, "G"))
+        if stroke:
+            self.set("width", f"{num(item.width)} w")
+            dash = getattr(item, "dash", None)
+            self.set("dash", f"[{' '.join(num(d) for d in dash)}] 0 d" if dash else "[] 0 d")
+        self.out.append(path + (" B" if fill and stroke else " f" if fill else " S"))
+
+    def draw(self, item):
+        if isinstance(item, Text):
+            if item.runs:
+                self.set("fill", _paint(item.color, "g"))
+                self.glyphs(item.runs)
+        elif isinstance(item, Math):
+            self.set("fill", _paint(item.color, "g"))
+            if item.runs:
+                self.glyphs(item.runs)
+            x, y = item.x, item.y
+            for r in item.content.rules:
+                self.out.append(f"{num(x + r.x)} {num(y + r.y)} {num(r.w)} {num(r.h)} re f")
+        elif isinstance(item, Circle):
+            self.shape(item, _circle(item.cx, item.cy, item.r))
+        elif item.rect:
+            (x0, y0), _, (x1, y1), _ = item.points
+            self.shape(item, f"{num(x0)} {num(y0)} {num(x1 - x0)} {num(y1 - y0)} re")
+        else:
+            (x, y), rest = item.points[0], item.points[1:]
+            path = f"{num(x)} {num(y)} m " + " ".join(f"{num(a)} {num(b)} l" for a, b in rest)
+            self.shape(item, path + (" h" if item.closed else ""))
+
+    def bytes(self) -> bytes:
+        return ("\n".join(self.out) + "\n").encode()
+
+
+def _circle(cx, cy, r):
+    """A circle as four Bezier curves, counter-clockwise from its rightmost point."""
+    k = KAPPA * r
+    parts = [f"{num(cx + r)} {num(cy)} m"]
+    for (ax, ay), (bx, by), (px, py) in (
+            ((r, k), (k, r), (0, r)), ((-k, r), (-r, k), (-r, 0)),
+            ((-r, -k), (-k, -r), (0, -r)), ((k, -r), (r, -k), (r, 0))):
+        parts.append(f"{num(cx + ax)} {num(cy + ay)} {num(cx + bx)} {num(cy + by)} "
+                     f"{num(cx + px)} {num(cy + py)} c")
+    return " ".join(parts) + " h"
+
+
+class Document:
+    """Pages in order; ``to_bytes`` writes the PDF."""
+
+    def __init__(self, title: str = "derive derivation sheet"):
+        self.title = str(title)
+        self.pages: list = []
+
+    def page(self, width: float = A4[0], height: float = A4[1]) -> Page:
+        """A new page at the end (A4 portrait by default; swap the sizes for landscape)."""
+        p = Page(width, height)
+        self.pages.append(p)
+        return p
+
+    def to_bytes(self) -> bytes:
+        names, chars, contents = {}, {}, []
+        for p in self.pages:
+            c = _Content(names, chars)
+            for item in p.items:
+                c.draw(item)
+            contents.append(c)
+        w = Writer()
+        root, tree, info = w.reserve(), w.reserve(), w.reserve()
+        font_refs = {f: w.reserve() for f in names}
+        kids = []
+        for p, c in zip(self.pages, contents):
+            body = w.add(stream("", c.bytes()))
+            res = " ".join(f"/{names[f]} {font_refs[f]} 0 R" for f in c.used)
+            kids.append(w.add(f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 {num(p.width)} "
+                              f"{num(p.height)}] /Resources << /Font << {res} >> >> "
+                              f"/Contents {body} 0 R >>"))
+        for f, ref in font_refs.items():
+            font_objects(w, ref, f, chars[f])
+        w.put(root, f"<< /Type /Catalog /Pages {tree} 0 R >>")
+        w.put(tree, f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] "
+                    f"/Count {len(kids)} >>")
+        w.put(info, f"<< /Title {text_string(self.title)} /Creator (derive) /Producer (derive) >>")
+        return w.bytes(root, info)

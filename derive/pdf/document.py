@@ -82,34 +82,34 @@ def _align(x, y, width, above, below, ha, va):
     return x0, base
 
 
-@dataclass(eq=False)
-class Text:
-    """One line of text; ``x``, ``y``: the left end of its baseline."""
+@dataclass(eq=False, kw_only=True)
+class _Glyphs:
+    """Characters drawn in ``color``; ``x``, ``y``: the left end of the baseline; ``runs``: what
+    the content stream writes, [(font, size, sy, x, y, chars)]."""
 
     text: str
+    color: str
+    x: float
+    y: float
+    box: tuple
+    gid: object = None
+    runs: list = field(default=None, repr=False)
+
+
+@dataclass(eq=False, kw_only=True)
+class Text(_Glyphs):
+    """One line of text in one font (fallback fonts for characters it lacks)."""
+
     font: str
     size: float
-    color: str
-    x: float
-    y: float
-    box: tuple
-    gid: object = None
-    runs: list = field(default=None, repr=False)
 
 
-@dataclass(eq=False)
-class Math:
-    """A typeset formula (``derive.pdf.boxes.Box``) with its origin at ``x``, ``y``."""
+@dataclass(eq=False, kw_only=True)
+class Math(_Glyphs):
+    """A typeset formula (``derive.pdf.boxes.Box``, ``content``) from LaTeX ``source``."""
 
     source: str
-    text: str
-    color: str
-    x: float
-    y: float
-    box: tuple
-    gid: object = None
     content: Box = field(default=None, repr=False)
-    runs: list = field(default=None, repr=False)
 
 
 @dataclass(eq=False)
@@ -181,8 +181,8 @@ class Page:
         width = fonts.width(font, s, size)
         x0, base = _align(x, y, width, f.ascent * size, f.descent * size, ha, va)
         box = (x0, base - f.descent * size, x0 + width, base + f.ascent * size)
-        return self._add(Text(s, font, size, color, x0, base, box, gid,
-                              _runs([(font, s, x0, base, size, 1.0)])))
+        return self._add(Text(text=s, font=font, size=size, color=color, x=x0, y=base, box=box,
+                              gid=gid, runs=_runs([(font, s, x0, base, size, 1.0)])))
 
     def box(self, x, y, box, color="#222222", ha="left", va="baseline", gid=None,
             source="") -> Math:
@@ -194,9 +194,9 @@ class Page:
         for g in box.glyphs:
             _font(g.font)
         runs = _runs([(g.font, g.char, x0 + g.x, base + g.y, g.size, g.sy) for g in box.glyphs])
-        return self._add(Math(source, box.text(), color, x0, base,
-                              (x0, base - box.depth, x0 + box.width, base + box.height),
-                              gid, box, runs))
+        return self._add(Math(source=source, text=box.text(), color=color, x=x0, y=base,
+                              box=(x0, base - box.depth, x0 + box.width, base + box.height),
+                              gid=gid, content=box, runs=runs))
 
     def _path(self, pts, closed, fill, stroke, width, dash, gid, rect=False):
         _paint(fill, "g"), _paint(stroke, "G")

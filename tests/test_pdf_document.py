@@ -290,6 +290,8 @@ def test_empty_document_and_page():
 @pytest.mark.parametrize("call,message", [
     (lambda p: p.text(0, 0, "a", 10, color="red"), "#rrggbb"),
     (lambda p: p.text(0, 0, "a", 10, color="#12345g"), "#rrggbb"),
+    (lambda p: p.text(0, 0, "a", 10, color="#+1+1+1"), "#rrggbb"),
+    (lambda p: p.line([(0, 0), (1, 1)], color=[0, 0, 0]), "#rrggbb"),
     (lambda p: p.text(0, 0, "a", 10, font="comic"), "unknown font"),
     (lambda p: p.text(0, 0, "a", 10, ha="middle"), "ha='middle'"),
     (lambda p: p.text(0, 0, "a", 10, va="up"), "va='up'"),

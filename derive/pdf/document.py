@@ -10,18 +10,18 @@ and the fonts used, embedded as subsets with a text layer that is the text shown
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 from derive.core.errors import DeriveError
 from derive.pdf import fonts
 from derive.pdf.boxes import Box
-from derive.pdf.objects import Writer, font_objects, num, stream, text_string
+from derive.pdf.objects import Writer, circle, font_objects, num, paint, stream, text_string
 
 A4 = (595.276, 841.89)
 HA = {"left": 0.0, "center": 0.5, "right": 1.0}
 VA = ("baseline", "top", "bottom", "center")
-KAPPA = 0.5522847498            # Bezier handle length of a quarter circle (radius 1)
 
 
 def measure(s: str, size: float, font: str = "sans") -> float:
@@ -34,22 +34,6 @@ def _font(name):
     if name not in fonts.FILES:
         raise DeriveError(f"unknown font {name!r}: write one of {', '.join(fonts.FILES)}")
     return fonts.font(name)
-
-
-def _paint(color, op):
-    """The operator setting ``color`` ("#rrggbb"): gray (``G``/``g``) when r == g == b, else RGB."""
-    if color is None:
-        return None
-    c = str(color)
-    try:
-        if len(c) != 7 or c[0] != "#":
-            raise ValueError
-        r, g, b = (int(c[i:i + 2], 16) for i in (1, 3, 5))
-    except ValueError:
-        raise DeriveError(f"colour {color!r} is not #rrggbb: write one such as '#222222'") from None
-    if r == g == b:
-        return f"{num(r / 255)} {op}"
-    return f"{num(r / 255)} {num(g / 255)} {num(b / 255)} {'RG' if op == 'G' else 'rg'}"
 
 
 def _number(v, what):
@@ -84,8 +68,7 @@ def _align(x, y, width, above, below, ha, va):
 
 @dataclass(eq=False, kw_only=True)
 class _Glyphs:
-    """Characters drawn in ``color``; ``x``, ``y``: the left end of the baseline; ``runs``: what
-    the content stream writes, [(font, size, sy, x, y, chars)]."""
+    """Characters drawn in ``color``; ``x``, ``y``: the left end of the baseline."""
 
     text: str
     color: str
@@ -93,7 +76,6 @@ class _Glyphs:
     y: float
     box: tuple
     gid: object = None
-    runs: list = field(default=None, repr=False)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -139,20 +121,30 @@ class Circle:
     gid: object = None
 
 
-def _runs(pieces):
-    """[(font, size, sy, x, y, chars)] from (font, chars, x, y, size, sy) pieces: each cut by
-    ``fonts.runs`` into characters its font has, neighbours on one baseline merged into one run."""
+@functools.lru_cache(maxsize=8192)
+def _layout(name: str, chars: str, size: float) -> tuple:
+    """(((font, dx, chars), ...), width): ``chars`` cut by ``fonts.runs`` into runs set in
+    fonts that have their glyphs, each at its offset ``dx`` from the start."""
+    out, x = [], 0.0
+    for f, t in fonts.runs(name, chars):
+        out.append((f, x, t))
+        x += fonts.font(f).width(t, size)
+    return tuple(out), x
+
+
+def _runs(pieces) -> list:
+    """[(font, size, sy, dx, dy, chars)] from (font, chars, dx, dy, size, sy) pieces, offsets
+    from the item's origin; neighbours on one baseline in one font are merged into one run."""
     out, end = [], None
     for name, chars, x, y, size, sy in pieces:
-        for f, t in fonts.runs(name, chars):
-            w = fonts.font(f).width(t, size)
+        runs, width = _layout(name, chars, size)
+        for f, dx, t in runs:
             last = out[-1] if out else None
-            if last and last[:3] == [f, size, sy] and abs(last[4] - y) < 1e-6 and abs(end - x) < 0.01:
+            if last and last[:3] == [f, size, sy] and last[4] == y and abs(end - x - dx) < 0.01:
                 last[5] += t
             else:
-                out.append([f, size, sy, x, y, t])
-            x += w
-            end = x
+                out.append([f, size, sy, x + dx, y, t])
+        end = x + width
     return out
 
 
@@ -177,29 +169,28 @@ class Page:
             raise DeriveError(f"text {s[:30]!r} holds a line break or control character: "
                               "draw each line with its own page.text")
         f, size = _font(font), _number(size, "text size")
-        _paint(color, "g")
-        width = fonts.width(font, s, size)
+        paint(color, "g")
+        width = _layout(font, s, size)[1]
         x0, base = _align(x, y, width, f.ascent * size, f.descent * size, ha, va)
         box = (x0, base - f.descent * size, x0 + width, base + f.ascent * size)
         return self._add(Text(text=s, font=font, size=size, color=color, x=x0, y=base, box=box,
-                              gid=gid, runs=_runs([(font, s, x0, base, size, 1.0)])))
+                              gid=gid))
 
     def box(self, x, y, box, color="#222222", ha="left", va="baseline", gid=None,
             source="") -> Math:
         """Draw a typeset ``Box`` (its glyphs and its rules, filled in ``color``)."""
         if not isinstance(box, Box):
             raise DeriveError(f"page.box draws a derive.pdf.boxes.Box, not {type(box).__name__}")
-        _paint(color, "g")
+        paint(color, "g")
         x0, base = _align(x, y, box.width, box.height, box.depth, ha, va)
         for g in box.glyphs:
             _font(g.font)
-        runs = _runs([(g.font, g.char, x0 + g.x, base + g.y, g.size, g.sy) for g in box.glyphs])
         return self._add(Math(source=source, text=box.text(), color=color, x=x0, y=base,
                               box=(x0, base - box.depth, x0 + box.width, base + box.height),
-                              gid=gid, content=box, runs=runs))
+                              gid=gid, content=box))
 
     def _path(self, pts, closed, fill, stroke, width, dash, gid, rect=False):
-        _paint(fill, "g"), _paint(stroke, "G")
+        paint(fill, "g"), paint(stroke, "G")
         width = _number(width, "line width")
         if dash is not None:
             dash = tuple(_number(d, "dash length") for d in dash)
@@ -225,7 +216,7 @@ class Page:
         cx, cy, r = _number(cx, "x"), _number(cy, "y"), _number(r, "radius")
         if r < 0:
             raise DeriveError(f"a circle of radius {r}: give a radius >= 0")
-        _paint(fill, "g"), _paint(stroke, "G")
+        paint(fill, "g"), paint(stroke, "G")
         return self._add(Circle(cx, cy, r, fill, stroke, _number(width, "line width"),
                                 (cx - r, cy - r, cx + r, cy + r), gid))
 
@@ -238,11 +229,19 @@ class Page:
         raise DeriveError("page.remove: that item is not on this page")
 
 
+@functools.lru_cache(maxsize=8192)
+def _codes(name: str, chars: str) -> tuple:
+    """(hex glyph ids, ((glyph id, character), ...)) of ``chars`` in font ``name``."""
+    font = fonts.font(name)
+    drawn = tuple((font.glyph(ch), ch) for ch in chars)
+    return "".join(f"{g:04X}" for g, _ in drawn), drawn
+
+
 class _Content:
     """One page's content stream, written with only the state changes it needs."""
 
-    def __init__(self, names: dict, chars: dict):
-        self.names, self.chars = names, chars       # shared across the document
+    def __init__(self, names: dict, chars: dict, done: set):
+        self.names, self.chars, self.done = names, chars, done     # shared across the document
         self.used: list = []                        # fonts of this page, first use first
         self.out = ["1 j"]
         self.state = {}
@@ -252,31 +251,31 @@ class _Content:
             self.state[key] = op
             self.out.append(op)
 
-    def glyphs(self, runs):
+    def glyphs(self, ox, oy, runs):
+        """Runs [(font, size, sy, dx, dy, chars)] from (ox, oy), each placed by a text matrix."""
         out = self.out
         out.append("BT")
-        for f, size, sy, x, y, t in runs:
-            font = fonts.font(f)
-            if f not in self.names:
-                self.names[f] = f"F{len(self.names) + 1}"
+        for f, size, sy, dx, dy, t in runs:
             if f not in self.used:
                 self.used.append(f)
+                self.names.setdefault(f, f"F{len(self.names) + 1}")
             self.set("font", f"/{self.names[f]} 1 Tf")
-            seen = self.chars.setdefault(f, {})
-            codes = []
-            for ch in t:
-                g = font.glyph(ch)
-                seen.setdefault(g, ch)
-                codes.append(f"{g:04X}")
-            out.append(f"{num(size)} 0 0 {num(size * sy)} {num(x)} {num(y)} Tm <{''.join(codes)}> Tj")
+            hexes, drawn = _codes(f, t)
+            if (f, t) not in self.done:
+                self.done.add((f, t))
+                seen = self.chars.setdefault(f, {})
+                for g, ch in drawn:
+                    seen.setdefault(g, ch)
+            out.append(f"{num(size)} 0 0 {num(size * sy)} {num(ox + dx)} {num(oy + dy)} Tm "
+                       f"<{hexes}> Tj")
         out.append("ET")
 
     def shape(self, item, path):
         fill, stroke = item.fill is not None, item.stroke is not None
         if not (fill or stroke):
             return
-        self.set("fill", _paint(item.fill, "g"))
-        self.set("stroke", _paint(item.stroke, "G"))
+        self.set("fill", paint(item.fill, "g"))
+        self.set("stroke", paint(item.stroke, "G"))
         if stroke:
             self.set("width", f"{num(item.width)} w")
             dash = getattr(item, "dash", None)
@@ -285,18 +284,21 @@ class _Content:
 
     def draw(self, item):
         if isinstance(item, Text):
-            if item.runs:
-                self.set("fill", _paint(item.color, "g"))
-                self.glyphs(item.runs)
+            if item.text:
+                self.set("fill", paint(item.color, "g"))
+                runs = _layout(item.font, item.text, item.size)[0]
+                self.glyphs(item.x, item.y, [(f, item.size, 1.0, dx, 0.0, t) for f, dx, t in runs])
         elif isinstance(item, Math):
-            self.set("fill", _paint(item.color, "g"))
-            if item.runs:
-                self.glyphs(item.runs)
+            self.set("fill", paint(item.color, "g"))
+            box = item.content
+            if box.glyphs:
+                self.glyphs(item.x, item.y, _runs([(g.font, g.char, g.x, g.y, g.size, g.sy)
+                                                   for g in box.glyphs]))
             x, y = item.x, item.y
             for r in item.content.rules:
                 self.out.append(f"{num(x + r.x)} {num(y + r.y)} {num(r.w)} {num(r.h)} re f")
         elif isinstance(item, Circle):
-            self.shape(item, _circle(item.cx, item.cy, item.r))
+            self.shape(item, circle(item.cx, item.cy, item.r))
         elif item.rect:
             (x0, y0), _, (x1, y1), _ = item.points
             self.shape(item, f"{num(x0)} {num(y0)} {num(x1 - x0)} {num(y1 - y0)} re")
@@ -307,18 +309,6 @@ class _Content:
 
     def bytes(self) -> bytes:
         return ("\n".join(self.out) + "\n").encode()
-
-
-def _circle(cx, cy, r):
-    """A circle as four Bezier curves, counter-clockwise from its rightmost point."""
-    k = KAPPA * r
-    parts = [f"{num(cx + r)} {num(cy)} m"]
-    for (ax, ay), (bx, by), (px, py) in (
-            ((r, k), (k, r), (0, r)), ((-k, r), (-r, k), (-r, 0)),
-            ((-r, -k), (-k, -r), (0, -r)), ((k, -r), (r, -k), (r, 0))):
-        parts.append(f"{num(cx + ax)} {num(cy + ay)} {num(cx + bx)} {num(cy + by)} "
-                     f"{num(cx + px)} {num(cy + py)} c")
-    return " ".join(parts) + " h"
 
 
 class Document:
@@ -335,9 +325,9 @@ class Document:
         return p
 
     def to_bytes(self) -> bytes:
-        names, chars, contents = {}, {}, []
+        names, chars, done, contents = {}, {}, set(), []
         for p in self.pages:
-            c = _Content(names, chars)
+            c = _Content(names, chars, done)
             for item in p.items:
                 c.draw(item)
             contents.append(c)

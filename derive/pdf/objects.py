@@ -1,10 +1,11 @@
-"""PDF syntax for the page writer: numbers, strings, the object file with its xref, embedded fonts.
+"""PDF syntax for the page writer: numbers, colours, paths, strings, the file and its fonts.
 
-``num`` writes a coordinate; ``Writer`` numbers objects and lays out the file (header, objects,
-xref table with byte offsets, trailer); ``font_objects`` writes one font as a Type0 font
-(CIDFontType2, Identity-H, CIDToGIDMap /Identity, glyph ids as codes) with its widths, font
-descriptor, TrueType subset and a ToUnicode CMap, so text extracted from the PDF is the text shown.
-Everything is deterministic: the same input gives the same bytes.
+``num`` writes a coordinate, ``paint`` a colour operator, ``circle`` a circle's path; ``Writer``
+numbers objects and lays out the file (header, objects, xref table with byte offsets, trailer);
+``font_objects`` writes one font as a Type0 font (CIDFontType2, Identity-H, CIDToGIDMap
+/Identity, glyph ids as codes) with its widths, font descriptor, TrueType subset and a ToUnicode
+CMap, so text extracted from the PDF is the text shown. Everything is deterministic: the same
+input gives the same bytes.
 """
 from __future__ import annotations
 
@@ -17,16 +18,51 @@ import zlib
 from derive.core.errors import DeriveError
 from derive.pdf import fonts
 
+INF = (math.inf, -math.inf)
+HEX = frozenset("0123456789abcdefABCDEF")
+KAPPA = 0.5522847498            # Bezier handle length of a quarter circle (radius 1)
 LEVEL = 6                                   # zlib level of every stream
 
 
 def num(v) -> str:
     """A PDF number: at most three decimals, no trailing zeros, no ``-0``."""
-    v = float(v)
-    if not math.isfinite(v):
+    if v != v or v in INF:
         raise DeriveError(f"cannot draw at a coordinate of {v}: give finite numbers")
     s = f"{v:.3f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
+    return "0" if s == "-0" else s
+
+
+def paint(color, op):
+    """The operator setting ``color`` ("#rrggbb"): gray (``G``/``g``) when r == g == b, else RGB."""
+    if color is None:
+        return None
+    try:
+        return _color(color, op)
+    except TypeError:
+        raise DeriveError(f"colour {color!r} is not #rrggbb: write one such as '#222222'") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _color(color, op):
+    if not (isinstance(color, str) and len(color) == 7 and color[0] == "#"
+            and all(c in HEX for c in color[1:])):
+        raise DeriveError(f"colour {color!r} is not #rrggbb: write one such as '#222222'")
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    if r == g == b:
+        return f"{num(r / 255)} {op}"
+    return f"{num(r / 255)} {num(g / 255)} {num(b / 255)} {'RG' if op == 'G' else 'rg'}"
+
+
+def circle(cx, cy, r):
+    """A circle as four Bezier curves, counter-clockwise from its rightmost point."""
+    k = KAPPA * r
+    parts = [f"{num(cx + r)} {num(cy)} m"]
+    for (ax, ay), (bx, by), (px, py) in (
+            ((r, k), (k, r), (0, r)), ((-k, r), (-r, k), (-r, 0)),
+            ((-r, -k), (-k, -r), (0, -r)), ((k, -r), (r, -k), (r, 0))):
+        parts.append(f"{num(cx + ax)} {num(cy + ay)} {num(cx + bx)} {num(cy + by)} "
+                     f"{num(cx + px)} {num(cy + py)} c")
+    return " ".join(parts) + " h"
 
 
 def text_string(s: str) -> str:

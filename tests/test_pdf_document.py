@@ -32,7 +32,7 @@ def _words(s: str) -> str:
 
 def _formula() -> Box:
     """x² / (a + b), hand-set: numerator, a fraction bar (a rule), a stretched parenthesis."""
-    return Box(width=40.0, height=14.0, depth=9.0, rules=[Rule(0.0, 3.0, 40.0, 0.6)], glyphs=[
+    return Box(width=40.0, height=17.0, depth=12.0, rules=[Rule(0.0, 3.0, 40.0, 0.6)], glyphs=[
         Glyph("serif-italic", "x", 14.0, 6.0, 12.0),
         Glyph("serif", "2", 14.0 + fonts.font("serif-italic").advance("x") * 12, 10.0, 8.5),
         Glyph("serif", "(", 0.0, -8.0, 12.0, sy=1.4),
@@ -144,8 +144,8 @@ def test_box_alignment(ha, va):
     b = _formula()
     m = Page().box(100, 200, b, ha=ha, va=va)
     x0 = {"left": 100, "center": 80, "right": 60}[ha]
-    base = {"baseline": 200, "top": 186, "bottom": 209, "center": 197.5}[va]
-    assert m.box == pytest.approx((x0, base - 9, x0 + 40, base + 14))
+    base = {"baseline": 200, "top": 183, "bottom": 212, "center": 197.5}[va]
+    assert m.box == pytest.approx((x0, base - 12, x0 + 40, base + 17))
     assert (m.x, m.y) == pytest.approx((x0, base))
 
 
@@ -331,3 +331,55 @@ def test_no_matplotlib_imported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def _render(data: bytes, dpi: int):
+    """Page 1 rendered by poppler's pdftoppm as a gray image (rows from the top), or a skip."""
+    import shutil
+
+    import numpy as np
+
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm (poppler-utils) is not installed: the pypdf checks stand alone")
+    out = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", "1", "-l", "1"], input=data,
+                         capture_output=True, timeout=60, check=True).stdout
+    magic, w, h, top, rest = out.split(maxsplit=4)
+    assert magic == b"P5" and top == b"255"
+    return np.frombuffer(rest, dtype=np.uint8).reshape(int(h), int(w))
+
+
+def test_rendered_ink_lies_in_each_box():
+    """Rendered by poppler, each text's and formula's ink falls inside its ``.box`` and fills most
+    of its width; the gray blank is drawn at its gray level on its row."""
+    import numpy as np
+
+    doc = Document()
+    p = doc.page()
+    items = [p.text(60, 780, "x − y = σ(z) · ∂f", 16, ha="left", va="top"),
+             p.text(300, 700, "Wide × text (gy)", 12, font="serif", ha="center", va="center"),
+             p.text(540, 600, "mono ⋮ code", 10, font="mono", ha="right", va="bottom"),
+             p.box(300, 400, _formula(), ha="center", va="center")]
+    blank = p.line([(72, 300), (200, 300)], width=1, color="#707070")
+    dpi = 144
+    img = _render(doc.to_bytes(), dpi)
+    s = dpi / 72
+
+    def px(x, y):                                     # page points -> (column, row)
+        return x * s, img.shape[0] - y * s
+
+    for it in items:
+        x0, y0, x1, y1 = it.box
+        (c0, r1), (c1, r0) = px(x0 - 12, y0 - 12), px(x1 + 12, y1 + 12)
+        region = img[int(r0):int(r1), int(c0):int(c1)] < 128
+        rows, cols = np.nonzero(region)
+        assert rows.size, f"nothing drawn for {it.text!r}"
+        ink = (c0 + cols.min(), r0 + rows.min(), c0 + cols.max() + 1, r0 + rows.max() + 1)
+        (b0, b3), (b2, b1) = px(x0, y0), px(x1, y1)
+        assert b0 - 2 <= ink[0] and ink[2] <= b2 + 2 and b1 - 2 <= ink[1] and ink[3] <= b3 + 2, \
+            (it.text, ink, (b0, b1, b2, b3))
+        assert ink[2] - ink[0] > 0.85 * (b2 - b0), it.text
+    c0, row = px(blank.box[0], 300)
+    c1, _ = px(blank.box[2], 300)
+    line = img[int(row) - 1:int(row) + 2, int(c0) + 2:int(c1) - 2]
+    assert abs(int(line.min()) - 0x70) <= 3                      # the blank's gray
+    assert img[int(row) - 6:int(row) - 3, int(c0):int(c1)].min() == 255   # nothing above it

@@ -301,7 +301,10 @@ def test_empty_document_and_page():
     (lambda p: p.line([(0, 0), (1, "x")]), "not a number"),
     (lambda p: p.line([(0, 0), (1, 1)], dash=(0, 0)), "dash"),
     (lambda p: p.polygon([(0, 0), (1, 1)], fill="#000000"), "at least 3 points"),
-    (lambda p: p.circle(0, 0, -1), "radius"),
+    (lambda p: p.circle(0, 0, -1), "radius is -1: give at least 0 points"),
+    (lambda p: p.text(0, 0, "a", 0), "text size is 0"),
+    (lambda p: p.rect(0, 0, 1, 1, stroke="#000000", width=-1), "line width is -1"),
+    (lambda p: Document().page(0, 10), "positive size"),
     (lambda p: p.box(0, 0, "x^2"), "Box"),
     (lambda p: p.box(0, 0, Box(glyphs=[Glyph("nope", "x", 0, 0, 10)])), "unknown font"),
 ])

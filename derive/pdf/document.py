@@ -36,13 +36,16 @@ def _font(name):
     return fonts.font(name)
 
 
-def _number(v, what):
+def _number(v, what, low=-math.inf):
+    """``v`` as a finite float of at least ``low`` points."""
     try:
         v = float(v)
     except (TypeError, ValueError):
         raise DeriveError(f"{what} {v!r} is not a number: give a number in points") from None
     if not math.isfinite(v):
         raise DeriveError(f"{what} is {v}: give a finite number in points")
+    if v < low:
+        raise DeriveError(f"{what} is {v:g}: give at least {low:g} points")
     return v
 
 
@@ -168,7 +171,7 @@ class Page:
         if any(ord(c) < 32 for c in s):
             raise DeriveError(f"text {s[:30]!r} holds a line break or control character: "
                               "draw each line with its own page.text")
-        f, size = _font(font), _number(size, "text size")
+        f, size = _font(font), _number(size, "text size", 0.1)
         paint(color, "g")
         width = _layout(font, s, size)[1]
         x0, base = _align(x, y, width, f.ascent * size, f.descent * size, ha, va)
@@ -191,7 +194,7 @@ class Page:
 
     def _path(self, pts, closed, fill, stroke, width, dash, gid, rect=False):
         paint(fill, "g"), paint(stroke, "G")
-        width = _number(width, "line width")
+        width = _number(width, "line width", 0)
         if dash is not None:
             dash = tuple(_number(d, "dash length") for d in dash)
             if not dash or any(d < 0 for d in dash) or not any(dash):
@@ -213,11 +216,9 @@ class Page:
         return self._path(pts, True, fill, stroke, width, None, gid, rect=True)
 
     def circle(self, cx, cy, r, fill=None, stroke=None, width=1.0, gid=None) -> Circle:
-        cx, cy, r = _number(cx, "x"), _number(cy, "y"), _number(r, "radius")
-        if r < 0:
-            raise DeriveError(f"a circle of radius {r}: give a radius >= 0")
+        cx, cy, r = _number(cx, "x"), _number(cy, "y"), _number(r, "radius", 0)
         paint(fill, "g"), paint(stroke, "G")
-        return self._add(Circle(cx, cy, r, fill, stroke, _number(width, "line width"),
+        return self._add(Circle(cx, cy, r, fill, stroke, _number(width, "line width", 0),
                                 (cx - r, cy - r, cx + r, cy + r), gid))
 
     def remove(self, item):

@@ -133,9 +133,9 @@ def _style(data: bytes) -> tuple:
 
 
 @functools.lru_cache(maxsize=32)
-def _program(name: str, gids: tuple) -> tuple:
-    """(compressed subset, its length, subset tag, italic angle, weight) of one font."""
-    data = fonts.subset(name, gids)
+def _program(data: bytes) -> tuple:
+    """(compressed font program, its length, subset tag, italic angle, weight class) of one
+    subset (documents using the same subset share one entry: ``fonts.subset`` keeps its bytes)."""
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(data).digest()[:6])
     return zlib.compress(data, LEVEL), len(data), tag, *_style(data)
 
@@ -160,20 +160,20 @@ def _utf16(ch: str) -> str:
     return ch.encode("utf-16-be").hex().upper()
 
 
-def to_unicode(chars: dict) -> bytes:
-    """A ToUnicode CMap: each glyph id (two-byte code) -> the character drawn with it."""
+@functools.lru_cache(maxsize=256)
+def to_unicode(items: tuple) -> bytes:
+    """A ToUnicode CMap stream: each (glyph id (two-byte code), the character drawn with it)."""
     lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
              "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
              "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
              "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange"]
-    items = sorted(chars.items())
     for i in range(0, len(items), 100):
         block = items[i:i + 100]
         lines.append(f"{len(block)} beginbfchar")
         lines += [f"<{g:04X}> <{_utf16(ch)}>" for g, ch in block]
         lines.append("endbfchar")
     lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
-    return ("\n".join(lines) + "\n").encode()
+    return stream("", ("\n".join(lines) + "\n").encode())
 
 
 def font_objects(w: Writer, ref: int, name: str, chars: dict) -> None:
@@ -181,7 +181,7 @@ def font_objects(w: Writer, ref: int, name: str, chars: dict) -> None:
     the character drawn with it (every glyph the document uses from this font)."""
     font = fonts.font(name)
     gids = sorted(set(chars) | {0})
-    data, length1, tag, angle, weight = _program(name, tuple(gids))
+    data, length1, tag, angle, weight = _program(fonts.subset(name, gids))
     base = f"{tag}+{font.base.replace(' ', '')}"
     flags = 4 | (1 if name == "mono" else 0) | (2 if name.startswith("serif") else 0) \
         | (64 if angle else 0)
@@ -196,6 +196,6 @@ def font_objects(w: Writer, ref: int, name: str, chars: dict) -> None:
                 "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
                 f"/FontDescriptor {desc} 0 R /DW {round(1000 * font.missing)} "
                 f"/W {_widths(font, gids)} /CIDToGIDMap /Identity >>")
-    cmap = w.add(stream("", to_unicode({g: c for g, c in chars.items() if g})))
+    cmap = w.add(to_unicode(tuple(sorted((g, c) for g, c in chars.items() if g))))
     w.put(ref, f"<< /Type /Font /Subtype /Type0 /BaseFont /{base} /Encoding /Identity-H "
                f"/DescendantFonts [{cid} 0 R] /ToUnicode {cmap} 0 R >>")

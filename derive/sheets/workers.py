@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.core import disk, request
+from derive.core import disk
+from derive.sheets import request
 from derive.symbolic.budget import DEFAULT_BUDGET, check_budget
 from derive.sheets.tex import tex_name
 from derive.symbolic.metrics import count_ops

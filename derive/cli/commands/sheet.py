@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 
 from derive.symbolic.budget import DEFAULT_BUDGET
-from derive.core import disk, request
+from derive.core import disk
+from derive.sheets import request
 
 NAME = "sheet"
 HELP = "print a derivation sheet: circuit, forward and backward tables, gradient, symbolic side"

@@ -1,7 +1,8 @@
-"""Geometry of drawn sheets and circuits, measured on what matplotlib renders (tests only).
+"""Geometry of drawn sheets and circuits, measured as drawn (tests only).
 
-``circuit_problems(fig)`` lists every collision in a drawn circuit: two texts that overlap, a
-gate label that leaves its circle, a text on a wire it does not belong to, a text on a gate.
+``circuit_problems(fig)`` lists every collision in a circuit drawn with matplotlib: two texts
+that overlap, a gate label that leaves its circle, a text on a wire it does not belong to, a
+text on a gate; ``page_problems(page)`` finds the same on a derive.pdf Page's display list.
 """
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def _owner(gid):
 
 
 def circuit_problems(fig) -> list:
+    """Collisions in the circuits drawn on a matplotlib Figure (its renderer measures the texts)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     r = FigureCanvasAgg(fig).get_renderer()
@@ -66,11 +68,6 @@ def circuit_problems(fig) -> list:
     for ax in fig.axes:
         texts = [t for t in ax.texts if t.get_text().strip() and (t.get_gid() or "")[:5] != "wire:"]
         boxes = [(t.get_gid() or "?", t.get_text(), _box(t, r)) for t in texts]
-        for i, (g1, s1, b1) in enumerate(boxes):
-            for g2, s2, b2 in boxes[i + 1:]:
-                if _overlap(b1, b2) and not {g1.split(":")[0], g2.split(":")[0]} == {"gate"} \
-                        and not (g1.startswith("gate:") or g2.startswith("gate:")):
-                    problems.append(f"{s1!r} ({g1}) overlaps {s2!r} ({g2})")
         circles = {}
         for p in ax.patches:
             gid = p.get_gid() or ""
@@ -78,34 +75,69 @@ def circuit_problems(fig) -> list:
                 c = ax.transData.transform(p.center)
                 rad = abs(ax.transData.transform((p.center[0] + p.radius, p.center[1]))[0] - c[0])
                 circles[gid[7:]] = (c, rad)
+        problems += _problems(boxes, circles, _wires(ax))
+    return problems
+
+
+CIRCUIT = ("gate", "name", "input", "total", "output", "value", "grad", "legend", "loop", "caption")
+
+
+def page_problems(page, tol=0.36) -> list:
+    """The same collisions found on a derive.pdf Page's display list: texts by their ``.box``
+    (page points, ``tol`` = matplotlib's half pixel at 100 dpi), gates by their circles, wires by
+    the points of the paths whose gid is ``wire:k:src:dst`` (lines and arrow heads)."""
+    boxes, circles, wires = [], {}, {}
+    for it in page.items:
+        gid = getattr(it, "gid", None) or ""
+        kind, _, name = gid.partition(":")
+        if kind in CIRCUIT and getattr(it, "text", "").strip():
+            x0, y0, x1, y1 = it.box
+            boxes.append((gid, it.text, (x0 + tol, y0 + tol, x1 - tol, y1 - tol)))
+        elif kind == "circle":
+            x0, y0, x1, y1 = it.box
+            circles[name] = (((x0 + x1) / 2, (y0 + y1) / 2), (x1 - x0) / 2)
+        elif kind == "wire":
+            k, src, dst = name.split(":", 2)
+            wires.setdefault(k, [src, dst, []])[2].append([tuple(p) for p in it.points])
+    return _problems(boxes, circles, wires)
+
+
+def _problems(boxes, circles, wires) -> list:
+    """boxes [(gid, text, box)], circles {name: (centre, radius)}, wires {k: (src, dst, [points])}."""
+    problems = []
+    for i, (g1, s1, b1) in enumerate(boxes):
+        for g2, s2, b2 in boxes[i + 1:]:
+            if _overlap(b1, b2) and not {g1.split(":")[0], g2.split(":")[0]} == {"gate"} \
+                    and not (g1.startswith("gate:") or g2.startswith("gate:")):
+                problems.append(f"{s1!r} ({g1}) overlaps {s2!r} ({g2})")
+    for gid, s, b in boxes:
+        kind, name = _owner(gid)
+        if kind == "gate":
+            (cx, cy), rad = circles[name]
+            corners = [(b[0], b[1]), (b[0], b[3]), (b[2], b[1]), (b[2], b[3])]
+            if any(math.hypot(x - cx, y - cy) > rad for x, y in corners):
+                problems.append(f"gate label {s!r} leaves its gate {name}")
+            continue
+        for cname, ((cx, cy), rad) in circles.items():
+            nx, ny = min(max(cx, b[0]), b[2]), min(max(cy, b[1]), b[3])
+            if math.hypot(nx - cx, ny - cy) < rad:
+                problems.append(f"{s!r} ({gid}) sits on gate {cname}")
+    for k, (src, dst, polys) in wires.items():
         for gid, s, b in boxes:
             kind, name = _owner(gid)
             if kind == "gate":
-                (cx, cy), rad = circles[name]
-                corners = [(b[0], b[1]), (b[0], b[3]), (b[2], b[1]), (b[2], b[3])]
-                if any(math.hypot(x - cx, y - cy) > rad for x, y in corners):
-                    problems.append(f"gate label {s!r} leaves its gate {name}")
                 continue
-            for cname, ((cx, cy), rad) in circles.items():
-                nx, ny = min(max(cx, b[0]), b[2]), min(max(cy, b[1]), b[3])
-                if math.hypot(nx - cx, ny - cy) < rad:
-                    problems.append(f"{s!r} ({gid}) sits on gate {cname}")
-        for k, (src, dst, polys) in _wires(ax).items():
-            for gid, s, b in boxes:
-                kind, name = _owner(gid)
-                if kind == "gate":
-                    continue
-                if kind in ("value", "grad") and k in name.split(","):
-                    own = True
-                elif kind in ("name", "input", "total", "output"):
-                    key = "<out>" if kind == "output" else name
-                    own = key in (src, dst)
-                else:
-                    own = False
-                if own:
-                    continue
-                if any(_seg_hits_box(p, q, b) for pts in polys for p, q in zip(pts, pts[1:])):
-                    problems.append(f"{s!r} ({gid}) sits on wire {src} -> {dst}")
+            if kind in ("value", "grad") and k in name.split(","):
+                own = True
+            elif kind in ("name", "input", "total", "output"):
+                key = "<out>" if kind == "output" else name
+                own = key in (src, dst)
+            else:
+                own = False
+            if own:
+                continue
+            if any(_seg_hits_box(p, q, b) for pts in polys for p, q in zip(pts, pts[1:])):
+                problems.append(f"{s!r} ({gid}) sits on wire {src} -> {dst}")
     return problems
 
 
@@ -144,3 +176,55 @@ def pdf_strokes(data: bytes) -> list:
             elif op in (b"f", b"n", b"B", b"b", b"f*", b"s"):
                 path = []
     return out
+
+
+class _Item:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class SketchPage:
+    """Stand-in for derive.pdf.document.Page (its API, boxes from the same font metrics) until
+    that module lands; ``page()`` gives the real one when it exists."""
+
+    def __init__(self, width=595.276, height=841.89):
+        self.width, self.height, self.items = width, height, []
+
+    def text(self, x, y, s, size, font="sans", color="#222222", ha="left", va="baseline", gid=None):
+        from derive.pdf import fonts
+
+        f = fonts.font(font)
+        w = fonts.width(font, s, size)
+        x0 = x - {"left": 0, "center": w / 2, "right": w}[ha]
+        h, d = f.ascent * size, f.descent * size
+        base = {"baseline": y, "top": y - h, "bottom": y + d, "center": y + (d - h) / 2}[va]
+        return self._add(kind="text", text=s, font=font, size=size, color=color, x=x0, y=base, gid=gid,
+                         box=(x0, base - d, x0 + w, base + h))
+
+    def line(self, points, width=0.7, color="#222222", dash=None, gid=None):
+        return self._path(points, gid, closed=False)
+
+    def polygon(self, points, fill=None, stroke=None, width=0.7, gid=None):
+        return self._path(points, gid, closed=True)
+
+    def circle(self, cx, cy, r, fill=None, stroke=None, width=1.0, gid=None):
+        return self._add(kind="circle", gid=gid, box=(cx - r, cy - r, cx + r, cy + r))
+
+    def _path(self, points, gid, closed):
+        pts = [tuple(p) for p in points]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return self._add(kind="path", points=pts, closed=closed, gid=gid, box=(min(xs), min(ys), max(xs), max(ys)))
+
+    def _add(self, **kw):
+        item = _Item(**kw)
+        self.items.append(item)
+        return item
+
+
+def page(width=595.276, height=841.89):
+    """A page to draw on: derive.pdf.document's when it exists, else the stand-in."""
+    try:
+        from derive.pdf.document import Document
+    except ImportError:
+        return SketchPage(width, height)
+    return Document().page(width, height)

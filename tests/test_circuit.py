@@ -148,3 +148,123 @@ def test_worksheet_circuit_gives_inputs_and_blanks_the_rest(fxy):
     assert "1.00" in texts                                              # and the output's 1
     assert "0.512" not in texts and "1.55" not in texts and "2.06" not in texts
     assert texts.count("_____") == 2 * 12 - 5 - 1
+
+
+# ---- one layout, two surfaces: matplotlib and a derive.pdf page --------------------------------
+def _on_page(c, numbers=True, defer=None):
+    from derive.circuit.pens import Recording, to_page
+    from tests.geometry import page
+
+    rec = Recording()
+    c.draw(rec, numbers=numbers, defer=defer)
+    w, h = c.size()
+    pg = page()
+    to_page(rec, pg, 36, 50, w * 72, h * 72)
+    return rec, pg
+
+
+def test_the_page_gets_the_layout_matplotlib_gets(fxy):
+    import matplotlib
+
+    from derive.circuit.draw import RC
+    from derive.circuit.pens import transform
+
+    c = fxy[1]
+    with matplotlib.rc_context(RC):
+        fig = c.figure()
+    ax = fig.axes[0]
+    drawn = sorted((t.get_gid(), t.get_text(), round(t.get_position()[0], 9), round(t.get_position()[1], 9),
+                    t.get_ha(), t.get_va(), round(t.get_fontsize(), 9)) for t in ax.texts if t.get_text())
+    rec, pg = _on_page(c)
+    at, per_unit = transform(rec, 36, 50, *(v * 72 for v in c.size()))
+    assert per_unit == pytest.approx(72)                   # one inch per unit at scale 1, as the figure
+    recorded = sorted((a["gid"], a["s"], round(a["x"], 9), round(a["y"], 9), a["ha"], a["va"], round(a["size"], 9))
+                      for _, kind, a in rec.marks if kind == "text")
+    assert recorded == drawn and len(drawn) == 43
+    texts = {it.gid: it for it in pg.items if getattr(it, "text", None)}
+    for gid, s, x, y, ha, va, size in recorded:           # each text where the data units put it
+        it = texts[gid]
+        assert it.text == s and it.size == pytest.approx(size)
+        bx = {"left": it.box[0], "right": it.box[2], "center": (it.box[0] + it.box[2]) / 2}[ha]
+        by = {"top": it.box[3], "bottom": it.box[1], "center": (it.box[1] + it.box[3]) / 2}[va]
+        assert (bx, by) == pytest.approx(at(x, y), abs=1e-6)
+    fonts = {it.gid.split(":")[0]: it.font for it in texts.values()}
+    assert fonts == {"gate": "sans", "name": "sans-oblique", "input": "mono", "output": "mono",
+                     "total": "mono", "value": "mono", "grad": "mono"}
+
+
+def test_page_wires_are_lines_with_filled_heads_ending_at_their_gates(fxy):
+    c = fxy[1]
+    _, pg = _on_page(c)
+    circles = {it.gid[7:]: it.box for it in pg.items if (it.gid or "").startswith("circle:")}
+    assert len(circles) == sum(n.kind == "gate" for n in c.nodes.values())
+    for k, e in enumerate(c.edges):
+        parts = [it for it in pg.items if it.gid == f"wire:{k}:{e.src}:{e.dst}"]
+        head = parts[-1]                                   # the triangle comes last
+        assert len(head.points) == 3 and len(parts) == (3 if e.via else 2)   # bends: one more line
+        tip = head.points[0]
+        if e.dst in circles:                               # the tip touches the gate's circle
+            x0, y0, x1, y1 = circles[e.dst]
+            r = (x1 - x0) / 2
+            assert ((tip[0] - (x0 + r)) ** 2 + (tip[1] - (y0 + r)) ** 2) ** 0.5 == pytest.approx(r, abs=1e-6)
+        shaft = parts[-2].points
+        base = ((head.points[1][0] + head.points[2][0]) / 2, (head.points[1][1] + head.points[2][1]) / 2)
+        assert shaft[-1] == pytest.approx(base, abs=1e-9)  # the line stops where the head starts
+        length = ((tip[0] - base[0]) ** 2 + (tip[1] - base[1]) ** 2) ** 0.5
+        assert length == pytest.approx(0.4 * 9)            # matplotlib's -|> head at scale 1
+
+
+def test_deferred_numbers_land_where_the_page_would_draw_them(fxy):
+    c = fxy[1]
+    _, drawn = _on_page(c)
+    slots = []
+    _, pg = _on_page(c, defer=lambda x, y, get, ha, va, size, color: slots.append((x, y, ha, va, size, color)))
+    numbers = [it for it in drawn.items if (it.gid or "").split(":")[0] in ("value", "grad", "total")]
+    assert len(slots) == len(numbers) == 2 * 12 + 2         # 12 wires, and the totals at x and y
+    assert not [it for it in pg.items if (it.gid or "").split(":")[0] in ("value", "grad", "total")]
+    for it, (x, y, ha, va, size, color) in zip(numbers, slots):
+        assert it.size == size and it.color == color
+        bx = {"left": it.box[0], "right": it.box[2], "center": (it.box[0] + it.box[2]) / 2}[ha]
+        by = {"top": it.box[3], "bottom": it.box[1]}[va]
+        assert (bx, by) == pytest.approx((x, y), abs=1e-6)
+
+
+def test_page_problems_finds_what_collides(fxy):
+    from tests.geometry import page_problems
+
+    c = fxy[1]
+    _, pg = _on_page(c)
+    assert page_problems(pg) == []
+    value = next(it for it in pg.items if (it.gid or "").startswith("value:"))
+    gate = next(it for it in pg.items if (it.gid or "").startswith("circle:"))
+    label = next(it for it in pg.items if it.gid == "input:x")
+    kept = value.box
+    for onto, words in ((gate, [f"({value.gid}) sits on gate {gate.gid[7:]}"]),
+                        (label, [f"({value.gid})", "(input:x)", "overlaps"])):
+        value.box = _moved(kept, onto.box)
+        assert any(all(w in p for w in words) for p in page_problems(pg)), words
+    value.box = kept
+    assert page_problems(pg) == []
+
+
+def _moved(box, onto):
+    dx, dy = (onto[0] + onto[2] - box[0] - box[2]) / 2, (onto[1] + onto[3] - box[1] - box[3]) / 2
+    return box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy
+
+
+def test_drawing_on_a_page_never_imports_matplotlib(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom derive import stage\nfrom derive.circuit.pens import to_page\n"
+            "from derive.symbolic.examples import CS231N_FXY\nfrom tests.geometry import page\n"
+            "c = stage(CS231N_FXY).circuit(x=3, y=-4)\nrec = c.record()\npg = page()\n"
+            "to_page(rec, pg, 0, 0, *(v * 72 for v in c.size()))\n"
+            "assert len(pg.items) > 50\nprint('matplotlib' in sys.modules)\n")
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

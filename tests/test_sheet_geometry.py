@@ -13,7 +13,8 @@ from derive.circuit.draw import RC
 from derive.symbolic.examples import BY_NAME, CATALOGUE, CS231N_FXY, stage_example
 from derive.symbolic.families import FAMILIES, build
 from derive.sheets.sheet import render, sheets_for
-from tests.geometry import circuit_problems, page_problems
+from derive.circuit.pens import to_page
+from tests.geometry import circuit_problems, page, page_problems
 
 BATCHNORM = '''import numpy as np
 
@@ -63,33 +64,50 @@ def _figure(circuit, numbers=True):
         return circuit.figure(numbers=numbers)
 
 
+def _problems(circuit, surface, numbers=True):
+    """Collisions of the circuit drawn with matplotlib, or on a derive.pdf page (the sheets)."""
+    if surface == "mpl":
+        return circuit_problems(_figure(circuit, numbers))
+    rec = circuit.record(numbers=numbers)
+    w, h = circuit.size()
+    pg = page()
+    to_page(rec, pg, 20, 30, w * 72, h * 72)
+    return page_problems(pg)
+
+
+SURFACES = pytest.mark.parametrize("surface", ["mpl", "page"])
+
+
+@SURFACES
 @pytest.mark.parametrize("ex", CATALOGUE, ids=[e.name for e in CATALOGUE])
 @pytest.mark.parametrize("numbers", [True, "blanks"])
-def test_catalogue_circuits_have_no_collisions(ex, numbers):
+def test_catalogue_circuits_have_no_collisions(ex, numbers, surface):
     prog = stage_example(ex)
-    assert circuit_problems(_figure(prog.circuit(**ex.point), numbers)) == []
+    assert _problems(prog.circuit(**ex.point), surface, numbers) == []
 
 
+@SURFACES
 @pytest.mark.parametrize("inst", _family_members())
-def test_family_circuits_have_no_collisions(inst):
+def test_family_circuits_have_no_collisions(inst, surface):
     prog = stage(inst.text)
-    assert circuit_problems(_figure(prog.circuit(**_point(prog, inst.domain, inst.n)))) == []
+    assert _problems(prog.circuit(**_point(prog, inst.domain, inst.n)), surface) == []
 
 
+@SURFACES
 @pytest.mark.parametrize("gates", ["grouped", "primitive"])
-def test_neuron_circuit_has_no_collisions(gates):
+def test_neuron_circuit_has_no_collisions(gates, surface):
     prog = stage_example(BY_NAME["sigmoid-neuron"], gates)
-    assert circuit_problems(_figure(prog.circuit(w=[2, -3, -3], x=[-1, -2]))) == []
+    assert _problems(prog.circuit(w=[2, -3, -3], x=[-1, -2]), surface) == []
 
 
+@SURFACES
 @pytest.mark.parametrize("name", ["two-layer", "batchnorm"])
-def test_array_circuits_have_no_collisions(name):
+def test_array_circuits_have_no_collisions(name, surface):
     from derive.circuit.draw import circuit
     from derive.sheets.arrays import as_arrays
 
     prog, at = (two_layer(), LOSS_AT) if name == "two-layer" else (stage(BATCHNORM), BATCHNORM_AT)
-    fig = _figure(circuit(prog, **as_arrays(prog, at)))
-    assert circuit_problems(fig) == []
+    assert _problems(circuit(prog, **as_arrays(prog, at)), surface) == []
 
 
 def test_the_notes_circuit_has_no_crossing_between_num_and_xpysqr():

@@ -43,19 +43,12 @@ def test_grid_finds_every_box_and_segment_that_touches():
             assert touching == [s for s in segs.near(q) if clipped(s, q) > 0]
 
 
-def test_glyph_width_is_a_lower_bound_of_the_width_mathtext_sets():
-    from matplotlib import rc_context
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.mathtext import MathTextParser
+def test_glyph_width_is_a_lower_bound_of_the_width_the_typesetter_sets():
+    from derive.pdf import mathtex
 
-    from derive.circuit.draw import RC
-
-    parser = MathTextParser("path")
-    with rc_context(RC):
-        for tex in TEX:
-            for size in (9, 12):
-                width = parser.parse(f"${tex}$", 72, FontProperties(size=size)).width
-                assert 0 < _glyph_width(tex) * size <= width, tex
+    for tex in TEX:
+        for size in (9, 12):
+            assert 0 < _glyph_width(tex) * size <= mathtex.width(tex, size), tex
 
 
 def test_started_call_runs_while_the_caller_works_and_can_be_cancelled():
@@ -100,28 +93,27 @@ def test_a_pdf_drawn_while_sympy_works_is_the_pdf_drawn_after(tmp_path):
     assert (tmp_path / "s.pdf").read_bytes() == drawn[0]
 
 
-def test_common_font_subsets_made_aside_give_the_same_pdf(monkeypatch):
-    """Font subsets made by the prefetching worker (a fresh process's first PDF) give the bytes
-    made in the process; a class set's drawing processes (daemonic, no children) do not
-    prefetch and still draw."""
+def test_font_work_kept_on_disk_gives_the_same_pdf(tmp_path, monkeypatch):
+    """Fonts' metrics and subsets read back from the disk cache give the bytes made afresh
+    (the cache off); a class set large enough to be drawn on two processes gives each sheet
+    the PDF drawn alone."""
     from derive import stage
-    from derive.sheets import cache
+    from derive.core import disk
+    from derive.pdf import fonts
     from derive.sheets.pages import pdf_bytes
     from derive.sheets.sheet import render_each, sheets_for
 
     sheets = sheets_for(stage("x*y + sin(x)"), {"x": 1, "y": 2}, key=True)
-    pdf_bytes(sheets)                                   # fonts set up
-    monkeypatch.setattr(cache, "_STORE", {})
-    monkeypatch.setattr(cache, "_PENDING", {})
-    aside = pdf_bytes(sheets)
-    assert cache._STORE and not cache._PENDING          # collected from the worker
-    monkeypatch.setattr(cache, "_STORE", {})
-    monkeypatch.setattr(cache, "prefetch", lambda: None)
-    import derive.sheets.pages as pages
-    monkeypatch.setattr(pages, "prefetch", lambda: None)
-    assert pdf_bytes(sheets) == aside                   # made here: the same bytes
-    monkeypatch.undo()
-    monkeypatch.setattr(cache, "_STORE", {})
-    monkeypatch.setattr(cache, "_PENDING", {})
-    many = sheets_for(stage("x*y + sin(x)"), variants=3)
-    assert all(p.startswith(b"%PDF") for p in render_each(many))
+    with disk.disabled():
+        fresh = pdf_bytes(sheets)
+    monkeypatch.setenv("DERIVE_CACHE", "1")
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    for f in (fonts.font, fonts._subset):
+        f.cache_clear()
+    made = pdf_bytes(sheets)                   # made and saved
+    for f in (fonts.font, fonts._subset):
+        f.cache_clear()
+    assert pdf_bytes(sheets) == made == fresh  # read back from the disk
+    many = sheets_for(stage("x*y + sin(x)"), variants=5)
+    each = render_each(many)
+    assert len(each) == 10 and each == [pdf_bytes([s]) for s in many]

@@ -1,9 +1,11 @@
-"""Circuit diagrams: a staged program drawn left to right as in the CS231n notes (pure matplotlib).
+"""Circuit diagrams: a staged program drawn left to right as in the CS231n notes, through a pen.
 
 Gates are labelled nodes (labels from the rule table, constants folded in: ``+1``, ``**2``,
 ``1/x``), each wire carries its forward value in green above it and the gradient flowing back
 along it in red below it. Inputs sit at their natural depth (one column before their first
-use, longest-path layering), not all stacked in the first column. Output is deterministic
+use, longest-path layering), not all stacked in the first column. ``draw`` speaks to a pen
+(``derive.circuit.pens``): matplotlib for notebooks and files, a PDF page for sheets, one
+layout for both. Output is deterministic
 (same program and point, same bytes) in PNG, SVG and PDF; ``to_dot()`` gives Graphviz text.
 """
 from __future__ import annotations
@@ -17,11 +19,8 @@ from dataclasses import dataclass, field
 from derive.circuit.layout import DX, DY, Edge, Node, edge_gradients, gate_label, input_values  # noqa: F401
 from derive.circuit.layout import build as _layout
 from derive.core.errors import DeriveError
-from derive.circuit.labels import MONO
-from derive.circuit.labels import SANS
-from derive.circuit.labels import fit_gate_label
-from derive.circuit.labels import place
-from derive.circuit.labels import text_size
+from derive.circuit.labels import ITALIC, MONO, SANS, fit_gate_label, place, text_size
+from derive.circuit.pens import MplPen, Pen, Recording
 
 
 def write_bytes(path: str, data: bytes) -> str:
@@ -89,10 +88,20 @@ class Circuit:
             w, h = self.size(scale)
             fig = Figure(figsize=(w, h))
             ax = fig.add_axes((0, 0, 1, 1))
-            if not self.draw(ax, scale, numbers):
+            if not self.draw(MplPen(ax), scale, numbers):
                 break
             self.spread()
         return fig
+
+    def record(self, scale: float = 1.0, numbers=True):
+        """The circuit's marks (``derive.circuit.pens.Recording``), spread out like ``figure``
+        until its labels are clear; draw it with ``pens.to_page`` (no matplotlib involved)."""
+        for _ in range(SPREADS + 1):
+            rec = Recording()
+            if not self.draw(rec, scale, numbers):
+                break
+            self.spread()
+        return rec
 
     def spread(self, fx: float = 1.2, fy: float = 1.15):
         """Move the nodes apart (more room for labels that collided)."""
@@ -154,18 +163,32 @@ class Circuit:
         grads = list(dict.fromkeys(self.short(self.edges[k].grad) for k in ks))
         return value, blank if numbers == "blanks" and not out else ", ".join(grads)
 
+    adjustable = "datalim"          # how matplotlib keeps the aspect equal (MplPen.limits)
+
     def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None,
              defer=None, pad: int = 0) -> int:
-        """Draw on a matplotlib Axes. ``numbers``: True, False, or "blanks" (a worksheet: the
-        inputs' values and the output's gradient given, blanks on every other wire).
-        ``scale`` sizes fonts and lines (points), ``geom`` is the inches per data unit of the
-        axes (default ``scale``), used to keep labels apart. Returns the number of wire labels
-        that could not be placed clear of everything else (0 when nothing collides).
-        ``defer(x, y, get, ha, va, size, color)`` (points on the page) takes the numbers instead
-        of drawing them, ``get(sheet)`` giving each one (a sheet template); ``pad``: room for
-        numbers of that many characters."""
-        from matplotlib.patches import Circle
+        """Draw with a pen (``derive.circuit.pens``), or on a matplotlib Axes. ``numbers``:
+        True, False, or "blanks" (a worksheet: the inputs' values and the output's gradient
+        given, blanks on every other wire). ``scale`` sizes fonts and lines (points), ``geom``
+        is the inches per data unit of the drawing (default ``scale``), used to keep labels
+        apart. Returns the number of wire labels that could not be placed clear of everything
+        else (0 when nothing collides). ``defer(x, y, get, ha, va, size, color)`` (points on
+        the page) takes the numbers instead of drawing them, ``get(sheet)`` giving each one (a
+        sheet template); ``pad``: room for numbers of that many characters."""
+        pen = ax if isinstance(ax, Pen) else MplPen(ax)
+        bad, xlim, ylim, pending = self._marks(pen, scale, numbers, geom, defer is not None, pad)
+        xlim, ylim = self._around(pen, scale, xlim, ylim)
+        pen.limits(xlim, ylim, self.adjustable)
+        if defer is not None and pending:
+            pen.deferred(pending, defer)
+        return bad
 
+    def _around(self, pen, scale, xlim, ylim):
+        """What a subclass draws around the circuit; returns the limits enlarged to hold it."""
+        return xlim, ylim
+
+    def _marks(self, pen, scale, numbers, geom, deferring, pad):
+        """The circuit's marks; (collisions, xlim, ylim, numbers left to a template)."""
         fs = 9.5 * scale
         pt = 1 / 72 / (geom or scale)                  # data units per point
         pos = {k: (n.x, n.y) for k, n in self.nodes.items()}
@@ -180,8 +203,7 @@ class Circuit:
             if src.kind == "gate":
                 pts[0] = (pts[0][0] + RADIUS, pts[0][1])
             if len(pts) > 1:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=INK, lw=1.0 * scale,
-                        solid_joinstyle="round", gid=f"wire:{k}:{e.src}:{e.dst}")
+                pen.line(pts, 1.0 * scale, INK, gid=f"wire:{k}:{e.src}:{e.dst}")
             (x0, y0), (x1, y1) = pts[-1], pos[e.dst]
             if dst.kind == "gate":
                 # binary gates: the wires arrive at two points on the left of the circle
@@ -190,23 +212,20 @@ class Circuit:
                 y1 += off
             else:
                 x1 -= 0.05
-            ax.annotate("", xy=(x1, y1), xytext=(x0, y0), gid=f"wire:{k}:{e.src}:{e.dst}",
-                        arrowprops=dict(arrowstyle="-|>", color=INK, lw=1.0 * scale,
-                                        mutation_scale=9 * scale, shrinkA=0, shrinkB=0))
+            pen.arrow((x0, y0), (x1, y1), 1.0 * scale, 9 * scale, INK, gid=f"wire:{k}:{e.src}:{e.dst}")
             wires.append((k, pts + [(x1, y1)]))
         fixed, legend, pending = [], [], []
 
-        def put(x, y, text, get, **kw):        # a number: drawn, or left to a template's slot
-            if defer is None:
-                ax.text(x, y, text, **kw)
+        def put(x, y, text, get, ha, va, size, color, gid):   # drawn, or left to a template's slot
+            if deferring:
+                pending.append((x, y, get, ha, va, size, color))
             else:
-                pending.append((x, y, get, kw))
+                pen.text(x, y, text, size, ha, va, color, MONO, gid)
 
         for n in self.nodes.values():
             x, y = pos[n.name]
             if n.kind == "gate":
-                ax.add_patch(Circle((x, y), RADIUS, facecolor="#fdfdf6", edgecolor=INK,
-                                    lw=1.2 * scale, zorder=3, gid=f"circle:{n.name}"))
+                pen.circle((x, y), RADIUS, 1.2 * scale, "#fdfdf6", INK, gid=f"circle:{n.name}", z=3)
                 label = n.label
                 size = fs * (1.15 if len(label) <= 2 else 0.95 if len(label) <= 4 else 0.75)
                 room = 2 * RADIUS * 0.78 / pt
@@ -215,18 +234,15 @@ class Circuit:
                     label = f"g{len(legend) + 1}"
                     legend.append(f"{label}: {n.label}")
                     fit = fit_gate_label(label, size, room, 1.0)
-                ax.text(x, y, label, ha="center", va="center", fontsize=fit, zorder=4,
-                        color=INK, gid=f"gate:{n.name}")
-                nw, nh = text_size(n.name, fs * 0.75, SANS, "italic")
+                pen.text(x, y, label, fit, "center", "center", INK, SANS, f"gate:{n.name}", z=4)
+                nw, nh = text_size(n.name, fs * 0.75, ITALIC)
                 top = y - RADIUS - 0.05
-                ax.text(x, top, n.name, ha="center", va="top", color=GREY, fontsize=fs * 0.75,
-                        style="italic", zorder=4, gid=f"name:{n.name}")
+                pen.text(x, top, n.name, fs * 0.75, "center", "top", GREY, ITALIC, f"name:{n.name}", z=4)
                 fixed.append((x - RADIUS, y - RADIUS, x + RADIUS, y + RADIUS))
                 fixed.append((x - nw * pt / 2, top - nh * pt, x + nw * pt / 2, top))
             elif n.kind == "input":
                 w, h = text_size(n.label, fs * 1.05, MONO)
-                ax.text(x - 0.04, y, n.label, ha="right", va="center", fontsize=fs * 1.05,
-                        color=INK, family=MONO, gid=f"input:{n.name}")
+                pen.text(x - 0.04, y, n.label, fs * 1.05, "right", "center", INK, MONO, f"input:{n.name}")
                 fixed.append((x - 0.04 - w * pt, y - h * pt / 2, x - 0.04, y + h * pt / 2))
                 if numbers is True and n.grad is not None \
                         and sum(e.src == n.name for e in self.edges) > 1:
@@ -234,13 +250,11 @@ class Circuit:
                     w, h = text_size(g.rjust(pad), fs * 0.8, MONO)
                     top = y - h * pt / 2 - 0.04
                     put(x - 0.04, top, g, lambda sh, m=n.name: sh.circuit.short(sh.circuit.nodes[m].grad),
-                        ha="right", va="top", fontsize=fs * 0.8, color=RED, family=MONO,
-                        gid=f"total:{n.name}")
+                        "right", "top", fs * 0.8, RED, f"total:{n.name}")
                     fixed.append((x - 0.04 - w * pt, top - h * pt, x - 0.04, top))
             elif n.kind == "output":
                 w, h = text_size(n.label, fs * 1.05, MONO)
-                ax.text(x + 0.04, y, n.label, ha="left", va="center", fontsize=fs * 1.05,
-                        color=INK, family=MONO, gid=f"output:{n.name}")
+                pen.text(x + 0.04, y, n.label, fs * 1.05, "left", "center", INK, MONO, f"output:{n.name}")
                 fixed.append((x + 0.04, y - h * pt / 2, x + 0.04 + w * pt, y + h * pt / 2))
         bad = 0
         if numbers:
@@ -257,27 +271,17 @@ class Circuit:
                                 for g in groups.values()], fixed, pt, lab, texts)
             for ks, (lx, up, down) in spots.items():
                 value, grad = self.wire_texts(ks, numbers)
-                kw = dict(ha="center", fontsize=lab, family=MONO)
                 tag = ",".join(map(str, ks))
                 put(lx, up, value, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[0],
-                    va="bottom", color=GREEN, gid=f"value:{tag}", **kw)
+                    "center", "bottom", lab, GREEN, f"value:{tag}")
                 put(lx, down, grad, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[1],
-                    va="top", color=RED, gid=f"grad:{tag}", **kw)
+                    "center", "top", lab, RED, f"grad:{tag}")
         ys = [n.y for n in self.nodes.values()]
         if legend:
-            ax.text(-0.7, min(ys) - 0.55, "   ".join(legend), ha="left", va="top",
-                    fontsize=fs * 0.8, color=GREY, gid="legend")
-        ax.set_xlim(-0.8, max(n.x for n in self.nodes.values()) + 0.8)
-        ax.set_ylim(min(ys) - 0.65 - (0.2 if legend else 0), max(ys) + 0.6)
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.axis("off")
-        if defer is not None and pending:
-            ax.apply_aspect()
-            for x, y, get, kw in pending:
-                px, py = ax.transData.transform((x, y)) / ax.figure.dpi * 72
-                defer(px, py, get, kw.get("ha", "left"), kw.get("va", "baseline"),
-                     kw["fontsize"], kw["color"])
-        return bad
+            pen.text(-0.7, min(ys) - 0.55, "   ".join(legend), fs * 0.8, "left", "top", GREY, SANS, "legend")
+        xlim = (-0.8, max(n.x for n in self.nodes.values()) + 0.8)
+        ylim = (min(ys) - 0.65 - (0.2 if legend else 0), max(ys) + 0.6)
+        return bad, xlim, ylim, pending
 
 
 def _esc(s: str) -> str:

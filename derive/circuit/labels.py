@@ -1,7 +1,7 @@
 """Circuit labels without collisions: text measured, numbers placed beside their own wire only.
 
-Every text of a circuit is a box in data units (measured with matplotlib's font metrics, no
-renderer needed). A gate's label is shrunk until it fits inside its circle, or abbreviated
+Every text of a circuit is a box in data units (measured with the metrics of the DejaVu fonts
+that matplotlib and the PDF pages both use, ``derive.pdf.fonts``: no matplotlib needed). A gate's label is shrunk until it fits inside its circle, or abbreviated
 (``g1``) with a legend. Each wire's pair of numbers (green value above, red gradient below)
 is tried at points along each of its segments, lifted clear of the wire's own slope, and put
 where it meets no gate, no other text and no other wire; ``place`` reports what still
@@ -12,19 +12,16 @@ from __future__ import annotations
 import functools
 import math
 
-MONO = "DejaVu Sans Mono"
-SANS = "DejaVu Sans"
+from derive.pdf import fonts
+
+MONO, SANS, ITALIC = "mono", "sans", "sans-oblique"     # derive.pdf.fonts names
 
 
 @functools.lru_cache(maxsize=4096)
-def text_size(s: str, size: float, family: str = SANS, style: str = "normal") -> tuple:
-    """(width, height) of one line of text in points (font metrics, as matplotlib sets it)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
-
-    prop = FontProperties(family=family, style=style, size=size)
-    w, _, _ = TextToPath().get_text_width_height_descent(s or " ", prop, ismath=False)
-    return w, size * 1.17         # a line's box: ascender + descender of DejaVu (1.164 em)
+def text_size(s: str, size: float, font: str = SANS) -> tuple:
+    """(width, height) of one line of text in points: the advances of its glyphs, and a
+    line's box, ascender + descender of DejaVu (1.164 em)."""
+    return fonts.width(font, s or " ", size), size * 1.17
 
 
 def overlap(a, b) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from derive.circuit.draw import GREY, INK, RADIUS, Circuit, circuit as draw_circuit
-from derive.circuit.labels import MONO, text_size
+from derive.circuit.labels import MONO, SANS, text_size
 from derive.circuit.layout import ARRAY_LABELS, DX, Edge, Layout, Node, _rows, gate_label
 from derive.staging.restage import DRAW_TRIPS, describe, trips
 
@@ -43,38 +43,30 @@ class LoopCircuit(Circuit):
         extra = max(levels + [max(ys)]) - max(ys) + ROOM * bool(self.boxes) + 0.35 * bool(self.caption)
         return w, h + extra * scale
 
-    def draw(self, ax, scale: float = 1.0, numbers=True, geom=None, defer=None, pad: int = 0) -> int:
-        from matplotlib.patches import Rectangle
+    adjustable = "box"
 
-        bad = super().draw(ax, scale, numbers, geom, defer, pad)
-        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    def _around(self, pen, scale, xlim, ylim):
+        """The loop boxes, the wires going back round and the caption; the limits holding them."""
+        (x0, x1), (y0, y1) = xlim, ylim
         levels, label_h = self._levels(scale)
-        wire = dict(color=INK, lw=1.0 * scale)
-        arrow = dict(arrowstyle="-|>", mutation_scale=9 * scale, shrinkA=0, shrinkB=0, **wire)
         for k, (left, right, top, bottom, label) in enumerate(self.boxes):
-            ax.add_patch(Rectangle((left, bottom), right - left, top - bottom, fill=False, lw=1.0 * scale,
-                                   edgecolor=GREY, linestyle="--", zorder=1, gid=f"box:{k}"))
-            ax.text(left + 0.05, top + 0.04, label, ha="left", va="bottom", fontsize=CAPTION * scale,
-                    color=GREY, family=MONO, gid=f"loop:{k}")
+            pen.rect(left, bottom, right - left, top - bottom, 1.0 * scale, GREY, dashed=True, gid=f"box:{k}")
+            pen.text(left + 0.05, top + 0.04, label, CAPTION * scale, "left", "bottom", GREY, MONO, f"loop:{k}")
         for j, ((src, dst, _), up) in enumerate(zip(self.back, levels)):
             a, b = self.nodes[src], self.nodes[dst]       # leaving a step, entering the next
             turn, down = a.x + 0.5 + 0.1 * j, b.x - 0.5 - 0.1 * j
             gid = f"wire:back{j}:{src}:{dst}"
-            ax.plot([a.x + RADIUS, turn, turn, down, down, b.x - RADIUS - 0.12],
-                    [a.y, a.y, up, up, b.y, b.y], gid=gid, **wire)
-            ax.annotate("", xy=(b.x - RADIUS, b.y), xytext=(b.x - RADIUS - 0.12, b.y), gid=gid, arrowprops=arrow)
+            pen.line([(a.x + RADIUS, a.y), (turn, a.y), (turn, up), (down, up), (down, b.y),
+                      (b.x - RADIUS - 0.12, b.y)], 1.0 * scale, INK, gid=gid)
+            pen.arrow((b.x - RADIUS - 0.12, b.y), (b.x - RADIUS, b.y), 1.0 * scale, 9 * scale, INK, gid=gid)
             y1 = max(y1, up + 0.2)
             x0 = min(x0, down - 0.2)
         if self.boxes:
             y0 = min([y0] + [bottom - 0.2 for _, _, _, bottom, _ in self.boxes])
         if self.caption:
-            ax.text(x0 + 0.1, y0 - 0.05, self.caption, ha="left", va="top", fontsize=CAPTION * scale,
-                    color=GREY, gid="caption")
+            pen.text(x0 + 0.1, y0 - 0.05, self.caption, CAPTION * scale, "left", "top", GREY, SANS, "caption")
             y0 -= label_h + 0.2
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.set_aspect("equal", adjustable="box")
-        return bad
+        return (x0, x1), (y0, y1)
 
 
 def circuit(prog, exact: bool = True, **values) -> LoopCircuit:

@@ -185,12 +185,9 @@ def _symbolic_ops(prog):
 
 
 def _path_checks(prog):
-    """In the worker: {forked input: simplify shows its sum over paths equals sympy.diff}
+    """In the worker: {forked input: expand or simplify shows its sum over paths equals sympy.diff}
     (``derive.symbolic.paths`` with no point, which gives ``simplify`` a budgeted worker of
     its own); at no point, a timeout is False."""
-    import sympy.physics.units  # noqa: F401  simplify imports it at first use (0.25 s): once here,
-                                # not again in each check's worker
-
     counts = count_paths(prog)
     return {v.name: paths(prog, v.name, False, limit=MAX_PATHS, symbolic=True).agrees
             for v in forks(prog)[:MAX_FORKS] if counts[v] <= MAX_PATHS}

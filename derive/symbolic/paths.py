@@ -186,15 +186,25 @@ def paths(f, wrt=None, at=None, limit: int = MAX_PATHS, gates: str = "grouped",
     return TotalDerivative(prog, s, found, total, diff, bool(agrees), point, value, count)
 
 
+EXPAND_OPS = 400      # ops of (sum - diff) up to which expand is tried first (ms, not seconds)
+
+
 def _is_zero(e):
     return sp.simplify(e) == 0
 
 
-def _same(total, diff, found, value, seconds: float | None = 2.0) -> bool:
-    """sum of the terms == sympy.diff: symbolically if simplify answers within ``seconds``
-    (``None``: not tried),
-    else (or also) the terms' values at the point add up to the staged gradient."""
+def _expands_to_zero(e) -> bool:
+    """``expand`` shows ``e`` is 0 (a proof when it does; small expressions only: it is tried
+    in the caller's process, before ``simplify`` is given a worker)."""
+    return sp.count_ops(e) <= EXPAND_OPS and sp.expand(e) == 0
 
+
+def _same(total, diff, found, value, seconds: float | None = 2.0) -> bool:
+    """sum of the terms == sympy.diff: symbolically if ``expand`` shows it, or simplify answers
+    within ``seconds`` (``None``: not tried), else (or also) the terms' values at the point add
+    up to the staged gradient."""
+    if seconds and _expands_to_zero(total - diff):
+        return True
     out = within(seconds, _is_zero, total - diff) if seconds else None
     if out is not None and out.ok:
         return bool(out.value)

@@ -26,7 +26,7 @@ def cache(tmp_path, monkeypatch):
 
 
 def entries(folder, kind=""):
-    return sorted(n for n in os.listdir(folder) if n.startswith(kind)) if folder.exists() else []
+    return sorted(n for n in os.listdir(folder) if n.startswith(kind) and n != "kept") if folder.exists() else []
 
 
 def drawn(prog, point, **kw):

@@ -135,13 +135,15 @@ def key(kind: str, *parts) -> str:
     return f"{kind}-{h.hexdigest()}"
 
 
-def load(name: str):
+def load(name: str, kept: bool = False):
     """The object stored under ``name`` (``key(...)``), or None. Entries are pickles, so only
-    a folder of this user's that nobody else may write to is read."""
-    if not enabled():
+    a folder of this user's that nobody else may write to is read. ``kept``: an entry derived
+    from installed files alone (fonts' metrics and subsets), in the ``kept`` subfolder and
+    read even when the cache is off (turning it off is about reusing answers, not fonts)."""
+    if not (kept or enabled()):
         return None
     try:
-        where = folder()
+        where = _where(kept)
         if not _private(where):
             return None
         with open(os.path.join(where, name), "rb") as fh:
@@ -155,14 +157,19 @@ def _private(where) -> bool:
     return (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not st.st_mode & 0o022
 
 
-def save(name: str, value) -> bool:
+def _where(kept: bool) -> str:
+    return os.path.join(folder(), "kept") if kept else folder()
+
+
+def save(name: str, value, kept: bool = False) -> bool:
     """Store ``value`` under ``name``: written aside, then renamed into place; False if it
-    cannot be (no folder, read-only, a value that does not pickle)."""
-    if not enabled():
+    cannot be (no folder, read-only, a value that does not pickle). ``kept``: see ``load``."""
+    if not (kept or enabled()):
         return False
     try:
         data = pickle.dumps(value, protocol=4)
-        where = folder()
+        where = _where(kept)
+        os.makedirs(folder(), mode=0o700, exist_ok=True)
         os.makedirs(where, mode=0o700, exist_ok=True)
         if not _private(where):
             return False
@@ -181,7 +188,7 @@ def save(name: str, value) -> bool:
 
 
 def _trim(where):
-    names = [n for n in os.listdir(where) if not n.startswith(".")]
+    names = [n for n in os.listdir(where) if not n.startswith(".") and n != "kept"]
     if len(names) <= MAX_ENTRIES:
         return
     def age(n):

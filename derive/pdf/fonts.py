@@ -5,8 +5,9 @@ found on disk without importing matplotlib. A ``Font`` knows each character's gl
 advance (in em) and the font's ascent and descent; ``subset(name, gids)`` gives the TrueType
 bytes to embed, holding every glyph of ``COMMON`` (ASCII, Greek, the sheets' symbols) and the
 glyphs asked for, with their original glyph ids (so text is written with the ids ``glyph``
-gives). Metrics and subsets take fontTools 20-350 ms to make, so both are kept in the disk
-cache (``derive.core.disk``) and in the process.
+gives). Metrics and subsets take fontTools 20-350 ms to make, so both are kept in the process
+and on disk (``derive.core.disk``'s ``kept`` part: read even when the cache is off, as they
+depend on the installed font files alone).
 """
 from __future__ import annotations
 
@@ -88,11 +89,11 @@ def font(name: str) -> Font:
     """The metrics of one of ``FILES``, from the disk cache or read with fontTools."""
     path = os.path.join(folder(), FILES[name])
     key = disk.key("font-metrics", repr(_stamp(path)))
-    got = disk.load(key)
+    got = disk.load(key, kept=True)
     if isinstance(got, Font):
         return got
     made = _read(name, path)
-    disk.save(key, made)
+    disk.save(key, made, kept=True)
     return made
 
 
@@ -155,7 +156,7 @@ def subset(name: str, gids) -> bytes:
 def _subset(name: str, extra: tuple) -> bytes:
     f = font(name)
     key = disk.key("font-subset", repr(_stamp(f.path)), COMMON, repr(extra))
-    got = disk.load(key)
+    got = disk.load(key, kept=True)
     if isinstance(got, bytes):
         return got
     import logging
@@ -178,5 +179,5 @@ def _subset(name: str, extra: tuple) -> bytes:
     buf = io.BytesIO()
     tt.save(buf)
     data = buf.getvalue()
-    disk.save(key, data)
+    disk.save(key, data, kept=True)
     return data

@@ -221,10 +221,26 @@ class SketchPage:
         return item
 
 
-def page(width=595.276, height=841.89):
-    """A page to draw on: derive.pdf.document's when it exists, else the stand-in."""
+class SketchDocument:
+    """Stand-in for derive.pdf.document.Document: pages, nothing written."""
+
+    def __init__(self):
+        self.pages = []
+
+    def page(self, width=595.276, height=841.89):
+        self.pages.append(SketchPage(width, height))
+        return self.pages[-1]
+
+
+def document():
+    """A document to draw on: derive.pdf.document's when it exists, else the stand-in."""
     try:
         from derive.pdf.document import Document
     except ImportError:
-        return SketchPage(width, height)
-    return Document().page(width, height)
+        return SketchDocument()
+    return Document()
+
+
+def page(width=595.276, height=841.89):
+    """A page to draw on (of ``document()``)."""
+    return document().page(width, height)

@@ -268,3 +268,130 @@ def test_drawing_on_a_page_never_imports_matplotlib(tmp_path):
                          env=dict(os.environ, PYTHONPATH=root))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+# ---- the circuit on a sheet's page (derive.sheets.circuit) -------------------------------------
+class PageFlow:
+    """The page flow's interface as derive.sheets.circuit uses it (doc, pg, page, y in inches,
+    need, heading, text, slots, later, label, new_landscape)."""
+
+    def __init__(self, slots=None, label="Answer key"):
+        from tests.geometry import document
+
+        self.doc, self.page, self.slots, self.later, self.label = document(), 0, slots, [], label
+        self.new_page()
+
+    def new_page(self):
+        from derive.sheets.mpl import H, M
+
+        self.pg, self.page, self.y = self.doc.page(), self.page + 1, H - M
+
+    def need(self, h):
+        from derive.sheets.mpl import M
+
+        if self.y - h < M:
+            self.new_page()
+            return True
+        return False
+
+    def heading(self, s):
+        self.need(1.1)
+        self.y -= 0.12
+        self.text(0, s, 11.5, dy=0.3)
+
+    def text(self, x, s, size=9.5, dy=None, color="#222222"):
+        from derive.sheets.mpl import M
+
+        self.pg.text((M + x) * 72, self.y * 72, s, size, color=color, va="top")
+        if dy:
+            self.y -= dy
+
+    def new_landscape(self):
+        from derive.sheets.mpl import H, W
+
+        self.page += 1
+        return self.doc.page(H * 72, W * 72)
+
+
+def derive_fmt(v, digits):
+    from derive.sheets.tex import fmt
+
+    return fmt(v, digits)
+
+
+def _sheet(expr, at, **kw):
+    from derive.sheets.sheet import sheets_for
+
+    return sheets_for(stage(expr), at, **kw)[0]
+
+
+def _texts(pg, kinds):
+    return {it.gid: it for it in pg.items if (it.gid or "").split(":")[0] in kinds and getattr(it, "text", None)}
+
+
+def test_sheet_circuit_is_drawn_on_the_page_below_its_heading():
+    from derive.sheets.circuit import _circuit
+    from derive.sheets.mpl import CW, M
+    from tests.geometry import page_problems
+
+    s = _sheet(CS231N_FXY, {"x": 3, "y": -4}, key=True)
+    flow = PageFlow()
+    top = flow.y
+    _circuit(flow, s)
+    pg = flow.pg
+    assert flow.page == 1 and not flow.later and len(flow.doc.pages) == 1
+    assert pg.items[0].text.startswith("The circuit: values in green")
+    parts = [it for it in pg.items[1:]]
+    assert all(M * 72 - 1e-6 <= it.box[0] and it.box[2] <= (M + CW) * 72 + 1e-6 for it in parts)
+    assert all(flow.y * 72 - 1e-6 <= it.box[1] and it.box[3] <= top * 72 for it in parts)
+    numbers = _texts(pg, ("value", "grad"))
+    assert len(numbers) == 24 and s.circuit.digits == s.digits == 4
+    for k, e in enumerate(s.circuit.edges):                          # the sheet's --digits
+        assert numbers[f"value:{k}"].text == s.circuit.short(e.value) == derive_fmt(e.value, 4)
+    assert page_problems(pg) == []
+
+
+def test_template_slots_filled_in_collide_with_nothing():
+    from derive.sheets.circuit import _circuit
+    from tests.geometry import _overlap
+
+    key = _sheet(CS231N_FXY, {"x": 3, "y": -4}, key=True)
+    slots = []
+    template = PageFlow(slots=slots)
+    _circuit(template, key)
+    pg = template.pg
+    assert not _texts(pg, ("value", "grad", "total")) and len(slots) == 2 * 12 + 2
+    fixed = [it.box for it in _texts(pg, ("gate", "name", "input", "output")).values()]
+    fixed += [it.box for it in pg.items if (it.gid or "").startswith("circle:")]
+    filled = []
+    for sl in slots:                     # as derive.sheets.fill writes them, on the slot's page
+        assert sl.page == 0
+        it = template.doc.pages[sl.page].text(sl.x, sl.y, sl.get(key), sl.size, font="mono",
+                                              color=sl.color, ha=sl.ha, va=sl.va)
+        x0, y0, x1, y1 = it.box
+        filled.append((x0 + 0.4, y0 + 0.4, x1 - 0.4, y1 - 0.4))
+    for i, b in enumerate(filled):
+        assert not any(_overlap(b, o) for o in filled[i + 1:] + fixed), slots[i].get(key)
+
+
+def test_a_circuit_too_wide_for_the_page_gets_a_landscape_page_after_the_sheet():
+    from derive.sheets.circuit import _circuit
+    from derive.sheets.mpl import H, W
+    from tests.geometry import page_problems
+
+    expr = "sin(" * 13 + "sin(x*y)" + ")" * 13                         # 15 gates in a row
+    s = _sheet(expr, {"x": 0.5, "y": 0.5}, key=True)
+    flow = PageFlow(label="Answer key")
+    _circuit(flow, s)
+    assert len(flow.later) == 1 and len(flow.doc.pages) == 1
+    assert flow.pg.items[-1].text == "(on its own landscape page, after this sheet)"
+    assert not [it for it in flow.pg.items if (it.gid or "").startswith(("circle:", "wire:"))]
+    flow.later[0]()
+    assert flow.page == 2 and len(flow.doc.pages) == 2
+    land = flow.doc.pages[1]
+    assert (land.width, land.height) == pytest.approx((H * 72, W * 72))
+    texts = [it.text for it in land.items if getattr(it, "text", None)]
+    assert texts[0] == "The circuit" and texts[-1] == "Answer key  ·  derive derivation sheet  ·  page 2"
+    gates = [it for it in land.items if (it.gid or "").startswith("circle:")]
+    assert len(gates) == 15 and all(0 < it.box[0] and it.box[2] < H * 72 for it in gates)
+    assert page_problems(land) == []

@@ -92,6 +92,10 @@ def place(wires, obstacles, pt, label_size, texts, gap_pt=1.5):
             for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9):
                 cx = x0 + t * (x1 - x0)
                 lo_x, hi_x = cx - w / 2, cx + w / 2
+                outside = max(0.0, x0 - lo_x) + max(0.0, hi_x - x1)   # beyond its segment
+                rank = 0.001 * abs(t - 0.5) + 0.002 * abs(slope) + 0.05 * outside
+                if best is not None and rank >= best[0] - 1e-12:
+                    continue                  # costs are >= 0: it cannot beat the best
                 ya, yb = y0 + slope * (lo_x - x0), y0 + slope * (hi_x - x0)
                 up, down = max(ya, yb) + gap, min(ya, yb) - gap
                 boxes = [(lo_x, up, hi_x, up + h), (lo_x, down - h, hi_x, down)]
@@ -99,8 +103,6 @@ def place(wires, obstacles, pt, label_size, texts, gap_pt=1.5):
                 for b in boxes:
                     cost += sum(overlap(b, o) for o in taken.near(b)) * 100
                     cost += sum(clipped(sg, b) for k, sg in lines.near(b) if k != key) * 10
-                outside = max(0.0, x0 - lo_x) + max(0.0, hi_x - x1)   # beyond its segment
-                rank = 0.001 * abs(t - 0.5) + 0.002 * abs(slope) + 0.05 * outside
                 if best is None or cost + rank < best[0] - 1e-12:
                     best = (cost + rank, cost, (cx, up, down), boxes)
         if best is None:

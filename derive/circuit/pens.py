@@ -109,7 +109,7 @@ class Recording(Pen):
     the numbers left to a template (``pending``, ``defer``)."""
 
     def __init__(self):
-        self.marks, self.xlim, self.ylim = [], (0.0, 1.0), (0.0, 1.0)
+        self.marks, self.xlim, self.ylim, self.adjustable = [], (0.0, 1.0), (0.0, 1.0), "datalim"
         self.pending, self.defer = [], None
 
     def _add(self, kind, z, **args):
@@ -132,10 +132,18 @@ class Recording(Pen):
         self._add("text", z, x=x, y=y, s=s, size=size, ha=ha, va=va, color=color, font=font, gid=gid)
 
     def limits(self, xlim, ylim, adjustable="datalim"):
-        self.xlim, self.ylim = tuple(xlim), tuple(ylim)
+        self.xlim, self.ylim, self.adjustable = tuple(xlim), tuple(ylim), adjustable
 
     def deferred(self, pending, defer):
         self.pending, self.defer = list(pending), defer
+
+    def replay(self, pen):
+        """Draw the recorded marks with another pen (a recording made once, drawn anywhere)."""
+        for z, kind, a in self.marks:                 # each mark keeps its method's argument names
+            getattr(pen, kind)(z=z, **a)
+        pen.limits(self.xlim, self.ylim, self.adjustable)
+        if self.pending:
+            pen.deferred(self.pending, self.defer)
 
     def texts(self) -> list:
         """The texts drawn, in order (what a test or a reader of the recording looks at)."""

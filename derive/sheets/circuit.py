@@ -12,7 +12,7 @@ import copy
 
 from derive.circuit.draw import GREY, INK, SPREADS
 from derive.circuit.pens import MplPen, Recording, to_page
-from derive.sheets.mpl import CIRCUIT_H, CW, H, M, MIN_FONT, ROW, W, Slot, footer
+from derive.sheets.flow import CIRCUIT_H, CW, H, M, MIN_FONT, ROW, W, Slot, footer
 
 PT = 72                                       # points per inch
 
@@ -45,6 +45,17 @@ def _circuit(flow, s, title=None, numbers=None):
             c.spread(1.0, 1.25)
         else:
             c.spread()
+
+
+def draw_circuit(flow, c, scale, numbers=False) -> int:
+    """Draw ``c`` across the page at ``scale``, its top at the cursor (the cursor does not
+    move); returns how many of its labels could not be placed clear (drawn all the same)."""
+    w, h = c.size()
+    rec = Recording()
+    bad = c.draw(rec, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale)
+    left = M + (CW - w * scale) / 2
+    _draw(_page(flow), rec, left * PT, (flow.y - h * scale) * PT, w * scale * PT, h * scale * PT)
+    return bad
 
 
 def _slots(flow, s):

@@ -282,12 +282,12 @@ class PageFlow:
         self.new_page()
 
     def new_page(self):
-        from derive.sheets.mpl import H, M
+        from derive.sheets.flow import H, M
 
         self.pg, self.page, self.y = self.doc.page(), self.page + 1, H - M
 
     def need(self, h):
-        from derive.sheets.mpl import M
+        from derive.sheets.flow import M
 
         if self.y - h < M:
             self.new_page()
@@ -300,14 +300,14 @@ class PageFlow:
         self.text(0, s, 11.5, dy=0.3)
 
     def text(self, x, s, size=9.5, dy=None, color="#222222"):
-        from derive.sheets.mpl import M
+        from derive.sheets.flow import M
 
         self.pg.text((M + x) * 72, self.y * 72, s, size, color=color, va="top")
         if dy:
             self.y -= dy
 
     def new_landscape(self):
-        from derive.sheets.mpl import H, W
+        from derive.sheets.flow import H, W
 
         self.page += 1
         return self.doc.page(H * 72, W * 72)
@@ -331,7 +331,7 @@ def _texts(pg, kinds):
 
 def test_sheet_circuit_is_drawn_on_the_page_below_its_heading():
     from derive.sheets.circuit import _circuit
-    from derive.sheets.mpl import CW, M
+    from derive.sheets.flow import CW, M
     from tests.geometry import page_problems
 
     s = _sheet(CS231N_FXY, {"x": 3, "y": -4}, key=True)
@@ -376,7 +376,7 @@ def test_template_slots_filled_in_collide_with_nothing():
 
 def test_a_circuit_too_wide_for_the_page_gets_a_landscape_page_after_the_sheet():
     from derive.sheets.circuit import _circuit
-    from derive.sheets.mpl import H, W
+    from derive.sheets.flow import H, W
     from tests.geometry import page_problems
 
     expr = "sin(" * 13 + "sin(x*y)" + ")" * 13                         # 15 gates in a row

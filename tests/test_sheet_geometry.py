@@ -168,7 +168,7 @@ MM = 72 / 25.4      # points per millimetre
 def test_blanks_leave_room_to_write(drawn):
     """Number blanks >= 45 mm, matrix entries >= 15 mm, measured in the worksheet's PDF."""
     from derive.sheets.arrays import ENTRY_COLOR
-    from derive.sheets.mpl import BLANK_COLOR
+    from derive.sheets.flow import BLANK_COLOR
     from tests.geometry import pdf_strokes
 
     name, prog, at, _, _, ws_pdf, key_pdf = drawn

@@ -127,8 +127,9 @@ def pick(name: str, ch: str) -> str:
     return name
 
 
-def runs(name: str, text: str) -> list:
-    """``text`` cut into [(font name, text)] runs, each set in a font that has its glyphs."""
+@functools.lru_cache(maxsize=65536)
+def runs(name: str, text: str) -> tuple:
+    """``text`` cut into ((font name, text), ...) runs, each set in a font that has its glyphs."""
     out = []
     for ch in text:
         f = pick(name, ch)
@@ -136,7 +137,7 @@ def runs(name: str, text: str) -> list:
             out[-1][1] += ch
         else:
             out.append([f, ch])
-    return [(f, t) for f, t in out]
+    return tuple((f, t) for f, t in out)
 
 
 def width(name: str, text: str, size: float) -> float:

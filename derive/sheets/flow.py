@@ -4,12 +4,8 @@ Content flows down the page and onto new pages; wide text is measured and shrunk
 off the page. Positions are inches: x from the left margin, the cursor ``y`` from the page's
 bottom. A text whose string is ``$...$`` is mathematics, typeset by ``derive.pdf.mathtex``;
 one it cannot set reports itself unfit (``fit`` is False) so the caller falls back to code.
-A value that differs between variants (``value``) is drawn, or in a template recorded as a
-``Slot`` (``derive.sheets.fill``).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from derive.pdf import fonts, mathtex
 from derive.pdf.document import Document
@@ -36,21 +32,6 @@ def font_of(family=None, weight=None, style=None) -> str:
     if style in ("italic", "oblique"):
         return "sans-oblique"
     return "sans"
-
-
-@dataclass
-class Slot:
-    """Where a number goes: page index, x and y in points from the page's lower left."""
-
-    page: int
-    x: float
-    y: float
-    ha: str
-    va: str
-    size: float
-    color: str
-    get: object                 # get(sheet) -> the text
-    font: str = "mono"
 
 
 class Placed:
@@ -96,10 +77,9 @@ class Placed:
 class Flow:
     """A cursor running down A4 pages; ``need(h)`` starts a new page when h inches don't fit."""
 
-    def __init__(self, doc: Document, label, sheet=None, slots=None):
+    def __init__(self, doc: Document, label, sheet=None):
         self.doc, self.label, self.page, self.pg = doc, label, 0, None
-        self.sheet, self.slots = sheet, slots  # slots: a template, its numbers filled in later
-        self.later = []
+        self.sheet, self.later = sheet, []
         self.new_page()
 
     def new_page(self):
@@ -136,15 +116,8 @@ class Flow:
         return t
 
     def value(self, x, get, size=9.5, dy=None, **kw):
-        """Text that differs between variants (``get(sheet)``): drawn, or in a template
-        recorded as a slot (page, x and y in points, alignment, size, colour, getter, font)."""
-        if self.slots is None:
-            return self.text(x, get(self.sheet), size, dy=dy, **kw)
-        font = font_of(kw.get("family", MONO), kw.get("weight"), kw.get("style"))
-        self.slots.append(Slot(self.page - 1, (M + x) * PT, self.y * PT, kw.get("ha", "left"),
-                               kw.get("va", "top"), size, kw.get("color", INK), get, font))
-        if dy:
-            self.y -= dy
+        """A number of this sheet's own (``get(sheet)``: it differs between variants)."""
+        return self.text(x, get(self.sheet), size, dy=dy, **kw)
 
     def width(self, t) -> float:
         if t.width is None:

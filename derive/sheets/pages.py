@@ -15,13 +15,13 @@ from derive.sheets.parts import _backward, _forward, _gradient, _header, _paths
 from derive.sheets.symbolic import draw_symbolic
 
 
-def draw_sheet(doc, s, slots=None, ready=None):
-    """Draw one sheet's pages into ``doc``; ``slots`` (a list): record its numbers instead (a
-    template). ``ready()`` is called before the first part that shows SymPy's side (the paths'
-    check and the symbolic derivative): what comes before is drawn while SymPy still works."""
+def draw_sheet(doc, s, ready=None):
+    """Draw one sheet's pages into ``doc``. ``ready()`` is called before the first part that
+    shows SymPy's side (the paths' check and the symbolic derivative): what comes before is
+    drawn while SymPy still works."""
     if not hasattr(s, "function_tex"):         # an ArraySheet
         return draw_array_sheet(doc, s)
-    flow = Flow(doc, s.label, s, slots)
+    flow = Flow(doc, s.label, s)
     _header(flow, s)
     _circuit(flow, s)
     _forward(flow, s)
@@ -42,18 +42,17 @@ def warm():
         fonts.subset(name, ())
 
 
-def document(sheets, slots=None, ready=None) -> Document:
+def document(sheets, ready=None) -> Document:
     """The laid-out pages of every sheet (each starts on a new page)."""
     doc = Document()
     for s in sheets:
-        draw_sheet(doc, s, slots, ready)
+        draw_sheet(doc, s, ready)
     return doc
 
 
-def pdf_bytes(sheets, slots=None, ready=None) -> bytes:
-    """One PDF holding every sheet; reproducible bytes. With ``slots`` (a list, one sheet): a
-    template, its numbers recorded there, not drawn; ``ready``: see ``draw_sheet``."""
-    return document(sheets, slots, ready).to_bytes()
+def pdf_bytes(sheets, ready=None) -> bytes:
+    """One PDF holding every sheet; reproducible bytes. ``ready``: see ``draw_sheet``."""
+    return document(sheets, ready).to_bytes()
 
 
 def pdf_each(sheets) -> list:

@@ -386,3 +386,14 @@ def test_rendered_ink_lies_in_each_box():
     line = img[int(row) - 1:int(row) + 2, int(c0) + 2:int(c1) - 2]
     assert abs(int(line.min()) - 0x70) <= 3                      # the blank's gray
     assert img[int(row) - 6:int(row) - 3, int(c0):int(c1)].min() == 255   # nothing above it
+
+
+def test_qpdf_finds_no_errors(sample, tmp_path):
+    import shutil
+
+    if not shutil.which("qpdf"):
+        pytest.skip("qpdf is not installed: the pypdf checks stand alone")
+    path = tmp_path / "sample.pdf"
+    path.write_bytes(sample[1])
+    out = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, timeout=60)
+    assert out.returncode == 0 and b"No syntax or stream encoding errors" in out.stdout, out.stdout

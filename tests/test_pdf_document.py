@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
+import os
 import re
 import subprocess
 import sys
@@ -327,13 +329,18 @@ def test_streams_are_compressed(sample):
         assert data[end:end + 10] == b"\nendstream"
 
 
-def test_no_matplotlib_imported():
-    code = ("import sys\nfrom derive.pdf.document import Document\nd = Document()\n"
-            "d.page().text(1, 1, 'x − y', 9, font='serif')\nassert d.to_bytes()\n"
+def test_other_process_same_bytes_without_matplotlib(sample):
+    """Another process (another hash seed, a clock a day ahead, fonts subset afresh) writes the
+    same bytes, and never imports matplotlib."""
+    code = ("import hashlib, sys, time\nnow = time.time\ntime.time = lambda: now() + 86400\n"
+            "from tests.test_pdf_document import _sample\n"
+            "print(hashlib.sha256(_sample().to_bytes()).hexdigest())\n"
             "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "DERIVE_CACHE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == [hashlib.sha256(sample[1]).hexdigest(), "False"]
 
 
 def _render(data: bytes, dpi: int):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
+import os
 import re
 import subprocess
 import sys
@@ -327,13 +329,18 @@ def test_streams_are_compressed(sample):
         assert data[end:end + 10] == b"\nendstream"
 
 
-def test_no_matplotlib_imported():
-    code = ("import sys\nfrom derive.pdf.document import Document\nd = Document()\n"
-            "d.page().text(1, 1, 'x − y', 9, font='serif')\nassert d.to_bytes()\n"
+def test_other_process_same_bytes_without_matplotlib(sample):
+    """Another process (another hash seed, a clock a day ahead, fonts subset afresh) writes the
+    same bytes, and never imports matplotlib."""
+    code = ("import hashlib, sys, time\nnow = time.time\ntime.time = lambda: now() + 86400\n"
+            "from tests.test_pdf_document import _sample\n"
+            "print(hashlib.sha256(_sample().to_bytes()).hexdigest())\n"
             "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "DERIVE_CACHE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == [hashlib.sha256(sample[1]).hexdigest(), "False"]
 
 
 def _render(data: bytes, dpi: int):
@@ -386,3 +393,14 @@ def test_rendered_ink_lies_in_each_box():
     line = img[int(row) - 1:int(row) + 2, int(c0) + 2:int(c1) - 2]
     assert abs(int(line.min()) - 0x70) <= 3                      # the blank's gray
     assert img[int(row) - 6:int(row) - 3, int(c0):int(c1)].min() == 255   # nothing above it
+
+
+def test_qpdf_finds_no_errors(sample, tmp_path):
+    import shutil
+
+    if not shutil.which("qpdf"):
+        pytest.skip("qpdf is not installed: the pypdf checks stand alone")
+    path = tmp_path / "sample.pdf"
+    path.write_bytes(sample[1])
+    out = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, timeout=60)
+    assert out.returncode == 0 and b"No syntax or stream encoding errors" in out.stdout, out.stdout

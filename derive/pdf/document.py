@@ -167,6 +167,7 @@ class Page:
 
     def text(self, x, y, s, size, font="sans", color="#222222", ha="left", va="baseline",
              gid=None) -> Text:
+        """One line of ``s`` at ``size`` points, anchored at (x, y) by ``ha`` and ``va``."""
         s = str(s)
         if any(ord(c) < 32 for c in s):
             raise DeriveError(f"text {s[:30]!r} holds a line break or control character: "
@@ -208,14 +209,17 @@ class Page:
         return self._path(_points(points, 2, "line"), False, None, color, width, dash, gid)
 
     def polygon(self, points, fill=None, stroke=None, width=0.7, gid=None) -> Path:
+        """A closed polygon (an arrow head), filled and/or stroked."""
         return self._path(_points(points, 3, "polygon"), True, fill, stroke, width, None, gid)
 
     def rect(self, x, y, w, h, fill=None, stroke=None, width=0.7, gid=None) -> Path:
+        """A rectangle with its lower left corner at (x, y)."""
         x, y, w, h = (_number(v, "rectangle") for v in (x, y, w, h))
         pts = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
         return self._path(pts, True, fill, stroke, width, None, gid, rect=True)
 
     def circle(self, cx, cy, r, fill=None, stroke=None, width=1.0, gid=None) -> Circle:
+        """A circle (four Bezier curves), filled and/or stroked."""
         cx, cy, r = _number(cx, "x"), _number(cy, "y"), _number(r, "radius", 0)
         paint(fill, "g"), paint(stroke, "G")
         return self._add(Circle(cx, cy, r, fill, stroke, _number(width, "line width", 0),

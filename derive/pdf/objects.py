@@ -24,6 +24,7 @@ KAPPA = 0.5522847498            # Bezier handle length of a quarter circle (radi
 LEVEL = 6                                   # zlib level of every stream
 
 
+@functools.lru_cache(maxsize=16384)          # pages repeat their coordinates
 def num(v) -> str:
     """A PDF number: at most three decimals, no trailing zeros, no ``-0``."""
     if v != v or v in INF:

@@ -286,3 +286,29 @@ def test_bad_size_and_type():
         typeset("x", 0)
     with pytest.raises(MathError):
         typeset(None, SIZE)
+
+
+def test_random_token_soup_raises_only_math_error():
+    """Hostile or broken LaTeX: a Box inside its bounds or a MathError, never anything else."""
+    import random
+
+    pieces = [r"\frac", "{", "}", "^", "_", "x", "2", r"\left(", r"\right)", r"\left", r"\right",
+              r"\sqrt", "-", "+", "=", r"\mathrm", r"\text{a b}", r"\text", "&", r"\alpha", r"\,",
+              "'", r"\foo", "[", "]", "|", ".", "\\\\", " ", "$", r"\hat", r"\operatorname{",
+              r"\begin", "~", r"\!", r"\displaystyle", r"\big(", r"\mathbf", r"\{", r"\cdot", "(",
+              ")", r"\left.", r"\right|", r"\overline", r"\log", "\\"]
+    rng = random.Random(16)
+    made = 0
+    for _ in range(3000):
+        tex = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        try:
+            box = typeset(tex, SIZE)
+        except MathError as err:
+            assert "\n" not in str(err)
+            continue
+        made += 1
+        _check_bounds(box, tex)
+    assert made > 100
+    deep = r"\mathrm" * 10_000 + "x"
+    with pytest.raises(MathError):
+        typeset(deep, SIZE)

@@ -294,7 +294,8 @@ class _Parser:
         if not ch.isascii():
             if ch.isalpha():
                 lower = ch.lower() == ch and "α" <= ch <= "ω"
-                return Atom("char", (ch, fam or (IT if lower else RM)), "ord")
+                font = fam if fam not in (None, "bb") else IT if lower else RM
+                return Atom("char", (ch, font), "ord")
             return Atom("char", (ch, RM), UNICODE_CLASS.get(ch, "ord"))
         raise MathError(f"the character {ch!r} is not supported in a formula")
 
@@ -316,11 +317,10 @@ class _Parser:
         if name in TEXTS:
             return Atom("word", (self.raw_group(name), TEXTS[name]), "ord")
         if name in FAMILIES:
-            kind, val = self.peek()
-            if not (kind == "ch" and val == "{"):
-                return Atom("list", self.argument(FAMILIES[name]), "ord")
-            self.i += 1
-            return Atom("list", self.group_items(FAMILIES[name]), "ord")
+            self.enter()
+            body = self.argument(FAMILIES[name])
+            self.depth -= 1
+            return Atom("list", body, "ord")
         if name in ("frac", "dfrac", "tfrac", "cfrac"):
             self.enter()
             num = self.argument(fam)

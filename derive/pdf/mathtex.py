@@ -369,21 +369,21 @@ def _flatten(box, x, y, glyphs, rules):
 
 @functools.lru_cache(maxsize=4096)
 def _layout(tex: str, size: float) -> tuple:
-    if not size > 0:
-        raise MathError(f"font size must be positive, not {size!r}")
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size < 1e4:
+        raise MathError(f"font size must be a positive number of points, not {size!r}")
     atoms = parse(tex)
     box = _hlist(atoms, 1, float(size), False, _Ctx(float(size)))
     glyphs, rules = [], []
     _flatten(box, 0.0, 0.0, glyphs, rules)
-    left = min([0.0] + [g.x + ink(g.font, g.char)[0] * g.size for g in glyphs]
+    left = min([0.0] + [g.x + min(ink(g.font, g.char)[0], 0.0) * g.size for g in glyphs]
                + [r.x for r in rules])
-    right = max([box.w] + [g.x + ink(g.font, g.char)[2] * g.size for g in glyphs]
-                + [r.x + r.w for r in rules])
+    right = max([box.w] + [g.x + max(ink(g.font, g.char)[2], fonts.font(g.font).advance(g.char))
+                           * g.size for g in glyphs] + [r.x + r.w for r in rules])
     if left < 0:                               # a negative space (\!) at the start
         glyphs = [Glyph(g.font, g.char, g.x - left, g.y, g.size, g.sy) for g in glyphs]
         rules = [Rule(r.x - left, r.y, r.w, r.h) for r in rules]
         right -= left
-    return right, box.h, box.d, tuple(glyphs), tuple(rules)
+    return max(right, 0.0), box.h, box.d, tuple(glyphs), tuple(rules)
 
 
 def typeset(tex: str, size: float) -> Box:

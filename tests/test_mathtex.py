@@ -312,3 +312,16 @@ def test_random_token_soup_raises_only_math_error():
     deep = r"\mathrm" * 10_000 + "x"
     with pytest.raises(MathError):
         typeset(deep, SIZE)
+
+
+def test_ink_bounds_read_from_glyf_agree_with_fonttools():
+    ttlib = pytest.importorskip("fontTools.ttLib")
+    for name in ("serif", "serif-italic", "serif-bold"):
+        f = fonts.font(name)
+        tt = ttlib.TTFont(f.path, lazy=True)
+        glyf, order = tt["glyf"], tt.getGlyphOrder()
+        for ch in "x(√−∑gfjσ∂1":
+            g = glyf[order[f.glyph(ch)]]
+            want = tuple(getattr(g, k) / f.units for k in ("xMin", "yMin", "xMax", "yMax"))
+            assert ink(name, ch) == pytest.approx(want), (name, ch)
+        assert ink(name, " ") == (0.0, 0.0, 0.0, 0.0)

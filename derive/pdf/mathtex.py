@@ -9,8 +9,8 @@ between ord, op, bin, rel, open, close and punct atoms (a binary minus gets medi
 unary one none). Letters are STIX italic, digits, operators and names upright STIX; the text
 layer carries what is shown: minus is U+2212, ``\\cdot`` U+22C5 (dot operator), ``\\partial``
 U+2202. Heights and depths come from the glyphs' real ink bounds, read from the TrueType
-``glyf`` headers once per font (kept in the disk cache). ``MathError`` (a ValueError) is raised
-on anything unsupported; callers fall back to code text.
+``glyf`` headers once per font and process (about 5 ms, no fontTools). ``MathError`` (a
+ValueError) is raised on anything unsupported; callers fall back to code text.
 
 Results are cached per (tex, size): ``typeset`` returns a fresh ``Box`` each call (its lists
 are new, its Glyph and Rule items are frozen), so a caller may change it freely.
@@ -18,10 +18,8 @@ are new, its Glyph and Rule items are frozen), so a caller may change it freely.
 from __future__ import annotations
 
 import functools
-import os
 import struct
 
-from derive.core import disk
 from derive.pdf import fonts
 from derive.pdf.boxes import Box, Glyph, Rule
 from derive.pdf.mathparse import MathError, parse
@@ -57,8 +55,15 @@ _BIN_BEFORE = frozenset(("rel", "close", "punct"))
 def _read_bounds(path: str) -> dict:
     """glyph id -> (xMin, yMin, xMax, yMax) in font units, from the glyf headers of a
     TrueType file (parsed directly: a few ms, no fontTools)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        return _glyf_bounds(data)
+    except (OSError, KeyError, struct.error):    # no glyf table: ``ink`` uses the font's box
+        return {}
+
+
+def _glyf_bounds(data: bytes) -> dict:
     n = struct.unpack_from(">H", data, 4)[0]
     tables = {}
     for k in range(n):
@@ -81,23 +86,19 @@ def _read_bounds(path: str) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def _bounds(name: str) -> dict:
-    """The ink bounds of every glyph of font ``name`` (glyph id -> font units), cached."""
-    f = fonts.font(name)
-    st = os.stat(f.path)
-    key = disk.key("glyph-bounds", f.path, st.st_size, int(st.st_mtime))
-    got = disk.load(key)
-    if isinstance(got, dict):
-        return got
-    made = _read_bounds(f.path)
-    disk.save(key, made)
-    return made
+    """The ink bounds of every glyph of font ``name`` (glyph id -> font units), read once per
+    process (about 5 ms a font: no disk cache needed)."""
+    return _read_bounds(fonts.font(name).path)
 
 
 @functools.lru_cache(maxsize=4096)
 def ink(name: str, ch: str) -> tuple:
     """(xMin, yMin, xMax, yMax) of ``ch``'s ink in font ``name``, in em; zeros for blank glyphs."""
     f = fonts.font(name)
-    b = _bounds(name).get(f.glyph(ch))
+    table = _bounds(name)
+    if not table:
+        return (0.0, -f.descent, f.advance(ch), f.ascent)
+    b = table.get(f.glyph(ch))
     return (0.0, 0.0, 0.0, 0.0) if b is None else tuple(v / f.units for v in b)
 
 

@@ -320,8 +320,9 @@ def test_ink_bounds_read_from_glyf_agree_with_fonttools():
         f = fonts.font(name)
         tt = ttlib.TTFont(f.path, lazy=True)
         glyf, order = tt["glyf"], tt.getGlyphOrder()
-        for ch in "x(√−∑gfjσ∂1":
+        for ch in [c for c in "x(√−∑gfjσ∂1" if f.has(c)]:
             g = glyf[order[f.glyph(ch)]]
+            g.expand(glyf)
             want = tuple(getattr(g, k) / f.units for k in ("xMin", "yMin", "xMax", "yMax"))
             assert ink(name, ch) == pytest.approx(want), (name, ch)
         assert ink(name, " ") == (0.0, 0.0, 0.0, 0.0)

@@ -48,6 +48,7 @@ FORMULAS = [
     r"\text{forward pass} \quad x \qquad y ~ z \; w \: v \! u",
     r"\mathbf{W} \mathbf{x} + \mathbf{b}", r"f'(x) = 2 x", r"\left[x\right] \left. x \right|_{0}",
     r"\hat{x} + \bar{y} + \tilde{z} + \vec{v} + \overline{x y}",
+    r"\sqrt[3]{x} + \sqrt[n]{\frac{1}{x}}", r"\frac{\left(x + 1\right)^{2}}{\sqrt{x}} \left(\frac{1}{2}\right)",
 ]
 
 
@@ -229,6 +230,8 @@ def test_square_root_sign_and_bar_over_the_body():
     assert bar.x <= min(b[0] for b in body) and bar.x + bar.w >= max(b[2] for b in body)
     sign = _ink_box(box.glyphs[0])
     assert sign[3] == pytest.approx(bar.y + bar.h, abs=0.05)
+    cube = typeset(r"\sqrt[3]{x}", SIZE)
+    assert cube.text() == "3√x" and _glyph(cube, "3").size < SIZE and _glyph(cube, "3").y > 0
     deep = typeset(r"\sqrt{\frac{1}{x}}", SIZE)
     assert deep.glyphs[0].sy > box.glyphs[0].sy
 
@@ -263,7 +266,7 @@ def test_results_are_cached_but_safe_to_change():
     (r"\begin{matrix} 1 & 2 \end{matrix}", "environments"),
     (r"a & b", "&"),
     (r"a \\ b", "line breaks"),
-    (r"\sqrt[3]{x}", "roots"),
+    (r"\sqrt[3{x}", "without its ]"),
     (r"\left\foo x \right)", "not a delimiter"),
     (r"\frac{1}", "argument is missing"),
     ("{" * 500 + "}" * 500, "nested"),

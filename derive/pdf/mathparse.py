@@ -171,6 +171,11 @@ class _Parser:
                     raise MathError("a { is never closed: add the matching }")
                 if until == "right":
                     raise MathError(r"\left without \right: add \right) (or \right.)")
+                if until == "]":
+                    raise MathError(r"\sqrt[ without its ]: write \sqrt[3]{x}")
+                return out
+            if kind == "ch" and val == "]" and until == "]":
+                self.i += 1
                 return out
             if kind == "ch" and val == "}":
                 self.i += 1
@@ -329,14 +334,14 @@ class _Parser:
             style = {"dfrac": 0, "cfrac": 0, "tfrac": 1}.get(name)
             return Atom("frac", (num, den, style), "ord")
         if name == "sqrt":
-            kind, val = self.peek()
-            if kind == "ch" and val == "[":
-                raise MathError(r"\sqrt[n]{} (roots other than square) is not supported: "
-                                r"write x^{1/n}")
             self.enter()
+            index = None
+            if self.peek() == ("ch", "["):
+                self.i += 1
+                index = self.items("]", fam)
             body = self.argument(fam)
             self.depth -= 1
-            return Atom("sqrt", body, "ord")
+            return Atom("sqrt", (body, index), "ord")
         if name == "left":
             left = self.delimiter("left")
             self.enter()

@@ -322,7 +322,8 @@ def _frac(data, style, size, cramp, ctx) -> _H:
     return out
 
 
-def _sqrt(body, style, size, ctx) -> _H:
+def _sqrt(data, style, size, ctx) -> _H:
+    body, index = data
     inner = _hlist(body, style, size, True, ctx)
     t = THETA * size
     phi = (t + 0.25 * 0.45 * size) if style == 0 else 2 * t
@@ -334,8 +335,14 @@ def _sqrt(body, style, size, ctx) -> _H:
     sy = max((top - bottom) / ((y1 - y0) * size), 0.75)
     y = top - y1 * size * sy
     out = _H()
+    if index is not None:                      # \sqrt[n]: n small, over the sign's tick
+        st = 3
+        small = _hlist(index, st, min(size, ctx.root * FACTOR[st]), False, ctx)
+        low = y + y0 * size * sy
+        out.put(0.0, low + 0.6 * (top - low) + small.d, small)
+        gx += max(0.0, small.w - 0.55 * sign.w)
     out.items.append((gx, y, name, "√", size, sy))
-    out.h, out.d = top, max(0.0, -(y + y0 * size * sy))
+    out.h, out.d = max(out.h, top), max(out.d, -(y + y0 * size * sy))
     right = gx + x1 * size                     # where the sign's stroke ends
     _rule(out, right - 0.02 * size, top - t, inner.w + 0.12 * size, t)
     out.put(right + 0.06 * size, 0.0, inner)

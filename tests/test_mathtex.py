@@ -48,7 +48,8 @@ FORMULAS = [
     r"\text{forward pass} \quad x \qquad y ~ z \; w \: v \! u",
     r"\mathbf{W} \mathbf{x} + \mathbf{b}", r"f'(x) = 2 x", r"\left[x\right] \left. x \right|_{0}",
     r"\hat{x} + \bar{y} + \tilde{z} + \vec{v} + \overline{x y}",
-    r"\sqrt[3]{x} + \sqrt[n]{\frac{1}{x}}", r"\frac{\left(x + 1\right)^{2}}{\sqrt{x}} \left(\frac{1}{2}\right)",
+    r"\sqrt[3]{x} + \sqrt[n]{\frac{1}{x}}", r"\textbf{for } t = 0, \dots, 4",
+    r"\mathrm{dh} \mathrel{+}= \left(1 - \mathrm{h}^{2}\right) \cdot \mathrm{dout}", r"\frac{\left(x + 1\right)^{2}}{\sqrt{x}} \left(\frac{1}{2}\right)",
 ]
 
 
@@ -241,6 +242,12 @@ def test_spaces_and_text():
     assert w == sorted(w) and len(set(w)) == 6
     assert width("a~b", SIZE) > width("ab", SIZE)
     assert typeset(r"\text{forward pass}", SIZE).text() == "forward pass"
+    assert typeset(r"\texttt{a\_b\~{}c\^{}d~e}", SIZE).text() == "a_b~c^d e"
+    assert typeset(r"\texttt{x}", SIZE).glyphs[0].font == "mono"
+    plus_eq = typeset(r"\mathrm{dx} \mathrel{+}= 1", SIZE)
+    assert plus_eq.text() == "dx+=1"
+    plus, eq = _glyph(plus_eq, "+"), _glyph(plus_eq, "=")
+    assert _ink_box(eq)[0] - _ink_box(plus)[2] < 0.15 * SIZE   # one relation: no space inside
     assert width("a b", SIZE) == width("ab", SIZE)         # spaces in math are ignored
     assert typeset(r"\!x", SIZE).glyphs[0].x >= 0
 

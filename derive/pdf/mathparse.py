@@ -250,9 +250,12 @@ class _Parser:
                     out.append(val)
                     continue
                 raise MathError(rf"{val} inside \{what}{{}} is not supported: write \{val}")
-            if kind == "cmd" or (kind == "esc" and val not in " {}_$%#&,;:!"):
+            if kind == "cmd" or (kind == "esc" and val not in " {}_$%#&,;:!~^"):
                 raise MathError(rf"\{val} inside \{what}{{}} is not supported: write plain text")
-            out.append(" " if kind == "esc" and val in " ,;:!" else val)
+            if kind == "esc":
+                out.append(" " if val in " ,;:" else "" if val == "!" else val)
+            else:
+                out.append(" " if val == "~" else val)
         raise MathError(rf"\{what}{{ is never closed: add the matching }}")
 
     # ---- one atom ------------------------------------------------------------------------

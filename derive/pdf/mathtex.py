@@ -33,6 +33,7 @@ SUP_RAISE = (0.45, 0.42, 0.36, 0.36)   # superscript shift per style, em (crampe
 SUB_DROP = 0.2                      # subscript shift alone, em (0.25 with a superscript)
 SCRIPT_SPACE = 0.05                 # after a script, em
 NULL_DELIM = 0.12                   # \left. and the sides of a fraction, em
+CACHE_CHARS = 4000                  # longer formulas are laid out each time (memory)
 
 # TeX's spacing between classes in mu (1/18 em); in brackets: not in script styles
 _TABLE = """ord op bin rel open close punct inner
@@ -369,8 +370,19 @@ def _flatten(box, x, y, glyphs, rules):
             rules.append(Rule(x + it[0], y + it[1], it[2], it[3]))
 
 
+def _layout(tex, size) -> tuple:
+    """(width, height, depth, glyphs, rules); formulas up to CACHE_CHARS long are cached."""
+    if isinstance(tex, str) and len(tex) <= CACHE_CHARS:
+        return _cached(tex, size)
+    return _lay(tex, size)
+
+
 @functools.lru_cache(maxsize=4096)
-def _layout(tex: str, size: float) -> tuple:
+def _cached(tex: str, size: float) -> tuple:
+    return _lay(tex, size)
+
+
+def _lay(tex, size) -> tuple:
     if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size < 1e4:
         raise MathError(f"font size must be a positive number of points, not {size!r}")
     atoms = parse(tex)

@@ -96,21 +96,10 @@ def test_corpus_file_typesets():
 
 def test_what_derives_printers_make_typesets():
     """Every line, local gradient, derivative and line-breaking piece of the catalogue's sheets."""
-    sp = pytest.importorskip("sympy")
-    from derive.sheets.tex import _factor_tex, _tex, tex_tokens
-    from derive.symbolic.examples import CATALOGUE, stage_example
+    pytest.importorskip("sympy")
+    from benchmarks.mathtex import corpus
 
-    seen = set()
-    for ex in CATALOGUE:
-        prog = stage_example(ex)
-        expr = prog.expr()
-        seen.add(_tex(expr))
-        seen.update(f"{_tex(ln.target)} = {_tex(ln.rhs)}" for ln in prog.forward)
-        seen.update(_tex(bl.local) for bl in prog.backward)
-        seen.update(_factor_tex(bl.local) for bl in prog.backward)
-        for s in prog.inputs:
-            d = sp.diff(expr, s)
-            seen.update(tex_tokens(d, 45))
+    seen = corpus()
     assert len(seen) > 100
     for tex in seen:
         _check_bounds(typeset(tex, SIZE), tex)

@@ -26,7 +26,8 @@ FORMULAS = [
     r"\right)}}{1 + e^{x \cdot y}}",
     r"\left(-1\right) \cdot \left(1 - \mathrm{tanhxmy}^{2}\right) \cdot \mathrm{logt1}",
     r"\left(2 \cdot \mathrm{xpy}\right) \cdot \left(- \frac{\mathrm{num}}{\mathrm{den}^{2}}\right)",
-    r"\left(\mathrm{sigy} \cdot \left(1 - \mathrm{sigy}\right)\right) \cdot \left(\frac{1}{\mathrm{den}}\right)",
+    r"\left(\mathrm{sigy} \cdot \left(1 - \mathrm{sigy}\right)\right) \cdot "
+    r"\left(\frac{1}{\mathrm{den}}\right)",
     r"\mathrm{expxy} = e^{\mathrm{xy}}", r"\mathrm{logt1} = \log{\left(\mathrm{t1} \right)}",
     r"\mathrm{sigx} = \sigma\left(x\right)", r"\mathrm{tanhxmy} = \tanh{\left(\mathrm{xmy} \right)}",
     r"f(x, y) = \frac{x + \sigma\left(y\right)}{\left(x + y\right)^{2} + \sigma\left(x\right)}",
@@ -49,7 +50,8 @@ FORMULAS = [
     r"\mathbf{W} \mathbf{x} + \mathbf{b}", r"f'(x) = 2 x", r"\left[x\right] \left. x \right|_{0}",
     r"\hat{x} + \bar{y} + \tilde{z} + \vec{v} + \overline{x y}",
     r"\sqrt[3]{x} + \sqrt[n]{\frac{1}{x}}", r"\textbf{for } t = 0, \dots, 4",
-    r"\mathrm{dh} \mathrel{+}= \left(1 - \mathrm{h}^{2}\right) \cdot \mathrm{dout}", r"\frac{\left(x + 1\right)^{2}}{\sqrt{x}} \left(\frac{1}{2}\right)",
+    r"\mathrm{dh} \mathrel{+}= \left(1 - \mathrm{h}^{2}\right) \cdot \mathrm{dout}",
+    r"\frac{\left(x + 1\right)^{2}}{\sqrt{x}} \left(\frac{1}{2}\right)",
 ]
 
 

@@ -327,3 +327,10 @@ def test_ink_bounds_read_from_glyf_agree_with_fonttools():
             want = tuple(getattr(g, k) / f.units for k in ("xMin", "yMin", "xMax", "yMax"))
             assert ink(name, ch) == pytest.approx(want), (name, ch)
         assert ink(name, " ") == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_style_commands_set_the_size():
+    assert typeset(r"\scriptstyle x", SIZE).glyphs[0].size == pytest.approx(0.7 * SIZE)
+    assert typeset(r"x^{\textstyle y}", SIZE).glyphs[1].size == SIZE
+    display = typeset(r"\displaystyle \frac{a}{b}", SIZE)
+    assert display.glyphs[0].size == SIZE and display.height > typeset(r"\frac{a}{b}", SIZE).height

@@ -134,9 +134,7 @@ def parse(tex: str) -> list:
     s = tex.strip()
     if len(s) >= 2 and s[0] == "$" and s[-1] == "$" and "$" not in s[1:-1].replace(r"\$", ""):
         s = s[1:-1]
-    p = _Parser(tokens(s))
-    out = p.items(None)
-    return out
+    return _Parser(tokens(s)).items(None)
 
 
 class _Parser:

@@ -173,7 +173,7 @@ def _hlist(atoms, style, size, cramp, root) -> _H:
     for a in atoms:
         if a.kind == "style":
             style = a.data
-            size = root * FACTOR[style] if style >= 2 else size
+            size = root * FACTOR[style]
             continue
         if a.kind == "space":
             seq.append([None, None, _H(a.data * size)])

@@ -140,15 +140,6 @@ def _char(font: str, ch: str, size: float) -> _H:
     return _H(w, max(y1, 0.0) * size, max(-y0, 0.0) * size, [(off * size, 0.0, name, ch, size, 1.0)])
 
 
-def _word(text: str, font: str, size: float) -> _H:
-    out = _H()
-    for ch in text:
-        c = _char(font, ch, size)
-        out.put(out.w, 0.0, c)
-        out.w += c.w
-    return out
-
-
 def _delim(ch: str, size: float, total: float) -> _H:
     """Delimiter ``ch`` whose ink spans at least ``total`` points, centred on the axis when it
     has to be stretched (Glyph.sy > 1: scaled vertically about its baseline)."""
@@ -214,7 +205,7 @@ def _nucleus(a, style, size, cramp, root) -> _H:
         ch, font = a.data
         return _char(font, ch, size)
     if kind == "word":
-        return _word(a.data[0], a.data[1], size)
+        return _row([_char(a.data[1], ch, size) for ch in a.data[0]])
     if kind == "list":
         return _hlist(a.data, style, size, cramp, root)
     if kind == "frac":
@@ -227,11 +218,7 @@ def _nucleus(a, style, size, cramp, root) -> _H:
         axis = _axis() * size
         half = max(inner.h - axis, inner.d + axis)
         total = 2 * half - 0.2 * size         # TeX's shortfall (0.5 em there) made small
-        out = _H()
-        for part in (_delim(left, size, total), inner, _delim(right, size, total)):
-            out.put(out.w, 0.0, part)
-            out.w += part.w
-        return out
+        return _row((_delim(left, size, total), inner, _delim(right, size, total)))
     if kind == "big":
         return _delim(a.data[0], size, a.data[1] * size)
     if kind == "accent":
@@ -247,19 +234,23 @@ def _nucleus(a, style, size, cramp, root) -> _H:
     raise MathError(f"cannot typeset {kind}")
 
 
+def _row(parts) -> _H:
+    out = _H()
+    for part in parts:
+        out.put(out.w, 0.0, part)
+        out.w += part.w
+    return out
+
+
 def _rule(box, x, y, w, h):
     box.items.append((x, y, w, h))
     box.h = max(box.h, y + h)
     box.d = max(box.d, -y)
 
 
-def _script_size(style, size, root):
-    st = 2 if style <= 1 else 3
-    return st, min(size, root * FACTOR[st])
-
-
 def _scripts(base, a, style, size, cramp, root) -> _H:
-    st, ssize = _script_size(style, size, root)
+    st = 2 if style <= 1 else 3
+    ssize = min(size, root * FACTOR[st])
     out = _H(base.w)
     out.put(0.0, 0.0, base)
     sup = _hlist(a.sup, st, ssize, cramp, root) if a.sup is not None else None

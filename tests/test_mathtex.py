@@ -26,7 +26,8 @@ FORMULAS = [
     r"\right)}}{1 + e^{x \cdot y}}",
     r"\left(-1\right) \cdot \left(1 - \mathrm{tanhxmy}^{2}\right) \cdot \mathrm{logt1}",
     r"\left(2 \cdot \mathrm{xpy}\right) \cdot \left(- \frac{\mathrm{num}}{\mathrm{den}^{2}}\right)",
-    r"\left(\mathrm{sigy} \cdot \left(1 - \mathrm{sigy}\right)\right) \cdot \left(\frac{1}{\mathrm{den}}\right)",
+    r"\left(\mathrm{sigy} \cdot \left(1 - \mathrm{sigy}\right)\right) \cdot "
+    r"\left(\frac{1}{\mathrm{den}}\right)",
     r"\mathrm{expxy} = e^{\mathrm{xy}}", r"\mathrm{logt1} = \log{\left(\mathrm{t1} \right)}",
     r"\mathrm{sigx} = \sigma\left(x\right)", r"\mathrm{tanhxmy} = \tanh{\left(\mathrm{xmy} \right)}",
     r"f(x, y) = \frac{x + \sigma\left(y\right)}{\left(x + y\right)^{2} + \sigma\left(x\right)}",
@@ -48,6 +49,9 @@ FORMULAS = [
     r"\text{forward pass} \quad x \qquad y ~ z \; w \: v \! u",
     r"\mathbf{W} \mathbf{x} + \mathbf{b}", r"f'(x) = 2 x", r"\left[x\right] \left. x \right|_{0}",
     r"\hat{x} + \bar{y} + \tilde{z} + \vec{v} + \overline{x y}",
+    r"\sqrt[3]{x} + \sqrt[n]{\frac{1}{x}}", r"\textbf{for } t = 0, \dots, 4",
+    r"\mathrm{dh} \mathrel{+}= \left(1 - \mathrm{h}^{2}\right) \cdot \mathrm{dout}",
+    r"\frac{\left(x + 1\right)^{2}}{\sqrt{x}} \left(\frac{1}{2}\right)",
 ]
 
 
@@ -94,21 +98,10 @@ def test_corpus_file_typesets():
 
 def test_what_derives_printers_make_typesets():
     """Every line, local gradient, derivative and line-breaking piece of the catalogue's sheets."""
-    sp = pytest.importorskip("sympy")
-    from derive.sheets.tex import _factor_tex, _tex, tex_tokens
-    from derive.symbolic.examples import CATALOGUE, stage_example
+    pytest.importorskip("sympy")
+    from benchmarks.mathtex import corpus
 
-    seen = set()
-    for ex in CATALOGUE:
-        prog = stage_example(ex)
-        expr = prog.expr()
-        seen.add(_tex(expr))
-        seen.update(f"{_tex(ln.target)} = {_tex(ln.rhs)}" for ln in prog.forward)
-        seen.update(_tex(bl.local) for bl in prog.backward)
-        seen.update(_factor_tex(bl.local) for bl in prog.backward)
-        for s in prog.inputs:
-            d = sp.diff(expr, s)
-            seen.update(tex_tokens(d, 45))
+    seen = corpus()
     assert len(seen) > 100
     for tex in seen:
         _check_bounds(typeset(tex, SIZE), tex)
@@ -229,6 +222,8 @@ def test_square_root_sign_and_bar_over_the_body():
     assert bar.x <= min(b[0] for b in body) and bar.x + bar.w >= max(b[2] for b in body)
     sign = _ink_box(box.glyphs[0])
     assert sign[3] == pytest.approx(bar.y + bar.h, abs=0.05)
+    cube = typeset(r"\sqrt[3]{x}", SIZE)
+    assert cube.text() == "3√x" and _glyph(cube, "3").size < SIZE and _glyph(cube, "3").y > 0
     deep = typeset(r"\sqrt{\frac{1}{x}}", SIZE)
     assert deep.glyphs[0].sy > box.glyphs[0].sy
 
@@ -238,6 +233,12 @@ def test_spaces_and_text():
     assert w == sorted(w) and len(set(w)) == 6
     assert width("a~b", SIZE) > width("ab", SIZE)
     assert typeset(r"\text{forward pass}", SIZE).text() == "forward pass"
+    assert typeset(r"\texttt{a\_b\~{}c\^{}d~e}", SIZE).text() == "a_b~c^d e"
+    assert typeset(r"\texttt{x}", SIZE).glyphs[0].font == "mono"
+    plus_eq = typeset(r"\mathrm{dx} \mathrel{+}= 1", SIZE)
+    assert plus_eq.text() == "dx+=1"
+    plus, eq = _glyph(plus_eq, "+"), _glyph(plus_eq, "=")
+    assert _ink_box(eq)[0] - _ink_box(plus)[2] < 0.15 * SIZE   # one relation: no space inside
     assert width("a b", SIZE) == width("ab", SIZE)         # spaces in math are ignored
     assert typeset(r"\!x", SIZE).glyphs[0].x >= 0
 
@@ -263,7 +264,7 @@ def test_results_are_cached_but_safe_to_change():
     (r"\begin{matrix} 1 & 2 \end{matrix}", "environments"),
     (r"a & b", "&"),
     (r"a \\ b", "line breaks"),
-    (r"\sqrt[3]{x}", "roots"),
+    (r"\sqrt[3{x}", "without its ]"),
     (r"\left\foo x \right)", "not a delimiter"),
     (r"\frac{1}", "argument is missing"),
     ("{" * 500 + "}" * 500, "nested"),
@@ -286,3 +287,50 @@ def test_bad_size_and_type():
         typeset("x", 0)
     with pytest.raises(MathError):
         typeset(None, SIZE)
+
+
+def test_random_token_soup_raises_only_math_error():
+    """Hostile or broken LaTeX: a Box inside its bounds or a MathError, never anything else."""
+    import random
+
+    pieces = [r"\frac", "{", "}", "^", "_", "x", "2", r"\left(", r"\right)", r"\left", r"\right",
+              r"\sqrt", "-", "+", "=", r"\mathrm", r"\text{a b}", r"\text", "&", r"\alpha", r"\,",
+              "'", r"\foo", "[", "]", "|", ".", "\\\\", " ", "$", r"\hat", r"\operatorname{",
+              r"\begin", "~", r"\!", r"\displaystyle", r"\big(", r"\mathbf", r"\{", r"\cdot", "(",
+              ")", r"\left.", r"\right|", r"\overline", r"\log", "\\"]
+    rng = random.Random(16)
+    made = 0
+    for _ in range(3000):
+        tex = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        try:
+            box = typeset(tex, SIZE)
+        except MathError as err:
+            assert "\n" not in str(err)
+            continue
+        made += 1
+        _check_bounds(box, tex)
+    assert made > 100
+    deep = r"\mathrm" * 10_000 + "x"
+    with pytest.raises(MathError):
+        typeset(deep, SIZE)
+
+
+def test_ink_bounds_read_from_glyf_agree_with_fonttools():
+    ttlib = pytest.importorskip("fontTools.ttLib")
+    for name in ("serif", "serif-italic", "serif-bold"):
+        f = fonts.font(name)
+        tt = ttlib.TTFont(f.path, lazy=True)
+        glyf, order = tt["glyf"], tt.getGlyphOrder()
+        for ch in [c for c in "x(√−∑gfjσ∂1" if f.has(c)]:
+            g = glyf[order[f.glyph(ch)]]
+            g.expand(glyf)
+            want = tuple(getattr(g, k) / f.units for k in ("xMin", "yMin", "xMax", "yMax"))
+            assert ink(name, ch) == pytest.approx(want), (name, ch)
+        assert ink(name, " ") == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_style_commands_set_the_size():
+    assert typeset(r"\scriptstyle x", SIZE).glyphs[0].size == pytest.approx(0.7 * SIZE)
+    assert typeset(r"x^{\textstyle y}", SIZE).glyphs[1].size == SIZE
+    display = typeset(r"\displaystyle \frac{a}{b}", SIZE)
+    assert display.glyphs[0].size == SIZE and display.height > typeset(r"\frac{a}{b}", SIZE).height

@@ -134,9 +134,7 @@ def parse(tex: str) -> list:
     s = tex.strip()
     if len(s) >= 2 and s[0] == "$" and s[-1] == "$" and "$" not in s[1:-1].replace(r"\$", ""):
         s = s[1:-1]
-    p = _Parser(tokens(s))
-    out = p.items(None)
-    return out
+    return _Parser(tokens(s)).items(None)
 
 
 class _Parser:
@@ -171,6 +169,11 @@ class _Parser:
                     raise MathError("a { is never closed: add the matching }")
                 if until == "right":
                     raise MathError(r"\left without \right: add \right) (or \right.)")
+                if until == "]":
+                    raise MathError(r"\sqrt[ without its ]: write \sqrt[3]{x}")
+                return out
+            if kind == "ch" and val == "]" and until == "]":
+                self.i += 1
                 return out
             if kind == "ch" and val == "}":
                 self.i += 1
@@ -245,9 +248,12 @@ class _Parser:
                     out.append(val)
                     continue
                 raise MathError(rf"{val} inside \{what}{{}} is not supported: write \{val}")
-            if kind == "cmd" or (kind == "esc" and val not in " {}_$%#&,;:!"):
+            if kind == "cmd" or (kind == "esc" and val not in " {}_$%#&,;:!~^"):
                 raise MathError(rf"\{val} inside \{what}{{}} is not supported: write plain text")
-            out.append(" " if kind == "esc" and val in " ,;:!" else val)
+            if kind == "esc":
+                out.append(" " if val in " ,;:" else "" if val == "!" else val)
+            else:
+                out.append(" " if val == "~" else val)
         raise MathError(rf"\{what}{{ is never closed: add the matching }}")
 
     # ---- one atom ------------------------------------------------------------------------
@@ -294,7 +300,8 @@ class _Parser:
         if not ch.isascii():
             if ch.isalpha():
                 lower = ch.lower() == ch and "α" <= ch <= "ω"
-                return Atom("char", (ch, fam or (IT if lower else RM)), "ord")
+                font = fam if fam not in (None, "bb") else IT if lower else RM
+                return Atom("char", (ch, font), "ord")
             return Atom("char", (ch, RM), UNICODE_CLASS.get(ch, "ord"))
         raise MathError(f"the character {ch!r} is not supported in a formula")
 
@@ -316,11 +323,10 @@ class _Parser:
         if name in TEXTS:
             return Atom("word", (self.raw_group(name), TEXTS[name]), "ord")
         if name in FAMILIES:
-            kind, val = self.peek()
-            if not (kind == "ch" and val == "{"):
-                return Atom("list", self.argument(FAMILIES[name]), "ord")
-            self.i += 1
-            return Atom("list", self.group_items(FAMILIES[name]), "ord")
+            self.enter()
+            body = self.argument(FAMILIES[name])
+            self.depth -= 1
+            return Atom("list", body, "ord")
         if name in ("frac", "dfrac", "tfrac", "cfrac"):
             self.enter()
             num = self.argument(fam)
@@ -329,14 +335,14 @@ class _Parser:
             style = {"dfrac": 0, "cfrac": 0, "tfrac": 1}.get(name)
             return Atom("frac", (num, den, style), "ord")
         if name == "sqrt":
-            kind, val = self.peek()
-            if kind == "ch" and val == "[":
-                raise MathError(r"\sqrt[n]{} (roots other than square) is not supported: "
-                                r"write x^{1/n}")
             self.enter()
+            index = None
+            if self.peek() == ("ch", "["):
+                self.i += 1
+                index = self.items("]", fam)
             body = self.argument(fam)
             self.depth -= 1
-            return Atom("sqrt", body, "ord")
+            return Atom("sqrt", (body, index), "ord")
         if name == "left":
             left = self.delimiter("left")
             self.enter()

@@ -9,8 +9,8 @@ between ord, op, bin, rel, open, close and punct atoms (a binary minus gets medi
 unary one none). Letters are STIX italic, digits, operators and names upright STIX; the text
 layer carries what is shown: minus is U+2212, ``\\cdot`` U+22C5 (dot operator), ``\\partial``
 U+2202. Heights and depths come from the glyphs' real ink bounds, read from the TrueType
-``glyf`` headers once per font (kept in the disk cache). ``MathError`` (a ValueError) is raised
-on anything unsupported; callers fall back to code text.
+``glyf`` headers once per font and process (about 5 ms, no fontTools). ``MathError`` (a
+ValueError) is raised on anything unsupported; callers fall back to code text.
 
 Results are cached per (tex, size): ``typeset`` returns a fresh ``Box`` each call (its lists
 are new, its Glyph and Rule items are frozen), so a caller may change it freely.
@@ -18,10 +18,8 @@ are new, its Glyph and Rule items are frozen), so a caller may change it freely.
 from __future__ import annotations
 
 import functools
-import os
 import struct
 
-from derive.core import disk
 from derive.pdf import fonts
 from derive.pdf.boxes import Box, Glyph, Rule
 from derive.pdf.mathparse import MathError, parse
@@ -35,20 +33,21 @@ SUP_RAISE = (0.45, 0.42, 0.36, 0.36)   # superscript shift per style, em (crampe
 SUB_DROP = 0.2                      # subscript shift alone, em (0.25 with a superscript)
 SCRIPT_SPACE = 0.05                 # after a script, em
 NULL_DELIM = 0.12                   # \left. and the sides of a fraction, em
+CACHE_CHARS = 4000                  # longer formulas are laid out each time (memory)
 
-# TeX's spacing between classes, in mu (1/18 em): (left, right) -> (mu, also in script styles)
-_SPACING = {}
-for _row, _cols in {
-        "ord": "op 3 y|bin 4 n|rel 5 n|inner 3 n",
-        "op": "ord 3 y|op 3 y|rel 5 n|inner 3 n",
-        "bin": "ord 4 n|op 4 n|open 4 n|inner 4 n",
-        "rel": "ord 5 n|op 5 n|open 5 n|inner 5 n",
-        "close": "op 3 y|bin 4 n|rel 5 n|inner 3 n",
-        "punct": "ord 3 n|op 3 n|rel 3 n|open 3 n|close 3 n|punct 3 n|inner 3 n",
-        "inner": "ord 3 n|op 3 y|bin 4 n|rel 5 n|open 3 n|punct 3 n|inner 3 n"}.items():
-    for _c in _cols.split("|"):
-        _col, _mu, _always = _c.split()
-        _SPACING[_row, _col] = (int(_mu) / 18, _always == "y")
+# TeX's spacing between classes in mu (1/18 em); in brackets: not in script styles
+_TABLE = """ord op bin rel open close punct inner
+ord    0 1 (2) (3) 0 0 0 (1)
+op     1 1  0  (3) 0 0 0 (1)
+bin   (2) (2) 0 0 (2) 0 0 (2)
+rel   (3) (3) 0 0 (3) 0 0 (3)
+open   0 0 0 0 0 0 0 0
+close  0 1 (2) (3) 0 0 0 (1)
+punct (1) (1) 0 (1) (1) (1) (1) (1)
+inner (1) 1 (2) (3) (1) 0 (1) (1)""".splitlines()
+_SPACING = {(row.split()[0], col): ((3, 3, 4, 5)[int(v.strip("()"))] / 18, "(" not in v)
+            for row in _TABLE[1:] for col, v in zip(_TABLE[0].split(), row.split()[1:])
+            if v.strip("()") != "0"}
 _BIN_AFTER = frozenset((None, "bin", "op", "rel", "open", "punct"))   # a bin here is unary
 _BIN_BEFORE = frozenset(("rel", "close", "punct"))
 
@@ -57,13 +56,21 @@ _BIN_BEFORE = frozenset(("rel", "close", "punct"))
 def _read_bounds(path: str) -> dict:
     """glyph id -> (xMin, yMin, xMax, yMax) in font units, from the glyf headers of a
     TrueType file (parsed directly: a few ms, no fontTools)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    try:
+        with open(path, "rb") as fh:
+            return _glyf(fh.read())
+    except (OSError, struct.error):            # unreadable: ``ink`` uses the font's box
+        return {}
+
+
+def _glyf(data: bytes) -> dict:
     n = struct.unpack_from(">H", data, 4)[0]
     tables = {}
     for k in range(n):
         tag, _, off, length = struct.unpack_from(">4sIII", data, 12 + 16 * k)
         tables[tag] = (off, length)
+    if not {b"head", b"maxp", b"loca", b"glyf"} <= tables.keys():
+        return {}                              # not TrueType outlines
     head = tables[b"head"][0]
     long_loca = struct.unpack_from(">h", data, head + 50)[0] == 1
     glyphs = struct.unpack_from(">H", data, tables[b"maxp"][0] + 4)[0]
@@ -81,23 +88,19 @@ def _read_bounds(path: str) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def _bounds(name: str) -> dict:
-    """The ink bounds of every glyph of font ``name`` (glyph id -> font units), cached."""
-    f = fonts.font(name)
-    st = os.stat(f.path)
-    key = disk.key("glyph-bounds", f.path, st.st_size, int(st.st_mtime))
-    got = disk.load(key)
-    if isinstance(got, dict):
-        return got
-    made = _read_bounds(f.path)
-    disk.save(key, made)
-    return made
+    """The ink bounds of every glyph of font ``name`` (glyph id -> font units), read once per
+    process (about 5 ms a font: no disk cache needed)."""
+    return _read_bounds(fonts.font(name).path)
 
 
 @functools.lru_cache(maxsize=4096)
 def ink(name: str, ch: str) -> tuple:
     """(xMin, yMin, xMax, yMax) of ``ch``'s ink in font ``name``, in em; zeros for blank glyphs."""
     f = fonts.font(name)
-    b = _bounds(name).get(f.glyph(ch))
+    table = _bounds(name)
+    if not table:
+        return (0.0, -f.descent, f.advance(ch), f.ascent)
+    b = table.get(f.glyph(ch))
     return (0.0, 0.0, 0.0, 0.0) if b is None else tuple(v / f.units for v in b)
 
 
@@ -137,15 +140,6 @@ def _char(font: str, ch: str, size: float) -> _H:
     return _H(w, max(y1, 0.0) * size, max(-y0, 0.0) * size, [(off * size, 0.0, name, ch, size, 1.0)])
 
 
-def _word(text: str, font: str, size: float) -> _H:
-    out = _H()
-    for ch in text:
-        c = _char(font, ch, size)
-        out.put(out.w, 0.0, c)
-        out.w += c.w
-    return out
-
-
 def _delim(ch: str, size: float, total: float) -> _H:
     """Delimiter ``ch`` whose ink spans at least ``total`` points, centred on the axis when it
     has to be stretched (Glyph.sy > 1: scaled vertically about its baseline)."""
@@ -164,30 +158,23 @@ def _delim(ch: str, size: float, total: float) -> _H:
 
 
 # ---- layout ------------------------------------------------------------------------------
-class _Ctx:
-    __slots__ = ("root",)
-
-    def __init__(self, root):
-        self.root = root
-
-
-def _hlist(atoms, style, size, cramp, ctx) -> _H:
+def _hlist(atoms, style, size, cramp, root) -> _H:
     """A math list laid out left to right, with TeX's spacing between its atoms."""
     seq = []                       # [cls, rcls, box] or [None, None, kern box]
     for a in atoms:
         if a.kind == "style":
             style = a.data
-            size = min(ctx.root * FACTOR[style], ctx.root) if style >= 2 else size
+            size = root * FACTOR[style]
             continue
         if a.kind == "space":
             seq.append([None, None, _H(a.data * size)])
             continue
-        box = _nucleus(a, style, size, cramp, ctx)
+        box = _nucleus(a, style, size, cramp, root)
         if a.sup is not None or a.sub is not None:
-            box = _scripts(box, a, style, size, cramp, ctx)
+            box = _scripts(box, a, style, size, cramp, root)
         seq.append([a.cls, a.rcls, box])
     prev = None
-    for k, item in enumerate(seq):            # TeX's rule: a bin that cannot be binary is ord
+    for item in seq:                          # TeX's rule: a bin that cannot be binary is ord
         if item[0] is None:
             continue
         if item[0] == "bin" and (prev is None or prev[1] in _BIN_AFTER):
@@ -212,36 +199,32 @@ def _hlist(atoms, style, size, cramp, ctx) -> _H:
     return out
 
 
-def _nucleus(a, style, size, cramp, ctx) -> _H:
+def _nucleus(a, style, size, cramp, root) -> _H:
     kind = a.kind
     if kind == "char":
         ch, font = a.data
         return _char(font, ch, size)
     if kind == "word":
-        return _word(a.data[0], a.data[1], size)
+        return _row([_char(a.data[1], ch, size) for ch in a.data[0]])
     if kind == "list":
-        return _hlist(a.data, style, size, cramp, ctx)
+        return _hlist(a.data, style, size, cramp, root)
     if kind == "frac":
-        return _frac(a.data, style, size, cramp, ctx)
+        return _frac(a.data, style, size, cramp, root)
     if kind == "sqrt":
-        return _sqrt(a.data, style, size, ctx)
+        return _sqrt(a.data, style, size, root)
     if kind == "lr":
         left, body, right = a.data
-        inner = _hlist(body, style, size, cramp, ctx)
+        inner = _hlist(body, style, size, cramp, root)
         axis = _axis() * size
         half = max(inner.h - axis, inner.d + axis)
         total = 2 * half - 0.2 * size         # TeX's shortfall (0.5 em there) made small
-        out = _H()
-        for part in (_delim(left, size, total), inner, _delim(right, size, total)):
-            out.put(out.w, 0.0, part)
-            out.w += part.w
-        return out
+        return _row((_delim(left, size, total), inner, _delim(right, size, total)))
     if kind == "big":
         return _delim(a.data[0], size, a.data[1] * size)
     if kind == "accent":
-        return _accent(a.data, style, size, cramp, ctx)
+        return _accent(a.data, style, size, cramp, root)
     if kind in ("overline", "underline"):
-        body = _hlist(a.data, style, size, cramp, ctx)
+        body = _hlist(a.data, style, size, cramp, root)
         t = THETA * size
         out = _H(body.w)
         out.put(0.0, 0.0, body)
@@ -251,23 +234,27 @@ def _nucleus(a, style, size, cramp, ctx) -> _H:
     raise MathError(f"cannot typeset {kind}")
 
 
+def _row(parts) -> _H:
+    out = _H()
+    for part in parts:
+        out.put(out.w, 0.0, part)
+        out.w += part.w
+    return out
+
+
 def _rule(box, x, y, w, h):
     box.items.append((x, y, w, h))
     box.h = max(box.h, y + h)
     box.d = max(box.d, -y)
 
 
-def _script_size(style, size, ctx):
+def _scripts(base, a, style, size, cramp, root) -> _H:
     st = 2 if style <= 1 else 3
-    return st, min(size, ctx.root * FACTOR[st])
-
-
-def _scripts(base, a, style, size, cramp, ctx) -> _H:
-    st, ssize = _script_size(style, size, ctx)
+    ssize = min(size, root * FACTOR[st])
     out = _H(base.w)
     out.put(0.0, 0.0, base)
-    sup = _hlist(a.sup, st, ssize, cramp, ctx) if a.sup is not None else None
-    sub = _hlist(a.sub, st, ssize, True, ctx) if a.sub is not None else None
+    sup = _hlist(a.sup, st, ssize, cramp, root) if a.sup is not None else None
+    sub = _hlist(a.sub, st, ssize, True, root) if a.sub is not None else None
     xheight = 0.45 * size
     u = v = 0.0
     if sup is not None:
@@ -295,15 +282,15 @@ def _scripts(base, a, style, size, cramp, ctx) -> _H:
     return out
 
 
-def _frac(data, style, size, cramp, ctx) -> _H:
+def _frac(data, style, size, cramp, root) -> _H:
     num, den, force = data
     if force is not None:
         style = force
-        size = ctx.root * FACTOR[style] if style >= 2 else max(size, ctx.root * FACTOR[style])
+        size = root * FACTOR[style] if style >= 2 else max(size, root * FACTOR[style])
     st = min(style + 1, 3)
-    fsize = min(size, max(ctx.root * FACTOR[st], MIN_FRACTION * ctx.root))
-    n = _hlist(num, st, fsize, cramp, ctx)
-    d = _hlist(den, st, fsize, True, ctx)
+    fsize = min(size, max(root * FACTOR[st], MIN_FRACTION * root))
+    n = _hlist(num, st, fsize, cramp, root)
+    d = _hlist(den, st, fsize, True, root)
     t = THETA * size
     axis = _axis() * size
     display = style == 0
@@ -321,8 +308,9 @@ def _frac(data, style, size, cramp, ctx) -> _H:
     return out
 
 
-def _sqrt(body, style, size, ctx) -> _H:
-    inner = _hlist(body, style, size, True, ctx)
+def _sqrt(data, style, size, root) -> _H:
+    body, index = data
+    inner = _hlist(body, style, size, True, root)
     t = THETA * size
     phi = (t + 0.25 * 0.45 * size) if style == 0 else 2 * t
     top = inner.h + phi + t                    # top of the bar
@@ -333,8 +321,14 @@ def _sqrt(body, style, size, ctx) -> _H:
     sy = max((top - bottom) / ((y1 - y0) * size), 0.75)
     y = top - y1 * size * sy
     out = _H()
+    if index is not None:                      # \sqrt[n]: n small, over the sign's tick
+        st = 3
+        small = _hlist(index, st, min(size, root * FACTOR[st]), False, root)
+        low = y + y0 * size * sy
+        out.put(0.0, low + 0.6 * (top - low) + small.d, small)
+        gx += max(0.0, small.w - 0.55 * sign.w)
     out.items.append((gx, y, name, "√", size, sy))
-    out.h, out.d = top, max(0.0, -(y + y0 * size * sy))
+    out.h, out.d = max(out.h, top), max(out.d, -(y + y0 * size * sy))
     right = gx + x1 * size                     # where the sign's stroke ends
     _rule(out, right - 0.02 * size, top - t, inner.w + 0.12 * size, t)
     out.put(right + 0.06 * size, 0.0, inner)
@@ -342,9 +336,9 @@ def _sqrt(body, style, size, ctx) -> _H:
     return out
 
 
-def _accent(data, style, size, cramp, ctx) -> _H:
+def _accent(data, style, size, cramp, root) -> _H:
     ch, body = data
-    inner = _hlist(body, style, size, True, ctx)
+    inner = _hlist(body, style, size, True, root)
     mark = _char("serif", ch, size * (0.7 if ch == "→" else 1.0))
     x0, y0, x1, y1 = ink(mark.items[0][2], ch)
     msize = mark.items[0][4]
@@ -367,23 +361,34 @@ def _flatten(box, x, y, glyphs, rules):
             rules.append(Rule(x + it[0], y + it[1], it[2], it[3]))
 
 
+def _layout(tex, size) -> tuple:
+    """(width, height, depth, glyphs, rules); formulas up to CACHE_CHARS long are cached."""
+    if isinstance(tex, str) and len(tex) <= CACHE_CHARS:
+        return _cached(tex, size)
+    return _lay(tex, size)
+
+
 @functools.lru_cache(maxsize=4096)
-def _layout(tex: str, size: float) -> tuple:
-    if not size > 0:
-        raise MathError(f"font size must be positive, not {size!r}")
+def _cached(tex: str, size: float) -> tuple:
+    return _lay(tex, size)
+
+
+def _lay(tex, size) -> tuple:
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size < 1e4:
+        raise MathError(f"font size must be a positive number of points, not {size!r}")
     atoms = parse(tex)
-    box = _hlist(atoms, 1, float(size), False, _Ctx(float(size)))
+    box = _hlist(atoms, 1, float(size), False, float(size))
     glyphs, rules = [], []
     _flatten(box, 0.0, 0.0, glyphs, rules)
-    left = min([0.0] + [g.x + ink(g.font, g.char)[0] * g.size for g in glyphs]
+    left = min([0.0] + [g.x + min(ink(g.font, g.char)[0], 0.0) * g.size for g in glyphs]
                + [r.x for r in rules])
-    right = max([box.w] + [g.x + ink(g.font, g.char)[2] * g.size for g in glyphs]
-                + [r.x + r.w for r in rules])
+    right = max([box.w] + [g.x + max(ink(g.font, g.char)[2], fonts.font(g.font).advance(g.char))
+                           * g.size for g in glyphs] + [r.x + r.w for r in rules])
     if left < 0:                               # a negative space (\!) at the start
         glyphs = [Glyph(g.font, g.char, g.x - left, g.y, g.size, g.sy) for g in glyphs]
         rules = [Rule(r.x - left, r.y, r.w, r.h) for r in rules]
         right -= left
-    return right, box.h, box.d, tuple(glyphs), tuple(rules)
+    return max(right, 0.0), box.h, box.d, tuple(glyphs), tuple(rules)
 
 
 def typeset(tex: str, size: float) -> Box:

@@ -55,15 +55,17 @@ class Placed:
             try:
                 box = mathtex.typeset(self.s[1:-1], size)
             except ValueError:
-                self.width = None               # mathtex cannot set it: the caller falls back
+                self.width = self.height = None    # cannot set it: the caller falls back
                 return
             self.item = self.page.box(x, y, box, color=self.color, ha=self.ha, va=self.va,
                                       source=self.s)
-            self.width = box.width / PT
+            self.width, self.height = box.width / PT, (box.height + box.depth) / PT
         else:
             self.item = self.page.text(x, y, self.s, size, font=self.font, color=self.color,
                                        ha=self.ha, va=self.va)
             self.width = fonts.width(self.font, self.s, size) / PT
+            f = fonts.font(self.font)
+            self.height = (f.ascent + f.descent) * size / PT
 
     def remove(self):
         if self.item is not None:

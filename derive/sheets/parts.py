@@ -122,7 +122,7 @@ def _gradient(flow, s):
     flow.heading("The gradient")
     for i, (tex, code, value) in enumerate(s.gradient):
         flow.need(ROW * 1.3)
-        _cell(flow, 0.1, rf"\frac{{\partial {latex_name(s.out)}}}{{\partial {tex}}} =", 1.6, 11, math=True,
+        _cell(flow, 0.1, rf"\displaystyle\frac{{\partial {latex_name(s.out)}}}{{\partial {tex}}} =", 1.6, 11, math=True,
               fallback=f"df/d{code} =")
         if "values" in s.blank:
             flow.y -= 0.1
@@ -210,9 +210,9 @@ def name_line(flow, s):
 
 def _fits_math(flow, s):
     name, args = s.title.split("(", 1)
-    t = flow.text(0, _math(f"{latex_name(name)}({args} = " + s.function_tex), 15)
+    t = flow.text(0, _math(rf"\displaystyle {latex_name(name)}({args} = " + s.function_tex), 15)
     if flow.fit(t, CW, 8):
-        flow.y -= 0.55
+        flow.y -= max(0.55, t.height + 0.12)
         return True
     t.remove()
     return False

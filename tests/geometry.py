@@ -198,22 +198,24 @@ class SketchPage:
         x0 = x - {"left": 0, "center": w / 2, "right": w}[ha]
         h, d = f.ascent * size, f.descent * size
         base = {"baseline": y, "top": y - h, "bottom": y + d, "center": y + (d - h) / 2}[va]
-        return self._add(kind="text", text=s, font=font, size=size, color=color, x=x0, y=base, gid=gid,
+        return self._add(text=s, font=font, size=size, color=color, x=x0, y=base, gid=gid,
                          box=(x0, base - d, x0 + w, base + h))
 
     def line(self, points, width=0.7, color="#222222", dash=None, gid=None):
-        return self._path(points, gid, closed=False)
+        return self._path(points, False, None, color, width, dash, gid)
 
     def polygon(self, points, fill=None, stroke=None, width=0.7, gid=None):
-        return self._path(points, gid, closed=True)
+        return self._path(points, True, fill, stroke, width, None, gid)
 
     def circle(self, cx, cy, r, fill=None, stroke=None, width=1.0, gid=None):
-        return self._add(kind="circle", gid=gid, box=(cx - r, cy - r, cx + r, cy + r))
+        return self._add(cx=cx, cy=cy, r=r, fill=fill, stroke=stroke, width=width, gid=gid,
+                         box=(cx - r, cy - r, cx + r, cy + r))
 
-    def _path(self, points, gid, closed):
+    def _path(self, points, closed, fill, stroke, width, dash, gid):
         pts = [tuple(p) for p in points]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        return self._add(kind="path", points=pts, closed=closed, gid=gid, box=(min(xs), min(ys), max(xs), max(ys)))
+        return self._add(points=pts, closed=closed, fill=fill, stroke=stroke, width=width, dash=dash,
+                         gid=gid, box=(min(xs), min(ys), max(xs), max(ys)))
 
     def _add(self, **kw):
         item = _Item(**kw)

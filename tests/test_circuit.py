@@ -395,3 +395,24 @@ def test_a_circuit_too_wide_for_the_page_gets_a_landscape_page_after_the_sheet()
     gates = [it for it in land.items if (it.gid or "").startswith("circle:")]
     assert len(gates) == 15 and all(0 < it.box[0] and it.box[2] < H * 72 for it in gates)
     assert page_problems(land) == []
+
+
+def test_a_recording_replayed_on_matplotlib_is_the_figure_drawn_directly(fxy):
+    import io
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from derive.circuit.draw import RC
+    from derive.circuit.pens import MplPen
+
+    def svg(draw):
+        with matplotlib.rc_context(RC):
+            fig = Figure(figsize=fxy[1].size())
+            draw(MplPen(fig.add_axes((0, 0, 1, 1))))
+            buf = io.BytesIO()
+            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+        return buf.getvalue()
+
+    rec = fxy[1].record()
+    assert svg(rec.replay) == svg(fxy[1].draw) and b"gate:sigx" in svg(rec.replay)

@@ -195,8 +195,15 @@ def test_cli_prints_the_rolled_rnn_as_latex_and_markdown(tmp_path):
 
 # ---- circuits -------------------------------------------------------------------------------
 def _problems(c):
+    """Collisions drawn with matplotlib, and on a derive.pdf page (as a sheet draws it)."""
+    from derive.circuit.pens import to_page
+    from tests.geometry import page, page_problems
+
     with matplotlib.rc_context(RC):
-        return circuit_problems(c.figure())
+        found = circuit_problems(c.figure())
+    pg = page()
+    to_page(c.record(), pg, 0, 0, *(v * 72 for v in c.size()))
+    return found + page_problems(pg)
 
 
 def test_short_loop_circuit_is_the_unrolled_circuit_with_a_caption():
@@ -225,6 +232,29 @@ def test_long_loop_circuit_is_a_loop_box_with_the_carried_wire_going_back():
     assert _problems(c) == []
 
 
+def test_loop_box_on_a_page_is_the_one_matplotlib_draws():
+    from derive.circuit.pens import to_page, transform
+    from tests.geometry import page
+
+    c = derive.stage(LONG).circuit(**POINT)
+    rec = c.record()
+    with matplotlib.rc_context(RC):
+        ax = c.figure().axes[0]
+    assert (rec.xlim, rec.ylim) == (ax.get_xlim(), ax.get_ylim()) and rec.adjustable == "box"
+    pg = page()
+    w, h = (v * 72 for v in c.size())
+    to_page(rec, pg, 0, 0, w, h)
+    at, _ = transform(rec, 0, 0, w, h)
+    items = {}
+    for it in pg.items:
+        items.setdefault(it.gid, []).append(it)
+    (box,) = items["box:0"]
+    left, right, top, bottom, label = c.boxes[0]
+    assert box.dash and box.points[0] == pytest.approx(at(left, bottom)) and box.points[2] == pytest.approx(at(right, top))
+    assert items["loop:0"][0].text == label == "for i in range(30)"
+    assert items["caption"][0].text == c.caption
+    back = items["wire:back0:h_2:h_1"]                 # the carried wire, round above the box
+    assert max(p[1] for p in back[0].points) > box.box[3] and len(back[-1].points) == 3
 @pytest.mark.parametrize("case", ["tanh-3", "tanh-12", "rnn-3", "rnn-8"])
 def test_loop_circuits_have_no_collisions(case):
     kind, trips = case.split("-")

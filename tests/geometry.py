@@ -178,68 +178,10 @@ def pdf_strokes(data: bytes) -> list:
     return out
 
 
-class _Item:
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
-
-
-class SketchPage:
-    """Stand-in for derive.pdf.document.Page (its API, boxes from the same font metrics) until
-    that module lands; ``page()`` gives the real one when it exists."""
-
-    def __init__(self, width=595.276, height=841.89):
-        self.width, self.height, self.items = width, height, []
-
-    def text(self, x, y, s, size, font="sans", color="#222222", ha="left", va="baseline", gid=None):
-        from derive.pdf import fonts
-
-        f = fonts.font(font)
-        w = fonts.width(font, s, size)
-        x0 = x - {"left": 0, "center": w / 2, "right": w}[ha]
-        h, d = f.ascent * size, f.descent * size
-        base = {"baseline": y, "top": y - h, "bottom": y + d, "center": y + (d - h) / 2}[va]
-        return self._add(text=s, font=font, size=size, color=color, x=x0, y=base, gid=gid,
-                         box=(x0, base - d, x0 + w, base + h))
-
-    def line(self, points, width=0.7, color="#222222", dash=None, gid=None):
-        return self._path(points, False, None, color, width, dash, gid)
-
-    def polygon(self, points, fill=None, stroke=None, width=0.7, gid=None):
-        return self._path(points, True, fill, stroke, width, None, gid)
-
-    def circle(self, cx, cy, r, fill=None, stroke=None, width=1.0, gid=None):
-        return self._add(cx=cx, cy=cy, r=r, fill=fill, stroke=stroke, width=width, gid=gid,
-                         box=(cx - r, cy - r, cx + r, cy + r))
-
-    def _path(self, points, closed, fill, stroke, width, dash, gid):
-        pts = [tuple(p) for p in points]
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        return self._add(points=pts, closed=closed, fill=fill, stroke=stroke, width=width, dash=dash,
-                         gid=gid, box=(min(xs), min(ys), max(xs), max(ys)))
-
-    def _add(self, **kw):
-        item = _Item(**kw)
-        self.items.append(item)
-        return item
-
-
-class SketchDocument:
-    """Stand-in for derive.pdf.document.Document: pages, nothing written."""
-
-    def __init__(self):
-        self.pages = []
-
-    def page(self, width=595.276, height=841.89):
-        self.pages.append(SketchPage(width, height))
-        return self.pages[-1]
-
-
 def document():
-    """A document to draw on: derive.pdf.document's when it exists, else the stand-in."""
-    try:
-        from derive.pdf.document import Document
-    except ImportError:
-        return SketchDocument()
+    """A derive.pdf document to draw on."""
+    from derive.pdf.document import Document
+
     return Document()
 
 

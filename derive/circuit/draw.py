@@ -165,30 +165,25 @@ class Circuit:
 
     adjustable = "datalim"          # how matplotlib keeps the aspect equal (MplPen.limits)
 
-    def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None,
-             defer=None, pad: int = 0) -> int:
+    def draw(self, ax, scale: float = 1.0, numbers=True, geom: float | None = None) -> int:
         """Draw with a pen (``derive.circuit.pens``), or on a matplotlib Axes. ``numbers``:
         True, False, or "blanks" (a worksheet: the inputs' values and the output's gradient
         given, blanks on every other wire). ``scale`` sizes fonts and lines (points), ``geom``
         is the inches per data unit of the drawing (default ``scale``), used to keep labels
         apart. Returns the number of wire labels that could not be placed clear of everything
-        else (0 when nothing collides). ``defer(x, y, get, ha, va, size, color)`` (points on
-        the page) takes the numbers instead of drawing them, ``get(sheet)`` giving each one (a
-        sheet template); ``pad``: room for numbers of that many characters."""
+        else (0 when nothing collides)."""
         pen = ax if isinstance(ax, Pen) else MplPen(ax)
-        bad, xlim, ylim, pending = self._marks(pen, scale, numbers, geom, defer is not None, pad)
+        bad, xlim, ylim = self._marks(pen, scale, numbers, geom)
         xlim, ylim = self._around(pen, scale, xlim, ylim)
         pen.limits(xlim, ylim, self.adjustable)
-        if defer is not None and pending:
-            pen.deferred(pending, defer)
         return bad
 
     def _around(self, pen, scale, xlim, ylim):
         """What a subclass draws around the circuit; returns the limits enlarged to hold it."""
         return xlim, ylim
 
-    def _marks(self, pen, scale, numbers, geom, deferring, pad):
-        """The circuit's marks; (collisions, xlim, ylim, numbers left to a template)."""
+    def _marks(self, pen, scale, numbers, geom):
+        """The circuit's marks; (collisions, xlim, ylim)."""
         fs = 9.5 * scale
         pt = 1 / 72 / (geom or scale)                  # data units per point
         pos = {k: (n.x, n.y) for k, n in self.nodes.items()}
@@ -214,13 +209,7 @@ class Circuit:
                 x1 -= 0.05
             pen.arrow((x0, y0), (x1, y1), 1.0 * scale, 9 * scale, INK, gid=f"wire:{k}:{e.src}:{e.dst}")
             wires.append((k, pts + [(x1, y1)]))
-        fixed, legend, pending = [], [], []
-
-        def put(x, y, text, get, ha, va, size, color, gid):   # drawn, or left to a template's slot
-            if deferring:
-                pending.append((x, y, get, ha, va, size, color))
-            else:
-                pen.text(x, y, text, size, ha, va, color, MONO, gid)
+        fixed, legend = [], []
 
         for n in self.nodes.values():
             x, y = pos[n.name]
@@ -247,10 +236,9 @@ class Circuit:
                 if numbers is True and n.grad is not None \
                         and sum(e.src == n.name for e in self.edges) > 1:
                     g = self.short(n.grad)
-                    w, h = text_size(g.rjust(pad), fs * 0.8, MONO)
+                    w, h = text_size(g, fs * 0.8, MONO)
                     top = y - h * pt / 2 - 0.04
-                    put(x - 0.04, top, g, lambda sh, m=n.name: sh.circuit.short(sh.circuit.nodes[m].grad),
-                        "right", "top", fs * 0.8, RED, f"total:{n.name}")
+                    pen.text(x - 0.04, top, g, fs * 0.8, "right", "top", RED, MONO, f"total:{n.name}")
                     fixed.append((x - 0.04 - w * pt, top - h * pt, x - 0.04, top))
             elif n.kind == "output":
                 w, h = text_size(n.label, fs * 1.05, MONO)
@@ -259,7 +247,7 @@ class Circuit:
         bad = 0
         if numbers:
             def texts(ks):
-                return tuple(t.center(pad) for t in self.wire_texts(ks, numbers))
+                return self.wire_texts(ks, numbers)
 
             groups = {}                   # wires side by side (x*x) share one pair of numbers
             for k, q in wires:
@@ -272,16 +260,14 @@ class Circuit:
             for ks, (lx, up, down) in spots.items():
                 value, grad = self.wire_texts(ks, numbers)
                 tag = ",".join(map(str, ks))
-                put(lx, up, value, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[0],
-                    "center", "bottom", lab, GREEN, f"value:{tag}")
-                put(lx, down, grad, lambda sh, ks=ks: sh.circuit.wire_texts(ks, numbers)[1],
-                    "center", "top", lab, RED, f"grad:{tag}")
+                pen.text(lx, up, value, lab, "center", "bottom", GREEN, MONO, f"value:{tag}")
+                pen.text(lx, down, grad, lab, "center", "top", RED, MONO, f"grad:{tag}")
         ys = [n.y for n in self.nodes.values()]
         if legend:
             pen.text(-0.7, min(ys) - 0.55, "   ".join(legend), fs * 0.8, "left", "top", GREY, SANS, "legend")
         xlim = (-0.8, max(n.x for n in self.nodes.values()) + 0.8)
         ylim = (min(ys) - 0.65 - (0.2 if legend else 0), max(ys) + 0.6)
-        return bad, xlim, ylim, pending
+        return bad, xlim, ylim
 
 
 def _esc(s: str) -> str:

@@ -1,8 +1,7 @@
 """Pens: what a circuit is drawn with, in its own data units, on matplotlib or on a PDF page.
 
-``Circuit.draw`` speaks only to a pen: ``line``, ``arrow``, ``circle``, ``rect``, ``text``,
-``limits`` (the data rectangle shown, with equal aspect) and ``deferred`` (numbers a sheet
-template fills in later, handed over as page points). Coordinates are data units; line widths,
+``Circuit.draw`` speaks only to a pen: ``line``, ``arrow``, ``circle``, ``rect``, ``text`` and
+``limits`` (the data rectangle shown, with equal aspect). Coordinates are data units; line widths,
 arrow heads and font sizes are points. Fonts are named as ``derive.pdf.fonts`` names them:
 ``"sans"``, ``"mono"``, ``"sans-oblique"``.
 
@@ -50,11 +49,6 @@ class Pen:
         """The data rectangle shown, equal aspect (``adjustable``: matplotlib's, for Axes)."""
         raise NotImplementedError
 
-    def deferred(self, pending, defer):
-        """``pending``: [(x, y, get, ha, va, size, color)] in data units; ``defer`` is called
-        with each one's position in page points once the limits are known."""
-        raise NotImplementedError
-
 
 class MplPen(Pen):
     """Draws on a matplotlib Axes, as the circuits were always drawn."""
@@ -96,21 +90,12 @@ class MplPen(Pen):
         self.ax.set_aspect("equal", adjustable=adjustable)
         self.ax.axis("off")
 
-    def deferred(self, pending, defer):
-        ax = self.ax
-        ax.apply_aspect()
-        for x, y, get, ha, va, size, color in pending:
-            px, py = ax.transData.transform((x, y)) / ax.figure.dpi * 72
-            defer(px, py, get, ha, va, size, color)
-
 
 class Recording(Pen):
-    """The marks as data: ``marks`` [(z, kind, args)] in drawing order, ``xlim``/``ylim``, and
-    the numbers left to a template (``pending``, ``defer``)."""
+    """The marks as data: ``marks`` [(z, kind, args)] in drawing order, ``xlim``/``ylim``."""
 
     def __init__(self):
         self.marks, self.xlim, self.ylim, self.adjustable = [], (0.0, 1.0), (0.0, 1.0), "datalim"
-        self.pending, self.defer = [], None
 
     def _add(self, kind, z, **args):
         self.marks.append((Z[kind] if z is None else z, kind, args))
@@ -134,16 +119,11 @@ class Recording(Pen):
     def limits(self, xlim, ylim, adjustable="datalim"):
         self.xlim, self.ylim, self.adjustable = tuple(xlim), tuple(ylim), adjustable
 
-    def deferred(self, pending, defer):
-        self.pending, self.defer = list(pending), defer
-
     def replay(self, pen):
         """Draw the recorded marks with another pen (a recording made once, drawn anywhere)."""
         for z, kind, a in self.marks:                 # each mark keeps its method's argument names
             getattr(pen, kind)(z=z, **a)
         pen.limits(self.xlim, self.ylim, self.adjustable)
-        if self.pending:
-            pen.deferred(self.pending, self.defer)
 
     def texts(self) -> list:
         """The texts drawn, in order (what a test or a reader of the recording looks at)."""
@@ -164,8 +144,8 @@ def transform(rec: Recording, x, y, w, h):
 
 
 def to_page(rec: Recording, page, x, y, w, h) -> float:
-    """Draw a recording on a derive.pdf Page inside the rectangle (x, y, w, h) in points; the
-    numbers left to a template go to its ``defer`` in page points. Returns points per unit."""
+    """Draw a recording on a derive.pdf Page inside the rectangle (x, y, w, h) in points;
+    returns points per unit."""
     at, s = transform(rec, x, y, w, h)
     for _, kind, a in sorted(rec.marks, key=lambda m: m[0]):
         gid = a["gid"]
@@ -186,8 +166,6 @@ def to_page(rec: Recording, page, x, y, w, h) -> float:
             px, py = at(a["x"], a["y"])
             page.text(px, py, a["s"], a["size"], font=a["font"], color=a["color"], ha=a["ha"],
                       va=a["va"], gid=gid)
-    for px, py, get, ha, va, size, color in rec.pending:
-        rec.defer(*at(px, py), get, ha, va, size, color)
     return s
 
 

@@ -245,6 +245,8 @@ def test_page_problems_finds_what_collides(fxy):
         assert any(all(w in p for w in words) for p in page_problems(pg)), words
     value.box = kept
     assert page_problems(pg) == []
+    pg.text(*value.box[:2], "a heading", 11.5, va="bottom")           # the page's own text
+    assert page_problems(pg) == [f"{value.text!r} ({value.gid}) overlaps 'a heading' on the page"]
 
 
 def _moved(box, onto):

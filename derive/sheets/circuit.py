@@ -47,6 +47,17 @@ def _circuit(flow, s, title=None, numbers=None):
             c.spread()
 
 
+def draw_circuit(flow, c, scale, numbers=False) -> int:
+    """Draw ``c`` across the page at ``scale``, its top at the cursor (the cursor does not
+    move); returns how many of its labels could not be placed clear (drawn all the same)."""
+    w, h = c.size()
+    rec = Recording()
+    bad = c.draw(rec, scale=max(scale, MIN_FONT), numbers=numbers, geom=scale)
+    left = M + (CW - w * scale) / 2
+    _draw(_page(flow), rec, left * PT, (flow.y - h * scale) * PT, w * scale * PT, h * scale * PT)
+    return bad
+
+
 def _slots(flow, s):
     """Circuit.draw's arguments that turn its numbers into the template's slots (on the page
     being drawn when the recording goes onto it)."""

@@ -85,21 +85,25 @@ CIRCUIT = ("gate", "name", "input", "total", "output", "value", "grad", "legend"
 def page_problems(page, tol=0.36) -> list:
     """The same collisions found on a derive.pdf Page's display list: texts by their ``.box``
     (page points, ``tol`` = matplotlib's half pixel at 100 dpi), gates by their circles, wires by
-    the points of the paths whose gid is ``wire:k:src:dst`` (lines and arrow heads)."""
-    boxes, circles, wires = [], {}, {}
+    the points of the paths whose gid is ``wire:k:src:dst`` (lines and arrow heads); and a
+    circuit's text on any other text of the page (a heading, a table)."""
+    boxes, circles, wires, others = [], {}, {}, []
     for it in page.items:
         gid = getattr(it, "gid", None) or ""
         kind, _, name = gid.partition(":")
-        if kind in CIRCUIT and getattr(it, "text", "").strip():
+        if getattr(it, "text", "").strip():
             x0, y0, x1, y1 = it.box
-            boxes.append((gid, it.text, (x0 + tol, y0 + tol, x1 - tol, y1 - tol)))
+            (boxes if kind in CIRCUIT else others).append(
+                (gid, it.text, (x0 + tol, y0 + tol, x1 - tol, y1 - tol)))
         elif kind == "circle":
             x0, y0, x1, y1 = it.box
             circles[name] = (((x0 + x1) / 2, (y0 + y1) / 2), (x1 - x0) / 2)
         elif kind == "wire":
             k, src, dst = name.split(":", 2)
             wires.setdefault(k, [src, dst, []])[2].append([tuple(p) for p in it.points])
-    return _problems(boxes, circles, wires)
+    return _problems(boxes, circles, wires) + [
+        f"{s!r} ({gid}) overlaps {t!r} on the page" for gid, s, b in boxes
+        for _, t, o in others if _overlap(b, o)]
 
 
 def _problems(boxes, circles, wires) -> list:

@@ -303,3 +303,22 @@ def test_a_recording_replayed_on_matplotlib_is_the_figure_drawn_directly(fxy):
 
     rec = fxy[1].record()
     assert svg(rec.replay) == svg(fxy[1].draw) and b"gate:sigx" in svg(rec.replay)
+
+
+def test_draw_circuit_puts_a_loop_box_below_the_cursor_without_moving_it():
+    from derive.circuit.loopbox import loop_box
+    from derive.sheets.circuit import CW, M, draw_circuit
+    from tests.geometry import page_problems
+
+    prog = stage("def f(x, w):\n    h = x\n    for i in range(30):\n        h = tanh(w * h)\n    return h\n")
+    c = loop_box(prog)
+    flow = PageFlow()
+    y = flow.y
+    w, h = c.size()
+    scale = min(CW / w, 1.0)
+    assert draw_circuit(flow, c, scale) == 0 and flow.y == y
+    drawn = [it for it in flow.pg.items if it.gid]
+    assert {it.gid for it in drawn} >= {"box:0", "loop:0", "caption", "wire:back0:h_2:h_1"}
+    assert all(M * 72 - 1e-6 <= it.box[0] and it.box[2] <= (M + CW) * 72 + 1e-6 for it in drawn)
+    assert all((y - h * scale) * 72 - 1e-6 <= it.box[1] and it.box[3] <= y * 72 + 1e-6 for it in drawn)
+    assert page_problems(flow.pg) == []

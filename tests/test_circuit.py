@@ -250,8 +250,8 @@ def test_sheet_circuit_is_drawn_on_the_page_below_its_heading():
     _circuit(flow, s)
     pg = flow.pg
     assert flow.page == 1 and not flow.later and len(flow.doc.pages) == 1
-    assert pg.items[1].text.startswith("The circuit: values in green")    # after the footer
-    parts = [it for it in pg.items[2:]]
+    assert pg.items[0].text.startswith("The circuit: values in green")
+    parts = [it for it in pg.items[1:]]
     assert all(M * 72 - 1e-6 <= it.box[0] and it.box[2] <= (M + CW) * 72 + 1e-6 for it in parts)
     assert all(flow.y * 72 - 1e-6 <= it.box[1] and it.box[3] <= top * 72 for it in parts)
     numbers = _texts(pg, ("value", "grad"))

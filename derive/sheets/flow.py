@@ -85,13 +85,17 @@ class Flow:
         self.new_page()
 
     def new_page(self):
+        self._close()
         self.page += 1
         self.pg = self.doc.page(W * PT, H * PT)
         self.y = H - M
-        y, self.y = self.y, 0.35
-        self.value(CW / 2, lambda s, n=self.page: footer(s.label if s else self.label, n), 7.5,
-                   ha="center", va="baseline", color=GREY, family="sans")
-        self.y = y
+
+    def _close(self):
+        """The footer of the page ending, drawn last so that the text layer reads it last."""
+        if self.pg is not None:
+            label = self.sheet.label if self.sheet else self.label
+            self.pg.text((M + CW / 2) * PT, 0.35 * PT, footer(label, self.page), 7.5,
+                         color=GREY, ha="center")
 
     def new_landscape(self):
         """A landscape A4 page of its own (a wide circuit), counted as the next page."""
@@ -99,6 +103,8 @@ class Flow:
         return self.doc.page(H * PT, W * PT)
 
     def finish(self):
+        self._close()
+        self.pg = None
         for draw in self.later:                # pages set apart (a landscape circuit)
             draw()
         self.later = []

@@ -117,3 +117,32 @@ def test_font_work_kept_on_disk_gives_the_same_pdf(tmp_path, monkeypatch):
     many = sheets_for(stage("x*y + sin(x)"), variants=5)
     each = render_each(many)
     assert len(each) == 10 and each == [pdf_bytes([s]) for s in many]
+
+
+def test_a_sheet_and_a_class_set_never_import_matplotlib_or_fonttools(tmp_path):
+    """What kept one sheet over a second: matplotlib (1.2 s to import its PDF backend) and, once
+    the fonts are made, fontTools. A scalar sheet, an array sheet and a split class set are
+    written in a fresh process that imports neither (the fonts made first, as on any machine
+    after its first sheet)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = dict(os.environ, PYTHONPATH=ROOT, DERIVE_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-c", "from derive.sheets.pages import warm; warm()"],
+                   env=env, check=True, cwd=tmp_path)
+    script = (
+        "import sys\n"
+        "from derive import sheet\n"
+        "sheet('log(1 + exp(x*y)) * tanh(x - y)', at={'x': 1, 'y': -0.5}, path='a.pdf', key=True)\n"
+        "sheet('x*y + sin(x)', variants=5, split=True, path='c.pdf')\n"
+        "sheet('import numpy as np\\ndef f(W, x):\\n    return np.sum(np.tanh(W @ x))\\n',\n"
+        "      at={'W': [[1, 2], [0, -1]], 'x': [0.5, -1]}, path='b.pdf', key=True)\n"
+        "print(sorted(m for m in ('matplotlib', 'fontTools') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert len(list(tmp_path.glob("c-*.pdf"))) == 10 and (tmp_path / "b.pdf").exists()

@@ -72,9 +72,6 @@ class Placed:
             self.page.remove(self.item)
             self.item = None
 
-    def get_text(self) -> str:
-        return self.s
-
 
 class Flow:
     """A cursor running down A4 pages; ``need(h)`` starts a new page when h inches don't fit."""
@@ -126,11 +123,6 @@ class Flow:
     def value(self, x, get, size=9.5, dy=None, **kw):
         """A number of this sheet's own (``get(sheet)``: it differs between variants)."""
         return self.text(x, get(self.sheet), size, dy=dy, **kw)
-
-    def width(self, t) -> float:
-        if t.width is None:
-            raise ValueError(f"cannot typeset {t.s}")
-        return t.width
 
     def fit(self, t, maxw, min_size=5.5):
         """Shrink a text until it is at most ``maxw`` inches wide; False if it cannot."""

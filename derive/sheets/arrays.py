@@ -17,7 +17,7 @@ from derive.core.errors import DeriveError
 from derive.core import disk
 from derive.symbolic.budget import MAX_BUDGET, start
 from derive.circuit.draw import build
-from derive.symbolic.jacobians import symbolic_value
+from derive.symbolic.jacobians import partials, symbolic_value
 from derive.symbolic.metrics import count_ops
 from derive.sheets.tex import fmt
 from derive.sheets.flow import BLANK_COLOR, CW, M, MONO, NUMBER_BLANK, ROW, Flow
@@ -165,7 +165,8 @@ def componentwise(prog, arrays) -> dict:
     except DeriveError as err:
         return {"text": f"Written out in scalar components: {err}.", "example": None}
     comps = [s for arr in symbols.values() for s in np.ravel(arr)]
-    derivs = [sp.diff(expr, c) for c in comps]
+    d = partials(expr, symbols)
+    derivs = [d[c] for c in comps]
     # W1_0_1 -> W1_01 so that it prints as one subscript (the sizes here are small)
     short = {c: sp.Symbol(c.name.split("_")[0] + "_" + "".join(c.name.split("_")[1:]), real=True)
              for c in comps}

@@ -108,6 +108,52 @@ def _point(symbols, arrays):
             for s, v in zip(np.ravel(arr), np.ravel(np.asarray(arrays[p], dtype=float)))}
 
 
+def partials(expr, symbols: dict) -> dict:
+    """``sympy.diff(expr, s)`` for every component ``s`` of the arrays ``symbols``, faster where
+    ``expr`` is symmetric. If exchanging index 0 and k along one axis leaves ``expr`` unchanged
+    (in that array alone: the rows of a batch under a mean; or in every array whose axis lines up
+    with it as NumPy broadcasting lines axes up, from the right: a feature with its gamma and
+    beta), then for s at index k, d/ds is d/dr (r at index 0) with the exchange applied. That is
+    exactly the derivative, the expression ``sympy.diff`` gives (tests compare them), at a tenth
+    of the cost. Each exchange is checked once (one ``xreplace`` of ``expr``)."""
+    arrays = {p: np.asarray(a, dtype=object) for p, a in symbols.items()}
+    same: dict = {}
+    out = {}
+    for p, arr in arrays.items():
+        for idx in np.ndindex(arr.shape):
+            s = arr[idx]
+            for axis, k in enumerate(idx):
+                swap = k and _symmetry(expr, arrays, same, p, axis, k)
+                if swap:
+                    out[s] = out[swap[s]].xreplace(swap)
+                    break
+            else:
+                out[s] = sp.diff(expr, s)
+    return out
+
+
+def _symmetry(expr, arrays, same, p, axis, k):
+    """The exchange of index 0 and ``k`` along ``axis`` of array ``p`` (with the axes broadcasting
+    lines up with it, else alone) that leaves ``expr`` unchanged, as a symbol map; or None.
+    ``same`` remembers each exchange checked."""
+    arr = arrays[p]
+    back = axis - arr.ndim  # the axis counted from the right
+    lined = [(q, a.ndim + back) for q, a in arrays.items()
+             if a.ndim >= -back and a.shape[back] == arr.shape[axis]]
+    for group in (lined, [(p, axis)]) if len(lined) > 1 else ([(p, axis)],):
+        swap = {}
+        for q, ax in group:
+            a = np.moveaxis(arrays[q], ax, 0)
+            for u, v in zip(np.ravel(a[0]), np.ravel(a[k])):
+                swap[u], swap[v] = v, u
+        key = frozenset(swap.items())
+        if key not in same:
+            same[key] = expr.xreplace(swap) == expr
+        if same[key]:
+            return swap
+    return None
+
+
 def sympy_gradient(prog, arrays, upstream=None) -> dict:
     """Component-wise ``sympy.diff`` of the whole function (dotted with ``upstream`` for an
     array output), evaluated at ``arrays``."""

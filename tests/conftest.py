@@ -33,3 +33,6 @@ def assert_one_line_error(proc, *fragments):
 # Tests draw their sheets afresh (some patch the drawing code at run time, which the disk
 # cache's key cannot see); tests/test_sheet_cache.py turns the cache on in a folder of its own.
 os.environ["DERIVE_CACHE"] = "0"
+# Nor do they start sheet servers (derive.cli.server) that would outlive the run;
+# tests/test_sheet_server.py starts its own, in a folder of its own, and stops them.
+os.environ["DERIVE_SERVER"] = "0"

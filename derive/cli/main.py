@@ -48,6 +48,7 @@ def main(argv=None) -> int:
         if not getattr(args, "_run", None):
             parser.print_help()
             return 2
+        args._argv = argv
         return int(args._run(args) or 0)
     except DeriveError as err:
         print(f"derive: error: {err}", file=sys.stderr)

@@ -6,10 +6,12 @@ SymPy, NumPy or matplotlib are imported; otherwise ``_sheet.run`` does the work.
 from __future__ import annotations
 
 import contextlib
+import sys
 
 from derive.symbolic.budget import DEFAULT_BUDGET
 from derive.core import disk
 from derive.sheets import request
+from derive.cli import server
 
 NAME = "sheet"
 HELP = "print a derivation sheet: circuit, forward and backward tables, gradient, symbolic side"
@@ -57,11 +59,21 @@ def run(args) -> int:
         name = request.request_key(args)
         lines = request.replay(name, args.output)
         if lines is None:
-            from derive.cli.commands import _sheet   # SymPy, NumPy, matplotlib: only on a miss
+            code = server.ask(args._argv) if hasattr(args, "_argv") else None
+            if code is not None:                      # a warm server ran the command
+                return code
+            from derive.cli.commands import _sheet   # SymPy, NumPy: only on a miss
 
             written = _sheet.run(args)
             lines = [f"wrote {path}" for path in written]
             request.keep(name, written, lines)
+            started = hasattr(args, "_argv") and server.spawn()
+        else:
+            started = False
     for line in lines:
         print(line)
+    if started:
+        print(f"derive: a sheet server now runs in the background, so the next sheets skip "
+              f"importing SymPy (it stops after {server.IDLE / 60:g} idle minutes; "
+              f"DERIVE_SERVER=0 turns it off)", file=sys.stderr)
     return 0

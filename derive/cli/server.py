@@ -37,7 +37,11 @@ _LOCK = None                 # the server's lock file (children close it)
 
 
 def enabled() -> bool:
-    return os.environ.get("DERIVE_SERVER", "1").strip().lower() not in OFF
+    """On unless ``DERIVE_SERVER`` says off, where the system has what it needs (Linux: Unix
+    sockets that pass descriptors and name their peer)."""
+    return (os.environ.get("DERIVE_SERVER", "1").strip().lower() not in OFF
+            and hasattr(socket, "AF_UNIX") and hasattr(socket, "SO_PEERCRED")
+            and hasattr(socket, "send_fds"))
 
 
 def folder() -> str | None:

@@ -157,3 +157,17 @@ def test_a_second_server_for_the_same_derive_leaves_at_once(served):
     other = subprocess.run([sys.executable, "-m", "derive.cli.server"], env=env, timeout=60)
     assert other.returncode == 0
     os.kill(pid, 0)                                    # the first still serves
+
+
+def test_a_terminated_server_removes_its_socket(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    proc = subprocess.Popen([sys.executable, "-m", "derive.cli.server", "60"], env=_env(run),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _listening(run) == proc.pid
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+        assert not list((run / "derive").glob("*.sock"))
+    finally:
+        proc.kill()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import stat
 import struct
@@ -108,8 +109,6 @@ def ask(argv) -> int | None:
 
 
 def _signal(pid):
-    import signal
-
     try:
         os.kill(pid, signal.SIGINT)
     except OSError:
@@ -181,6 +180,7 @@ def serve(idle: float = IDLE) -> int:
     server.listen(16)
     server.settimeout(idle)
     children = set()
+    signal.signal(signal.SIGTERM, _leave)        # ``kill PID``: the socket is removed too
     try:
         while True:
             try:
@@ -200,6 +200,10 @@ def serve(idle: float = IDLE) -> int:
             os.unlink(path)                       # ours: the lock is held until we exit
         except OSError:
             pass
+
+
+def _leave(signum, frame):
+    raise SystemExit(0)
 
 
 def _reap(children) -> bool:
@@ -274,10 +278,10 @@ def _start(conn, server) -> int | None:
 
 
 def _child(request, fds) -> int:
-    import signal
     import tempfile
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)

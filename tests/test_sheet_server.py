@@ -1,5 +1,6 @@
 """The sheet server (``derive.cli.server``): started by the first sheet, it draws the next ones
 exactly as a process of their own would, for its user only, and stops when idle."""
+import contextlib
 import os
 import signal
 import socket
@@ -136,20 +137,27 @@ def test_derive_server_0_runs_alone_and_starts_nothing(tmp_path):
     assert not (run / "derive").exists()
 
 
-def test_an_idle_server_stops_and_removes_its_socket(tmp_path):
+@contextlib.contextmanager
+def _server(tmp_path, idle):
+    """A server started by hand in a runtime folder of its own: (the folder, its process)."""
     run = tmp_path / "run"
     run.mkdir(mode=0o700)
-    proc = subprocess.Popen([sys.executable, "-m", "derive.cli.server", "3"], env=_env(run),
+    proc = subprocess.Popen([sys.executable, "-m", "derive.cli.server", str(idle)], env=_env(run),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert _listening(run) == proc.pid
+        yield run, proc
+    finally:
+        proc.kill()
+
+
+def test_an_idle_server_stops_and_removes_its_socket(tmp_path):
+    with _server(tmp_path, 3) as (run, proc):
         assert proc.wait(timeout=60) == 0
         assert not list((run / "derive").glob("*.sock"))
         again = subprocess.run([sys.executable, "-m", "derive.cli.server", "1"], env=_env(run),
                                timeout=120)
         assert again.returncode == 0                  # the lock is free again: a new one serves
-    finally:
-        proc.kill()
 
 
 def test_a_second_server_for_the_same_derive_leaves_at_once(served):
@@ -160,14 +168,7 @@ def test_a_second_server_for_the_same_derive_leaves_at_once(served):
 
 
 def test_a_terminated_server_removes_its_socket(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir(mode=0o700)
-    proc = subprocess.Popen([sys.executable, "-m", "derive.cli.server", "60"], env=_env(run),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert _listening(run) == proc.pid
-        proc.terminate()
+    with _server(tmp_path, 60) as (run, proc):
+        proc.terminate()                               # kill PID
         assert proc.wait(timeout=30) == 0
         assert not list((run / "derive").glob("*.sock"))
-    finally:
-        proc.kill()

@@ -17,8 +17,8 @@ FXY = "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)"
 
 
 def _env(run, **extra):
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), DERIVE_SERVER="1",
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)  # no "" (the folder)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), DERIVE_SERVER="1", PYTHONPATH=path)
     return {**env, **extra}
 
 
@@ -172,3 +172,18 @@ def test_a_terminated_server_removes_its_socket(tmp_path):
         proc.terminate()                               # kill PID
         assert proc.wait(timeout=30) == 0
         assert not list((run / "derive").glob("*.sock"))
+
+
+@pytest.mark.parametrize("server_on", ["0", "1"])
+def test_a_removed_folder_is_one_line(served, tmp_path, server_on):
+    env, _, _, _ = served
+    script = os.path.join(os.path.dirname(sys.executable), "derive")   # (python -m needs the folder)
+    if not os.path.exists(script):
+        pytest.skip("the derive command is not installed beside this Python")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    got = subprocess.run(["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "{script}" '
+                          'sheet "x*y" --at x=1,y=2 -o a.pdf'],
+                         capture_output=True, text=True, timeout=120,
+                         env=dict(env, DERIVE_SERVER=server_on))
+    assert_one_line_error(got, "the current folder no longer exists")

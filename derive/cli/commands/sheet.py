@@ -6,9 +6,11 @@ SymPy, NumPy or matplotlib are imported; otherwise ``_sheet.run`` does the work.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 from derive.symbolic.budget import DEFAULT_BUDGET
+from derive.core.errors import DeriveError
 from derive.core import disk
 from derive.sheets import request
 from derive.cli import server
@@ -55,6 +57,11 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise DeriveError("the current folder no longer exists; cd into a folder that exists "
+                          "and run the command again") from None
     with contextlib.nullcontext() if args.cache else disk.disabled():
         name = request.request_key(args)
         lines = request.replay(name, args.output)

@@ -187,3 +187,16 @@ def test_a_removed_folder_is_one_line(served, tmp_path, server_on):
                          capture_output=True, text=True, timeout=120,
                          env=dict(env, DERIVE_SERVER=server_on))
     assert_one_line_error(got, "the current folder no longer exists")
+
+
+def test_python_and_python3_reach_one_server(tmp_path, monkeypatch):
+    here = os.path.dirname(sys.executable)
+    names = [n for n in ("python", "python3") if os.path.exists(os.path.join(here, n))]
+    if len(names) < 2:
+        pytest.skip("this Python has one name")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    found = set()
+    for name in names:              # `derive` runs python3, `python -m derive` python: one server
+        monkeypatch.setattr(sys, "executable", os.path.join(here, name))
+        found.add(server.address())
+    assert len(found) == 1 and None not in found

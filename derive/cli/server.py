@@ -72,7 +72,8 @@ def address() -> str | None:
     if where is None:
         return None
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # this derive's folder
-    digest = hashlib.sha256(disk.versions() + "\n".join([sys.executable, sys.prefix, here]).encode())
+    python = os.path.realpath(sys.executable)                           # python, python3: one
+    digest = hashlib.sha256(disk.versions() + "\n".join([python, sys.prefix, here]).encode())
     return os.path.join(where, f"sheet-{digest.hexdigest()[:20]}.sock")
 
 

@@ -200,3 +200,15 @@ def test_python_and_python3_reach_one_server(tmp_path, monkeypatch):
         monkeypatch.setattr(sys, "executable", os.path.join(here, name))
         found.add(server.address())
     assert len(found) == 1 and None not in found
+
+
+def test_a_server_that_does_not_answer_is_passed_over(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("DERIVE_SERVER", "1")
+    monkeypatch.setattr(server, "START", 0.5)
+    with socket.socket(socket.AF_UNIX) as mute:       # listens, never answers: no hang
+        mute.bind(server.address())
+        mute.listen(1)
+        start = time.monotonic()
+        assert server.ask(["sheet", "x*y", "--at", "x=1,y=2"]) is None
+        assert time.monotonic() - start < 5

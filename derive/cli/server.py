@@ -31,6 +31,7 @@ import struct
 import sys
 
 IDLE = 600.0                 # seconds without a request before the server stops
+START = 10.0                 # seconds a client waits for its command to start, else runs it itself
 OFF = ("0", "off", "no", "false")
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 1 << 20
@@ -87,6 +88,7 @@ def ask(argv) -> int | None:
     if path is None:
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(START)
     try:
         sock.connect(path)
         request = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ),
@@ -97,6 +99,7 @@ def ask(argv) -> int | None:
     except (OSError, ValueError, struct.error):
         sock.close()
         return None                               # no server, a stale socket, or it went away
+    sock.settimeout(None)                         # the command takes what it takes
     with sock:
         while True:
             try:
@@ -262,6 +265,7 @@ def _start(conn, server) -> int | None:
         try:
             server.close()
             _LOCK.close()
+            conn.sendall(_HEADER.pack(os.getpid()))   # first its pid (Ctrl-C), last its status
             code = _child(request, fds)
         finally:
             try:
@@ -271,10 +275,6 @@ def _start(conn, server) -> int | None:
             os._exit(0)
     for fd in fds:
         os.close(fd)
-    try:
-        conn.sendall(_HEADER.pack(pid))
-    except OSError:
-        pass
     return pid
 
 

@@ -1,4 +1,6 @@
 """Circuit diagrams: layout, numbers on the wires, deterministic output, Graphviz text, CLI."""
+import io
+import os
 import struct
 
 import pytest
@@ -322,3 +324,30 @@ def test_draw_circuit_puts_a_loop_box_below_the_cursor_without_moving_it():
     assert all(M * 72 - 1e-6 <= it.box[0] and it.box[2] <= (M + CW) * 72 + 1e-6 for it in drawn)
     assert all((y - h * scale) * 72 - 1e-6 <= it.box[1] and it.box[3] <= y * 72 + 1e-6 for it in drawn)
     assert page_problems(flow.pg) == []
+
+
+def test_a_circuit_pdf_is_written_by_derive_pdf_without_matplotlib(tmp_path):
+    """``derive graph -o c.pdf`` (``Circuit.to_bytes("pdf")``): one page the circuit's size, its
+    labels clear of each other and of the wires, its text layer the labels shown."""
+    import pypdf
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.geometry import page_problems
+
+    c = stage(CS231N_FXY).circuit(x=3, y=-4)
+    doc = c.page()
+    (pg,) = doc.pages
+    w, h = c.size()
+    assert (pg.width, pg.height) == pytest.approx((w * 72, h * 72))
+    assert page_problems(pg) == []
+    text = pypdf.PdfReader(io.BytesIO(doc.to_bytes())).pages[0].extract_text()
+    for label in ("-0.0358", "0.00905", "0.512", "1.55", "σ", "**2", "xpysqr", "den"):
+        assert label in text, label
+    code = ("import sys\nfrom derive import stage\n"
+            f"data = stage({CS231N_FXY!r}).circuit(x=3, y=-4).to_bytes('pdf')\n"
+            "assert data.startswith(b'%PDF') and 'matplotlib' not in sys.modules, sorted(sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr

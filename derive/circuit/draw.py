@@ -6,7 +6,8 @@ along it in red below it. Inputs sit at their natural depth (one column before t
 use, longest-path layering), not all stacked in the first column. ``draw`` speaks to a pen
 (``derive.circuit.pens``): matplotlib for notebooks and files, a PDF page for sheets, one
 layout for both. Output is deterministic
-(same program and point, same bytes) in PNG, SVG and PDF; ``to_dot()`` gives Graphviz text.
+(same program and point, same bytes) in PNG, SVG (matplotlib) and PDF (``derive.pdf``, no
+matplotlib); ``to_dot()`` gives Graphviz text.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from derive.circuit.layout import DX, DY, Edge, Node, edge_gradients, gate_label
 from derive.circuit.layout import build as _layout
 from derive.core.errors import DeriveError
 from derive.circuit.labels import ITALIC, MONO, SANS, fit_gate_label, place, text_size
-from derive.circuit.pens import MplPen, Pen, Recording
+from derive.circuit.pens import MplPen, Pen, Recording, to_page
 
 
 def write_bytes(path: str, data: bytes) -> str:
@@ -103,6 +104,17 @@ class Circuit:
             self.spread()
         return rec
 
+    def page(self, numbers=True):
+        """The circuit on a PDF page of its own size (``derive.pdf``: no matplotlib), spread
+        like ``figure`` until its labels are clear: a Document of one page."""
+        from derive.pdf.document import Document
+
+        rec = self.record(numbers=numbers)
+        w, h = (v * 72 for v in self.size())
+        doc = Document()
+        to_page(rec, doc.page(w, h), 0, 0, w, h)
+        return doc
+
     def spread(self, fx: float = 1.2, fy: float = 1.15):
         """Move the nodes apart (more room for labels that collided)."""
         for n in self.nodes.values():
@@ -123,6 +135,8 @@ class Circuit:
         return write_bytes(path, self.to_bytes(fmt, numbers))
 
     def to_bytes(self, fmt: str = "png", numbers: bool = True) -> bytes:
+        if fmt == "pdf":
+            return self.page(numbers).to_bytes()
         import matplotlib
 
         quiet_fonts()

@@ -30,9 +30,10 @@ import stat
 import struct
 import sys
 
+from derive.core import disk
+
 IDLE = 600.0                 # seconds without a request before the server stops
 START = 10.0                 # seconds a client waits for its command to start, else runs it itself
-OFF = ("0", "off", "no", "false")
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 1 << 20
 _LOCK = None                 # the server's lock file (children close it)
@@ -41,7 +42,7 @@ _LOCK = None                 # the server's lock file (children close it)
 def enabled() -> bool:
     """On unless ``DERIVE_SERVER`` says off, where the system has what it needs (Linux: Unix
     sockets that pass descriptors and name their peer)."""
-    return (os.environ.get("DERIVE_SERVER", "1").strip().lower() not in OFF
+    return (os.environ.get("DERIVE_SERVER", "1").strip().lower() not in disk.OFF
             and hasattr(socket, "AF_UNIX") and hasattr(socket, "SO_PEERCRED")
             and hasattr(socket, "send_fds"))
 
@@ -67,8 +68,6 @@ def folder() -> str | None:
 
 def address() -> str | None:
     """The socket's path for this Python, these libraries and this derive."""
-    from derive.core import disk
-
     where = folder()
     if where is None:
         return None

@@ -62,11 +62,12 @@ def run(args) -> int:
     except FileNotFoundError:
         raise DeriveError("the current folder no longer exists; cd into a folder that exists "
                           "and run the command again") from None
+    argv, started = getattr(args, "_argv", None), False    # (argv: run from the command line)
     with contextlib.nullcontext() if args.cache else disk.disabled():
         name = request.request_key(args)
         lines = request.replay(name, args.output)
         if lines is None:
-            code = server.ask(args._argv) if hasattr(args, "_argv") else None
+            code = server.ask(argv) if argv is not None else None
             if code is not None:                      # a warm server ran the command
                 return code
             from derive.cli.commands import _sheet   # SymPy, NumPy: only on a miss
@@ -74,9 +75,7 @@ def run(args) -> int:
             written = _sheet.run(args)
             lines = [f"wrote {path}" for path in written]
             request.keep(name, written, lines)
-            started = hasattr(args, "_argv") and server.spawn()
-        else:
-            started = False
+            started = argv is not None and server.spawn()
     for line in lines:
         print(line)
     if started:

@@ -351,3 +351,24 @@ def test_a_circuit_pdf_is_written_by_derive_pdf_without_matplotlib(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, PYTHONPATH=ROOT))
     assert r.returncode == 0, r.stderr
+
+
+def test_a_gate_of_three_inputs_draws_its_wires_apart():
+    """CS231n's softmax_loss_vectorized gathers ``probs[np.arange(N), y]``: a gate of three
+    inputs (it used to fail with "math domain error"); its wires arrive at three points."""
+    from derive.cli.commands._source import load_target
+    from derive.sheets.arrays import as_arrays
+    from tests.conftest import ROOT
+    from tests.geometry import page_problems
+
+    prog = load_target(os.path.join(ROOT, "tests/data/cs231n/linear_classifiers.py")
+                       + ":softmax_loss_vectorized", "grouped")
+    at = dict(W=[[1, 0, -1], [0.5, 1, 0]], X=[[1, 2], [0, 1], [2, -1]], y=[0, 2, 1], reg=0.1)
+    c = prog.circuit(**as_arrays(prog, at))
+    into = [e for e in c.edges if e.nslots == 3]
+    assert len({e.dst for e in into}) == 1 and len(into) == 3
+    rec = c.record()
+    heads = {a["head"] for _, kind, a in rec.marks if kind == "arrow"
+             and a["gid"].endswith(":" + into[0].dst)}
+    assert len(heads) == 3
+    assert page_problems(c.page().pages[0]) == []

@@ -215,8 +215,10 @@ class Circuit:
                 pen.line(pts, 1.0 * scale, INK, gid=f"wire:{k}:{e.src}:{e.dst}")
             (x0, y0), (x1, y1) = pts[-1], pos[e.dst]
             if dst.kind == "gate":
-                # binary gates: the wires arrive at two points on the left of the circle
-                off = 0.0 if e.nslots == 1 else (0.5 - slot[id(e)]) * 0.9 * RADIUS
+                # binary gates: the wires arrive at two points on the left of the circle (a
+                # gate taking more, e.g. np.sum of three values: spread over the same arc)
+                n = max(e.nslots, len(arrive[e.dst]))
+                off = 0.0 if n == 1 else (0.5 - slot[id(e)] / (n - 1)) * 0.9 * RADIUS
                 x1 -= math.sqrt(RADIUS ** 2 - off ** 2)
                 y1 += off
             else:

@@ -357,3 +357,14 @@ def test_roster_sheets_carry_names_and_the_students_values(tmp_path, cli):
 ])
 def test_cli_variant_options_bad_input(cli, tmp_path, args, frag):
     assert_one_line_error(cli("sheet", *args, cwd=str(tmp_path)), frag)
+
+
+def test_a_layer_returning_an_array_is_one_line_naming_what_to_write(cli, tmp_path):
+    """CS231n's affine_forward returns (out, cache): a sheet needs one number to differentiate."""
+    from tests.conftest import ROOT
+
+    layers = f"{ROOT}/tests/data/cs231n/layers.py:affine_forward"
+    p = cli("sheet", layers, "--at", "x=[[1,2],[0,1]],w=[[1,0,2],[0,1,1]],b=[0,1,0.5]", "--key",
+            "-o", "l.pdf", cwd=str(tmp_path))
+    assert_one_line_error(p, "returns an array (2x3)", "np.sum(out ** 2)")
+    assert not (tmp_path / "l.pdf").exists()

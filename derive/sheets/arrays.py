@@ -78,8 +78,13 @@ def build_array_sheet(prog, point: dict, digits: int = 4, later: bool = False) -
     import re
 
     arrays = as_arrays(prog, point)
-    result = prog.run(**arrays)
     shaped = prog.with_shapes({k: v.shape for k, v in arrays.items()})
+    if shaped.upstream is not None:            # a layer (CS231n's affine_forward): no seed of 1
+        shape = "x".join(map(str, shaped.shapes[shaped.output.name]))
+        raise DeriveError(f"a sheet differentiates one number, and {prog.name} returns an array "
+                          f"({shape}); write a function that returns a number made from it, "
+                          f"e.g. np.sum(out ** 2) or the course's loss, and print that")
+    result = prog.run(**arrays)
     vals, adjs = result.values, result.adjoints
     forward = [{"n": f"({ln.number})", "code": str(ln), "shape": _shape(ln.shape),
                 "value": np.asarray(vals.get(ln.target.name))} for ln in shaped.forward]
